@@ -1,0 +1,88 @@
+"""``derelay check``: evaluate one parameter point."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+from rich.table import Table
+
+from ._common import load_params_or_exit, out_console, print_json
+
+
+def check(
+    params: Path = typer.Option(
+        None, "--params", "-p", help="Parameter file (JSON or TOML); defaults when omitted."
+    ),
+    json_out: bool = typer.Option(False, "--json", help="Print one JSON object instead of tables."),
+) -> None:
+    """Evaluate one parameter point: every Table II utility, T1-T8, IR and IC per role.
+
+    Exit status 0 whenever the evaluation ran (whatever the verdicts), 2 for bad input.
+    """
+    from derelay.check import check_point
+    from derelay.mechanism import get_mechanism
+
+    p = load_params_or_exit(params)
+    result = check_point(p)
+    if json_out:
+        print_json(result)
+        return
+    mech = get_mechanism(result["mechanism"])
+    ok, bad = "[green]yes[/]", "[bold red]NO[/]"
+    t = Table(title="Utilities (Table II)")
+    t.add_column("role")
+    t.add_column("strategy")
+    t.add_column("utility", justify="right")
+    t.add_column("U_N - U_dev", justify="right")
+    t.add_column("IC vs N", justify="center")
+    for role in mech.roles:
+        for s in role.strategies:
+            u = result["utilities"][role.abbr][s.abbr]
+            if s.is_normal:
+                t.add_row(role.abbr, f"{s.abbr} ({s.name})", f"{u:.6g}", "", "")
+            else:
+                m = result["margins"][role.abbr][f"ic_{s.abbr}"]
+                v = result["ic_deviations"][role.abbr][s.abbr]
+                t.add_row("", f"{s.abbr} ({s.name})", f"{u:.6g}", f"{m:.6g}", ok if v else bad)
+    out_console.print(t)
+    c = Table(title="Conditions T1-T8")
+    for col in ("condition", "eq.", "protects", "lhs", "rel", "rhs", "holds"):
+        c.add_column(col)
+    for cond in mech.conditions:
+        pf = result["paper_forms"][cond.name]
+        prot = f"{cond.protects} {cond.role}" + (f" vs {cond.deviation}" if cond.deviation else "")
+        lhs = "-" if pf["lhs"] is None else f"{pf['lhs']:.6g}"
+        rhs = "-" if pf["rhs"] is None else f"{pf['rhs']:.6g}"
+        c.add_row(
+            cond.name,
+            cond.equation,
+            prot,
+            lhs,
+            pf["relation"] or "",
+            rhs,
+            ok if result["conditions"][cond.name] else bad,
+        )
+    out_console.print(c)
+    r = Table(title="Verdicts per role")
+    for col in ("role", "IR (U_N >= 0)", "IC (U_N > U_dev)"):
+        r.add_column(col)
+    for role in mech.roles:
+        r.add_row(
+            role.abbr,
+            ok if result["ir"][role.abbr] else bad,
+            ok if result["ic"][role.abbr] else bad,
+        )
+    out_console.print(r)
+    f = result["failing"]
+    if any(f.values()):
+        out_console.print(
+            f"[bold red]Failing:[/] conditions {f['conditions'] or '-'}; "
+            f"IR fails for {f['ir'] or '-'}; IC fails for {f['ic'] or '-'}"
+        )
+    else:
+        out_console.print("[green]All of T1-T8 hold; Normal is IR and IC for every role.[/]")
+
+
+def register(app: typer.Typer) -> None:
+    app.command("check")(check)

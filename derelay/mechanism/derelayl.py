@@ -1,0 +1,591 @@
+"""DeRelayL's incentive mechanism: Table II utilities and conditions T1-T8, written once.
+
+Every function takes an attribute bag ``p`` (a :class:`derelay.params.Params`, a
+:class:`derelay.params.ParamValues` of numpy arrays, or one of z3 Reals) and uses only
+``+ - * /`` and comparisons, so the same code evaluates a point, a whole parameter grid
+and a solver formula.
+
+Readings of the paper (documented choices)
+------------------------------------------
+* **Training cost** ``P_Comp * D * tau * |M|`` (Table II prints "P_Comp · D · τ · M";
+  Appendix eq. (31) prints |M|).  We follow eq. (31): the cost scales with the model
+  size, so ``p_comp`` is a price per unit of time, data *and* parameter.  Any other
+  reading is a rescaling of ``p_comp``.
+* **Overlined Q^MO_Selected** (eq. 23) is the *expected* number of the owner's trainers
+  whose models are selected in a round (the overline is an average, Table I: "average
+  number of Trainers selected by MO"), not Q_Selected, the number of deposits signed.
+* **beta**: eq. (23) sums R_Cited * sum_k beta^k = R_Cited / (1 - beta); T2 and T8 divide
+  by beta and T1 by 1 - beta, so 0 < beta < 1 (the appendix's 0 <= beta <= 1 would make
+  them undefined).
+* **Conditions** are evaluated in the division-free form of Appendix B (eqs. 72, 76,
+  78, 81, 83/84 and 90 multiplied by 1 - beta), which is exactly the paper's printed
+  form (eqs. 7-14) whenever the divisors Q^MO_Selected, Q^T_Selected, beta, Q_Deposit,
+  Q_HashM are positive, and extends it continuously when a count is zero.
+  ``paper_form`` returns the printed form for display and for the solver's domain
+  checks.
+* **IR** is U_N >= 0 (weak, Sec. III-C2); **IC** is U_N > U_dev strictly, as every IC
+  comparison of Appendix B-2 (eqs. 85-99) is stated with ">"; the weak variant is also
+  reported.
+* Eq. (83) prints T5 with ">" while eq. (11) and (104) print ">="; we use ">=" (IR is weak).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .base import Condition, Mechanism, Role, Strategy
+
+# --------------------------------------------------------------------------------------
+# Cost and revenue terms (shared sub-expressions, Appendix A)
+# --------------------------------------------------------------------------------------
+
+
+def train_cost(p: Any) -> Any:
+    """C_Train = P_Comp * D * tau * |M| (eq. 31)."""
+    return p.p_comp * p.data_volume * p.tau * p.model_size
+
+
+def transmit_cost(p: Any) -> Any:
+    """k_Transmit * |M|: sending/receiving a plaintext model (eqs. 24, 31, 34)."""
+    return p.k_transmit * p.model_size
+
+
+def encrypt_cost(p: Any) -> Any:
+    """C_Encrypt = k_Encrypt * |M| (eq. 31)."""
+    return p.k_encrypt * p.model_size
+
+
+def encrypted_transfer_cost(p: Any) -> Any:
+    """k_Transmit * k_Expand * |M|: moving one FHE-encrypted model (eqs. 51, 65)."""
+    return p.k_transmit * p.k_expand * p.model_size
+
+
+def broadcast_cost(p: Any) -> Any:
+    """C_Broadcast = Q_Broadcast * k_Transmit * k_Expand * |M| (eq. 31)."""
+    return p.q_broadcast * encrypted_transfer_cost(p)
+
+
+def trainer_gap(p: Any) -> Any:
+    """V_RecM - V_Now^T, the version gap the trainer closes by receiving the model."""
+    return p.v_rec - p.v_now_t
+
+
+def ebm_gap(p: Any) -> Any:
+    """V_FHEM - V_Now^EBM, the gap the encryption-block miner closes by decrypting."""
+    return p.v_fhem - p.v_now_ebm
+
+
+def mo_citation_value(p: Any) -> Any:
+    """R^MO = Q^MO_Selected * R_Cited / (1 - beta): now plus discounted future (eq. 23)."""
+    return p.q_selected_mo * p.r_cited / (1 - p.beta)
+
+
+def trainer_citation_value(p: Any) -> Any:
+    """R^T_Cited = Q^T_Selected * beta * R_Cited / (1 - beta): future only (eq. 30)."""
+    return p.q_selected_t * p.beta * p.r_cited / (1 - p.beta)
+
+
+def trainer_normal_cost(p: Any) -> Any:
+    """C^T for Normal (eq. 31)."""
+    return (
+        train_cost(p) + (1 - p.s) * p.b_t + transmit_cost(p) + encrypt_cost(p) + broadcast_cost(p)
+    )
+
+
+def mo_normal_cost(p: Any) -> Any:
+    """C^MO for Normal: expected deposit loss plus transmission (eq. 24)."""
+    return p.q_selected * (1 - p.s) * p.b_mo + transmit_cost(p)
+
+
+# --------------------------------------------------------------------------------------
+# Table II utilities (Appendix A, eqs. 25-69)
+# --------------------------------------------------------------------------------------
+
+
+def u_mo_n(p: Any) -> Any:
+    """U^MO_N, eq. (25)."""
+    return mo_citation_value(p) - mo_normal_cost(p)
+
+
+def u_mo_ntm(p: Any) -> Any:
+    """U^MO_NTm = -Q_Selected * b^MO, eq. (28)."""
+    return -(p.q_selected * p.b_mo)
+
+
+def u_t_n(p: Any) -> Any:
+    """U^T_N, eq. (32)."""
+    return (trainer_gap(p) + 1) * p.coin + trainer_citation_value(p) - trainer_normal_cost(p)
+
+
+def u_t_ntr(p: Any) -> Any:
+    """U^T_NTr = (V_RecM - V_Now^T) * (c) - b^T - k_Transmit * |M|, eq. (35)."""
+    return trainer_gap(p) * p.coin - p.b_t - transmit_cost(p)
+
+
+def u_t_nbr(p: Any) -> Any:
+    """U^T_NBr, eq. (38)."""
+    return (trainer_gap(p) + 1) * p.coin - (train_cost(p) + p.b_t + transmit_cost(p))
+
+
+def u_dbm_n(p: Any) -> Any:
+    """U^DBM_N = Q_Deposit * R_Deposit - C_Mine, eq. (42)."""
+    return p.q_deposit * p.r_deposit - p.c_mine
+
+
+def u_dbm_npa(p: Any) -> Any:
+    """U^DBM_NPA = Q_DepositLess * R_Deposit - C_Mine, eq. (45)."""
+    return p.q_deposit_less * p.r_deposit - p.c_mine
+
+
+def u_mine_only(p: Any) -> Any:
+    """-C_Mine: a forked-away dishonest block (eqs. 48, 55, 62, 69)."""
+    return -p.c_mine
+
+
+def u_ebm_n(p: Any) -> Any:
+    """U^EBM_N, eq. (52)."""
+    return (p.q_hash_m * p.r_hash_m + ebm_gap(p) * p.coin) - (
+        p.c_mine + encrypted_transfer_cost(p) + p.c_gen_fhe_key
+    )
+
+
+def u_tbm_n(p: Any) -> Any:
+    """U^TBM_N, eq. (59)."""
+    return (
+        p.q_encrypted_m * p.r_encrypted_m
+        + p.q_cases * p.r_case
+        - p.c_mine
+        - p.q_cases * p.c_unit_gen_td_case
+    )
+
+
+def u_sbm_n(p: Any) -> Any:
+    """U^SBM_N, eq. (66)."""
+    return (
+        p.q_verified_m * p.r_verified_m
+        + p.q_verified_m * p.q_cases * p.r_verify
+        - p.c_mine
+        - p.q_verified_m * encrypted_transfer_cost(p)
+        - p.q_verified_m * p.q_cases * p.c_unit_verify
+    )
+
+
+# --------------------------------------------------------------------------------------
+# Conditions T1-T8 (eqs. 7-14 / 100-107), division-free and as printed
+# --------------------------------------------------------------------------------------
+
+
+def t1(p: Any) -> Any:
+    """T1 (eq. 7, via eq. 72): Q^MO_Sel * R_Cited >= (1-beta)(Q_Sel (1-s) b^MO + k_T |M|)."""
+    return p.q_selected_mo * p.r_cited >= (1 - p.beta) * mo_normal_cost(p)
+
+
+def t1_paper(p: Any):
+    return p.r_cited, ">=", (1 - p.beta) * mo_normal_cost(p) / p.q_selected_mo
+
+
+def _t2_bracket(p: Any) -> Any:
+    return trainer_normal_cost(p) - (trainer_gap(p) + 1) * p.coin
+
+
+def t2(p: Any) -> Any:
+    """T2 (eq. 8, via eq. 76): Q^T_Sel * beta * R_Cited >= (1-beta) * (C^T_N - (gap+1)(c))."""
+    return p.q_selected_t * p.beta * p.r_cited >= (1 - p.beta) * _t2_bracket(p)
+
+
+def t2_paper(p: Any):
+    return p.r_cited, ">=", (1 - p.beta) / (p.q_selected_t * p.beta) * _t2_bracket(p)
+
+
+def t3(p: Any) -> Any:
+    """T3 (eq. 9, via eq. 78): Q_Deposit * R_Deposit >= C_Mine."""
+    return p.q_deposit * p.r_deposit >= p.c_mine
+
+
+def t3_paper(p: Any):
+    return p.r_deposit, ">=", p.c_mine / p.q_deposit
+
+
+def _t4_rhs(p: Any) -> Any:
+    return p.c_mine + encrypted_transfer_cost(p) + p.c_gen_fhe_key - ebm_gap(p) * p.coin
+
+
+def t4(p: Any) -> Any:
+    """T4 (eq. 10, via eq. 81): Q_HashM * R_HashM >= C_Mine + k_T k_E |M| + C_Gen - gap (c)."""
+    return p.q_hash_m * p.r_hash_m >= _t4_rhs(p)
+
+
+def t4_paper(p: Any):
+    return p.r_hash_m, ">=", _t4_rhs(p) / p.q_hash_m
+
+
+def _t5_lhs(p: Any) -> Any:
+    return p.q_encrypted_m * p.r_encrypted_m + p.q_cases * p.r_case
+
+
+def _t5_rhs(p: Any) -> Any:
+    return p.c_mine + p.q_cases * p.c_unit_gen_td_case
+
+
+def t5(p: Any) -> Any:
+    """T5 (eq. 11): Q_EncM R_EncM + Q_Cases R_Case >= C_Mine + Q_Cases C^Unit_GenTDCase."""
+    return _t5_lhs(p) >= _t5_rhs(p)
+
+
+def t5_paper(p: Any):
+    return _t5_lhs(p), ">=", _t5_rhs(p)
+
+
+def _t6_lhs(p: Any) -> Any:
+    return p.q_verified_m * p.r_verified_m + p.q_verified_m * p.q_cases * p.r_verify
+
+
+def _t6_rhs(p: Any) -> Any:
+    return (
+        p.c_mine
+        + p.q_verified_m * encrypted_transfer_cost(p)
+        + p.q_verified_m * p.q_cases * p.c_unit_verify
+    )
+
+
+def t6(p: Any) -> Any:
+    """T6 (eq. 12): SBM revenue >= C_Mine + receiving and verification costs."""
+    return _t6_lhs(p) >= _t6_rhs(p)
+
+
+def t6_paper(p: Any):
+    return _t6_lhs(p), ">=", _t6_rhs(p)
+
+
+def t7(p: Any) -> Any:
+    """T7 (eq. 13): effective deposit b^T > (V_RecM - V_Now^T) * (c) (sufficient with T2)."""
+    return p.b_t > trainer_gap(p) * p.coin
+
+
+def t7_paper(p: Any):
+    return p.b_t, ">", trainer_gap(p) * p.coin
+
+
+def _t8_bracket(p: Any) -> Any:
+    return -p.s * p.b_t + encrypt_cost(p) + broadcast_cost(p)
+
+
+def t8(p: Any) -> Any:
+    """T8 (eq. 14, via eq. 90): Q^T_Sel beta R_Cited > (1-beta)(-s b^T + k_Enc|M| + C_Broadcast)."""
+    return p.q_selected_t * p.beta * p.r_cited > (1 - p.beta) * _t8_bracket(p)
+
+
+def t8_paper(p: Any):
+    return p.r_cited, ">", _t8_bracket(p) * (1 - p.beta) / (p.q_selected_t * p.beta)
+
+
+def t_ntr_exact(p: Any) -> Any:
+    """The exact IC condition against Not Training: U^T_N - U^T_NTr > 0.
+
+    U_N - U_NTr = (c) + R^T_Cited - C_Train + s b^T - k_Enc |M| - C_Broadcast, which T7
+    together with T2 implies (eq. 86) but which holds far more widely (T7 is only
+    sufficient, as the paper says).
+    """
+    return (
+        p.coin
+        + trainer_citation_value(p)
+        - train_cost(p)
+        + p.s * p.b_t
+        - encrypt_cost(p)
+        - broadcast_cost(p)
+        > 0
+    )
+
+
+# --------------------------------------------------------------------------------------
+# Declarations
+# --------------------------------------------------------------------------------------
+
+MO = Role(
+    "MO",
+    "Model owner",
+    "Owns last round's selected model, deposits b^MO per trainer and sends the model.",
+    (
+        Strategy(
+            "MO", "N", "Normal", "Transmits the model to every matched trainer.", "(25)", u_mo_n
+        ),
+        Strategy(
+            "MO",
+            "NTm",
+            "Not Transmitting",
+            "Withholds the model (or sends fake weights); all its deposits are forfeited.",
+            "(28)",
+            u_mo_ntm,
+            ic_equation="(85)",
+        ),
+    ),
+)
+
+T = Role(
+    "T",
+    "Trainer",
+    "Deposits b^T, receives the model, trains it, encrypts and broadcasts it.",
+    (
+        Strategy("T", "N", "Normal", "Trains, encrypts and broadcasts the model.", "(32)", u_t_n),
+        Strategy(
+            "T",
+            "NTr",
+            "Not Training",
+            "Keeps the received model without training; the deposit is lost.",
+            "(35)",
+            u_t_ntr,
+            ic_equation="(86)-(87)",
+        ),
+        Strategy(
+            "T",
+            "NBr",
+            "Not Broadcasting",
+            "Trains but never encrypts or broadcasts; the deposit is lost.",
+            "(38)",
+            u_t_nbr,
+            ic_equation="(88)-(91)",
+        ),
+    ),
+)
+
+DBM = Role(
+    "DBM",
+    "Deposit block miner",
+    "Mines the Deposit Block packing the broadcast deposit contracts.",
+    (
+        Strategy("DBM", "N", "Normal", "Packs every broadcast deposit contract.", "(42)", u_dbm_n),
+        Strategy(
+            "DBM",
+            "NPA",
+            "Not Packing All",
+            "Packs only Q_DepositLess of the contracts (legal, but earns less).",
+            "(45)",
+            u_dbm_npa,
+            ic_equation="(92)-(94)",
+        ),
+        Strategy(
+            "DBM",
+            "PI",
+            "Packing Improper Deposit Contracts",
+            "Packs invalid contracts; honest miners fork the block away.",
+            "(48)",
+            u_mine_only,
+            ic_equation="(95)-(96)",
+        ),
+    ),
+)
+
+EBM = Role(
+    "EBM",
+    "Encryption block miner",
+    "Mines the Encryption Block: FHE public key and trained-model hashes.",
+    (
+        Strategy(
+            "EBM",
+            "N",
+            "Normal",
+            "Generates a valid FHE key pair and packs the hashes.",
+            "(52)",
+            u_ebm_n,
+        ),
+        Strategy(
+            "EBM",
+            "NG",
+            "Not Generating FHE Key",
+            "Publishes an invalid key (e.g. a random number); the block is forked away.",
+            "(55)",
+            u_mine_only,
+            ic_equation="(97)",
+        ),
+    ),
+)
+
+TBM = Role(
+    "TBM",
+    "Testing block miner",
+    "Mines the Testing Block: test cases and encrypted-model hashes.",
+    (
+        Strategy("TBM", "N", "Normal", "Publishes Q_Cases proper test cases.", "(59)", u_tbm_n),
+        Strategy(
+            "TBM",
+            "IT",
+            "Improper Testing Cases",
+            "Publishes improper (e.g. reused) test cases; the block is forked away.",
+            "(62)",
+            u_mine_only,
+            ic_equation="(98)",
+        ),
+    ),
+)
+
+SBM = Role(
+    "SBM",
+    "Settlement block miner",
+    "Mines the Settlement Block: verifies and ranks the encrypted models.",
+    (
+        Strategy(
+            "SBM",
+            "N",
+            "Normal",
+            "Verifies every model on every case and ranks them.",
+            "(66)",
+            u_sbm_n,
+        ),
+        Strategy(
+            "SBM",
+            "IRa",
+            "Improper Rank",
+            "Publishes a wrong ranking; the block is forked away.",
+            "(69)",
+            u_mine_only,
+            ic_equation="(99)",
+        ),
+    ),
+)
+
+CONDITIONS: tuple[Condition, ...] = (
+    Condition(
+        "T1",
+        "(7)",
+        "(100)",
+        "MO",
+        "IR",
+        None,
+        "exact",
+        False,
+        "citation reward covers the owner's expected deposit loss and transmission",
+        t1,
+        t1_paper,
+        ("q_selected_mo", "1 - beta"),
+    ),
+    Condition(
+        "T2",
+        "(8)",
+        "(101)",
+        "T",
+        "IR",
+        None,
+        "exact",
+        False,
+        "future citations plus the model's value cover the trainer's costs",
+        t2,
+        t2_paper,
+        ("q_selected_t", "beta", "1 - beta"),
+    ),
+    Condition(
+        "T3",
+        "(9)",
+        "(102)",
+        "DBM",
+        "IR",
+        None,
+        "exact",
+        False,
+        "packing rewards cover the deposit block's mining cost",
+        t3,
+        t3_paper,
+        ("q_deposit",),
+    ),
+    Condition(
+        "T4",
+        "(10)",
+        "(103)",
+        "EBM",
+        "IR",
+        None,
+        "exact",
+        False,
+        "hash rewards plus the decrypted model cover the encryption block's costs",
+        t4,
+        t4_paper,
+        ("q_hash_m",),
+    ),
+    Condition(
+        "T5",
+        "(11)",
+        "(104)",
+        "TBM",
+        "IR",
+        None,
+        "exact",
+        False,
+        "hash and test-case rewards cover the testing block's costs",
+        t5,
+        t5_paper,
+    ),
+    Condition(
+        "T6",
+        "(12)",
+        "(105)",
+        "SBM",
+        "IR",
+        None,
+        "exact",
+        False,
+        "verification rewards cover the settlement block's costs",
+        t6,
+        t6_paper,
+    ),
+    Condition(
+        "T7",
+        "(13)",
+        "(106)",
+        "T",
+        "IC",
+        "NTr",
+        "sufficient",
+        True,
+        "effective deposit: the trainer's deposit exceeds the received model's value",
+        t7,
+        t7_paper,
+    ),
+    Condition(
+        "T8",
+        "(14)",
+        "(107)",
+        "T",
+        "IC",
+        "NBr",
+        "exact",
+        True,
+        "future citations outweigh the cost of encrypting and broadcasting",
+        t8,
+        t8_paper,
+        ("q_selected_t", "beta", "1 - beta"),
+    ),
+)
+
+
+class DeRelayL(Mechanism):
+    """DeRelayL (Duan et al., IEEE TMC 2025): Table II and conditions T1-T8."""
+
+    name = "derelayl"
+    title = "DeRelayL: Sustainable Decentralized Relay Learning"
+    roles = (MO, T, DBM, EBM, TBM, SBM)
+    conditions = CONDITIONS
+
+    #: Condition protecting each role's IR.
+    ir_condition = {"MO": "T1", "T": "T2", "DBM": "T3", "EBM": "T4", "TBM": "T5", "SBM": "T6"}
+
+    def issuance(self, p: Any) -> Any:
+        """Coins minted per round by the mechanism's rewards at the point ``p``.
+
+        Citation rewards: every selected model pays R_Cited to its owner; we count the
+        per-round expectation for one owner (Q^MO_Selected * R_Cited, the "now" part of
+        eq. 23) times the number of owners implied by the deposits (Q_Deposit / Q_Selected).
+        Miner rewards: one block of each kind per round (Table II revenues).
+        """
+        owners = p.q_deposit / p.q_selected
+        citation = owners * p.q_selected_mo * p.r_cited
+        miners = (
+            p.q_deposit * p.r_deposit
+            + p.q_hash_m * p.r_hash_m
+            + p.q_encrypted_m * p.r_encrypted_m
+            + p.q_cases * p.r_case
+            + p.q_verified_m * p.r_verified_m
+            + p.q_verified_m * p.q_cases * p.r_verify
+        )
+        return citation + miners
+
+
+DERELAYL = DeRelayL()

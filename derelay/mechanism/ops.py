@@ -1,0 +1,68 @@
+"""Backend-generic logical helpers so one formula serves floats, numpy and z3.
+
+Arithmetic (+, -, *, /) and comparisons already work the same on Python floats,
+numpy arrays and z3 arithmetic terms; only the boolean connectives differ.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+
+def is_z3(x: Any) -> bool:
+    return type(x).__module__.startswith("z3")
+
+
+def _any_z3(xs) -> bool:
+    return any(is_z3(x) for x in xs)
+
+
+def all_of(*xs: Any) -> Any:
+    """Logical AND of any number of conditions (bool, ndarray of bool, z3 BoolRef)."""
+    if not xs:
+        return True
+    if _any_z3(xs):
+        import z3
+
+        return z3.And(*[x if is_z3(x) else z3.BoolVal(bool(x)) for x in xs])
+    if any(isinstance(x, np.ndarray) for x in xs):
+        out = np.asarray(xs[0], dtype=bool)
+        for x in xs[1:]:
+            out = np.logical_and(out, x)
+        return out
+    return all(bool(x) for x in xs)
+
+
+def any_of(*xs: Any) -> Any:
+    if not xs:
+        return False
+    if _any_z3(xs):
+        import z3
+
+        return z3.Or(*[x if is_z3(x) else z3.BoolVal(bool(x)) for x in xs])
+    if any(isinstance(x, np.ndarray) for x in xs):
+        out = np.asarray(xs[0], dtype=bool)
+        for x in xs[1:]:
+            out = np.logical_or(out, x)
+        return out
+    return any(bool(x) for x in xs)
+
+
+def negate(x: Any) -> Any:
+    if is_z3(x):
+        import z3
+
+        return z3.Not(x)
+    if isinstance(x, np.ndarray):
+        return np.logical_not(x)
+    return not bool(x)
+
+
+def implies(a: Any, b: Any) -> Any:
+    if is_z3(a) or is_z3(b):
+        import z3
+
+        return z3.Implies(a, b)
+    return any_of(negate(a), b)

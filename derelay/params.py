@@ -1,0 +1,772 @@
+"""One typed, validated parameter model: every symbol of Table I plus Table III.
+
+Keys are snake_case exactly as the users' contract lists them.  Each field carries
+its paper symbol, meaning, the equation(s) it appears in and its domain; the same
+domain table drives pydantic validation here and the solver's domain constraints in
+:mod:`derelay.formal` (one source of truth).
+
+Defaults
+--------
+Table III gives the simulation settings (256 participants, 128 miners, selection
+limit 4, MO budget 0.001, training success 0.9, Q_Cases = 100, s = 0.5 and a
+reward base of 0.001 coins for every miner reward).  The paper gives no numbers for
+the cost side of Table I; our documented defaults (see ``docs/parameters.md``) form a
+point at which T1-T8 all hold, measured in units of one coin (the simulation pays
+one (c) of citation reward per ancestor, so ``coin = r_cited = 1``):
+
+* ``model_size`` |M| = 10,000 parameters; per-parameter coefficients of 1e-6
+  (``k_transmit``, ``k_encrypt``) make moving a model cost 0.01 coin;
+* training cost P_Comp * D * tau * |M| = 1e-9 * 1000 * 10 * 10,000 = 0.1 coin;
+* the trainer's deposit follows the simulation's bidding rule
+  min(coins, V_latest - V_now + 1): with a version gap of 2 the bid is 3;
+* Q^MO_Selected = Q^T_Selected = s * Pr_Training * Q_Selected = 0.5 * 0.9 * 4 = 1.8;
+* 64 deposits / hashes / encrypted models / verified models per round.
+
+Domain choices (paper ambiguities, documented)
+----------------------------------------------
+* ``beta``: the appendix writes 0 <= beta <= 1, but eqs. (7), (8), (14) divide by
+  beta and by 1 - beta; we require 0 < beta < 1.
+* ``s``: Table I says 0 < s < 1 while the appendix says 0 <= s <= 1; we use the open
+  interval.
+* Q_DepositLess: eq. (43) states 0 < Q_DepositLess < Q_Deposit; we allow 0 (a miner
+  who packs nothing) and require Q_DepositLess < Q_Deposit.
+* Versions: the received model is the latest one, so V_RecM >= V_Now^T and
+  V_FHEM >= V_Now^EBM (a version gap is never negative).
+* Counts are non-negative reals (averages such as Q^MO_Selected need not be
+  integers).  A zero count that a condition divides by is allowed here; the
+  conditions are evaluated in their division-free form (see
+  :mod:`derelay.mechanism`) and the formal layer reports such points.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import math
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+
+@dataclass(frozen=True)
+class Domain:
+    """Allowed range of a parameter: ``lower (<|<=) x (<|<=) upper``."""
+
+    lower: float | None = None
+    lower_strict: bool = False
+    upper: float | None = None
+    upper_strict: bool = False
+    integer: bool = False
+
+    def describe(self, name: str) -> str:
+        parts = []
+        if self.lower is not None:
+            parts.append(f"{_fmt(self.lower)} {'<' if self.lower_strict else '<='} ")
+        parts.append(name)
+        if self.upper is not None:
+            parts.append(f" {'<' if self.upper_strict else '<='} {_fmt(self.upper)}")
+        text = "".join(parts)
+        if self.integer:
+            text += " (an integer)"
+        if self.lower is None and self.upper is None and not self.integer:
+            text = f"{name} is any finite number"
+        return text
+
+    def contains(self, value: float) -> bool:
+        if not math.isfinite(value):
+            return False
+        if self.integer and float(value) != int(value):
+            return False
+        if self.lower is not None:
+            if value < self.lower or (self.lower_strict and value == self.lower):
+                return False
+        if self.upper is not None:
+            if value > self.upper or (self.upper_strict and value == self.upper):
+                return False
+        return True
+
+    def constraints(self, x: Any) -> list:
+        """The domain as comparisons on ``x`` (float, numpy array or z3 term)."""
+        out = []
+        if self.lower is not None:
+            out.append(x > self.lower if self.lower_strict else x >= self.lower)
+        if self.upper is not None:
+            out.append(x < self.upper if self.upper_strict else x <= self.upper)
+        return out
+
+
+def _fmt(x: float) -> str:
+    return str(int(x)) if float(x).is_integer() else repr(x)
+
+
+NONNEG = Domain(lower=0.0)
+POSITIVE = Domain(lower=0.0, lower_strict=True)
+UNIT_OPEN = Domain(lower=0.0, lower_strict=True, upper=1.0, upper_strict=True)
+PROB = Domain(lower=0.0, upper=1.0)
+COUNT_INT_POS = Domain(lower=1.0, integer=True)
+COUNT_INT = Domain(lower=0.0, integer=True)
+
+
+@dataclass(frozen=True)
+class ParamInfo:
+    """Metadata of one parameter: paper symbol, meaning, equations, domain, group."""
+
+    name: str
+    symbol: str
+    description: str
+    equations: str
+    domain: Domain
+    group: str  # "mechanism" (Table I) or "simulation" (Table III)
+    default: float
+    unit: str = "coin"
+
+
+def _p(name, symbol, description, equations, domain, default, group="mechanism", unit="coin"):
+    return ParamInfo(name, symbol, description, equations, domain, group, default, unit)
+
+
+#: Every parameter, in the order of the users' contract (Table I), then Table III.
+PARAMS: tuple[ParamInfo, ...] = (
+    _p(
+        "beta",
+        "β",
+        "discount rate on future citation rewards",
+        "(7),(8),(14),(23),(30)",
+        UNIT_OPEN,
+        0.9,
+        unit="1",
+    ),
+    _p(
+        "s",
+        "s",
+        "selection rate: share of trained models ranked in the top and selected",
+        "(7),(8),(14),(24),(31)",
+        UNIT_OPEN,
+        0.5,
+        unit="1",
+    ),
+    _p(
+        "coin",
+        "©",
+        "value of the knowledge gap between two adjacent model versions",
+        "(8),(13),(30),(33),(50)",
+        POSITIVE,
+        1.0,
+    ),
+    _p(
+        "r_cited",
+        "R_Cited",
+        "citation reward per selected model citing an owner",
+        "(7),(8),(14),(23),(30)",
+        NONNEG,
+        1.0,
+    ),
+    _p(
+        "q_selected",
+        "Q_Selected",
+        "deposits signed by one MO in a round (trainers it selects)",
+        "(7),(24),(27)",
+        NONNEG,
+        4.0,
+        unit="count",
+    ),
+    _p(
+        "q_selected_mo",
+        "Q^MO_Selected (overlined)",
+        "expected number of the MO's trainers whose models are selected per round",
+        "(7),(23)",
+        NONNEG,
+        1.8,
+        unit="count",
+    ),
+    _p("b_mo", "b^MO", "MO's deposit per trainer", "(7),(24),(27)", NONNEG, 0.00025),
+    _p(
+        "k_transmit",
+        "k_Transmit",
+        "transmission cost per model parameter",
+        "(7),(8),(10),(12),(14)",
+        NONNEG,
+        1e-6,
+        unit="coin/parameter",
+    ),
+    _p(
+        "model_size",
+        "|M|",
+        "number of model parameters",
+        "(7),(8),(10),(12),(14)",
+        NONNEG,
+        10000.0,
+        unit="parameters",
+    ),
+    _p(
+        "v_rec",
+        "V_RecM",
+        "version of the model the trainer receives (the latest)",
+        "(8),(13),(30)",
+        NONNEG,
+        10.0,
+        unit="version",
+    ),
+    _p(
+        "v_now_t",
+        "V^T_Now",
+        "version the trainer held before receiving",
+        "(8),(13),(30)",
+        NONNEG,
+        8.0,
+        unit="version",
+    ),
+    _p(
+        "q_selected_t",
+        "Q^T_Selected",
+        "expected number of selected future trainers building on T's model",
+        "(8),(14),(30)",
+        NONNEG,
+        1.8,
+        unit="count",
+    ),
+    _p(
+        "p_comp",
+        "P_Comp",
+        "price of computation per unit time, data volume and parameter (eq. 31 multiplies by |M|)",
+        "(8),(31)",
+        NONNEG,
+        1e-9,
+        unit="coin/(time·data·parameter)",
+    ),
+    _p("data_volume", "D", "training data volume", "(8),(31)", NONNEG, 1000.0, unit="data units"),
+    _p("tau", "τ", "training time", "(8),(31)", NONNEG, 10.0, unit="time units"),
+    _p("b_t", "b^T", "trainer's deposit (bid)", "(8),(13),(14),(31),(34)", NONNEG, 3.0),
+    _p(
+        "k_encrypt",
+        "k_Encrypt",
+        "FHE encryption cost per model parameter",
+        "(8),(14),(31)",
+        NONNEG,
+        1e-6,
+        unit="coin/parameter",
+    ),
+    _p(
+        "q_broadcast",
+        "Q_Broadcast",
+        "recipients of the trainer's encrypted-model broadcast",
+        "(8),(14),(31)",
+        NONNEG,
+        8.0,
+        unit="count",
+    ),
+    _p(
+        "k_expand",
+        "k_Expand",
+        "factor by which FHE expands the parameter count",
+        "(8),(10),(12),(14)",
+        NONNEG,
+        4.0,
+        unit="1",
+    ),
+    _p(
+        "q_deposit",
+        "Q_Deposit",
+        "deposit contracts broadcast (and packed by a normal DBM)",
+        "(9),(40)",
+        NONNEG,
+        64.0,
+        unit="count",
+    ),
+    _p(
+        "q_deposit_less",
+        "Q_DepositLess",
+        "deposits packed by a Not-Packing-All DBM",
+        "(43)",
+        NONNEG,
+        32.0,
+        unit="count",
+    ),
+    _p(
+        "r_deposit",
+        "R_Deposit",
+        "reward per deposit contract packed into the DB",
+        "(9),(40)",
+        NONNEG,
+        0.001,
+    ),
+    _p("c_mine", "C_Mine", "cost of mining one block", "(9)-(12),(41)", NONNEG, 0.01),
+    _p(
+        "q_hash_m",
+        "Q_HashM",
+        "model hashes packed into the EB",
+        "(10),(50)",
+        NONNEG,
+        64.0,
+        unit="count",
+    ),
+    _p(
+        "r_hash_m",
+        "R_HashM",
+        "reward per model hash packed into the EB",
+        "(10),(50)",
+        NONNEG,
+        0.001,
+    ),
+    _p(
+        "v_fhem",
+        "V_FHEM",
+        "version of the model the EBM decrypts",
+        "(10),(50)",
+        NONNEG,
+        11.0,
+        unit="version",
+    ),
+    _p(
+        "v_now_ebm",
+        "V^EBM_Now",
+        "version the EBM held before decrypting",
+        "(10),(50)",
+        NONNEG,
+        8.0,
+        unit="version",
+    ),
+    _p(
+        "c_gen_fhe_key",
+        "C_GenFHEKey",
+        "cost of generating an FHE key pair",
+        "(10),(51)",
+        NONNEG,
+        0.01,
+    ),
+    _p(
+        "q_encrypted_m",
+        "Q_EncryptedM",
+        "encrypted-model hashes packed into the TB",
+        "(11),(57)",
+        NONNEG,
+        64.0,
+        unit="count",
+    ),
+    _p(
+        "r_encrypted_m",
+        "R_EncryptedM",
+        "reward per encrypted-model hash packed into the TB",
+        "(11),(57)",
+        NONNEG,
+        0.001,
+    ),
+    _p(
+        "q_cases",
+        "Q_Cases",
+        "test cases published in the TB",
+        "(11),(12),(57)",
+        NONNEG,
+        100.0,
+        unit="count",
+    ),
+    _p("r_case", "R_Case", "reward per test case", "(11),(57)", NONNEG, 0.001),
+    _p(
+        "c_unit_gen_td_case",
+        "C^Unit_GenTDCase",
+        "cost of generating one test case",
+        "(11),(58)",
+        NONNEG,
+        0.0001,
+    ),
+    _p(
+        "q_verified_m",
+        "Q_VerifiedM",
+        "models verified by the SBM",
+        "(12),(64)",
+        NONNEG,
+        64.0,
+        unit="count",
+    ),
+    _p(
+        "r_verified_m",
+        "R_VerifiedM",
+        "reward per verified model recorded in the SB",
+        "(12),(64)",
+        NONNEG,
+        0.001,
+    ),
+    _p(
+        "r_verify",
+        "R_Verify",
+        "reward per verified model and test case",
+        "(12),(64)",
+        NONNEG,
+        0.001,
+    ),
+    _p(
+        "c_unit_verify",
+        "C^Unit_Verify",
+        "verification cost per model and test case",
+        "(12),(65)",
+        NONNEG,
+        0.0001,
+    ),
+    # --- Table III simulation settings -------------------------------------------------
+    _p(
+        "n_participants",
+        "Q_TotalParticipants",
+        "total number of participants",
+        "Table III",
+        COUNT_INT_POS,
+        256,
+        group="simulation",
+        unit="count",
+    ),
+    _p(
+        "n_miners",
+        "Q_Miners",
+        "candidate miners in each round",
+        "Table III",
+        COUNT_INT,
+        128,
+        group="simulation",
+        unit="count",
+    ),
+    _p(
+        "selection_limit",
+        "Q_SelectionLimit",
+        "maximum trainers per model owner",
+        "Table III",
+        COUNT_INT_POS,
+        4,
+        group="simulation",
+        unit="count",
+    ),
+    _p(
+        "mo_budget",
+        "Budget_MO",
+        "model owner's deposit budget per round",
+        "Table III",
+        NONNEG,
+        0.001,
+        group="simulation",
+    ),
+    _p(
+        "p_train_success",
+        "Pr_Training",
+        "probability that training succeeds",
+        "Table III",
+        PROB,
+        0.9,
+        group="simulation",
+        unit="1",
+    ),
+)
+
+PARAM_INFO: dict[str, ParamInfo] = {p.name: p for p in PARAMS}
+MECHANISM_KEYS: tuple[str, ...] = tuple(p.name for p in PARAMS if p.group == "mechanism")
+SIMULATION_KEYS: tuple[str, ...] = tuple(p.name for p in PARAMS if p.group == "simulation")
+REWARD_KEYS: tuple[str, ...] = (
+    "r_cited",
+    "r_deposit",
+    "r_hash_m",
+    "r_encrypted_m",
+    "r_case",
+    "r_verified_m",
+    "r_verify",
+)
+
+#: Cross-parameter constraints: (name, description, generic predicate).
+CROSS_CONSTRAINTS: tuple[tuple[str, str, Any], ...] = (
+    (
+        "q_deposit_less",
+        "q_deposit_less < q_deposit (eq. 43)",
+        lambda p: p.q_deposit_less < p.q_deposit,
+    ),
+    (
+        "v_now_t",
+        "v_now_t <= v_rec (the received model is the latest)",
+        lambda p: p.v_now_t <= p.v_rec,
+    ),
+    (
+        "v_now_ebm",
+        "v_now_ebm <= v_fhem (the decrypted model is the newest)",
+        lambda p: p.v_now_ebm <= p.v_fhem,
+    ),
+    (
+        "n_miners",
+        "n_miners < n_participants (someone must train)",
+        lambda p: p.n_miners < p.n_participants,
+    ),
+)
+
+
+class ParamsError(ValueError):
+    """Bad parameter input; ``str(exc)`` is a complete, user-facing message."""
+
+    def __init__(self, problems: list[str], source: str | None = None):
+        self.problems = list(problems)
+        self.source = source
+        head = f"invalid parameters in {source}" if source else "invalid parameters"
+        if len(self.problems) == 1:
+            msg = f"{head}: {self.problems[0]}"
+        else:
+            msg = head + ":\n" + "\n".join(f"  - {p}" for p in self.problems)
+        super().__init__(msg)
+
+
+def _field(info: ParamInfo) -> Any:
+    kwargs: dict[str, Any] = {"default": info.default, "description": info.description}
+    kwargs["json_schema_extra"] = {"symbol": info.symbol, "equations": info.equations}
+    return Field(**kwargs)
+
+
+def _build_annotations() -> dict[str, Any]:
+    return {p.name: (int if p.domain.integer else float) for p in PARAMS}
+
+
+class _ParamsBase(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False, strict=False)
+
+    @model_validator(mode="after")
+    def _check_domains(self):
+        problems = []
+        for info in PARAMS:
+            value = getattr(self, info.name)
+            if not info.domain.contains(float(value)):
+                problems.append(
+                    f"parameter '{info.name}' = {value!r} is out of range: "
+                    f"allowed {info.domain.describe(info.name)}"
+                )
+        for name, text, pred in CROSS_CONSTRAINTS:
+            if not pred(self):
+                problems.append(f"parameter '{name}' = {getattr(self, name)!r} violates {text}")
+        if problems:
+            raise ValueError("\n".join(problems))
+        return self
+
+
+Params = type(
+    "Params",
+    (_ParamsBase,),
+    {
+        "__annotations__": _build_annotations(),
+        "__doc__": "Validated DeRelayL parameters (Table I symbols and Table III settings).",
+        "__module__": __name__,
+        **{p.name: _field(p) for p in PARAMS},
+    },
+)
+
+
+def _did_you_mean(key: str) -> str:
+    close = difflib.get_close_matches(key, list(PARAM_INFO), n=1, cutoff=0.6)
+    return f" (did you mean '{close[0]}'?)" if close else ""
+
+
+def _type_name(value: Any) -> str:
+    return type(value).__name__
+
+
+def params_from_mapping(data: Mapping[str, Any], source: str | None = None) -> Params:
+    """Validate a mapping of parameter values; raise :class:`ParamsError` on bad input."""
+    if not isinstance(data, Mapping):
+        raise ParamsError([f"expected a table of parameters, got {_type_name(data)}"], source)
+    problems: list[str] = []
+    clean: dict[str, Any] = {}
+    for key, value in data.items():
+        if key not in PARAM_INFO:
+            problems.append(f"unknown parameter '{key}'{_did_you_mean(str(key))}")
+            continue
+        info = PARAM_INFO[key]
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            expected = "an integer" if info.domain.integer else "a number"
+            problems.append(
+                f"parameter '{key}' = {value!r} has the wrong type ({_type_name(value)}): "
+                f"expected {expected}; allowed {info.domain.describe(key)}"
+            )
+            continue
+        if info.domain.integer and float(value) != int(value):
+            problems.append(
+                f"parameter '{key}' = {value!r} is out of range: allowed {info.domain.describe(key)}"
+            )
+            continue
+        if not math.isfinite(float(value)):
+            problems.append(
+                f"parameter '{key}' = {value!r} is out of range: allowed {info.domain.describe(key)}"
+            )
+            continue
+        if not info.domain.contains(float(value)):
+            problems.append(
+                f"parameter '{key}' = {value!r} is out of range: allowed {info.domain.describe(key)}"
+            )
+            continue
+        clean[key] = int(value) if info.domain.integer else float(value)
+    if problems:
+        raise ParamsError(problems, source)
+    try:
+        return Params(**clean)
+    except ValidationError as exc:
+        msgs = []
+        for err in exc.errors():
+            text = str(err.get("msg", ""))
+            text = text.removeprefix("Value error, ")
+            msgs.extend(line for line in text.splitlines() if line.strip())
+        raise ParamsError(msgs or [str(exc)], source) from None
+
+
+def parse_params_text(text: str, fmt: str, source: str | None = None) -> Params:
+    """Parse JSON or TOML text (``fmt`` in {"json", "toml"}) into :class:`Params`."""
+    if fmt == "json":
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise ParamsError(
+                [f"malformed JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}"], source
+            ) from None
+    elif fmt == "toml":
+        try:
+            data = tomllib.loads(text)
+        except tomllib.TOMLDecodeError as exc:
+            raise ParamsError([f"malformed TOML: {exc}"], source) from None
+    else:
+        raise ParamsError([f"unknown format '{fmt}': use json or toml"], source)
+    if (
+        isinstance(data, Mapping)
+        and set(data) == {"params"}
+        and isinstance(data["params"], Mapping)
+    ):
+        data = data["params"]
+    return params_from_mapping(data, source)
+
+
+def load_params(path: str | Path) -> Params:
+    """Load parameters from a ``.json`` or ``.toml`` file (other suffixes: sniffed).
+
+    A file may hold the keys at top level or inside a single ``params`` table.
+    Missing keys take their defaults.
+    """
+    path = Path(path)
+    source = str(path)
+    if not path.exists():
+        raise ParamsError(["file not found"], source)
+    if path.is_dir():
+        raise ParamsError(["is a directory, expected a JSON or TOML file"], source)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ParamsError([f"cannot read file: {exc}"], source) from None
+    suffix = path.suffix.lower()
+    if suffix == ".json":
+        return parse_params_text(text, "json", source)
+    if suffix == ".toml":
+        return parse_params_text(text, "toml", source)
+    stripped = text.lstrip()
+    fmt = "json" if stripped.startswith("{") else "toml"
+    return parse_params_text(text, fmt, source)
+
+
+def defaults() -> Params:
+    return Params()
+
+
+# ----------------------------------------------------------------------------------------
+# Backends: the same attribute-access interface for floats, numpy grids and z3 terms.
+# ----------------------------------------------------------------------------------------
+
+
+class ParamValues(SimpleNamespace):
+    """Attribute bag of parameter values of any number type (float, ndarray, z3 term).
+
+    The mechanism's formulas only use attribute access, so a :class:`Params`, a
+    :class:`ParamValues` of numpy arrays and one of z3 Reals are interchangeable.
+    """
+
+    def as_dict(self) -> dict[str, Any]:
+        return dict(vars(self))
+
+
+def as_values(params: Params | Mapping[str, Any] | ParamValues) -> ParamValues:
+    if isinstance(params, ParamValues):
+        return params
+    if isinstance(params, BaseModel):
+        return ParamValues(**params.model_dump())
+    return ParamValues(**dict(params))
+
+
+def grid(base: Params | None = None, mode: str = "product", **axes: Any) -> ParamValues:
+    """Numpy parameter grid over ``axes`` (name -> 1-D values), other keys from ``base``.
+
+    ``mode="product"`` forms the Cartesian product (each axis broadcast along its own
+    dimension, then flattened); ``mode="zip"`` pairs equally long axes point by point.
+    Values are validated against each parameter's domain (vectorised).
+    """
+    import numpy as np
+
+    base = base or Params()
+    values = base.model_dump()
+    for name in axes:
+        if name not in PARAM_INFO:
+            raise ParamsError([f"unknown parameter '{name}'{_did_you_mean(name)}"])
+    arrays = {k: np.asarray(v, dtype=float).ravel() for k, v in axes.items()}
+    if mode == "product":
+        mesh = np.meshgrid(*arrays.values(), indexing="ij") if arrays else []
+        arrays = {k: m.ravel() for k, m in zip(arrays, mesh, strict=True)}
+    elif mode == "zip":
+        lengths = {len(a) for a in arrays.values()}
+        if len(lengths) > 1:
+            raise ParamsError([f"zip grid needs equally long axes, got lengths {sorted(lengths)}"])
+    else:
+        raise ParamsError([f"unknown grid mode '{mode}': use product or zip"])
+    problems = []
+    for k, a in arrays.items():
+        dom = PARAM_INFO[k].domain
+        ok = np.isfinite(a)
+        for c in dom.constraints(a):
+            ok &= c
+        if not ok.all():
+            bad = a[~ok][0]
+            problems.append(
+                f"parameter '{k}' has out-of-range grid value {bad!r}: allowed {dom.describe(k)}"
+            )
+    if problems:
+        raise ParamsError(problems)
+    values.update(arrays)
+    return ParamValues(**values)
+
+
+def random_grid(
+    n: int, base: Params | None = None, seed: int = 0, spread: float = 0.5, keys=None
+) -> ParamValues:
+    """``n`` random parameter points around ``base`` (for benchmarks and tests).
+
+    Each mechanism parameter is scaled by a log-uniform factor in
+    [1/(1+spread), 1+spread]; ``beta`` and ``s`` are drawn uniformly in (0.01, 0.99);
+    cross constraints are kept (q_deposit_less < q_deposit, versions ordered).
+    """
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    base = base or Params()
+    keys = tuple(keys) if keys is not None else MECHANISM_KEYS
+    values = base.model_dump()
+    lo, hi = np.log(1 / (1 + spread)), np.log(1 + spread)
+    for k in keys:
+        if k in ("beta", "s"):
+            values[k] = rng.uniform(0.01, 0.99, n)
+        else:
+            values[k] = values[k] * np.exp(rng.uniform(lo, hi, n))
+    if "q_deposit_less" in keys or "q_deposit" in keys:
+        values["q_deposit_less"] = np.minimum(values["q_deposit_less"], values["q_deposit"] * 0.99)
+    if "v_now_t" in keys or "v_rec" in keys:
+        values["v_now_t"] = np.minimum(values["v_now_t"], values["v_rec"])
+    if "v_now_ebm" in keys or "v_fhem" in keys:
+        values["v_now_ebm"] = np.minimum(values["v_now_ebm"], values["v_fhem"])
+    return ParamValues(**values)
+
+
+def domain_constraints(p: Any, keys=None) -> list:
+    """Every domain and cross constraint as comparisons on ``p`` (any backend)."""
+    keys = MECHANISM_KEYS if keys is None else keys
+    out: list = []
+    for k in keys:
+        out.extend(PARAM_INFO[k].domain.constraints(getattr(p, k)))
+    for name, _text, pred in CROSS_CONSTRAINTS:
+        if name in keys:
+            out.append(pred(p))
+    return out
