@@ -1,0 +1,5 @@
+"""``python -m derelay`` runs the command line."""
+
+from derelay.cli import main
+
+main()
