@@ -770,3 +770,45 @@ def domain_constraints(p: Any, keys=None) -> list:
         if name in keys:
             out.append(pred(p))
     return out
+
+
+def reference_markdown() -> str:
+    """The parameter reference (``docs/parameters.md``), generated from :data:`PARAMS`."""
+    lines = [
+        "# Parameter reference",
+        "",
+        "Generated from `derelay.params.PARAMS` (`derelay params --markdown`); do not edit by hand.",
+        "Keys are the snake_case names accepted in JSON/TOML parameter files (top level or",
+        "inside a `[params]` table). Equation numbers refer to DeRelayL (IEEE TMC 2025).",
+        "",
+    ]
+    for group, title in (
+        ("mechanism", "Table I: mechanism symbols"),
+        ("simulation", "Table III: simulation settings"),
+    ):
+        lines += [
+            f"## {title}",
+            "",
+            "| key | symbol | meaning | equations | allowed | default | unit |",
+            "|---|---|---|---|---|---|---|",
+        ]
+        for p in PARAMS:
+            if p.group != group:
+                continue
+            lines.append(
+                f"| `{p.name}` | {p.symbol} | {p.description} | {p.equations} | "
+                f"{p.domain.describe(p.name)} | {_fmt(p.default)} | {p.unit} |"
+            )
+        lines.append("")
+    lines += ["## Cross-parameter constraints", ""]
+    lines += [f"- {text}" for _name, text, _pred in CROSS_CONSTRAINTS]
+    lines += [
+        "",
+        "## Readings of the paper",
+        "",
+        "See the module docstrings of `derelay.params` (defaults, domains) and",
+        "`derelay.mechanism.derelayl` (training-cost term, overlined Q^MO_Selected, beta domain,",
+        "division-free conditions, strict IC, T5's relation).",
+        "",
+    ]
+    return "\n".join(lines)

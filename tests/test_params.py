@@ -156,3 +156,14 @@ def test_random_grid_respects_domains():
 def test_param_info_lookup():
     assert PARAM_INFO["coin"].symbol == "©"
     assert PARAM_INFO["model_size"].symbol == "|M|"
+
+
+def test_reference_doc_is_up_to_date():
+    from pathlib import Path
+
+    from derelay.params import reference_markdown
+
+    doc = Path(__file__).resolve().parents[1] / "docs" / "parameters.md"
+    assert doc.read_text().strip() == reference_markdown().strip(), (
+        "regenerate with: derelay params --markdown > docs/parameters.md"
+    )

@@ -84,5 +84,40 @@ def check(
         out_console.print("[green]All of T1-T8 hold; Normal is IR and IC for every role.[/]")
 
 
+def params_cmd(
+    markdown: bool = typer.Option(False, "--markdown", help="Print the reference as Markdown."),
+    json_out: bool = typer.Option(False, "--json", help="Print defaults and domains as JSON."),
+) -> None:
+    """List every parameter: key, paper symbol, meaning, equations, allowed range, default."""
+    from derelay.params import PARAMS, reference_markdown
+
+    if markdown:
+        typer.echo(reference_markdown())
+        return
+    if json_out:
+        print_json(
+            {
+                p.name: {
+                    "symbol": p.symbol,
+                    "description": p.description,
+                    "equations": p.equations,
+                    "allowed": p.domain.describe(p.name),
+                    "default": p.default,
+                    "group": p.group,
+                    "unit": p.unit,
+                }
+                for p in PARAMS
+            }
+        )
+        return
+    t = Table(title="Parameters (Table I and Table III)")
+    for col in ("key", "symbol", "allowed", "default", "meaning"):
+        t.add_column(col)
+    for p in PARAMS:
+        t.add_row(p.name, p.symbol, p.domain.describe(p.name), f"{p.default:g}", p.description)
+    out_console.print(t)
+
+
 def register(app: typer.Typer) -> None:
     app.command("check")(check)
+    app.command("params")(params_cmd)
