@@ -1,0 +1,461 @@
+"""``TorchBackend``: the learning backend the agent-based model drives, round by round.
+
+Example
+-------
+>>> import numpy as np
+>>> from derelay.learning import LearningConfig, TorchBackend, round_metrics
+>>> backend = TorchBackend(LearningConfig(hidden=(16,), tau=5), n_participants=8, seed=0)
+>>> gid = backend.genesis()
+>>> res = backend.train_round(
+...     1,
+...     parent_ids=np.array([gid, gid, gid]),
+...     trainer_ids=np.array([1, 2, 3]),
+...     lazy=np.array([False, False, True]),
+...     succeeded=np.array([True, False, True]),
+... )
+>>> int(res.model_ids[1]), len(res.hashes[0])  # failed training gives no model
+(-1, 64)
+>>> selected = res.select_top(0.5)            # floor(0.5 * 2 submitted) = 1 selected
+>>> sorted(round_metrics(res, selected, backend))[:3]
+['best_accuracy', 'best_eval_gain', 'best_model_id']
+>>> backend.release([m for m in res.model_ids[~selected] if m >= 0])
+
+Each call of :meth:`TorchBackend.train_round` is one relay step of the paper's
+workflow: trainers receive their owners' parameters (step 4), honest trainers train
+``tau`` local steps on their private shard (step 5; all trainers of the round in one
+batched computation), lazy (NTr) trainers submit the received parameters plus white
+noise (challenge C4), failed trainers submit nothing; every submitted model gets the
+SHA-256 of its parameters (step 6) and is scored on the Q_Cases test cases the TBM
+publishes this round (steps 9-11).  Selection stays with the caller
+(:meth:`RoundLearning.select_top` implements the SBM's top-s rule).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+
+from .config import LearningConfig
+from .data import TAG_INIT, TAG_TRAIN, LearningData, build_data
+from .model import MLPSpec, evaluate, model_hash
+from .train import sample_batches, train_batched
+
+
+@dataclass
+class RoundLearning:
+    """Outcome of one relay round, one entry per trainer (aligned with ``trainer_ids``).
+
+    ``performance`` is accuracy in [0, 1] on the round's test cases (NaN where no model
+    was submitted), ``loss`` the mean cross-entropy there, ``gain`` = performance minus
+    the parent's performance on the *same* test cases.  ``hash_changed`` is the EB
+    miner's check of step (7), Hash(M_{n-1}) != Hash(M_n): a model identical to its
+    parent is not packed and can never be selected.
+    """
+
+    round_index: int
+    trainer_ids: np.ndarray
+    parent_ids: np.ndarray
+    lazy: np.ndarray
+    succeeded: np.ndarray
+    model_ids: np.ndarray
+    performance: np.ndarray
+    loss: np.ndarray
+    gain: np.ndarray
+    parent_performance: np.ndarray
+    parent_loss: np.ndarray
+    hashes: list[str | None]
+    parent_hashes: list[str]
+    hash_changed: np.ndarray
+    test_cases: np.ndarray
+    rank_by: str = "accuracy"
+    timings: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def submitted(self) -> np.ndarray:
+        """Models that exist (training did not fail)."""
+        return self.model_ids >= 0
+
+    @property
+    def eligible(self) -> np.ndarray:
+        """Submitted models that pass the EB hash check (step 7) and may be ranked."""
+        return self.submitted & self.hash_changed
+
+    def rank_order(self) -> np.ndarray:
+        """Positions of eligible models, best first (the SBM's ranking).
+
+        ``rank_by="accuracy"``: higher test-case accuracy first, ties broken by lower
+        cross-entropy, then by position; ``"loss"``: lower cross-entropy first.
+        """
+        pos = np.flatnonzero(self.eligible)
+        if self.rank_by == "loss":
+            keys = (pos, -self.performance[pos], self.loss[pos])
+        else:
+            keys = (pos, self.loss[pos], -self.performance[pos])
+        return pos[np.lexsort(keys)]
+
+    def ranks(self) -> np.ndarray:
+        """1-based rank of every trainer's model (NaN if not eligible)."""
+        out = np.full(len(self.model_ids), np.nan)
+        order = self.rank_order()
+        out[order] = np.arange(1, len(order) + 1)
+        return out
+
+    def select_top(self, s: float) -> np.ndarray:
+        """Boolean mask of the top floor(s * eligible) models (Section IV-A step (5))."""
+        if not 0.0 < s < 1.0:
+            raise ValueError(f"s={s} must satisfy 0 < s < 1")
+        order = self.rank_order()
+        k = int(math.floor(s * len(order) + 1e-9))
+        mask = np.zeros(len(self.model_ids), dtype=bool)
+        mask[order[:k]] = True
+        return mask
+
+
+class TorchBackend:
+    """Real relay learning with a small torch MLP (interface of docs/INTERFACES.md).
+
+    Deterministic: every random draw comes from a ``numpy.random.SeedSequence`` keyed by
+    (seed, purpose, round, trainer), so a trainer's update depends only on its parent,
+    its shard, the public test cases and those keys - not on who else trains or on call
+    order; torch runs on CPU with ``cfg.num_threads`` threads.
+    """
+
+    def __init__(
+        self,
+        config: LearningConfig | None = None,
+        n_participants: int = 256,
+        seed: int = 0,
+        data: LearningData | None = None,
+    ) -> None:
+        self.cfg = config or LearningConfig()
+        if self.cfg.num_threads is not None:
+            torch.set_num_threads(self.cfg.num_threads)
+        self.seed = int(seed)
+        self.n_participants = int(n_participants)
+        self.data = data or build_data(self.cfg, self.n_participants, self.seed)
+        if self.data.n_participants != self.n_participants:
+            raise ValueError("data was built for a different n_participants")
+        self.spec = MLPSpec((self.data.n_features, *self.cfg.hidden, self.data.n_classes))
+        self._params: dict[int, torch.Tensor] = {}
+        self._hash: dict[int, str] = {}
+        self._version: dict[int, int] = {}
+        self._parent: dict[int, int] = {}
+        self._eval_acc: dict[int, float] = {}
+        self._published: dict[int, np.ndarray] = {}
+        self._public_cache: tuple[int, np.ndarray] | None = None
+        self._next_id = 0
+        self._genesis: int | None = None
+        self._X_eval = self.data.X[self.data.eval_idx]
+        self._y_eval = self.data.y[self.data.eval_idx]
+
+    # ------------------------------------------------------------------ models
+    @property
+    def n_params(self) -> int:
+        """|M|: number of parameters of the model fixed at genesis."""
+        return self.spec.n_params
+
+    @property
+    def n_alive(self) -> int:
+        """Models currently held in memory."""
+        return len(self._params)
+
+    def _store(self, flat: torch.Tensor, parent: int | None) -> int:
+        mid = self._next_id
+        self._next_id += 1
+        self._params[mid] = flat
+        self._hash[mid] = model_hash(self.spec, flat)
+        self._version[mid] = 0 if parent is None else self._version[parent] + 1
+        self._parent[mid] = -1 if parent is None else parent
+        return mid
+
+    def genesis(self) -> int:
+        """Create (once) the genesis model and return its id (version 0).
+
+        Random initialisation; with ``genesis_steps > 0`` the genesis owner
+        (participant 0) first trains it for that many steps on its shard.
+        """
+        if self._genesis is not None:
+            return self._genesis
+        rng = np.random.default_rng(np.random.SeedSequence(self.seed, spawn_key=(TAG_INIT,)))
+        flat = self.spec.init(rng)
+        if self.cfg.genesis_steps:
+            batches = sample_batches(
+                [self.data.shard(0)], self.cfg.genesis_steps, self.cfg.batch_size, [rng]
+            )
+            flat = train_batched(
+                self.spec, flat[None], self.data.X, self.data.y, batches, self.cfg
+            )[0]
+        self._genesis = self._store(flat, None)
+        return self._genesis
+
+    def parameters(self, model_id: int) -> torch.Tensor:
+        """Flat ``(P,)`` parameter vector of a live model."""
+        try:
+            return self._params[int(model_id)]
+        except KeyError:
+            raise KeyError(f"model id {model_id} is unknown or was released") from None
+
+    def state_dict(self, model_id: int) -> dict[str, np.ndarray]:
+        """Named parameter arrays of a live model (``nn.Sequential`` names)."""
+        return self.spec.state_dict(self.parameters(model_id))
+
+    def model_hash(self, model_id: int) -> str:
+        return self._hash[int(model_id)]
+
+    def version(self, model_id: int) -> int:
+        """Relay steps from genesis (genesis = 0)."""
+        return self._version[int(model_id)]
+
+    def parent(self, model_id: int) -> int:
+        """Id of the model this one was trained from (-1 for genesis)."""
+        return self._parent[int(model_id)]
+
+    def release(self, model_ids: Iterable[int]) -> None:
+        """Forget the parameters of models no longer needed (bounded memory).
+
+        Hashes, versions, lineage and cached evaluation accuracies (a few bytes per
+        model) are kept; unknown or already released ids are ignored.
+        """
+        for m in np.asarray(list(model_ids), dtype=np.int64).reshape(-1):
+            if m >= 0 and m != self._genesis:
+                self._params.pop(int(m), None)
+
+    def best_accuracy(self, model_id: int) -> float:
+        """Accuracy of a model on the fixed held-out evaluation set (cached)."""
+        m = int(model_id)
+        if m not in self._eval_acc:
+            acc, _ = evaluate(self.spec, self.parameters(m), self._X_eval, self._y_eval)
+            self._eval_acc[m] = float(acc[0])
+        return self._eval_acc[m]
+
+    def eval_accuracy(self, model_ids: Sequence[int]) -> np.ndarray:
+        """Held-out accuracies of many models (batched; cached)."""
+        ids = [int(m) for m in model_ids]
+        todo = sorted({m for m in ids if m not in self._eval_acc})
+        if todo:
+            flats = torch.stack([self.parameters(m) for m in todo])
+            acc, _ = evaluate(self.spec, flats, self._X_eval, self._y_eval)
+            self._eval_acc.update(zip(todo, acc.tolist(), strict=True))
+        return np.array([self._eval_acc[m] for m in ids], dtype=float)
+
+    # ------------------------------------------------------------------ data
+    def test_cases(self, round_index: int) -> np.ndarray:
+        """Global indices of the Q_Cases test cases the TBM publishes in a round."""
+        return self.data.test_cases(round_index)
+
+    def public_pool(self, round_index: int) -> np.ndarray:
+        """Test cases published in rounds before ``round_index`` (reusable for training)."""
+        if not self.cfg.reuse_test_cases:
+            return np.empty(0, dtype=np.int64)
+        if self._public_cache is not None and self._public_cache[0] == round_index:
+            return self._public_cache[1]
+        parts = [v for r, v in self._published.items() if r < round_index]
+        pool = np.unique(np.concatenate(parts)) if parts else np.empty(0, dtype=np.int64)
+        self._public_cache = (round_index, pool)
+        return pool
+
+    def trainer_pool(self, trainer: int, round_index: int) -> np.ndarray:
+        """Samples trainer ``trainer`` may train on in a round (shard + public cases)."""
+        shard = self.data.shard(trainer)
+        pub = self.public_pool(round_index)
+        return np.concatenate([shard, pub]) if len(pub) else shard
+
+    # ------------------------------------------------------------------ rounds
+    def _trainer_rng(self, round_index: int, trainer: int, stream: int) -> np.random.Generator:
+        ss = np.random.SeedSequence(
+            self.seed, spawn_key=(TAG_TRAIN, int(round_index), int(trainer), stream)
+        )
+        return np.random.default_rng(ss)
+
+    def train_round(
+        self,
+        round_index: int,
+        parent_ids: Sequence[int] | np.ndarray,
+        trainer_ids: Sequence[int] | np.ndarray,
+        lazy: Sequence[bool] | np.ndarray,
+        succeeded: Sequence[bool] | np.ndarray,
+        *,
+        trainer: str = "batched",
+    ) -> RoundLearning:
+        """Run one relay round; see the module docstring.  ``trainer="looped"`` uses the
+        one-model-at-a-time reference path (for tests and benchmarks)."""
+        import time
+
+        t0 = time.perf_counter()
+        parent_ids = np.asarray(parent_ids, dtype=np.int64).reshape(-1)
+        trainer_ids = np.asarray(trainer_ids, dtype=np.int64).reshape(-1)
+        lazy = np.asarray(lazy, dtype=bool).reshape(-1)
+        succeeded = np.asarray(succeeded, dtype=bool).reshape(-1)
+        n = len(trainer_ids)
+        for name, arr in (("parent_ids", parent_ids), ("lazy", lazy), ("succeeded", succeeded)):
+            if len(arr) != n:
+                raise ValueError(f"{name} has length {len(arr)}, trainer_ids has {n}")
+        if n and (trainer_ids.min() < 0 or trainer_ids.max() >= self.n_participants):
+            raise ValueError(
+                f"trainer_ids must satisfy 0 <= id < n_participants={self.n_participants}"
+            )
+        missing = [int(p) for p in np.unique(parent_ids) if int(p) not in self._params]
+        if missing:
+            raise KeyError(f"parent model ids {missing} are unknown or were released")
+        cases = self.test_cases(round_index)
+        X, y = self.data.X, self.data.y
+        honest = np.flatnonzero(succeeded & ~lazy)
+        idle = np.flatnonzero(succeeded & lazy)
+        new = torch.empty((n, self.n_params), dtype=torch.float32)
+
+        # Honest trainers: tau local steps from their owners' parameters, all at once.
+        if len(honest):
+            pools = [self.trainer_pool(int(trainer_ids[i]), round_index) for i in honest]
+            rngs = [self._trainer_rng(round_index, trainer_ids[i], 0) for i in honest]
+            batches = sample_batches(pools, self.cfg.tau, self.cfg.batch_size, rngs)
+            start = torch.stack([self._params[int(parent_ids[i])] for i in honest])
+            if trainer == "looped":
+                from .train import train_looped
+
+                trained = train_looped(self.spec, start, X, y, batches, self.cfg)
+            else:
+                trained = train_batched(self.spec, start, X, y, batches, self.cfg)
+            new[torch.as_tensor(honest)] = trained
+        t1 = time.perf_counter()
+        # Lazy (NTr) trainers: received parameters plus white noise.
+        for i in idle:
+            base = self._params[int(parent_ids[i])]
+            rng = self._trainer_rng(round_index, trainer_ids[i], 1)
+            noise = torch.as_tensor(rng.standard_normal(self.n_params), dtype=torch.float32)
+            noise *= self.cfg.lazy_noise
+            if self.cfg.lazy_noise_mode == "relative":
+                for a, b in self._slices():
+                    noise[a:b] *= float(base[a:b].pow(2).mean().sqrt())
+            new[int(i)] = base + noise
+
+        # Scoring on this round's test cases (steps 9-11), parents on the same cases.
+        Xc, yc = X[cases], y[cases]
+        sub = np.flatnonzero(succeeded)
+        perf = np.full(n, np.nan)
+        loss = np.full(n, np.nan)
+        if len(sub):
+            a, lo = evaluate(self.spec, new[torch.as_tensor(sub)], Xc, yc)
+            perf[sub], loss[sub] = a, lo
+        uniq, inv = np.unique(parent_ids, return_inverse=True)
+        if len(uniq):
+            pa, pl = evaluate(self.spec, torch.stack([self._params[int(p)] for p in uniq]), Xc, yc)
+        else:
+            pa = pl = np.empty(0)
+        parent_perf = pa[inv] if n else np.empty(0)
+        parent_loss = pl[inv] if n else np.empty(0)
+        t2 = time.perf_counter()
+
+        model_ids = np.full(n, -1, dtype=np.int64)
+        hashes: list[str | None] = [None] * n
+        for i in sub:
+            mid = self._store(new[int(i)].clone(), int(parent_ids[i]))
+            model_ids[i] = mid
+            hashes[i] = self._hash[mid]
+        parent_hashes = [self._hash[int(p)] for p in parent_ids]
+        changed = np.array(
+            [h is not None and h != ph for h, ph in zip(hashes, parent_hashes, strict=True)],
+            dtype=bool,
+        )
+        self._published[int(round_index)] = cases
+        self._public_cache = None
+        t3 = time.perf_counter()
+        return RoundLearning(
+            round_index=int(round_index),
+            trainer_ids=trainer_ids,
+            parent_ids=parent_ids,
+            lazy=lazy,
+            succeeded=succeeded,
+            model_ids=model_ids,
+            performance=perf,
+            loss=loss,
+            gain=perf - parent_perf,
+            parent_performance=parent_perf,
+            parent_loss=parent_loss,
+            hashes=hashes,
+            parent_hashes=parent_hashes,
+            hash_changed=changed,
+            test_cases=cases,
+            rank_by=self.cfg.rank_by,
+            timings={"train": t1 - t0, "score": t2 - t1, "store": t3 - t2},
+        )
+
+    def _slices(self) -> list[tuple[int, int]]:
+        out, off = [], 0
+        for shape in self.spec.shapes():
+            size = int(np.prod(shape))
+            out.append((off, off + size))
+            off += size
+        return out
+
+
+def round_metrics(
+    res: RoundLearning, selected: np.ndarray, backend: TorchBackend | None = None
+) -> dict[str, float]:
+    """The per-round learning columns of ``rounds.parquet`` (single definition).
+
+    * ``best_accuracy``: held-out accuracy (``backend.best_accuracy``) of the round's
+      best model - the top-ranked selected model (the one the EB miner decrypts), or the
+      top-ranked eligible one if nothing was selected; NaN if no model was submitted or
+      no backend is given.
+    * ``mean_gain``: mean over *selected* models of ``gain`` (test-case accuracy minus
+      the parent's on the same cases, in [−1, 1]); this is the measured value of one
+      relay step that © prices (Section III-C2); NaN if nothing was selected.
+    * ``lazy_top_s_rate``: share of submitted lazy (NTr) models that were selected,
+      the "lucky lazy worker" rate of step (11); NaN if no lazy model was submitted.
+      Pool rounds with ``lazy_selected / lazy_submitted``, not by averaging rates.
+
+    Extra keys: counts (``n_submitted``, ``n_selected``, ``lazy_submitted``,
+    ``lazy_selected``, ``honest_submitted``, ``honest_selected``), ``mean_gain_honest``,
+    ``mean_gain_lazy`` (over submitted models), ``best_performance``,
+    ``mean_lazy_rank_pct`` (mean rank of lazy models as a share of eligible, 0 = best),
+    ``best_model_id`` and, with a backend, ``best_eval_gain`` (held-out gain of the best
+    model over its parent).
+    """
+    selected = np.asarray(selected, dtype=bool)
+    if len(selected) != len(res.model_ids):
+        raise ValueError(f"selected has length {len(selected)}, the round has {len(res.model_ids)}")
+    sub = res.submitted
+    sel = selected & sub
+    lazy_sub = res.lazy & sub
+    honest_sub = ~res.lazy & sub
+    order = res.rank_order()
+    sel_order = [i for i in order if sel[i]]
+    best_pos = sel_order[0] if sel_order else (order[0] if len(order) else None)
+
+    def _mean(mask: np.ndarray) -> float:
+        return float(np.mean(res.gain[mask])) if mask.any() else math.nan
+
+    ranks = res.ranks()
+    lazy_ranked = lazy_sub & ~np.isnan(ranks)
+    out: dict[str, float] = {
+        "best_accuracy": math.nan,
+        "mean_gain": _mean(sel),
+        "lazy_top_s_rate": (
+            float((sel & res.lazy).sum() / lazy_sub.sum()) if lazy_sub.any() else math.nan
+        ),
+        "n_submitted": int(sub.sum()),
+        "n_selected": int(sel.sum()),
+        "lazy_submitted": int(lazy_sub.sum()),
+        "lazy_selected": int((sel & res.lazy).sum()),
+        "honest_submitted": int(honest_sub.sum()),
+        "honest_selected": int((sel & ~res.lazy).sum()),
+        "mean_gain_honest": _mean(honest_sub),
+        "mean_gain_lazy": _mean(lazy_sub),
+        "best_performance": math.nan if best_pos is None else float(res.performance[best_pos]),
+        "mean_lazy_rank_pct": (
+            float(np.mean((ranks[lazy_ranked] - 1) / len(order))) if lazy_ranked.any() else math.nan
+        ),
+        "best_model_id": -1 if best_pos is None else int(res.model_ids[best_pos]),
+        "best_eval_gain": math.nan,
+    }
+    if backend is not None and best_pos is not None:
+        child = int(res.model_ids[best_pos])
+        parent = int(res.parent_ids[best_pos])
+        acc = backend.eval_accuracy([child, parent])
+        out["best_accuracy"] = float(acc[0])
+        out["best_eval_gain"] = float(acc[0] - acc[1])
+    return out

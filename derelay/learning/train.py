@@ -1,0 +1,95 @@
+"""Local training of many models at once (batched) and one at a time (reference).
+
+:func:`train_batched` trains B models in lock-step: the ``(B, P)`` parameter tensor
+is a single leaf, the loss is the *sum* over models of each model's mean minibatch
+cross-entropy, so the gradient w.r.t. model b's slice is exactly model b's own
+gradient; SGD (with momentum / weight decay) and Adam are elementwise, so one
+optimiser over the stacked tensor is B independent optimisers.  :func:`train_looped`
+is the textbook path (an ``nn.Sequential`` and a ``torch.optim`` optimiser per model)
+kept as the numerical reference and the benchmark baseline.
+
+Minibatches are given as global sample indices ``(tau, B, batch_size)`` so that both
+paths consume identical data; :func:`sample_batches` draws them.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from .config import LearningConfig
+from .model import MLPSpec
+
+
+def _optimizer(params, cfg: LearningConfig) -> torch.optim.Optimizer:
+    if cfg.optimizer == "adam":
+        return torch.optim.Adam(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
+    return torch.optim.SGD(params, lr=cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay)
+
+
+def sample_batches(
+    pools: list[np.ndarray], tau: int, batch_size: int, rngs: list[np.random.Generator]
+) -> np.ndarray:
+    """``(tau, B, batch_size)`` global indices: uniform with replacement from each pool.
+
+    ``pools[b]`` are the samples trainer b may use (its shard, plus published test
+    cases when they are reused); ``rngs[b]`` is trainer b's own generator, so a
+    trainer's batches do not depend on who else trains in the round.
+    """
+    out = np.empty((tau, len(pools), batch_size), dtype=np.int64)
+    for b, (pool, rng) in enumerate(zip(pools, rngs, strict=True)):
+        out[:, b, :] = pool[rng.integers(0, len(pool), size=(tau, batch_size))]
+    return out
+
+
+def train_batched(
+    spec: MLPSpec,
+    start: torch.Tensor,
+    X: torch.Tensor,
+    y: torch.Tensor,
+    batches: np.ndarray,
+    cfg: LearningConfig,
+) -> torch.Tensor:
+    """Train B models (``start`` is (B, P)) for ``batches.shape[0]`` steps at once."""
+    if start.shape[0] == 0:
+        return start.clone()
+    params = start.detach().clone().requires_grad_(True)
+    opt = _optimizer([params], cfg)
+    idx = torch.as_tensor(batches)
+    tau, B, bs = idx.shape
+    C = spec.sizes[-1]
+    for t in range(tau):
+        xb = X[idx[t]]  # (B, bs, d)
+        yb = y[idx[t]].reshape(-1)
+        logits = spec.forward(params, xb)
+        loss = F.cross_entropy(logits.reshape(B * bs, C), yb, reduction="sum") / bs
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+    return params.detach()
+
+
+def train_looped(
+    spec: MLPSpec,
+    start: torch.Tensor,
+    X: torch.Tensor,
+    y: torch.Tensor,
+    batches: np.ndarray,
+    cfg: LearningConfig,
+) -> torch.Tensor:
+    """Reference: the same training, one ``nn.Sequential`` model at a time."""
+    out = []
+    idx = torch.as_tensor(batches)
+    for b in range(start.shape[0]):
+        net = spec.to_module(start[b])
+        opt = _optimizer(net.parameters(), cfg)
+        for t in range(idx.shape[0]):
+            loss = F.cross_entropy(net(X[idx[t, b]]), y[idx[t, b]])
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+        out.append(torch.nn.utils.parameters_to_vector(net.parameters()).detach())
+    if not out:
+        return start.clone()
+    return torch.stack(out)
