@@ -1,0 +1,1 @@
+"""Formal checks with z3 (issue 3)."""

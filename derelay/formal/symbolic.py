@@ -1,0 +1,484 @@
+"""Shared solver machinery: the symbolic point, exact replay and z3 helpers.
+
+Nothing here writes a utility.  The mechanism core's functions
+(:mod:`derelay.mechanism.derelayl`) evaluate floats, numpy arrays, :class:`Fraction`
+and z3 terms alike; this module only builds the *points* they are evaluated on:
+
+* :func:`symbolic_point` -- every mechanism parameter as a z3 ``Real``;
+* :func:`exact_point` -- a point of exact :class:`fractions.Fraction` values (floats are
+  read through their shortest decimal ``repr``, so ``0.1`` is exactly 1/10); the
+  replay of every solver witness goes through the core formulas at such a point;
+* :func:`nice_model` -- a solver witness that stays at a base point (the defaults or
+  a user file) in every coordinate except those the query forces to move, found by
+  iterated unsat cores of "parameter = base value" assumptions;
+* :func:`affine_split` -- coefficient extraction of a formula that is affine in one
+  variable (used to solve break-even values exactly and to print exact conditions);
+* :func:`to_numpy` -- evaluates a z3 arithmetic term on numpy arrays (so grid
+  computations reuse coefficients derived from the core formulas, never re-typed);
+* :func:`infix` -- a readable one-line rendering of a z3 term.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from fractions import Fraction
+from typing import Any
+
+import numpy as np
+import z3
+
+from derelay.mechanism import get_mechanism
+from derelay.params import MECHANISM_KEYS, Params, ParamValues, as_values, domain_constraints
+
+#: Default per-query timeout in seconds.
+DEFAULT_TIMEOUT = 5.0
+
+
+class FormalError(ValueError):
+    """Bad input to a formal query; the message names the parameter and allowed range."""
+
+
+# ------------------------------------------------------------------------------------
+# Points
+# ------------------------------------------------------------------------------------
+
+
+def symbolic_point(keys: Iterable[str] = MECHANISM_KEYS) -> ParamValues:
+    """Every parameter in ``keys`` as a z3 Real of the same name."""
+    return ParamValues(**{k: z3.Real(k) for k in keys})
+
+
+def to_fraction(x: Any) -> Fraction:
+    """Exact rational of a float/int/Fraction/z3 numeral (floats via ``repr``)."""
+    if isinstance(x, Fraction):
+        return x
+    if isinstance(x, bool):
+        return Fraction(int(x))
+    if isinstance(x, int):
+        return Fraction(x)
+    if isinstance(x, float | np.floating):
+        if not math.isfinite(float(x)):
+            raise FormalError(f"non-finite value {x!r}")
+        return Fraction(repr(float(x)))
+    if isinstance(x, z3.ExprRef):
+        if z3.is_rational_value(x):
+            return Fraction(x.numerator_as_long(), x.denominator_as_long())
+        if z3.is_int_value(x):
+            return Fraction(x.as_long())
+        if z3.is_algebraic_value(x):
+            return to_fraction(x.approx(30))
+        v = z3.simplify(x)
+        if v is not x and (z3.is_rational_value(v) or z3.is_int_value(v)):
+            return to_fraction(v)
+        raise FormalError(f"not a numeral: {x}")
+    return Fraction(str(x))
+
+
+def exact_point(params: Params | Mapping[str, Any] | ParamValues) -> ParamValues:
+    """A point of exact Fractions (all keys of ``params``)."""
+    vals = as_values(params).as_dict()
+    return ParamValues(**{k: to_fraction(v) for k, v in vals.items()})
+
+
+def base_fractions(params: Params | None) -> dict[str, Fraction]:
+    """The mechanism keys of ``params`` (defaults if None) as exact Fractions."""
+    params = params or Params()
+    d = params.model_dump()
+    return {k: to_fraction(d[k]) for k in MECHANISM_KEYS}
+
+
+def zval(f: Fraction) -> z3.ArithRef:
+    return z3.Q(f.numerator, f.denominator) if f.denominator != 1 else z3.RealVal(f.numerator)
+
+
+def fmt_fraction(f: Fraction) -> str:
+    return str(f.numerator) if f.denominator == 1 else f"{f.numerator}/{f.denominator}"
+
+
+def as_float(x: Any) -> float:
+    return float(to_fraction(x)) if not isinstance(x, float) else x
+
+
+def point_dict(point: Mapping[str, Fraction]) -> dict[str, float]:
+    return {k: float(v) for k, v in point.items()}
+
+
+def point_exact(point: Mapping[str, Fraction]) -> dict[str, str]:
+    return {k: fmt_fraction(v) for k, v in point.items()}
+
+
+# ------------------------------------------------------------------------------------
+# Solving
+# ------------------------------------------------------------------------------------
+
+
+@dataclass
+class Outcome:
+    """A satisfiability query's answer: "sat", "unsat" or "unknown" (+ reason)."""
+
+    status: str
+    model: dict[str, Fraction] | None = None
+    reason: str = ""
+    seconds: float = 0.0
+    moved: list[str] = field(default_factory=list)
+
+
+def make_solver(timeout: float) -> z3.Solver:
+    if timeout is None or not math.isfinite(timeout) or timeout <= 0:
+        raise FormalError(f"parameter 'timeout' = {timeout!r} is out of range: allowed timeout > 0")
+    s = z3.Solver()
+    s.set("timeout", max(1, int(round(timeout * 1000))))
+    return s
+
+
+def _model_values(m: z3.ModelRef, sym: ParamValues, base: Mapping[str, Fraction]):
+    out: dict[str, Fraction] = {}
+    for k, var in sym.as_dict().items():
+        v = m.eval(var, model_completion=False)
+        if z3.eq(v, var):  # unconstrained: keep the base value
+            out[k] = base.get(k, Fraction(0))
+        else:
+            out[k] = to_fraction(v)
+    return out
+
+
+def _tidy(s, active, lits, sym, base, target, deadline):
+    """Make a found model readable: restore moved coordinates to their base value
+    where possible, then try round values (0, 1) for the rest."""
+    model = _model_values(s.model(), sym, base)
+    moved = [k for k in lits if k not in active]
+    for k in moved:
+        if time.perf_counter() > deadline:
+            break
+        trial = {**active, k: lits[k]}
+        if s.check(*trial.values()) == z3.sat:
+            active = trial
+            model = _model_values(s.model(), sym, base)
+    vars_ = sym.as_dict()
+    extra = []
+    for k in [k for k in lits if k not in active]:
+        for v in (0, 1):
+            if time.perf_counter() > deadline or model[k] == v:
+                break
+            lit = vars_[k] == v
+            if s.check(*active.values(), *extra, lit) == z3.sat:
+                extra.append(lit)
+                model = _model_values(s.model(), sym, base)
+                break
+    if extra:
+        s.check(*active.values(), *extra)
+        model = _model_values(s.model(), sym, base)
+    return active, model
+
+
+#: Order in which coordinates are released from the base point (design levers
+#: first, then deposits and costs, then counts, then the rest).
+_RELEASE_ORDER = (
+    "r_cited",
+    "r_deposit",
+    "r_hash_m",
+    "r_encrypted_m",
+    "r_case",
+    "r_verified_m",
+    "r_verify",
+    "b_mo",
+    "b_t",
+    "c_mine",
+    "c_gen_fhe_key",
+    "c_unit_gen_td_case",
+    "c_unit_verify",
+    "p_comp",
+    "k_transmit",
+    "k_encrypt",
+    "k_expand",
+)
+
+
+def _drop_one(active: dict, core: set[str]) -> dict:
+    """Release one coordinate named in the unsat core (design levers first)."""
+    names = [k for k, v in active.items() if str(v) in core]
+    if not names:
+        return active
+    rank = {k: i for i, k in enumerate(_RELEASE_ORDER)}
+    victim = min(names, key=lambda k: rank.get(k, len(rank)))
+    return {k: v for k, v in active.items() if k != victim}
+
+
+def nice_model(
+    constraints: list,
+    sym: ParamValues,
+    base: Mapping[str, Fraction],
+    timeout: float = DEFAULT_TIMEOUT,
+    prefer: Mapping[str, Fraction] | None = None,
+) -> Outcome:
+    """Is ``constraints`` satisfiable?  If so, a model close to ``base``.
+
+    Every parameter is first assumed equal to its base value (tracked by a Boolean
+    literal); the unsat core names the assumptions that must go, they are dropped and
+    the query repeated.  The answer therefore moves as few coordinates as the
+    query needs (greedily), which makes witnesses readable.  ``prefer`` overrides
+    base values for the assumptions (e.g. a round value such as 0 for a key).
+    """
+    t0 = time.perf_counter()
+    s = make_solver(timeout)
+    s.set("core.minimize", True)
+    s.add(*constraints)
+    lits = {}
+    target = dict(base)
+    if prefer:
+        target.update(prefer)
+    for k, var in sym.as_dict().items():
+        if k in target:
+            lit = z3.Bool(f"__at_{k}")
+            s.add(z3.Implies(lit, var == zval(target[k])))
+            lits[k] = lit
+    active = dict(lits)
+    deadline = t0 + timeout
+    while True:
+        remaining = deadline - time.perf_counter()
+        if remaining <= 0:
+            return Outcome("unknown", reason="timeout", seconds=time.perf_counter() - t0)
+        s.set("timeout", max(1, int(remaining * 1000)))
+        r = s.check(*active.values())
+        if r == z3.sat:
+            active, model = _tidy(s, active, lits, sym, base, target, deadline)
+            moved = [k for k in lits if k not in active]
+            return Outcome("sat", model, seconds=time.perf_counter() - t0, moved=moved)
+        if r == z3.unknown:
+            return Outcome("unknown", reason=s.reason_unknown(), seconds=time.perf_counter() - t0)
+        core = {str(c) for c in s.unsat_core()}
+        if not core:
+            return Outcome("unsat", seconds=time.perf_counter() - t0)
+        active = _drop_one(active, core)
+
+
+def check_sat(constraints: list, timeout: float = DEFAULT_TIMEOUT) -> Outcome:
+    t0 = time.perf_counter()
+    s = make_solver(timeout)
+    s.add(*constraints)
+    r = s.check()
+    dt = time.perf_counter() - t0
+    if r == z3.sat:
+        return Outcome("sat", seconds=dt)
+    if r == z3.unsat:
+        return Outcome("unsat", seconds=dt)
+    return Outcome("unknown", reason=s.reason_unknown(), seconds=dt)
+
+
+def prove(claim, assumptions: list, timeout: float = DEFAULT_TIMEOUT) -> Outcome:
+    """``assumptions`` imply ``claim``?  "unsat" of the negation means proved."""
+    return check_sat([*assumptions, z3.Not(claim)], timeout)
+
+
+def domain(sym: ParamValues) -> list:
+    return domain_constraints(sym)
+
+
+def conditions(sym: Any, names: Iterable[str] | None = None, mechanism: str = "derelayl"):
+    mech = get_mechanism(mechanism)
+    names = set(names) if names is not None else None
+    return [c.holds(sym) for c in mech.conditions if names is None or c.name in names]
+
+
+# ------------------------------------------------------------------------------------
+# Algebra on z3 terms
+# ------------------------------------------------------------------------------------
+
+
+def affine_split(fn: Callable[[Any], Any], sym: ParamValues, var: str):
+    """``fn(sym) = a * var + c``: return (a, c) as simplified z3 terms (or raise).
+
+    Checked exactly: the second difference in ``var`` must vanish identically.
+    """
+
+    def at(v):
+        d = sym.as_dict()
+        d[var] = v
+        return fn(ParamValues(**d))
+
+    f0, f1, f2 = at(z3.RealVal(0)), at(z3.RealVal(1)), at(z3.RealVal(2))
+    a = z3.simplify(f1 - f0)
+    c = z3.simplify(f0)
+    second = z3.simplify(f2 - 2 * f1 + f0, som=True)
+    if not (z3.is_rational_value(second) and second.numerator_as_long() == 0):
+        s = z3.Solver()
+        s.set("timeout", 2000)
+        try:
+            s.add(*domain_constraints(sym))
+        except AttributeError:
+            pass
+        s.add(second != 0)
+        if s.check() != z3.unsat:
+            raise FormalError(f"formula is not affine in {var}")
+    return a, c
+
+
+def comparison_parts(expr: z3.BoolRef):
+    """(lhs, relation, rhs) of a z3 comparison."""
+    kinds = {
+        z3.Z3_OP_GE: ">=",
+        z3.Z3_OP_GT: ">",
+        z3.Z3_OP_LE: "<=",
+        z3.Z3_OP_LT: "<",
+        z3.Z3_OP_EQ: "==",
+    }
+    k = expr.decl().kind()
+    if k not in kinds:
+        raise FormalError(f"not a comparison: {expr}")
+    return expr.arg(0), kinds[k], expr.arg(1)
+
+
+def to_numpy(expr: z3.ExprRef, env: Mapping[str, Any]) -> Any:
+    """Evaluate an arithmetic z3 term with numpy values bound to its constants."""
+    if z3.is_rational_value(expr):
+        return expr.numerator_as_long() / expr.denominator_as_long()
+    if z3.is_int_value(expr):
+        return float(expr.as_long())
+    if z3.is_const(expr):
+        return env[str(expr)]
+    k = expr.decl().kind()
+    args = [to_numpy(a, env) for a in expr.children()]
+    if k == z3.Z3_OP_ADD:
+        out = args[0]
+        for a in args[1:]:
+            out = out + a
+        return out
+    if k == z3.Z3_OP_MUL:
+        out = args[0]
+        for a in args[1:]:
+            out = out * a
+        return out
+    if k == z3.Z3_OP_SUB:
+        out = args[0]
+        for a in args[1:]:
+            out = out - a
+        return out
+    if k == z3.Z3_OP_UMINUS:
+        return -args[0]
+    if k == z3.Z3_OP_DIV:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.divide(args[0], args[1])
+    if k == z3.Z3_OP_TO_REAL:
+        return args[0]
+    raise FormalError(f"unsupported operator in {expr}")
+
+
+def substitute(expr: z3.ExprRef, values: Mapping[str, Fraction]) -> z3.ExprRef:
+    pairs = [(z3.Real(k), zval(v)) for k, v in values.items()]
+    return z3.simplify(z3.substitute(expr, *pairs)) if pairs else z3.simplify(expr)
+
+
+def infix(expr: z3.ExprRef) -> str:
+    """A compact infix rendering of a z3 arithmetic/boolean term on one line."""
+    return _infix(expr, 0)
+
+
+_PREC = {"or": 1, "and": 2, "not": 3, "cmp": 4, "+": 5, "*": 6, "/": 6, "neg": 7, "atom": 9}
+
+
+def _wrap(text: str, prec: int, outer: int) -> str:
+    return f"({text})" if prec < outer else text
+
+
+def _infix(e: z3.ExprRef, outer: int) -> str:
+    if z3.is_rational_value(e) or z3.is_int_value(e):
+        f = to_fraction(e)
+        txt = fmt_fraction(f)
+        return _wrap(txt, _PREC["neg"] if f < 0 or f.denominator != 1 else 9, outer)
+    if z3.is_true(e):
+        return "true"
+    if z3.is_false(e):
+        return "false"
+    if z3.is_const(e):
+        return str(e)
+    k = e.decl().kind()
+    ch = e.children()
+    cmp = {
+        z3.Z3_OP_GE: ">=",
+        z3.Z3_OP_GT: ">",
+        z3.Z3_OP_LE: "<=",
+        z3.Z3_OP_LT: "<",
+        z3.Z3_OP_EQ: "=",
+    }
+    if k in cmp:
+        p = _PREC["cmp"]
+        return _wrap(f"{_infix(ch[0], p + 1)} {cmp[k]} {_infix(ch[1], p + 1)}", p, outer)
+    if k == z3.Z3_OP_AND:
+        p = _PREC["and"]
+        return _wrap(" and ".join(_infix(c, p + 1) for c in ch), p, outer)
+    if k == z3.Z3_OP_OR:
+        p = _PREC["or"]
+        return _wrap(" or ".join(_infix(c, p + 1) for c in ch), p, outer)
+    if k == z3.Z3_OP_NOT and ch[0].decl().kind() in cmp:
+        flip = {z3.Z3_OP_GE: "<", z3.Z3_OP_GT: "<=", z3.Z3_OP_LE: ">", z3.Z3_OP_LT: ">="}
+        inner = ch[0]
+        ik = inner.decl().kind()
+        if ik in flip:
+            p = _PREC["cmp"]
+            a, b = inner.children()
+            return _wrap(f"{_infix(a, p + 1)} {flip[ik]} {_infix(b, p + 1)}", p, outer)
+    if k == z3.Z3_OP_NOT:
+        return _wrap(f"not {_infix(ch[0], _PREC['not'])}", _PREC["not"], outer)
+    if k == z3.Z3_OP_ADD:
+        p = _PREC["+"]
+        parts = []
+        ch = [c for c in ch if not _is_zero_quotient(c)] or [z3.RealVal(0)]
+        if len(ch) == 1:
+            return _infix(ch[0], outer)
+        for i, c in enumerate(ch):
+            neg = _negated(c)
+            if neg is not None:
+                term = _infix(neg, p + 1)
+                parts.append(f"- {term}" if i else f"-{term}")
+            else:
+                term = _infix(c, p)
+                parts.append(f"+ {term}" if i else term)
+        return _wrap(" ".join(parts), p, outer)
+    if k == z3.Z3_OP_SUB:
+        p = _PREC["+"]
+        return _wrap(" - ".join([_infix(ch[0], p)] + [_infix(c, p + 1) for c in ch[1:]]), p, outer)
+    if k == z3.Z3_OP_UMINUS:
+        return _wrap(f"-{_infix(ch[0], _PREC['neg'])}", _PREC["neg"], outer)
+    if k == z3.Z3_OP_MUL:
+        p = _PREC["*"]
+        if (z3.is_rational_value(ch[0]) or z3.is_int_value(ch[0])) and to_fraction(ch[0]) == -1:
+            rest = ch[1:]
+            inner = " * ".join(_infix(c, p) for c in rest)
+            return _wrap(f"-{inner}" if len(rest) == 1 else f"-({inner})", _PREC["neg"], outer)
+        return _wrap(" * ".join(_infix(c, p) for c in ch), p, outer)
+    if k == z3.Z3_OP_DIV:
+        p = _PREC["/"]
+        return _wrap(f"{_infix(ch[0], p)} / {_infix(ch[1], p + 1)}", p, outer)
+    if k == z3.Z3_OP_TO_REAL:
+        return _infix(ch[0], outer)
+    return str(e)
+
+
+def _is_zero_quotient(e: z3.ExprRef) -> bool:
+    """``0 / x`` (z3 keeps it because x may be 0; on our domains x != 0)."""
+    if z3.is_rational_value(e):
+        return to_fraction(e) == 0
+    if e.decl().kind() == z3.Z3_OP_DIV:
+        return _is_zero_quotient(e.arg(0))
+    if e.decl().kind() == z3.Z3_OP_MUL:
+        return any(_is_zero_quotient(c) for c in e.children())
+    return False
+
+
+def _negated(e: z3.ExprRef):
+    """If ``e`` is ``-1 * x`` (or a negative numeral), return the positive part."""
+    if z3.is_rational_value(e) and to_fraction(e) < 0:
+        return zval(-to_fraction(e))
+    if e.decl().kind() == z3.Z3_OP_MUL:
+        ch = e.children()
+        if z3.is_rational_value(ch[0]) and to_fraction(ch[0]) < 0:
+            c = -to_fraction(ch[0])
+            rest = ch[1:]
+            prod = rest[0] if len(rest) == 1 else z3.Product(*rest)
+            return prod if c == 1 else zval(c) * prod
+    if e.decl().kind() == z3.Z3_OP_UMINUS:
+        return e.arg(0)
+    return None
