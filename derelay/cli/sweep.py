@@ -1,0 +1,90 @@
+"""``derelay sweep``: run a declarative experiment spec in parallel, resumably."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from ._common import err_console, fail, out_console, print_json
+
+
+def sweep(
+    spec: Path = typer.Argument(
+        ..., help="Experiment spec (TOML), e.g. experiments/smoke_sweep.toml."
+    ),
+    workers: int = typer.Option(
+        None, "--workers", "-w", help="Worker processes (default: CPU count; 1 runs in-process)."
+    ),
+    out: Path = typer.Option(
+        None, "--out", "-o", help="Output directory (default: runs/<spec name>)."
+    ),
+    resume: bool = typer.Option(
+        False, "--resume", help="Continue an interrupted sweep: rerun nothing that finished."
+    ),
+    scheduler: str = typer.Option(
+        None,
+        "--scheduler",
+        help="Dask scheduler address (tcp://host:8786), or 'local' for a local Dask cluster.",
+    ),
+    retry_failed: bool = typer.Option(
+        False, "--retry-failed", help="With --resume, also rerun runs that failed."
+    ),
+    progress: bool = typer.Option(True, "--progress/--no-progress", help="Show a progress bar."),
+    json_out: bool = typer.Option(False, "--json", help="Print a JSON summary on stdout."),
+) -> None:
+    """Run every (point, replication) of SPEC; write a tidy Parquet dataset and a manifest.
+
+    Output: OUT/<table>/run_NNNNNN.parquet (long format: run_id, replication, seed,
+    point, <parameters>, round, <metrics>), OUT/manifest.json and OUT/runs.parquet.
+    Exit status: 0 all runs ok, 1 some runs failed (recorded in the manifest),
+    2 bad input, 130 interrupted (continue with --resume).
+    """
+    from experiments.runner import SweepInterrupted, run_sweep
+    from experiments.spec import SpecError, load_spec
+
+    if workers is not None and workers < 1:
+        fail(f"'--workers' = {workers} is out of range: allowed --workers >= 1")
+    try:
+        sp = load_spec(spec)
+    except SpecError as exc:
+        fail(str(exc))
+    out = out or Path("runs") / sp.name
+    if retry_failed and not resume:
+        fail("'--retry-failed' needs --resume")
+    try:
+        res = run_sweep(
+            sp,
+            out,
+            workers=workers,
+            resume=resume,
+            scheduler=scheduler,
+            retry_failed=retry_failed,
+            progress=progress and not json_out,
+            spec_text=spec.read_text(encoding="utf-8"),
+        )
+    except SpecError as exc:
+        fail(str(exc))
+    except SweepInterrupted as exc:
+        err_console.print(f"[yellow]{exc}[/]")
+        raise typer.Exit(code=130) from None
+    summary = res.summary()
+    if json_out:
+        print_json(summary)
+    else:
+        out_console.print(
+            f"sweep [bold]{sp.name}[/]: {res.done} ok, {res.failed} failed, "
+            f"{res.skipped} already finished, of {res.total} runs in {res.elapsed_s:.1f} s -> {out}"
+        )
+        if res.failed:
+            for rid, st in sorted(res.statuses.items()):
+                if st["status"] == "failed":
+                    out_console.print(f"  run {rid}: {st['error']}", soft_wrap=True)
+                    break
+            out_console.print(f"  (every error is in {out}/manifest.json)")
+    if res.failed:
+        raise typer.Exit(code=1)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("sweep")(sweep)

@@ -1,0 +1,573 @@
+"""The sweep engine: run every (point, replication) of a spec, in parallel, resumably.
+
+Layout of an output directory::
+
+    OUT/sweep.json               the spec, its digest and the derelay version
+    OUT/spec.toml                the spec as given (when it came from a file)
+    OUT/<table>/run_000012.parquet   one file per finished run and kept table
+    OUT/status/run_000012.json   the run's status record, written last (the truth)
+    OUT/manifest.json            every run: config, seed, status, error, duration
+    OUT/runs.parquet             the same as a flat table (one row per run)
+
+Every file is written to a temporary name and moved into place with ``os.replace``,
+so a killed sweep leaves only whole files.  A run is *finished* when its status record
+exists; ``resume`` reruns only runs without one (and failed ones with
+``retry_failed``); ``load_results`` reads only files of runs whose status is ``ok``,
+so nothing is duplicated or half-read.
+
+Run kinds live in :data:`RUN_KINDS`: ``kind(config: dict, seed: int) -> {table:
+DataFrame}``; each table carries a ``round`` column (0 for one-shot kinds).  The runner
+adds ``run_id, replication, seed, point`` and the swept parameter columns in front.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+import traceback
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from .spec import RunSpec, Spec, SpecError
+
+RunKind = Callable[[dict, int], dict[str, pd.DataFrame]]
+
+#: Registered run kinds: name -> function(config, seed) -> {table name: DataFrame}.
+RUN_KINDS: dict[str, RunKind] = {}
+#: Optional validators: name -> function(config) raising ValueError on bad config.
+KIND_VALIDATORS: dict[str, Callable[[dict], None]] = {}
+#: One-line description of every kind (for --help and docs).
+KIND_DOCS: dict[str, str] = {}
+
+ID_COLUMNS = ("run_id", "replication", "seed", "point")
+
+
+def register_kind(
+    name: str, validator: Callable[[dict], None] | None = None, doc: str = ""
+) -> Callable[[RunKind], RunKind]:
+    """Decorator registering a run kind (must be a module-level function: spawn-safe)."""
+
+    def deco(fn: RunKind) -> RunKind:
+        RUN_KINDS[name] = fn
+        if validator is not None:
+            KIND_VALIDATORS[name] = validator
+        KIND_DOCS[name] = doc or (fn.__doc__ or "").strip().splitlines()[0]
+        return fn
+
+    return deco
+
+
+class SweepInterrupted(RuntimeError):
+    """The sweep was interrupted (Ctrl-C); finished runs are kept, resume with --resume."""
+
+
+# ---------------------------------------------------------------------------------------
+# Atomic file helpers
+# ---------------------------------------------------------------------------------------
+
+
+def _tmp_name(path: Path) -> Path:
+    return path.with_name(f".{path.name}.tmp-{os.getpid()}-{time.monotonic_ns()}")
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = _tmp_name(path)
+    with open(tmp, "w", encoding="utf-8") as fh:
+        fh.write(text)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
+
+
+def atomic_write_json(path: Path, obj: Any) -> None:
+    atomic_write_text(path, json.dumps(obj, indent=1, sort_keys=False, default=_json_default))
+
+
+def atomic_write_parquet(path: Path, df: pd.DataFrame) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = _tmp_name(path)
+    df.to_parquet(tmp, index=False)
+    os.replace(tmp, path)
+
+
+def _json_default(o: Any) -> Any:
+    import numpy as np
+
+    if isinstance(o, np.generic):
+        return o.item()
+    if isinstance(o, np.ndarray):
+        return o.tolist()
+    if isinstance(o, Path):
+        return str(o)
+    return str(o)
+
+
+def run_file(out: Path, table: str, run_id: int) -> Path:
+    return out / table / f"run_{run_id:06d}.parquet"
+
+
+def status_file(out: Path, run_id: int) -> Path:
+    return out / "status" / f"run_{run_id:06d}.json"
+
+
+# ---------------------------------------------------------------------------------------
+# One run (executed in a worker process, a Dask worker, or in-process)
+# ---------------------------------------------------------------------------------------
+
+
+def _tidy(df: pd.DataFrame, run: dict[str, Any], metrics: list[str], every: int) -> pd.DataFrame:
+    df = df.copy()
+    if "round" not in df.columns:
+        df["round"] = 0
+    if metrics:
+        keep = [c for c in df.columns if c in metrics or c == "round" or c in ("participant",)]
+        df = df[keep]
+    if every > 1 and len(df):
+        rounds = df["round"].to_numpy()
+        last = rounds.max()
+        df = df[(rounds % every == 0) | (rounds == last)]
+    df = df.reset_index(drop=True)
+    front = {
+        "run_id": run["run_id"],
+        "replication": run["replication"],
+        "seed": run["seed"],
+        "point": run["point"],
+    }
+    for k, v in run["values"].items():
+        if k in df.columns:
+            continue
+        front[k] = v
+    for i, (k, v) in enumerate(front.items()):
+        if k in df.columns:
+            df = df.drop(columns=[k])
+        df.insert(i, k, v)
+    # round right after the identifiers and parameters
+    cols = list(df.columns)
+    cols.remove("round")
+    cols.insert(len(front), "round")
+    return df[cols]
+
+
+def execute_run(
+    kind: str,
+    run: dict[str, Any],
+    out: str,
+    tables: list[str],
+    metrics: list[str],
+    every: int,
+) -> dict[str, Any]:
+    """Run one sweep run and write its tables and status record; never raises."""
+    from . import kinds as _kinds  # noqa: F401  (registers the built-in kinds in workers)
+
+    out_p = Path(out)
+    t0 = time.perf_counter()
+    record: dict[str, Any] = {
+        "run_id": run["run_id"],
+        "point": run["point"],
+        "replication": run["replication"],
+        "seed": run["seed"],
+        "status": "ok",
+        "error": None,
+        "files": [],
+        "rows": 0,
+    }
+    try:
+        fn = RUN_KINDS[kind]
+        result = fn(run["config"], int(run["seed"]))
+        if not isinstance(result, dict) or not all(
+            isinstance(v, pd.DataFrame) for v in result.values()
+        ):
+            raise TypeError(f"run kind {kind!r} must return a dict of pandas DataFrames")
+        wanted = tables or list(result)
+        missing = [t for t in wanted if t not in result]
+        if missing:
+            raise KeyError(f"run kind {kind!r} produced no table(s) {missing}")
+        for t in wanted:
+            df = _tidy(result[t], run, metrics, every)
+            path = run_file(out_p, t, run["run_id"])
+            atomic_write_parquet(path, df)
+            record["files"].append(str(path.relative_to(out_p)))
+            record["rows"] += len(df)
+    except Exception as exc:  # a failing run is recorded; the sweep goes on
+        record["status"] = "failed"
+        record["error"] = f"{type(exc).__name__}: {exc}"
+        record["traceback"] = traceback.format_exc(limit=8)
+    record["duration_s"] = time.perf_counter() - t0
+    atomic_write_json(status_file(out_p, run["run_id"]), record)
+    return record
+
+
+# ---------------------------------------------------------------------------------------
+# The sweep
+# ---------------------------------------------------------------------------------------
+
+
+@dataclass
+class SweepResult:
+    out: Path
+    total: int
+    done: int
+    failed: int
+    skipped: int
+    elapsed_s: float
+    statuses: dict[int, dict[str, Any]] = field(default_factory=dict, repr=False)
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "out": str(self.out),
+            "runs": self.total,
+            "ok": self.done,
+            "failed": self.failed,
+            "skipped_finished": self.skipped,
+            "elapsed_s": round(self.elapsed_s, 3),
+        }
+
+
+def read_statuses(out: Path) -> dict[int, dict[str, Any]]:
+    statuses: dict[int, dict[str, Any]] = {}
+    sdir = Path(out) / "status"
+    if not sdir.is_dir():
+        return statuses
+    for f in sorted(sdir.glob("run_*.json")):
+        try:
+            rec = json.loads(f.read_text(encoding="utf-8"))
+        except (OSError, json.JSONDecodeError):
+            continue  # cannot happen with atomic writes, but never trust a file blindly
+        statuses[int(rec["run_id"])] = rec
+    return statuses
+
+
+def _finished(rec: dict[str, Any] | None, out: Path, retry_failed: bool) -> bool:
+    if rec is None:
+        return False
+    if rec["status"] == "ok":
+        return all((out / f).exists() for f in rec.get("files", []))
+    return not retry_failed
+
+
+def write_manifest(out: Path, spec: Spec, runs: list[RunSpec]) -> dict[str, Any]:
+    """Write manifest.json and runs.parquet from the status records (atomic)."""
+    statuses = read_statuses(out)
+    entries = []
+    rows = []
+    for r in runs:
+        st = statuses.get(r.run_id)
+        status = st["status"] if st else "pending"
+        e = r.as_record()
+        e.update(
+            status=status,
+            error=st.get("error") if st else None,
+            duration_s=st.get("duration_s") if st else None,
+            files=st.get("files", []) if st else [],
+        )
+        entries.append(e)
+        row = {
+            "run_id": r.run_id,
+            "point": r.point,
+            "replication": r.replication,
+            "seed": r.seed,
+            "status": status,
+            "error": e["error"],
+            "duration_s": e["duration_s"],
+        }
+        for k, v in r.values.items():
+            row[k] = v
+        rows.append(row)
+    counts = {s: sum(1 for e in entries if e["status"] == s) for s in ("ok", "failed", "pending")}
+    manifest = {
+        "name": spec.name,
+        "kind": spec.kind,
+        "digest": spec.digest(),
+        "root_seed": spec.seed,
+        "seeding": spec.seeding,
+        "replications": spec.replications,
+        "axes": spec.axis_names(),
+        "counts": counts,
+        "runs": entries,
+    }
+    atomic_write_json(out / "manifest.json", manifest)
+    atomic_write_parquet(out / "runs.parquet", pd.DataFrame(rows))
+    return manifest
+
+
+def _prepare_out(out: Path, spec: Spec, resume: bool, spec_text: str | None) -> None:
+    meta_path = out / "sweep.json"
+    if meta_path.exists():
+        meta = json.loads(meta_path.read_text(encoding="utf-8"))
+        if not resume:
+            raise SpecError(
+                f"output directory {out} already holds a sweep ({meta.get('name')!r}); "
+                "use --resume to continue it or choose another --out"
+            )
+        if meta.get("digest") != spec.digest():
+            raise SpecError(
+                f"cannot --resume: {out} holds a sweep of a different spec "
+                f"(digest {meta.get('digest')} != {spec.digest()}); choose another --out"
+            )
+        return
+    if out.exists() and any(out.iterdir()) and not resume:
+        raise SpecError(
+            f"output directory {out} is not empty and holds no sweep; choose another --out"
+        )
+    from derelay import __version__
+
+    out.mkdir(parents=True, exist_ok=True)
+    atomic_write_json(
+        meta_path,
+        {
+            "name": spec.name,
+            "kind": spec.kind,
+            "digest": spec.digest(),
+            "derelay_version": __version__,
+            "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            "spec": spec.model_dump(mode="json"),
+        },
+    )
+    if spec_text is not None:
+        atomic_write_text(out / "spec.toml", spec_text)
+
+
+class _Progress:
+    """A rich progress bar with runs done, failed and time left (or nothing)."""
+
+    def __init__(self, total: int, enabled: bool, label: str):
+        self.failed = 0
+        self.enabled = enabled
+        self.label = label
+        if enabled:
+            from rich.progress import (
+                BarColumn,
+                MofNCompleteColumn,
+                Progress,
+                TextColumn,
+                TimeElapsedColumn,
+                TimeRemainingColumn,
+            )
+
+            from derelay.cli._common import err_console
+
+            self.progress = Progress(
+                TextColumn("[bold]{task.description}"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TextColumn("runs  [red]{task.fields[failed]} failed[/]"),
+                TimeElapsedColumn(),
+                TextColumn("left"),
+                TimeRemainingColumn(),
+                console=err_console,
+                transient=False,
+            )
+            self.task = self.progress.add_task(label, total=total, failed=0)
+
+    def __enter__(self):
+        if self.enabled:
+            self.progress.__enter__()
+        return self
+
+    def __exit__(self, *exc):
+        if self.enabled:
+            self.progress.__exit__(*exc)
+
+    def advance(self, rec: dict[str, Any]) -> None:
+        if rec["status"] != "ok":
+            self.failed += 1
+        if self.enabled:
+            self.progress.update(self.task, advance=1, failed=self.failed)
+
+
+def run_sweep(
+    spec: Spec,
+    out: str | Path,
+    workers: int | None = None,
+    resume: bool = False,
+    scheduler: str | None = None,
+    retry_failed: bool = False,
+    progress: bool = False,
+    spec_text: str | None = None,
+    on_result: Callable[[dict[str, Any]], None] | None = None,
+) -> SweepResult:
+    """Run (or resume) a sweep; see the module docstring for the output layout.
+
+    ``workers``: processes on this machine (default: CPU count; 1 runs in-process);
+    ``scheduler``: a Dask scheduler address (``tcp://host:port``), or ``"local"`` to
+    start a local Dask cluster of ``workers`` processes.
+    """
+    from . import kinds as _kinds  # noqa: F401
+
+    out = Path(out)
+    t0 = time.perf_counter()
+    _prepare_out(out, spec, resume, spec_text)
+    runs = spec.runs()
+    statuses = read_statuses(out) if resume else {}
+    pending = [r for r in runs if not _finished(statuses.get(r.run_id), out, retry_failed)]
+    skipped = len(runs) - len(pending)
+    outputs = spec.outputs
+    args = (list(outputs.tables), list(outputs.metrics), outputs.every)
+    workers = workers or os.cpu_count() or 1
+    results: dict[int, dict[str, Any]] = {}
+
+    def collect(rec: dict[str, Any], bar: _Progress) -> None:
+        results[rec["run_id"]] = rec
+        bar.advance(rec)
+        if on_result is not None:
+            on_result(rec)
+
+    interrupted = False
+    with _Progress(len(pending), progress and bool(pending), spec.name) as bar:
+        try:
+            if scheduler:
+                _run_dask(spec.kind, pending, out, args, scheduler, workers, bar, collect)
+            elif workers <= 1 or len(pending) <= 1:
+                for r in pending:
+                    collect(execute_run(spec.kind, r.as_record(), str(out), *args), bar)
+            else:
+                _run_pool(spec.kind, pending, out, args, workers, bar, collect)
+        except KeyboardInterrupt:
+            interrupted = True
+    write_manifest(out, spec, runs)
+    final = read_statuses(out)
+    ok = sum(1 for r in runs if final.get(r.run_id, {}).get("status") == "ok")
+    failed = sum(1 for r in runs if final.get(r.run_id, {}).get("status") == "failed")
+    res = SweepResult(out, len(runs), ok, failed, skipped, time.perf_counter() - t0, final)
+    if interrupted:
+        raise SweepInterrupted(
+            f"interrupted after {ok} ok / {failed} failed of {len(runs)} runs; "
+            f"continue with: derelay sweep SPEC --out {out} --resume"
+        )
+    return res
+
+
+def _run_pool(kind, pending, out, args, workers, bar, collect) -> None:
+    import multiprocessing as mp
+    from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+
+    ctx = mp.get_context("spawn")
+    window = max(2 * workers, 4)
+    todo = iter(pending)
+    with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
+        futures: dict = {}
+        try:
+            for r in _take(todo, window):
+                futures[pool.submit(execute_run, kind, r.as_record(), str(out), *args)] = r
+            while futures:
+                done, _ = wait(futures, return_when=FIRST_COMPLETED)
+                for fut in done:
+                    r = futures.pop(fut)
+                    try:
+                        rec = fut.result()
+                    except Exception as exc:  # worker died (e.g. killed, out of memory)
+                        rec = _crash_record(r, out, exc)
+                    collect(rec, bar)
+                    for nxt in _take(todo, 1):
+                        futures[
+                            pool.submit(execute_run, kind, nxt.as_record(), str(out), *args)
+                        ] = nxt
+        except KeyboardInterrupt:
+            for f in futures:
+                f.cancel()
+            pool.shutdown(wait=False, cancel_futures=True)
+            raise
+
+
+def _crash_record(r: RunSpec, out: Path, exc: BaseException) -> dict[str, Any]:
+    rec = {
+        "run_id": r.run_id,
+        "point": r.point,
+        "replication": r.replication,
+        "seed": r.seed,
+        "status": "failed",
+        "error": f"worker crashed: {type(exc).__name__}: {exc}",
+        "files": [],
+        "rows": 0,
+        "duration_s": None,
+    }
+    atomic_write_json(status_file(out, r.run_id), rec)
+    return rec
+
+
+def _take(it: Iterable, n: int) -> list:
+    out = []
+    for _ in range(n):
+        try:
+            out.append(next(it))
+        except StopIteration:
+            break
+    return out
+
+
+def _run_dask(kind, pending, out, args, scheduler, workers, bar, collect) -> None:
+    from dask.distributed import Client, LocalCluster, as_completed
+
+    cluster = None
+    if scheduler == "local":
+        cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True)
+        client = Client(cluster)
+    else:
+        try:
+            client = Client(scheduler, timeout="10s")
+        except OSError as exc:
+            raise SpecError(
+                f"cannot connect to Dask scheduler '--scheduler' {scheduler}: {exc}"
+            ) from None
+    try:
+        futs = {}
+        for r in pending:
+            f = client.submit(
+                execute_run, kind, r.as_record(), str(out.resolve()), *args, pure=False
+            )
+            futs[f] = r
+        try:
+            for f in as_completed(list(futs)):
+                r = futs[f]
+                try:
+                    rec = f.result()
+                except Exception as exc:
+                    rec = _crash_record(r, out, exc)
+                collect(rec, bar)
+        except KeyboardInterrupt:
+            client.cancel(list(futs))
+            raise
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()
+
+
+# ---------------------------------------------------------------------------------------
+# Reading results
+# ---------------------------------------------------------------------------------------
+
+
+def load_results(out: str | Path, table: str = "rounds") -> pd.DataFrame:
+    """The tidy long table of every ``ok`` run (sorted by run_id, round)."""
+    import pyarrow.dataset as ds
+
+    out = Path(out)
+    statuses = read_statuses(out)
+    files = []
+    for rid in sorted(statuses):
+        rec = statuses[rid]
+        if rec["status"] != "ok":
+            continue
+        rel = f"{table}/run_{rid:06d}.parquet"
+        if rel in rec.get("files", []) and (out / rel).exists():
+            files.append(str(out / rel))
+    if not files:
+        return pd.DataFrame()
+    df = ds.dataset(files, format="parquet").to_table().to_pandas()
+    sort = [c for c in ("run_id", "round", "participant") if c in df.columns]
+    return df.sort_values(sort, kind="stable").reset_index(drop=True)
+
+
+def load_manifest(out: str | Path) -> dict[str, Any]:
+    return json.loads((Path(out) / "manifest.json").read_text(encoding="utf-8"))
+
+
+# Register the built-in kinds (at the bottom: kinds imports register_kind from here).
+from . import kinds as _builtin_kinds  # noqa: E402,F401

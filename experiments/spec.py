@@ -1,0 +1,302 @@
+"""Declarative experiment specs (TOML): base config, sweep, replications, seed, outputs.
+
+A spec file looks like::
+
+    name = "smoke"
+    kind = "dynamics"          # a key of experiments.runner.RUN_KINDS
+    replications = 2
+    seed = 20250101            # root of numpy.random.SeedSequence
+    seeding = "per_run"        # or "common": replication r uses the same seed at every point
+
+    [base]                     # the run's config dict (kind specific)
+    rounds = 50
+    [base.params]              # DeRelayL parameters (derelay.params.Params keys)
+    beta = 0.9
+
+    [sweep]
+    mode = "grid"              # grid (Cartesian) | oat (one at a time) | points
+    [sweep.axes]
+    beta = [0.3, 0.9]          # a bare Params key means base.params.<key>
+    "learning.lr" = [0.1]      # a dotted path sets a nested config key
+    # mode = "points": [[sweep.points]] tables, each a point {axis = value, ...}
+
+    [outputs]
+    tables = ["rounds"]        # tables of the run kind to keep (empty: all)
+    metrics = []               # metric columns to keep (empty: all)
+    every = 1                  # keep every k-th round (the last round is always kept)
+
+    [sensitivity]              # optional, used by `derelay sensitivity`
+    method = "morris"          # morris | sobol
+    samples = 16               # Morris trajectories / Sobol base samples N
+    outputs = ["share_N_T"]    # final-round metrics to analyse
+    [sensitivity.ranges]
+    beta = [0.05, 0.95]
+
+Every run is one (point, replication) pair; ``run_id = point * replications +
+replication``.  Its seed is ``SeedSequence(seed).spawn(n_runs)[run_id]`` (or
+``spawn(replications)[replication]`` with ``seeding = "common"``: common random
+numbers across points, which reduces the variance of between-point comparisons), so a
+run's result never depends on the number of workers or the order runs finish in.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import itertools
+import json
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from derelay.params import PARAM_INFO, ParamsError, params_from_mapping
+
+
+class SpecError(ValueError):
+    """A bad experiment spec; ``str(exc)`` is a complete user-facing message."""
+
+
+class SweepSection(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    mode: Literal["grid", "oat", "points"] = "grid"
+    axes: dict[str, list[Any]] = Field(default_factory=dict)
+    points: list[dict[str, Any]] = Field(default_factory=list)
+
+
+class OutputsSection(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    tables: list[str] = Field(default_factory=list)
+    metrics: list[str] = Field(default_factory=list)
+    every: int = Field(1, ge=1)
+
+
+class SensitivitySection(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    method: Literal["morris", "sobol"] = "morris"
+    samples: int = Field(16, ge=2, le=100_000)
+    num_levels: int = Field(4, ge=2, le=64)
+    outputs: list[str] = Field(default_factory=list)
+    ranges: dict[str, tuple[float, float]] = Field(default_factory=dict)
+    #: which round's value is analysed: "final" or "mean" (over all kept rounds)
+    statistic: Literal["final", "mean"] = "final"
+    second_order: bool = False
+
+    @field_validator("ranges")
+    @classmethod
+    def _ordered(cls, v):
+        for k, (lo, hi) in v.items():
+            if not lo < hi:
+                raise ValueError(f"range of '{k}' must have lower < upper, got [{lo}, {hi}]")
+        return v
+
+
+class Spec(BaseModel):
+    """A validated experiment spec (see the module docstring for the format)."""
+
+    model_config = ConfigDict(extra="forbid")
+    name: str = "experiment"
+    description: str = ""
+    kind: str
+    replications: int = Field(1, ge=1, le=1_000_000)
+    seed: int = Field(0, ge=0)
+    seeding: Literal["per_run", "common"] = "per_run"
+    base: dict[str, Any] = Field(default_factory=dict)
+    sweep: SweepSection = Field(default_factory=SweepSection)
+    outputs: OutputsSection = Field(default_factory=OutputsSection)
+    sensitivity: SensitivitySection | None = None
+
+    # -- derived --------------------------------------------------------------------
+    def digest(self) -> str:
+        """Hash of everything that determines the runs (used to guard --resume)."""
+        d = self.model_dump(mode="json", exclude={"description", "sensitivity", "name"})
+        return hashlib.sha256(json.dumps(d, sort_keys=True).encode()).hexdigest()[:16]
+
+    def points(self) -> list[dict[str, Any]]:
+        return expand_points(self.sweep)
+
+    def axis_names(self) -> list[str]:
+        names: list[str] = list(self.sweep.axes)
+        for pt in self.sweep.points:
+            for k in pt:
+                if k not in names:
+                    names.append(k)
+        return names
+
+    def runs(self) -> list[RunSpec]:
+        pts = self.points()
+        n = len(pts) * self.replications
+        if self.seeding == "per_run":
+            children = np.random.SeedSequence(self.seed).spawn(n)
+        else:
+            children = np.random.SeedSequence(self.seed).spawn(self.replications)
+        out = []
+        for i, pt in enumerate(pts):
+            for r in range(self.replications):
+                rid = i * self.replications + r
+                ss = children[rid] if self.seeding == "per_run" else children[r]
+                seed = int(ss.generate_state(1, dtype=np.uint64)[0] >> np.uint64(1))
+                out.append(
+                    RunSpec(
+                        run_id=rid,
+                        point=i,
+                        replication=r,
+                        seed=seed,
+                        values=dict(pt),
+                        config=apply_point(self.base, pt),
+                    )
+                )
+        return out
+
+
+@dataclass
+class RunSpec:
+    """One run: its id, sweep point, replication, seed and full config dict."""
+
+    run_id: int
+    point: int
+    replication: int
+    seed: int
+    values: dict[str, Any]
+    config: dict[str, Any] = field(repr=False)
+
+    def as_record(self) -> dict[str, Any]:
+        return {
+            "run_id": self.run_id,
+            "point": self.point,
+            "replication": self.replication,
+            "seed": self.seed,
+            "values": self.values,
+            "config": self.config,
+        }
+
+
+def config_path(name: str) -> tuple[str, ...]:
+    """Where an axis name lands in the config dict: bare Params keys go under params."""
+    if "." in name:
+        return tuple(name.split("."))
+    if name in PARAM_INFO:
+        return ("params", name)
+    return (name,)
+
+
+def apply_point(base: Mapping[str, Any], point: Mapping[str, Any]) -> dict[str, Any]:
+    cfg = copy.deepcopy(dict(base))
+    for name, value in point.items():
+        path = config_path(name)
+        node = cfg
+        for key in path[:-1]:
+            nxt = node.get(key)
+            if not isinstance(nxt, dict):
+                nxt = {}
+                node[key] = nxt
+            node = nxt
+        node[path[-1]] = value
+    return cfg
+
+
+def expand_points(sweep: SweepSection) -> list[dict[str, Any]]:
+    """The sweep's points, in a deterministic order."""
+    if sweep.mode == "points":
+        if sweep.axes:
+            raise SpecError("sweep.mode = 'points' takes [[sweep.points]], not sweep.axes")
+        return [dict(p) for p in sweep.points] or [{}]
+    if sweep.points:
+        raise SpecError(f"sweep.mode = '{sweep.mode}' takes sweep.axes, not [[sweep.points]]")
+    for k, vals in sweep.axes.items():
+        if len(vals) == 0:
+            raise SpecError(f"sweep axis '{k}' has no values")
+    if sweep.mode == "grid":
+        names = list(sweep.axes)
+        return [
+            dict(zip(names, combo, strict=True))
+            for combo in itertools.product(*sweep.axes.values())
+        ] or [{}]
+    # one at a time: every axis value on its own, everything else at the base value
+    out: list[dict[str, Any]] = []
+    for k, vals in sweep.axes.items():
+        for v in vals:
+            out.append({k: v})
+    return out or [{}]
+
+
+def _format_validation(exc: ValidationError, source: str) -> str:
+    msgs = []
+    for err in exc.errors():
+        loc = ".".join(str(x) for x in err.get("loc", ())) or "spec"
+        msg = str(err.get("msg", "")).removeprefix("Value error, ")
+        if err.get("type") == "extra_forbidden":
+            msg = "unknown key"
+        inp = err.get("input")
+        shown = "" if isinstance(inp, dict | list) else f" (got {inp!r})"
+        msgs.append(f"'{loc}': {msg}{shown}")
+    head = f"invalid experiment spec {source}"
+    return head + ": " + msgs[0] if len(msgs) == 1 else head + ":\n  - " + "\n  - ".join(msgs)
+
+
+def spec_from_mapping(data: Mapping[str, Any], source: str = "") -> Spec:
+    try:
+        spec = Spec.model_validate(dict(data))
+    except ValidationError as exc:
+        raise SpecError(_format_validation(exc, source)) from None
+    validate_spec(spec, source)
+    return spec
+
+
+def load_spec(path: str | Path) -> Spec:
+    """Load and validate a spec; raises :class:`SpecError` with a clear message."""
+    path = Path(path)
+    if not path.exists():
+        raise SpecError(f"experiment spec {path} not found")
+    if path.is_dir():
+        raise SpecError(f"experiment spec {path} is a directory, expected a TOML file")
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise SpecError(f"malformed TOML in {path}: {exc}") from None
+    return spec_from_mapping(data, str(path))
+
+
+def validate_spec(spec: Spec, source: str = "") -> None:
+    """Check the kind, every point's parameters, and the kind's own validator."""
+    from .runner import KIND_VALIDATORS, RUN_KINDS
+
+    where = f" in {source}" if source else ""
+    if spec.kind not in RUN_KINDS:
+        raise SpecError(
+            f"unknown run kind 'kind' = {spec.kind!r}{where}: available {sorted(RUN_KINDS)}"
+        )
+    try:
+        points = spec.points()
+    except SpecError as exc:
+        raise SpecError(f"{exc}{where}") from None
+    base_params = spec.base.get("params", {})
+    if not isinstance(base_params, Mapping):
+        raise SpecError(f"'base.params' must be a table of parameters{where}")
+    seen_ok: set[str] = set()
+    validator = KIND_VALIDATORS.get(spec.kind)
+    for pt in points:
+        cfg = apply_point(spec.base, pt)
+        key = json.dumps(cfg.get("params", {}), sort_keys=True, default=str)
+        if key not in seen_ok:
+            try:
+                params_from_mapping(cfg.get("params", {}), source=f"sweep point {pt}")
+            except ParamsError as exc:
+                raise SpecError(f"{exc}{where}") from None
+            seen_ok.add(key)
+        if validator is not None:
+            try:
+                validator(cfg)
+            except (ValueError, TypeError, KeyError) as exc:
+                raise SpecError(
+                    f"invalid config for kind '{spec.kind}' at point {pt}{where}: {exc}"
+                ) from None
+    if spec.sensitivity is not None:
+        for k in spec.sensitivity.ranges:
+            path = config_path(k)
+            if path[0] == "params" and path[-1] not in PARAM_INFO:
+                raise SpecError(f"sensitivity range of unknown parameter '{k}'{where}")

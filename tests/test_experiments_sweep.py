@@ -1,0 +1,221 @@
+"""The sweep engine: specs, seeding, parallel determinism, failures, resume, Dask."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from derelay.cli import app
+from experiments.runner import RUN_KINDS, load_manifest, load_results, run_sweep
+from experiments.spec import SpecError, load_spec, spec_from_mapping
+
+REPO = Path(__file__).resolve().parents[1]
+SMOKE = REPO / "experiments" / "smoke_sweep.toml"
+runner = CliRunner()
+
+
+def toy_spec(**over):
+    d = {
+        "name": "toy",
+        "kind": "toy",
+        "replications": 2,
+        "seed": 7,
+        "base": {"rounds": 5},
+        "sweep": {"mode": "grid", "axes": {"drift": [0.0, 1.0, 2.0]}},
+    }
+    d.update(over)
+    return spec_from_mapping(d)
+
+
+def test_builtin_kinds_registered():
+    for k in ("check", "feasible", "dynamics", "toy"):
+        assert k in RUN_KINDS
+
+
+def test_grid_oat_points_expansion():
+    g = spec_from_mapping(
+        {"kind": "check", "sweep": {"axes": {"beta": [0.2, 0.5, 0.9], "s": [0.3, 0.6]}}}
+    )
+    assert len(g.points()) == 6
+    assert g.points()[0] == {"beta": 0.2, "s": 0.3}
+    o = spec_from_mapping(
+        {"kind": "check", "sweep": {"mode": "oat", "axes": {"beta": [0.2, 0.5], "s": [0.3]}}}
+    )
+    assert o.points() == [{"beta": 0.2}, {"beta": 0.5}, {"s": 0.3}]
+    p = spec_from_mapping(
+        {"kind": "check", "sweep": {"mode": "points", "points": [{"beta": 0.3}, {"s": 0.4}]}}
+    )
+    runs = p.runs()
+    assert [r.config["params"] for r in runs] == [{"beta": 0.3}, {"s": 0.4}]
+
+
+def test_seeds_follow_seedsequence_spawn_by_run_id():
+    sp = toy_spec()
+    runs = sp.runs()
+    assert [r.run_id for r in runs] == list(range(6))
+    kids = np.random.SeedSequence(7).spawn(6)
+    for r in runs:
+        want = int(kids[r.run_id].generate_state(1, dtype=np.uint64)[0] >> np.uint64(1))
+        assert r.seed == want
+    assert len({r.seed for r in runs}) == 6
+    common = toy_spec(seeding="common").runs()
+    assert common[0].seed == common[2].seed == common[4].seed != common[1].seed
+
+
+def test_bad_specs_name_the_problem():
+    with pytest.raises(SpecError, match="unknown run kind"):
+        spec_from_mapping({"kind": "nope"})
+    with pytest.raises(SpecError, match="beta"):
+        spec_from_mapping({"kind": "check", "sweep": {"axes": {"beta": [0.5, 1.5]}}})
+    with pytest.raises(SpecError, match="replications"):
+        spec_from_mapping({"kind": "check", "replications": 0})
+    with pytest.raises(SpecError, match="unknown key"):
+        spec_from_mapping({"kind": "check", "replicatons": 3})
+    with pytest.raises(SpecError, match="rounds"):
+        spec_from_mapping({"kind": "dynamics", "base": {"rounds": -1}})
+
+
+def test_cli_bad_spec_exits_2(tmp_path):
+    bad = tmp_path / "bad.toml"
+    bad.write_text('kind = "check"\n[sweep.axes]\ns = [0.5, 2.0]\n')
+    res = runner.invoke(app, ["sweep", str(bad), "--out", str(tmp_path / "o")])
+    assert res.exit_code == 2
+    assert "'s'" in res.output and "allowed" in res.output
+    assert not (tmp_path / "o").exists()  # nothing half-written
+    res = runner.invoke(app, ["sweep", str(SMOKE), "--workers", "0"])
+    assert res.exit_code == 2 and "--workers" in res.output
+
+
+def test_smoke_sweep_one_vs_two_workers_identical(tmp_path):
+    spec = load_spec(SMOKE)
+    assert len(spec.runs()) >= 8
+    r1 = run_sweep(spec, tmp_path / "w1", workers=1)
+    r2 = run_sweep(spec, tmp_path / "w2", workers=2)
+    assert r1.done == r2.done == len(spec.runs()) and r1.failed == 0
+    a, b = load_results(tmp_path / "w1"), load_results(tmp_path / "w2")
+    pd.testing.assert_frame_equal(a, b)
+    for col in ("run_id", "replication", "seed", "round"):
+        assert col in a.columns
+    assert list(a.columns[:4]) == ["run_id", "replication", "seed", "point"]
+    man = load_manifest(tmp_path / "w2")
+    assert man["counts"] == {"ok": len(spec.runs()), "failed": 0, "pending": 0}
+    assert all("config" in e and "seed" in e for e in man["runs"])
+    runs = pd.read_parquet(tmp_path / "w2" / "runs.parquet")
+    assert (runs["status"] == "ok").all()
+    # no temporary file is left behind
+    assert not [p for p in (tmp_path / "w2").rglob(".*tmp*")]
+
+
+def test_failing_runs_recorded_and_sweep_goes_on(tmp_path):
+    sp = toy_spec(sweep={"mode": "grid", "axes": {"fail": [False, True], "drift": [0.0, 1.0]}})
+    res = run_sweep(sp, tmp_path / "o", workers=2)
+    assert res.failed == 4 and res.done == 4
+    man = load_manifest(tmp_path / "o")
+    failed = [e for e in man["runs"] if e["status"] == "failed"]
+    assert all("asked to fail" in e["error"] for e in failed)
+    df = load_results(tmp_path / "o")
+    assert set(df["run_id"]) == {e["run_id"] for e in man["runs"] if e["status"] == "ok"}
+    # resume does not rerun failed runs unless asked
+    res2 = run_sweep(sp, tmp_path / "o", resume=True, workers=1)
+    assert res2.skipped == 8
+    res3 = run_sweep(sp, tmp_path / "o", resume=True, retry_failed=True, workers=1)
+    assert res3.skipped == 4 and res3.failed == 4
+
+
+def test_resume_guards_against_a_different_spec(tmp_path):
+    run_sweep(toy_spec(), tmp_path / "o", workers=1)
+    with pytest.raises(SpecError, match="already holds"):
+        run_sweep(toy_spec(), tmp_path / "o", workers=1)
+    with pytest.raises(SpecError, match="different spec"):
+        run_sweep(toy_spec(seed=8), tmp_path / "o", workers=1, resume=True)
+
+
+def test_cli_failures_exit_1_and_json_summary(tmp_path):
+    spec = tmp_path / "f.toml"
+    spec.write_text('kind = "toy"\nreplications = 2\n[sweep.axes]\nfail = [false, true]\n')
+    res = runner.invoke(
+        app, ["sweep", str(spec), "--out", str(tmp_path / "o"), "--workers", "1", "--json"]
+    )
+    assert res.exit_code == 1
+    summary = json.loads(res.stdout)
+    assert summary["ok"] == 2 and summary["failed"] == 2
+
+
+def test_killed_sweep_resumes_without_loss_or_duplicates(tmp_path):
+    spec = tmp_path / "slow.toml"
+    spec.write_text(
+        'name = "slow"\nkind = "toy"\nreplications = 3\nseed = 11\n'
+        "[base]\nrounds = 4\nsleep = 0.15\n[sweep.axes]\ndrift = [0.0, 0.5, 1.0, 1.5]\n"
+    )
+    out = tmp_path / "o"
+    proc = subprocess.Popen(
+        [sys.executable, "-c", "from derelay.cli import main; main()",
+         "sweep", str(spec), "--out", str(out),
+         "--workers", "1", "--no-progress"],
+        cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )  # fmt: skip
+    deadline = time.time() + 30
+    while time.time() < deadline:
+        n = len(list((out / "status").glob("run_*.json"))) if (out / "status").exists() else 0
+        if n >= 3:
+            break
+        time.sleep(0.05)
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    done_before = {p.name for p in (out / "status").glob("run_*.json")}
+    assert 3 <= len(done_before) < 12
+    mtimes = {p.name: p.stat().st_mtime_ns for p in (out / "status").glob("run_*.json")}
+    res = run_sweep(load_spec(spec), out, resume=True, workers=2)
+    assert res.skipped == len(done_before)
+    assert res.done == 12 and res.failed == 0
+    for name, mt in mtimes.items():  # nothing finished was rerun
+        assert (out / "status" / name).stat().st_mtime_ns == mt
+    df = load_results(out)
+    assert sorted(df["run_id"].unique()) == list(range(12))
+    assert not df.duplicated(["run_id", "round"]).any()
+    ref = tmp_path / "ref"
+    run_sweep(load_spec(spec).model_copy(update={"base": {"rounds": 4}}), ref, workers=1)
+    pd.testing.assert_frame_equal(
+        df.drop(columns=[]), load_results(ref)[df.columns.tolist()], check_like=True
+    )
+
+
+def test_dask_local_cluster_gives_identical_data(tmp_path):
+    from dask.distributed import LocalCluster
+
+    spec = toy_spec()
+    ref = run_sweep(spec, tmp_path / "serial", workers=1)
+    with LocalCluster(
+        n_workers=1, threads_per_worker=2, processes=False, dashboard_address=None
+    ) as cluster:
+        res = run_sweep(spec, tmp_path / "dask", scheduler=cluster.scheduler_address)
+    assert res.done == ref.done == 6
+    pd.testing.assert_frame_equal(
+        load_results(tmp_path / "serial"), load_results(tmp_path / "dask")
+    )
+
+
+def test_outputs_metrics_and_thinning(tmp_path):
+    sp = spec_from_mapping(
+        {
+            "kind": "dynamics",
+            "base": {"rounds": 10},
+            "sweep": {"axes": {"b_t": [3.0]}},
+            "outputs": {"metrics": ["share_N"], "every": 4},
+        }
+    )
+    run_sweep(sp, tmp_path / "o", workers=1)
+    df = load_results(tmp_path / "o")
+    assert list(df["round"]) == [0, 4, 8, 10]
+    assert set(df.columns) == {"run_id", "replication", "seed", "point", "b_t", "round", "share_N"}
