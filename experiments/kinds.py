@@ -245,7 +245,7 @@ def _validate_dynamics(config: dict) -> None:
     _positive_int(config, "population", 128, 1, 10**9)
     _unit(config, "revision_rate", 0.1)
     _unit(config, "initial_normal", 0.9)
-    t = config.get("temperature", 0.01)
+    t = config.get("temperature", 0.005)
     if isinstance(t, bool) or not isinstance(t, int | float) or not t > 0:
         raise ValueError(f"'temperature' = {t!r} must be a number > 0 (coins)")
     _unit(config, "payoff_noise", 0.0, 0.0, 1e6)
@@ -271,7 +271,7 @@ def dynamics(config: dict, seed: int) -> dict[str, pd.DataFrame]:
     rounds = int(config.get("rounds", 100))
     pop = int(config.get("population", 128))
     rate = float(config.get("revision_rate", 0.1))
-    temp = float(config.get("temperature", 0.01))
+    temp = float(config.get("temperature", 0.005))
     init = float(config.get("initial_normal", 0.9))
     noise = float(config.get("payoff_noise", 0.0))
     cols: dict[str, np.ndarray] = {"round": np.arange(rounds + 1)}
