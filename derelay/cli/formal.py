@@ -92,5 +92,125 @@ def prove_cmd(
     out_console.print(f"solver time {result['seconds']:.2f} s")
 
 
+# ----------------------------------------------------------------------------------
+# feasible
+# ----------------------------------------------------------------------------------
+
+
+def _parse_caps(items: list[str] | None) -> dict[str, float]:
+    from derelay.params import REWARD_KEYS
+
+    caps: dict[str, float] = {}
+    for item in items or []:
+        if "=" not in item:
+            fail(f"option '--max-reward' = {item!r}: expected KEY=VALUE, e.g. r_cited=1")
+        k, v = item.split("=", 1)
+        k = k.strip()
+        if k not in REWARD_KEYS:
+            fail(f"option '--max-reward': unknown reward '{k}'; allowed {', '.join(REWARD_KEYS)}")
+        try:
+            val = float(v)
+        except ValueError:
+            fail(f"option '--max-reward' {k} = {v!r} is not a number; allowed {k} >= 0")
+        if not math.isfinite(val) or val < 0:
+            fail(f"option '--max-reward' {k} = {v} is out of range: allowed 0 <= {k}")
+        caps[k] = val
+    return caps
+
+
+def feasible_cmd(
+    params: Path = typer.Option(
+        None, "--params", "-p", help="Costs and counts (JSON or TOML); defaults when omitted."
+    ),
+    minimize: str = typer.Option(
+        "issuance", "--minimize", help="Objective: issuance (per round) or none."
+    ),
+    json_out: bool = typer.Option(False, "--json", help="Print one JSON object."),
+    epsilon: float = typer.Option(
+        1e-9, "--epsilon", help="Margin (coin) by which strict conditions (T8) are met."
+    ),
+    max_issuance: float = typer.Option(
+        None, "--max-issuance", help="Optional cap on issuance per round (coin)."
+    ),
+    max_reward: list[str] = typer.Option(
+        None, "--max-reward", help="Optional cap KEY=VALUE on one reward (repeatable)."
+    ),
+    region: str = typer.Option(
+        None, "--region", help="Two parameters, e.g. beta,s: map where a feasible reward exists."
+    ),
+    points: int = typer.Option(50, "--points", help="Grid points per region axis."),
+    out: Path = typer.Option(None, "--out", help="Write the region as CSV or Parquet (by suffix)."),
+    timeout: float = typer.Option(5.0, "--timeout", help="Solver timeout (seconds)."),
+) -> None:
+    """Rewards meeting T1-T8 exactly (rationals) at least issuance, or the conflict."""
+    from derelay.formal.feasible import feasible_region, feasible_rewards, region_summary
+    from derelay.formal.symbolic import FormalError
+
+    _check_timeout(timeout)
+    if minimize not in ("issuance", "none"):
+        fail(f"option '--minimize' = {minimize!r} is not allowed: use issuance or none")
+    if not math.isfinite(epsilon) or epsilon <= 0:
+        fail(f"option '--epsilon' = {epsilon!r} is out of range: allowed 0 < epsilon")
+    if max_issuance is not None and (not math.isfinite(max_issuance) or max_issuance < 0):
+        fail(f"option '--max-issuance' = {max_issuance!r} is out of range: allowed 0 <= value")
+    if not 2 <= points <= 1000:
+        fail(f"option '--points' = {points} is out of range: allowed 2 <= points <= 1000")
+    caps = _parse_caps(max_reward)
+    p = load_params_or_exit(params)
+    if out is not None and out.suffix.lower() not in (".csv", ".parquet"):
+        fail(f"option '--out' = {str(out)!r}: use a .csv or .parquet file name")
+    try:
+        if region is not None:
+            axes = tuple(a.strip() for a in region.split(","))
+            if len(axes) != 2:
+                fail(f"option '--region' = {region!r}: expected two parameters, e.g. beta,s")
+            df = feasible_region(
+                p, axes, points, epsilon=epsilon, max_issuance=max_issuance, max_rewards=caps
+            )
+            summary = region_summary(df)
+            if out is not None:
+                tmp = out.with_name(out.name + ".tmp")
+                if out.suffix.lower() == ".csv":
+                    df.to_csv(tmp, index=False)
+                else:
+                    df.to_parquet(tmp, index=False)
+                tmp.replace(out)
+                summary["written"] = str(out)
+            if json_out:
+                print_json({"region": summary, "rows": df.to_dict(orient="records")})
+                return
+            out_console.print(summary)
+            return
+        result = feasible_rewards(p, minimize, epsilon, max_issuance, caps or None, timeout=timeout)
+    except FormalError as exc:
+        fail(str(exc))
+    if json_out:
+        print_json(result)
+        return
+    if result["feasible"]:
+        t = Table(title=f"Rewards meeting T1-T8 (minimise {minimize})")
+        t.add_column("reward")
+        t.add_column("exact", justify="right")
+        t.add_column("decimal", justify="right")
+        for k, v in result["rewards_exact"].items():
+            t.add_row(k, v, f"{result['rewards'][k]:.6g}")
+        out_console.print(t)
+        if result["issuance"] is not None:
+            out_console.print(
+                f"issuance per round: {result['issuance_exact']} = {result['issuance']:.6g} coin; "
+                f"binding: {', '.join(result['binding']) or '-'}"
+            )
+        cc = result.get("crosscheck")
+        if cc:
+            out_console.print(f"scipy linprog cross-check: {cc}")
+    elif result["feasible"] is None:
+        out_console.print(f"[yellow]unknown[/]: {result.get('reason')}")
+    else:
+        out_console.print("[bold red]infeasible[/]:")
+        for line in result["conflict"]:
+            out_console.print(f"  - {line}")
+
+
 def register(app: typer.Typer) -> None:
     app.command("prove")(prove_cmd)
+    app.command("feasible")(feasible_cmd)

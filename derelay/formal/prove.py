@@ -410,6 +410,18 @@ def domain_problems(timeout: float = DEFAULT_TIMEOUT, mechanism: str = "derelayl
                 info = PARAM_INFO[div]
                 if info.domain.lower == 0 and not info.domain.lower_strict:
                     zero = getattr(z, div) == 0
+                    if check_sat([*dom, zero], timeout).status == "unsat":
+                        out.append(
+                            {
+                                "kind": "zero_divisor_excluded",
+                                "condition": cond.name,
+                                "parameter": div,
+                                "detail": f"{cond.name} as printed {cond.equation} divides by "
+                                f"{div}; {div} = 0 is excluded by a cross constraint of the "
+                                "domain (e.g. q_deposit_less < q_deposit, eq. 43)",
+                            }
+                        )
+                        continue
                     reduced = z3.simplify(
                         z3.substitute(cond.holds(z), (getattr(z, div), z3.RealVal(0)))
                     )
