@@ -15,22 +15,19 @@ import hashlib
 import json
 import math
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import Enum, StrEnum
 from typing import Any
 
 import numpy as np
 
 
-class BlockKind(str, Enum):
+class BlockKind(StrEnum):
     """The four block kinds of one DeRelayL round (Section III-B)."""
 
     DB = "DB"  # deposit block: deposit smart contracts (step 3)
     EB = "EB"  # encryption block: FHE public key and model hashes (step 7)
     TB = "TB"  # testing block: test-case commitment, encrypted-model hashes (step 9)
     SB = "SB"  # settlement block: verified performances and ranking (step 11)
-
-    def __str__(self) -> str:  # pragma: no cover - cosmetic
-        return self.value
 
 
 KIND_ORDER: tuple[BlockKind, ...] = (BlockKind.DB, BlockKind.EB, BlockKind.TB, BlockKind.SB)

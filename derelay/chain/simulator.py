@@ -285,6 +285,11 @@ class ChainSimulator:
     def _draw_miner(self) -> int:
         return int(np.searchsorted(self._cum, self._rng.random(), side="right"))
 
+    @property
+    def n_mined(self) -> int:
+        """Blocks mined so far (genesis excluded, invalid and withheld included)."""
+        return len(self.blocks) - 1
+
     # ------------------------------------------------------------------ staged API
     @property
     def tip(self) -> Block:

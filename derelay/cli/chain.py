@@ -1,0 +1,204 @@
+"""``derelay chain``: simulate the forkable four-stage chain alone and measure it."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import typer
+from rich.table import Table
+
+from ._common import fail, out_console, print_json
+
+TOPOLOGY_NAMES = ("random_regular", "small_world", "scale_free", "complete", "file")
+POLICY_NAMES = ("invalid", "withhold")
+FINAL_RULES = ("longest", "honest")
+MODES = ("continuous", "staged")
+
+
+def _check_range(name: str, value: float, ok: bool, allowed: str) -> None:
+    if not ok:
+        fail(f"{name} must be {allowed}; got {value}")
+
+
+def chain(
+    blocks: int = typer.Option(10_000, "--blocks", help="Blocks to mine (>= 1)."),
+    nodes: int = typer.Option(128, "--nodes", help="Network nodes (>= 2; ignored for --graph)."),
+    topology: str = typer.Option(
+        "random_regular",
+        "--topology",
+        help="random_regular | small_world | scale_free | complete | file (needs --graph).",
+    ),
+    latency: float = typer.Option(0.5, "--latency", help="Mean per-hop delay in seconds (>= 0)."),
+    interval: float = typer.Option(10.0, "--interval", help="Mean time between blocks (> 0 s)."),
+    adversary: float = typer.Option(
+        0.0, "--adversary", help="Adversary's share alpha of hash power, in [0, 1)."
+    ),
+    policy: str = typer.Option(
+        "invalid",
+        "--policy",
+        help="invalid: mine invalid blocks on an own branch; withhold: selfish mining.",
+    ),
+    seed: int = typer.Option(0, "--seed", help="Random seed (>= 0)."),
+    json_out: bool = typer.Option(False, "--json", help="Print one JSON object."),
+    difficulty: float = typer.Option(1.0, "--difficulty", help="Work per block multiplier (> 0)."),
+    confirmations: int = typer.Option(
+        6, "--confirmations", "-k", help="Confirmation depth k (>= 1)."
+    ),
+    degree: int = typer.Option(8, "--degree", help="Peers per node (>= 1)."),
+    jitter: float = typer.Option(
+        0.5, "--jitter", help="Coefficient of variation of edge latencies (>= 0; 0 = constant)."
+    ),
+    graph: Path = typer.Option(
+        None, "--graph", help="Graph file (edge list, .graphml, .json); implies --topology file."
+    ),
+    adversary_nodes: int = typer.Option(
+        1, "--adversary-nodes", help="Nodes the adversary's power sits on (>= 1)."
+    ),
+    final_rule: str = typer.Option(
+        "longest", "--final-rule", help="longest (any published block) | honest (valid only)."
+    ),
+    give_up: int = typer.Option(
+        None, "--give-up", help="invalid policy: abandon own branch this far behind (default k)."
+    ),
+    mode: str = typer.Option(
+        "continuous",
+        "--mode",
+        help="continuous (free-running chain) | staged (the ABM's stage-by-stage race).",
+    ),
+) -> None:
+    """Simulate the DeRelayL chain alone (honest and adversarial miners, no training).
+
+    Prints stale/orphan rate, reorganisation depths, time to finality, invalid blocks on
+    the final chain and the dishonest-block orphan rate. Exit 2 on bad input.
+    """
+    import numpy as np
+    from pydantic import ValidationError
+
+    _check_range("--blocks", blocks, blocks >= 1, ">= 1")
+    _check_range("--nodes", nodes, nodes >= 2, ">= 2")
+    _check_range("--latency", latency, math.isfinite(latency) and latency >= 0, ">= 0 seconds")
+    _check_range("--interval", interval, math.isfinite(interval) and interval > 0, "> 0 seconds")
+    _check_range(
+        "--adversary", adversary, math.isfinite(adversary) and 0 <= adversary < 1, "in [0, 1)"
+    )
+    _check_range("--seed", seed, seed >= 0, ">= 0")
+    _check_range("--difficulty", difficulty, math.isfinite(difficulty) and difficulty > 0, "> 0")
+    _check_range("--confirmations", confirmations, confirmations >= 1, ">= 1")
+    _check_range("--degree", degree, degree >= 1, ">= 1")
+    _check_range("--jitter", jitter, math.isfinite(jitter) and jitter >= 0, ">= 0")
+    _check_range("--adversary-nodes", adversary_nodes, adversary_nodes >= 1, ">= 1")
+    if give_up is not None:
+        _check_range("--give-up", give_up, give_up >= 0, ">= 0")
+    if graph is not None:
+        topology = "file"
+    if topology not in TOPOLOGY_NAMES:
+        fail(f"--topology must be one of {', '.join(TOPOLOGY_NAMES)}; got {topology!r}")
+    if topology == "file" and graph is None:
+        fail("--topology file needs --graph PATH")
+    if policy not in POLICY_NAMES:
+        fail(f"--policy must be one of {', '.join(POLICY_NAMES)}; got {policy!r}")
+    if final_rule not in FINAL_RULES:
+        fail(f"--final-rule must be one of {', '.join(FINAL_RULES)}; got {final_rule!r}")
+    if mode not in MODES:
+        fail(f"--mode must be one of {', '.join(MODES)}; got {mode!r}")
+    if mode == "staged" and policy == "withhold" and adversary > 0:
+        fail("--policy withhold needs --mode continuous (stages are played in the open)")
+
+    from derelay.chain import KIND_ORDER, ChainConfig, ChainSimulator, config_error_message
+    from derelay.network import NetworkError, load_graph
+
+    n_nodes = nodes
+    if graph is not None:
+        try:
+            n_nodes = load_graph(graph).number_of_nodes()
+        except NetworkError as exc:
+            fail(f"--graph: {exc}")
+    if adversary > 0 and adversary_nodes >= n_nodes:
+        fail(f"--adversary-nodes must be < the number of nodes ({n_nodes}); got {adversary_nodes}")
+    try:
+        cfg = ChainConfig(
+            n_nodes=n_nodes,
+            topology=topology,
+            latency=latency,
+            interval=interval,
+            difficulty=difficulty,
+            confirmation_depth=confirmations,
+            degree=degree,
+            latency_jitter=jitter,
+            graph_path=None if graph is None else str(graph),
+            adversary=adversary,
+            policy=policy,
+            adversary_nodes=adversary_nodes,
+            give_up=give_up,
+            final_rule=final_rule,
+        )
+    except ValidationError as exc:
+        fail(config_error_message(exc))
+    try:
+        sim = ChainSimulator(cfg, rng=np.random.default_rng(seed))
+    except (NetworkError, ValueError) as exc:
+        fail(str(exc))
+    if mode == "continuous":
+        metrics = sim.run(blocks)
+    else:
+        stage = 0
+        while sim.n_mined < blocks:
+            k = KIND_ORDER[stage % 4]
+            sim.mine_stage(k, stage // 4)
+            stage += 1
+        metrics = sim.metrics()
+    metrics = {
+        **metrics,
+        "mode": mode,
+        "seed": seed,
+        "config": cfg.model_dump(),
+    }
+    if json_out:
+        print_json(metrics)
+        return
+    _print_table(metrics)
+
+
+def _fmt(v: object) -> str:
+    if isinstance(v, float):
+        return "n/a" if math.isnan(v) else f"{v:.6g}"
+    return str(v)
+
+
+def _print_table(m: dict) -> None:
+    t = Table(title=f"derelay chain ({m['mode']}, seed {m['seed']})")
+    t.add_column("measurement")
+    t.add_column("value", justify="right")
+    rows = [
+        ("blocks mined", "blocks"),
+        ("main chain length", "main_chain_length"),
+        ("stale rate (valid blocks off the final chain)", "stale_rate"),
+        ("orphan rate (all blocks off the final chain)", "orphan_rate"),
+        ("mean reorganisation depth", "mean_reorg_depth"),
+        ("max reorganisation depth", "max_reorg_depth"),
+        ("reorganisations at honest nodes", "reorg_events"),
+        ("reorganisations >= k deep", "deep_reorg_events"),
+        ("mean time to finality (s)", "mean_time_to_finality"),
+        ("invalid blocks on the final chain (>= k deep)", "invalid_final_blocks"),
+        ("invalid blocks on the main chain (any depth)", "invalid_main_chain_blocks"),
+        ("dishonest blocks mined", "dishonest_blocks"),
+        ("dishonest-block orphan rate", "dishonest_orphan_rate"),
+        ("adversary's share of the main chain", "adversary_main_share"),
+        ("deposits on two branches (detected)", "double_spend_conflicts"),
+        ("ledger conserves coins", "ledger_conserved"),
+        ("mean block interval (s)", "mean_block_interval"),
+        ("wall-clock seconds", "seconds"),
+    ]
+    for label, key in rows:
+        t.add_row(label, _fmt(m[key]))
+    out_console.print(t)
+    net = m["network"]
+    out_console.print(
+        f"network: {net['topology']}, {net['nodes']} nodes, {net['edges']} edges, "
+        f"mean delay {net['mean_delay']:.3g} s, max delay {net['max_delay']:.3g} s"
+    )
+
+
+def register(app: typer.Typer) -> None:
+    app.command("chain")(chain)
