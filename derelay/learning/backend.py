@@ -172,6 +172,13 @@ class TorchBackend:
         self._parent[mid] = -1 if parent is None else parent
         return mid
 
+    def add_model(self, flat: torch.Tensor, parent: int | None) -> int:
+        """Store an externally built model (e.g. a FedAvg average); returns its id."""
+        flat = torch.as_tensor(flat, dtype=torch.float32).reshape(-1)
+        if flat.numel() != self.n_params:
+            raise ValueError(f"model has {flat.numel()} parameters, expected {self.n_params}")
+        return self._store(flat.clone(), parent)
+
     def genesis(self) -> int:
         """Create (once) the genesis model and return its id (version 0).
 
@@ -413,7 +420,9 @@ def round_metrics(
     ``mean_gain_lazy`` (over submitted models), ``best_performance``,
     ``mean_lazy_rank_pct`` (mean rank of lazy models as a share of eligible, 0 = best),
     ``best_model_id`` and, with a backend, ``best_eval_gain`` (held-out gain of the best
-    model over its parent).
+    model over its parent) and ``mean_eval_gain`` (mean held-out gain of the selected
+    models over their parents; what :func:`derelay.learning.experiment.calibrate`
+    prices as ©).
     """
     selected = np.asarray(selected, dtype=bool)
     if len(selected) != len(res.model_ids):
@@ -452,10 +461,15 @@ def round_metrics(
         "best_model_id": -1 if best_pos is None else int(res.model_ids[best_pos]),
         "best_eval_gain": math.nan,
     }
+    out["mean_eval_gain"] = math.nan
     if backend is not None and best_pos is not None:
         child = int(res.model_ids[best_pos])
         parent = int(res.parent_ids[best_pos])
         acc = backend.eval_accuracy([child, parent])
         out["best_accuracy"] = float(acc[0])
         out["best_eval_gain"] = float(acc[0] - acc[1])
+        if sel.any():
+            kids = backend.eval_accuracy(res.model_ids[sel])
+            pars = backend.eval_accuracy(res.parent_ids[sel])
+            out["mean_eval_gain"] = float(np.mean(kids - pars))
     return out
