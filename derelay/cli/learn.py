@@ -1,0 +1,302 @@
+"""``derelay learn``: real relay learning vs FedAvg vs centralised training.
+
+Runs N relay rounds with a small torch MLP actually trained at every relay step (see
+:mod:`derelay.learning`), prints accuracy-vs-round tables and the lazy-but-lucky rate,
+and with ``--calibrate`` the measured © and lazy-top-s probability as inputs to the
+closed form (``derelay check``) and the solver's lazy-deviation search.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+
+import typer
+from rich.table import Table
+
+from ._common import fail, load_params_or_exit, out_console, print_json, to_jsonable
+
+
+def learn(
+    rounds: int = typer.Option(20, "--rounds", "-n", help="Relay rounds to run (>= 1)."),
+    seed: int = typer.Option(0, "--seed", help="Root seed (same seed, same results)."),
+    params: Path = typer.Option(
+        None,
+        "--params",
+        "-p",
+        help="Parameter file: participants, miners, selection limit, success probability, "
+        "s and Q_Cases (Table III) and the base point for --calibrate.",
+    ),
+    config: Path = typer.Option(
+        None, "--config", "-c", help="Learning config file (JSON/TOML; a [learning] table)."
+    ),
+    data: str = typer.Option(None, "--data", help="digits | synthetic."),
+    synthetic: str = typer.Option(None, "--synthetic", help="gaussian_mixture | teacher."),
+    participants: int = typer.Option(None, "--participants", help="Number of participants."),
+    miners: int = typer.Option(None, "--miners", help="Miners per round (do not train)."),
+    selection_limit: int = typer.Option(None, "--selection-limit", help="Trainers per MO."),
+    p_success: float = typer.Option(None, "--p-success", help="Probability training succeeds."),
+    s: float = typer.Option(None, "--s", help="Selection share s, 0 < s < 1."),
+    lazy_share: float = typer.Option(
+        0.2, "--lazy-share", help="Share of participants that are lazy (NTr) types, 0..1."
+    ),
+    noise: float = typer.Option(None, "--noise", help="Lazy white-noise scale (>= 0)."),
+    noise_mode: str = typer.Option(None, "--noise-mode", help="absolute | relative."),
+    partition: str = typer.Option(None, "--partition", help="dirichlet | iid."),
+    alpha: float = typer.Option(None, "--alpha", help="Dirichlet label-skew concentration."),
+    shard_size: int = typer.Option(None, "--shard-size", help="Samples per shard (sampled)."),
+    q_cases: int = typer.Option(None, "--q-cases", help="Test cases per round (Q_Cases)."),
+    tau: int = typer.Option(None, "--tau", help="Local training steps per trainer-round."),
+    batch_size: int = typer.Option(None, "--batch-size", help="Minibatch size."),
+    lr: float = typer.Option(None, "--lr", help="Learning rate."),
+    optimizer: str = typer.Option(None, "--optimizer", help="sgd | adam."),
+    hidden: str = typer.Option(None, "--hidden", help="Hidden widths, e.g. '64,32'."),
+    rank_by: str = typer.Option(None, "--rank-by", help="accuracy | loss."),
+    reuse: bool = typer.Option(
+        None, "--reuse-test-cases/--no-reuse-test-cases", help="Published test cases train later."
+    ),
+    methods: str = typer.Option(
+        "relay,fedavg,central", "--methods", help="Comma list of relay, fedavg, central."
+    ),
+    central_budget: str = typer.Option(
+        "compute", "--central-budget", help="compute (tau x trainers steps) | steps (tau steps)."
+    ),
+    calibrate: bool = typer.Option(
+        False, "--calibrate", help="Report measured coin and lazy_top_s_rate for the closed form."
+    ),
+    coin_per_point: float = typer.Option(
+        1.0, "--coin-per-point", help="Coins per percentage point of accuracy gain."
+    ),
+    skip_rounds: int = typer.Option(
+        0, "--skip-rounds", help="Warm-up rounds left out of calibration."
+    ),
+    looped: bool = typer.Option(
+        False, "--looped", help="Train one model at a time (reference path; slow)."
+    ),
+    every: int = typer.Option(0, "--every", help="Print every k-th round (0 = about 20 rows)."),
+    out: Path = typer.Option(
+        None, "--out", "-o", help="Directory for rounds.parquet, rounds.csv and learn.json."
+    ),
+    json_out: bool = typer.Option(False, "--json", help="Print one JSON object."),
+) -> None:
+    """Relay learning with real torch training vs FedAvg vs centralised training.
+
+    Exit status 0 when the run completed, 2 for bad input.
+    """
+    from derelay.learning import LearningConfigError, learning_config, load_learning_config
+    from derelay.learning.experiment import METHODS, Schedule, run_comparison
+    from derelay.learning.experiment import calibrate as do_calibrate
+
+    p = load_params_or_exit(params)
+    overrides = {
+        "dataset": data,
+        "synthetic": synthetic,
+        "lazy_noise": noise,
+        "lazy_noise_mode": noise_mode,
+        "partition": partition,
+        "alpha": alpha,
+        "shard_size": shard_size,
+        "q_cases": q_cases,
+        "tau": tau,
+        "batch_size": batch_size,
+        "lr": lr,
+        "optimizer": optimizer,
+        "hidden": hidden,
+        "rank_by": rank_by,
+        "reuse_test_cases": reuse,
+        "s": s,
+    }
+    overrides = {k: v for k, v in overrides.items() if v is not None}
+    # Table III (Params) supplies Q_Cases and s unless the learning config or a flag does.
+    base = {"q_cases": int(p.q_cases), "s": float(p.s)}
+    try:
+        if config is not None:
+            cfg0 = load_learning_config(config)
+            explicit = cfg0.model_dump(exclude_unset=True)
+            cfg = learning_config(**{**base, **explicit, **overrides})
+        else:
+            cfg = learning_config(**{**base, **overrides})
+    except LearningConfigError as exc:
+        fail(str(exc))
+    if rounds < 1:
+        fail(f"--rounds={rounds} must be >= 1")
+    if every < 0:
+        fail(f"--every={every} must be >= 0")
+    if skip_rounds < 0 or (calibrate and skip_rounds >= rounds):
+        fail(f"--skip-rounds={skip_rounds} must satisfy 0 <= skip_rounds < rounds={rounds}")
+    if not coin_per_point > 0:
+        fail(f"--coin-per-point={coin_per_point} must be > 0")
+    meths = tuple(m.strip() for m in methods.split(",") if m.strip())
+    bad = [m for m in meths if m not in METHODS]
+    if bad or not meths:
+        fail(f"--methods={methods!r}: choose a comma list of {', '.join(METHODS)}")
+    if "relay" not in meths:
+        meths = ("relay", *meths)  # relay defines who trains each round
+    if central_budget not in ("compute", "steps"):
+        fail(f"--central-budget={central_budget!r}: choose compute or steps")
+    sched = Schedule(
+        n_participants=participants if participants is not None else int(p.n_participants),
+        n_miners=miners if miners is not None else int(p.n_miners),
+        selection_limit=selection_limit if selection_limit is not None else int(p.selection_limit),
+        p_train_success=p_success if p_success is not None else float(p.p_train_success),
+        s=cfg.s,
+        lazy_share=lazy_share,
+    )
+    try:
+        sched.validate()
+    except ValueError as exc:
+        fail(str(exc).replace("n_participants", "--participants", 1))
+    try:
+        from derelay.learning.data import build_data
+
+        build_data(cfg, sched.n_participants, seed)  # validates sizes before the long run
+    except ValueError as exc:
+        fail(str(exc))
+
+    progress = None
+    if not json_out:
+        from rich.progress import Progress
+
+        prog = Progress(transient=True, console=out_console)
+        task = prog.add_task("relay rounds", total=rounds)
+        prog.start()
+
+        def progress(r, row):  # noqa: F811
+            prog.update(task, completed=r)
+
+    try:
+        result = run_comparison(
+            cfg,
+            rounds,
+            seed=seed,
+            schedule=sched,
+            methods=meths,
+            central_budget=central_budget,
+            trainer="looped" if looped else "batched",
+            progress=progress,
+        )
+    finally:
+        if not json_out:
+            prog.stop()
+    summary = result.summary()
+    cal = (
+        do_calibrate(result, p, coin_per_point=coin_per_point, skip_rounds=skip_rounds)
+        if calibrate
+        else None
+    )
+    obj: dict = {}
+    if cal is not None:
+        obj.update(cal)
+    obj.update({"summary": summary, "meta": result.meta})
+    obj["rounds"] = result.rounds.to_dict(orient="records")
+    if out is not None:
+        _write(out, result.rounds, obj)
+    if json_out:
+        print_json(obj)
+        return
+    _print_tables(result, summary, cal, every)
+    if out is not None:
+        out_console.print(f"wrote {out}/rounds.parquet, rounds.csv, learn.json")
+
+
+def _write(out: Path, table, obj: dict) -> None:
+    """Write the three files into ``out`` atomically (temp file + rename each)."""
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        fail(f"--out={out}: cannot create directory ({exc.strerror})")
+    items = {
+        "rounds.parquet": lambda f: table.to_parquet(f, index=False),
+        "rounds.csv": lambda f: table.to_csv(f, index=False),
+        "learn.json": lambda f: Path(f).write_text(json.dumps(to_jsonable(obj), indent=2) + "\n"),
+    }
+    tmp_paths = []
+    try:
+        for name, writer in items.items():
+            fd, tmp = tempfile.mkstemp(prefix=f".{name}.", dir=out)
+            os.close(fd)
+            tmp_paths.append((tmp, out / name))
+            writer(tmp)
+        for tmp, final in tmp_paths:
+            os.replace(tmp, final)
+    except OSError as exc:
+        for tmp, _ in tmp_paths:
+            Path(tmp).unlink(missing_ok=True)
+        fail(f"--out={out}: cannot write ({exc.strerror})")
+
+
+def _fmt(x) -> str:
+    try:
+        import math
+
+        return "-" if x is None or (isinstance(x, float) and math.isnan(x)) else f"{x:.3f}"
+    except TypeError:
+        return str(x)
+
+
+def _print_tables(result, summary: dict, cal: dict | None, every: int) -> None:
+    r = result.rounds
+    step = every or max(1, len(r) // 20)
+    rows = r[(r["round"] % step == 0) | (r["round"] == 1) | (r["round"] == len(r))]
+    t = Table(title="Held-out accuracy vs round")
+    cols = [
+        ("round", "round"),
+        ("trainers", "n_trainers"),
+        ("relay best", "relay_best_accuracy"),
+        ("relay best so far", "relay_best_accuracy_so_far"),
+        ("FedAvg", "fedavg_accuracy"),
+        ("central", "central_accuracy"),
+        ("mean gain (cases)", "mean_gain"),
+        ("lazy top-s rate", "lazy_top_s_rate"),
+    ]
+    cols = [(h, c) for h, c in cols if c in r]
+    for h, _ in cols:
+        t.add_column(h, justify="right")
+    for _, row in rows.iterrows():
+        t.add_row(
+            *[str(int(row[c])) if c in ("round", "n_trainers") else _fmt(row[c]) for _, c in cols]
+        )
+    out_console.print(t)
+    m = result.meta
+    out_console.print(
+        f"|M| = {m['n_params']} parameters; mean shard {m['shard_size_mean']:.1f} samples; "
+        f"genesis accuracy {m['genesis_accuracy']:.3f}; time {m['seconds_total']:.1f} s "
+        f"({', '.join(f'{k} {v:.1f} s' for k, v in m['seconds'].items())})"
+    )
+    out_console.print(
+        f"Lazy-but-lucky rate (pooled): {_fmt(summary.get('lazy_top_s_rate'))} "
+        f"({summary.get('lazy_selected', 0)} of {summary.get('lazy_submitted', 0)} lazy models "
+        f"selected); honest top-s rate {_fmt(summary.get('honest_top_s_rate'))}"
+    )
+    if cal is not None:
+        c = Table(title="Calibration (inputs of the closed form)")
+        c.add_column("quantity")
+        c.add_column("value", justify="right")
+        c.add_row("gain per relay step (pp, held-out)", _fmt(cal["gain_per_step_pp"]))
+        c.add_row("  first / second half", " / ".join(_fmt(x) for x in cal["gain_by_half_pp"]))
+        c.add_row("coin (©)", _fmt(cal["coin"]))
+        lo, hi = cal["lazy_top_s_ci95"]
+        c.add_row(
+            "lazy_top_s_rate [95% CI]", f"{_fmt(cal['lazy_top_s_rate'])} [{_fmt(lo)}, {_fmt(hi)}]"
+        )
+        c.add_row("honest_top_s_rate", _fmt(cal["honest_top_s_rate"]))
+        out_console.print(c)
+        if cal.get("check"):
+            f = cal["check"]["failing"]
+            if any(f.values()):
+                out_console.print(
+                    f"[bold red]At the calibrated ©:[/] failing conditions {f['conditions'] or '-'}; "
+                    f"IR fails for {f['ir'] or '-'}; IC fails for {f['ic'] or '-'}"
+                )
+            else:
+                out_console.print(
+                    "[green]At the calibrated ©, T1-T8 hold and Normal is IR and IC.[/]"
+                )
+        elif cal.get("params_error"):
+            out_console.print(f"[bold red]{cal['params_error']}[/]")
+
+
+def register(app: typer.Typer) -> None:
+    app.command("learn")(learn)
