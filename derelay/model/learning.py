@@ -1,0 +1,168 @@
+"""Learning backends of the ABM: the abstract one here, torch's via an adapter.
+
+:class:`AbstractBackend` has the interface of :class:`derelay.learning.TorchBackend`
+(``genesis``, ``train_round``, ``release``, ``best_accuracy``) without training anything:
+
+* ``mode="cumulative"`` (authors' code, ``Model.delta_performance_number``): a trained
+  model's performance is its parent's plus N(``mu``, ``sigma``); a lazy (NTr) model's is
+  the parent's plus N(``lazy_mu``, ``lazy_sigma``).
+* ``mode="version"`` (paper text, Sec. III-C2: "the model performance incremental from
+  one version to the next is approximately (c)"): the true value of a model is the
+  knowledge accumulated along its lineage, ``mu`` (c) per honest training, ``lazy_mu``
+  per lazy one; same-version models are alike.
+
+In both modes the *measured* performance the SBM ranks is the true value plus
+non-heritable test-case noise N(0, ``eval_sigma``).  ``gain`` is measured minus the
+parent's true value.  Performance is in units of (c).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+
+@dataclass
+class AbstractRound:
+    """Outcome of one round (fields aligned with ``trainer_ids``; subset of RoundLearning)."""
+
+    round_index: int
+    trainer_ids: np.ndarray
+    parent_ids: np.ndarray
+    lazy: np.ndarray
+    succeeded: np.ndarray
+    model_ids: np.ndarray
+    performance: np.ndarray
+    gain: np.ndarray
+    hash_changed: np.ndarray
+    hashes: list = field(default_factory=list)
+    parent_hashes: list = field(default_factory=list)
+
+    @property
+    def submitted(self) -> np.ndarray:
+        return self.model_ids >= 0
+
+    @property
+    def eligible(self) -> np.ndarray:
+        return self.submitted & self.hash_changed
+
+
+class AbstractBackend:
+    """Performance-only stand-in for real training (deterministic given ``seed``)."""
+
+    def __init__(
+        self,
+        mode: str = "cumulative",
+        mu: float = 1.0,
+        sigma: float = 1.0,
+        lazy_mu: float = 0.0,
+        lazy_sigma: float = 0.01,
+        eval_sigma: float = 0.0,
+        seed: int | np.random.SeedSequence = 0,
+    ) -> None:
+        if mode not in ("cumulative", "version"):
+            raise ValueError(f"mode must be 'cumulative' or 'version', got {mode!r}")
+        self.mode = mode
+        self.mu, self.sigma = float(mu), float(sigma)
+        self.lazy_mu, self.lazy_sigma = float(lazy_mu), float(lazy_sigma)
+        self.eval_sigma = float(eval_sigma)
+        ss = seed if isinstance(seed, np.random.SeedSequence) else np.random.SeedSequence(seed)
+        self.rng = np.random.default_rng(ss)
+        self._value = np.zeros(1024, dtype=np.float64)
+        self._base = 0
+        self._n = 0
+        self._released_upto = 0
+
+    # --- storage -----------------------------------------------------------------------
+    def _add(self, values: np.ndarray) -> np.ndarray:
+        k = len(values)
+        if self._n + k > len(self._value):
+            arr = np.zeros(max(2 * len(self._value), self._n + k), dtype=np.float64)
+            arr[: self._n] = self._value[: self._n]
+            self._value = arr
+        self._value[self._n : self._n + k] = values
+        ids = np.arange(self._base + self._n, self._base + self._n + k, dtype=np.int64)
+        self._n += k
+        return ids
+
+    def value(self, model_ids) -> np.ndarray:
+        """True (noise-free) value of models, in (c)."""
+        return self._value[np.asarray(model_ids, dtype=np.int64) - self._base]
+
+    def genesis(self) -> int:
+        return int(self._add(np.zeros(1))[0])
+
+    def release(self, model_ids) -> None:
+        """Models below the smallest id passed may be forgotten (parents are recent)."""
+        ids = np.asarray(model_ids, dtype=np.int64)
+        if ids.size == 0:
+            return
+        keep_from = int(ids.min())
+        drop = keep_from - self._base
+        if drop > self._n // 2 and drop > 0:
+            self._value[: self._n - drop] = self._value[drop : self._n]
+            self._n -= drop
+            self._base += drop
+
+    def best_accuracy(self, model_id: int) -> float:
+        return float(self.value([model_id])[0])
+
+    # --- one round -----------------------------------------------------------------------
+    def train_round(self, round_index, parent_ids, trainer_ids, lazy, succeeded) -> AbstractRound:
+        parent_ids = np.asarray(parent_ids, dtype=np.int64)
+        trainer_ids = np.asarray(trainer_ids, dtype=np.int64)
+        lazy = np.asarray(lazy, dtype=bool)
+        succeeded = np.asarray(succeeded, dtype=bool)
+        n = len(trainer_ids)
+        # one draw per trainer in a fixed order keeps runs reproducible
+        z_gain = self.rng.standard_normal(n)
+        z_eval = self.rng.standard_normal(n)
+        parent_val = self.value(parent_ids) if n else np.zeros(0)
+        if self.mode == "cumulative":
+            gain = np.where(
+                lazy, self.lazy_mu + self.lazy_sigma * z_gain, self.mu + self.sigma * z_gain
+            )
+        else:
+            gain = np.where(lazy, self.lazy_mu, self.mu).astype(np.float64)
+        true = parent_val + gain
+        measured = true + self.eval_sigma * z_eval
+        exists = succeeded
+        ids = np.full(n, -1, dtype=np.int64)
+        if exists.any():
+            ids[exists] = self._add(true[exists])
+        perf = np.where(exists, measured, np.nan)
+        return AbstractRound(
+            round_index=int(round_index),
+            trainer_ids=trainer_ids,
+            parent_ids=parent_ids,
+            lazy=lazy,
+            succeeded=succeeded,
+            model_ids=ids,
+            performance=perf,
+            gain=np.where(exists, measured - parent_val, np.nan),
+            hash_changed=exists.copy(),
+            hashes=[None] * n,
+            parent_hashes=[None] * n,
+        )
+
+
+def make_backend(cfg, n_participants: int, seed_seq: np.random.SeedSequence):
+    """The backend selected by ``cfg.learning`` ("abstract" or "torch")."""
+    if cfg.learning == "abstract":
+        return AbstractBackend(
+            mode=cfg.performance,
+            mu=cfg.perf_mu,
+            sigma=cfg.perf_sigma,
+            lazy_mu=cfg.lazy_mu,
+            lazy_sigma=cfg.lazy_sigma,
+            eval_sigma=cfg.eval_sigma,
+            seed=seed_seq,
+        )
+    try:
+        from derelay.learning import TorchBackend, learning_config
+    except ImportError as exc:  # pragma: no cover - learning part missing
+        raise RuntimeError(f"--learning torch needs derelay.learning ({exc})") from None
+    lcfg = learning_config(**cfg.learning_config) if cfg.learning_config else None
+    seed = int(seed_seq.generate_state(1)[0])
+    return TorchBackend(lcfg, n_participants=n_participants, seed=seed)

@@ -1,0 +1,291 @@
+"""Recording: rounds table, agents table and realised utilities per (role, strategy).
+
+* ``rounds``: one row per round (contract columns of issue 5 plus extras).
+* ``agents``: one row per participant per recorded round (``record_every``,
+  ``record_sample``) with role, strategy, coins, version and realised utility.
+* ``utilities``: per round and (role, strategy) the number of role plays and the sums
+  of realised revenue, cost and utility (Table II terms played out), which
+  :mod:`analysis.utilities` compares with the closed form.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from .state import IDLE, NANO, ROLE_CODE, ROLE_NAMES, ROLES
+
+N_LATEST = 10
+
+
+class Recorder:
+    def __init__(self, model) -> None:
+        self.m = model
+        cfg = model.cfg
+        self.rows: list[dict] = []
+        self.agent_chunks: list[dict[str, np.ndarray]] = []
+        n = model.n
+        if cfg.record_sample is not None and cfg.record_sample < n:
+            rng = np.random.default_rng(np.random.SeedSequence(model.seed_value).spawn(6)[5])
+            self.sample = np.sort(rng.choice(n, size=cfg.record_sample, replace=False))
+        else:
+            self.sample = None
+        # (role, strategy) buckets
+        self.bucket_base = {}
+        off = 0
+        for r in ROLES:
+            self.bucket_base[r] = off
+            off += len(model.role_strats[r])
+        self.n_buckets = off
+        self.bucket_names = [(r, a) for r in ROLES for a in model.role_strats[r]]
+        self.util_rows: list[np.ndarray] = []  # per round: (4, n_buckets) n, u, rev, cost
+        self._cur: np.ndarray | None = None
+        self.learning_metrics = model.cfg.learning == "torch"
+
+    # --- per round ---------------------------------------------------------------------
+    def begin_round(self) -> dict:
+        self._cur = np.zeros((4, self.n_buckets))
+        return {}
+
+    def play(self, role: str, ids, codes, utility, revenue=None, cost=None) -> None:
+        """Record role plays (``codes``: strategy codes) with realised utility."""
+        codes = np.atleast_1d(np.asarray(codes, dtype=np.int64))
+        if codes.size == 0:
+            return
+        b = self.bucket_base[role] + codes
+        u = np.broadcast_to(np.asarray(utility, dtype=np.float64), codes.shape)
+        rev = (
+            u if revenue is None else np.broadcast_to(np.asarray(revenue, np.float64), codes.shape)
+        )
+        c = (
+            (rev - u)
+            if cost is None
+            else np.broadcast_to(np.asarray(cost, np.float64), codes.shape)
+        )
+        cur = self._cur
+        np.add.at(cur[0], b, 1.0)
+        np.add.at(cur[1], b, u)
+        np.add.at(cur[2], b, rev)
+        np.add.at(cur[3], b, c)
+
+    def account_round(
+        self,
+        acc,
+        p_owner,
+        owners,
+        own_part,
+        p_t,
+        lost_mo,
+        lost_t,
+        t_cost,
+        v_gain_t,
+        sent_owner,
+        redistributed_share,
+        sel_mask,
+    ) -> None:
+        m = self.m
+        st = m.state
+        n = m.n
+        red = redistributed_share / NANO
+        # model owners: citations as owner (k = 0) - forfeited deposits - transmission
+        rev_o = np.zeros(n)
+        cost_o = np.zeros(n)
+        rev_o += own_part
+        np.add.at(cost_o, p_owner, lost_mo / NANO)
+        cost_o[sent_owner] += m.settlement.cost["transmit"]
+        if red:
+            np.add.at(rev_o, p_owner[sel_mask], red)
+        codes_o = st.strategy[owners, ROLE_CODE["MO"]]
+        self.play(
+            "MO", owners, codes_o, rev_o[owners] - cost_o[owners], rev_o[owners], cost_o[owners]
+        )
+        # trainers
+        rev_t = v_gain_t + np.where(sel_mask, red, 0.0)
+        cost_t = lost_t / NANO + t_cost
+        codes_t = st.strategy[p_t, ROLE_CODE["T"]]
+        self.play("T", p_t, codes_t, rev_t - cost_t, rev_t, cost_t)
+        # miners of valid blocks
+        for role, miner, reward, cost in acc.pop("miners", []):
+            ri = ROLE_CODE[role]
+            extra = 0.0
+            if role == "EBM":
+                extra = float(acc.get("ebm_gain", 0.0))
+            self.play(
+                role, [miner], [st.strategy[miner, ri]], reward + extra - cost, reward + extra, cost
+            )
+
+    def end_round(self, acc: dict, res, sel_mask, submitted, lazy) -> None:
+        m = self.m
+        st, lg = m.state, m.ledger
+        n = m.n
+        v = st.version
+        latest = int(v.max())
+        has = v >= 0
+        diff = latest - v[has]
+        counts = np.bincount(np.minimum(diff, N_LATEST + 1), minlength=N_LATEST + 2)
+        row = {
+            "round": m.round,
+            "n_model_owners": acc["n_model_owners"],
+            "n_candidates": acc.get("n_candidates", 0),
+            "n_matched": acc.get("n_matched", 0),
+            "n_trainers": acc.get("n_trainers", 0),
+            "n_submitted": acc["n_submitted"],
+            "n_selected": acc["n_selected"],
+            "latest_version": latest,
+            "total_coins": lg.total() / NANO,
+            "minted": lg.minted / NANO,
+            "forfeited": lg.forfeited / NANO,
+            "burned": lg.burned / NANO,
+            "escrow": lg.escrow / NANO,
+            "minted_round": acc["minted_round"] / NANO,
+            "forfeited_round": acc["forfeited_round"] / NANO,
+            "burned_round": acc["burned_round"] / NANO,
+            "citation_minted": acc.get("citation_minted", 0) / NANO,
+            "citation_predecessors": acc.get("cite_pred", 0.0),
+            "forks": acc["forks"],
+            "stale_blocks": acc["stale_blocks"],
+        }
+        for k in range(N_LATEST + 1):
+            row[f"share_latest_{k}"] = counts[k] / n
+        row["share_older"] = counts[N_LATEST + 1] / n
+        row["share_none"] = 1.0 - has.sum() / n
+        coins = lg.coins
+        row["mean_coins"] = float(coins.mean()) / NANO
+        row["min_coins"] = int(coins.min()) / NANO
+        row["max_coins"] = int(coins.max()) / NANO
+        row["total_coins_nano"] = lg.total()
+        row["minted_nano"] = lg.minted
+        row["burned_nano"] = lg.burned
+        row["escrow_nano"] = lg.escrow
+        sub = np.asarray(submitted, bool)
+        sel = np.asarray(sel_mask, bool)
+        gain = np.asarray(res.gain, dtype=np.float64)
+        row["mean_gain"] = float(gain[sel].mean()) if sel.any() else np.nan
+        lz = np.asarray(lazy, bool) & sub
+        row["lazy_top_s_rate"] = float((sel & lz).sum() / lz.sum()) if lz.any() else np.nan
+        perf = np.asarray(res.performance, dtype=np.float64)
+        row["best_performance"] = float(np.nanmax(perf[sub])) if sub.any() else np.nan
+        if self.learning_metrics:
+            row.update(_torch_metrics(res, sel, m.backend))
+        row.update(m.strategy_shares())
+        row["halted"] = False
+        self.rows.append(row)
+        self.util_rows.append(self._cur)
+        self._record_agents()
+
+    def record_halted(self) -> None:
+        last = dict(self.rows[-1]) if self.rows else {}
+        last.update(
+            round=self.m.round,
+            n_model_owners=0,
+            n_candidates=0,
+            n_matched=0,
+            n_trainers=0,
+            n_submitted=0,
+            n_selected=0,
+            minted_round=0.0,
+            forfeited_round=0.0,
+            burned_round=0.0,
+            citation_minted=0.0,
+            citation_predecessors=0.0,
+            forks=0,
+            stale_blocks=0,
+            halted=True,
+        )
+        self.rows.append(last)
+        self.util_rows.append(np.zeros((4, self.n_buckets)))
+        self.m.state.role[:] = IDLE
+        self.m.state.utility[:] = 0.0
+        self._record_agents()
+
+    def _record_agents(self) -> None:
+        m = self.m
+        if m.round % m.cfg.record_every != 0:
+            return
+        st = m.state
+        idx = self.sample if self.sample is not None else np.arange(m.n)
+        role = st.role[idx]
+        rc = np.minimum(role, len(ROLES) - 1).astype(np.int64)
+        strat = st.strategy[idx, rc].astype(np.int16)
+        strat = np.where(role == IDLE, -1, strat)
+        self.agent_chunks.append(
+            {
+                "round": np.full(len(idx), m.round, dtype=np.int64),
+                "agent_id": idx.astype(np.int64),
+                "role_code": role.astype(np.int8),
+                "strategy_code": strat.astype(np.int16),
+                "coins_nano": st.coins[idx].copy(),
+                "version": st.version[idx].copy(),
+                "utility": st.utility[idx].copy(),
+                "revenue": st.revenue[idx].copy(),
+                "cost": st.cost[idx].copy(),
+            }
+        )
+
+    # --- tables ---------------------------------------------------------------------------
+    def rounds_frame(self) -> pd.DataFrame:
+        return pd.DataFrame(self.rows)
+
+    def agents_frame(self) -> pd.DataFrame:
+        m = self.m
+        if not self.agent_chunks:
+            cols = ["round", "agent_id", "role", "strategy", "coins", "version"]
+            return pd.DataFrame({c: [] for c in cols})
+        data = {k: np.concatenate([c[k] for c in self.agent_chunks]) for k in self.agent_chunks[0]}
+        role_names = np.array(ROLE_NAMES, dtype=object)
+        # strategy label per (role, code)
+        width = max(len(v) for v in m.role_strats.values())
+        lut = np.full((len(ROLE_NAMES), width + 1), "", dtype=object)
+        for ri, r in enumerate(ROLES):
+            for si, a in enumerate(m.role_strats[r]):
+                lut[ri, si] = a
+        rc = data.pop("role_code").astype(np.int64)
+        sc = data.pop("strategy_code").astype(np.int64)
+        sc = np.where(sc < 0, width, sc)
+        df = pd.DataFrame(
+            {
+                "round": data["round"],
+                "agent_id": data["agent_id"],
+                "role": pd.Categorical(role_names[rc], categories=list(ROLE_NAMES)),
+                "strategy": lut[rc, sc].astype(str),
+                "coins": data["coins_nano"] / NANO,
+                "coins_nano": data["coins_nano"],
+                "version": data["version"],
+                "utility": data["utility"],
+                "revenue": data["revenue"],
+                "cost": data["cost"],
+            }
+        )
+        return df
+
+    def utilities_frame(self) -> pd.DataFrame:
+        if not self.util_rows:
+            return pd.DataFrame(
+                columns=["round", "role", "strategy", "n", "utility_sum", "revenue_sum", "cost_sum"]
+            )
+        arr = np.stack(self.util_rows)  # (rounds, 4, buckets)
+        R, _, B = arr.shape
+        rounds = np.repeat(np.arange(1, R + 1), B)
+        roles = np.tile([b[0] for b in self.bucket_names], R)
+        strats = np.tile([b[1] for b in self.bucket_names], R)
+        df = pd.DataFrame(
+            {
+                "round": rounds,
+                "role": roles,
+                "strategy": strats,
+                "n": arr[:, 0, :].reshape(-1).astype(np.int64),
+                "utility_sum": arr[:, 1, :].reshape(-1),
+                "revenue_sum": arr[:, 2, :].reshape(-1),
+                "cost_sum": arr[:, 3, :].reshape(-1),
+            }
+        )
+        return df[df["n"] > 0].reset_index(drop=True)
+
+
+def _torch_metrics(res, sel, backend) -> dict:
+    try:
+        from derelay.learning import round_metrics
+    except ImportError:  # pragma: no cover
+        return {}
+    out = round_metrics(res, sel, backend)
+    return {k: out[k] for k in ("best_accuracy", "mean_gain", "lazy_top_s_rate")}
