@@ -211,6 +211,109 @@ def feasible_cmd(
             out_console.print(f"  - {line}")
 
 
+# ----------------------------------------------------------------------------------
+# deviations
+# ----------------------------------------------------------------------------------
+
+
+def deviations_cmd(
+    params: Path = typer.Option(
+        None, "--params", "-p", help="Parameter point (JSON or TOML); defaults when omitted."
+    ),
+    scope: str = typer.Option(
+        "all", "--scope", help="unilateral | auction | lazy | coalition | all."
+    ),
+    json_out: bool = typer.Option(False, "--json", help="Print one JSON object."),
+    lazy_p: float = typer.Option(
+        None,
+        "--lazy-p",
+        help="Probability that a lazy model ranks in the top share (C4), e.g. the rate "
+        "measured by `derelay learn`; also used on the honest fork in the coalition.",
+    ),
+    lazy_citations: str = typer.Option(
+        "scaled",
+        "--lazy-citations",
+        help="Lazy trainer's citation value: scaled (p/s) or unscaled (p).",
+    ),
+    fork_q: float = typer.Option(
+        None, "--fork-q", help="Probability that honest miners fork a collusion away (C8)."
+    ),
+    bidders: int = typer.Option(4, "--bidders", help="Bidders in the auction search (2-8)."),
+    slots: int = typer.Option(
+        None, "--slots", help="Q_Selected of Algorithm 1 (default: floor(B/b_MO), < bidders)."
+    ),
+    simulate: bool = typer.Option(
+        False, "--simulate", help="Also replay lazy/coalition witnesses in the ABM if available."
+    ),
+    timeout: float = typer.Option(5.0, "--timeout", help="Per-query solver timeout (seconds)."),
+) -> None:
+    """Search for strategies that beat Normal: unilateral, auction, lazy (C4), coalition (C8)."""
+    from derelay.formal.deviations import search
+    from derelay.formal.symbolic import FormalError
+
+    _check_timeout(timeout)
+    if scope not in SCOPES:
+        fail(f"option '--scope' = {scope!r} is not allowed: use {', '.join(SCOPES)}")
+    for name, v in (("--lazy-p", lazy_p), ("--fork-q", fork_q)):
+        if v is not None and (not math.isfinite(v) or not 0 <= v <= 1):
+            fail(f"option '{name}' = {v!r} is out of range: allowed 0 <= value <= 1")
+    if lazy_citations not in ("scaled", "unscaled"):
+        fail(
+            f"option '--lazy-citations' = {lazy_citations!r} is not allowed: use scaled or unscaled"
+        )
+    if not 2 <= bidders <= 8:
+        fail(f"option '--bidders' = {bidders} is out of range: allowed 2 <= bidders <= 8")
+    if slots is not None and not 1 <= slots <= bidders:
+        fail(f"option '--slots' = {slots} is out of range: allowed 1 <= slots <= bidders")
+    p = load_params_or_exit(params)
+    try:
+        result = search(
+            p,
+            scope,
+            timeout,
+            lazy_p=lazy_p,
+            fork_q=fork_q,
+            citations=lazy_citations,
+            bidders=bidders,
+            slots=slots,
+            simulate=simulate,
+        )
+    except FormalError as exc:
+        fail(str(exc))
+    if json_out:
+        print_json(result)
+        return
+    t = Table(title=f"Profitable deviations (scope {scope})")
+    for col in ("kind", "roles", "gain", "replayed", "scenario"):
+        t.add_column(col)
+    for d in result["deviations"]:
+        w = d["witness"]
+        if d["kind"] == "unilateral":
+            scen = (
+                f"{w['deviation']} at the point"
+                if "parameter" not in w
+                else f"{w['deviation']}: {w['parameter']} {w['from']:.4g} -> {w['to']:.4g} "
+                f"(break-even {w['break_even']:.4g})"
+            )
+        elif d["kind"] == "lazy":
+            scen = f"p={w['lazy_p']:.4g} > p*={w['p_star']:.4g}, b_t={w['b_t']:.4g}"
+        elif d["kind"] == "coalition":
+            scen = f"fork q={w['fork_q']:.4g} < q*={w['q_star']:.4g}"
+        else:
+            scen = w["search"]
+        t.add_row(
+            d["kind"], ",".join(d["roles"]), f"{d['gain']:.6g}", f"{d['replayed_gain']:.6g}", scen
+        )
+    out_console.print(t)
+    for key in ("lazy", "coalition"):
+        if key in result:
+            out_console.print(f"{key}: {result[key]}")
+    if "auction" in result:
+        out_console.print(f"auction: {result['auction']}")
+    out_console.print(f"seconds: {result['seconds']}")
+
+
 def register(app: typer.Typer) -> None:
     app.command("prove")(prove_cmd)
     app.command("feasible")(feasible_cmd)
+    app.command("deviations")(deviations_cmd)

@@ -255,6 +255,15 @@ def nice_model(
         active = _drop_one(active, core)
 
 
+def verdict(r, sat: Any = "sat", unsat: Any = "unsat", unknown: Any = "unknown") -> Any:
+    """Map a z3 ``CheckSatResult`` (unhashable) to a label."""
+    if r == z3.sat:
+        return sat
+    if r == z3.unsat:
+        return unsat
+    return unknown
+
+
 def check_sat(constraints: list, timeout: float = DEFAULT_TIMEOUT) -> Outcome:
     t0 = time.perf_counter()
     s = make_solver(timeout)
