@@ -5,8 +5,14 @@ from __future__ import annotations
 from pathlib import Path
 
 import typer
+from rich.markup import escape
 
-from ._common import err_console, fail, out_console, print_json
+from ._common import err_console, out_console, print_json
+from ._common import fail as _fail
+
+
+def fail(msg: str):
+    _fail(escape(msg))
 
 
 def sweep(
