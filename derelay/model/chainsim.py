@@ -97,9 +97,9 @@ class SimulatedChain:
         honest = valid[np.arange(self.n_nodes) % len(miners)]
         if not honest.any():
             return StageResult(-1, node_miner[:1])
-        out = self.sim.mine_stage(
-            self.kinds[kind], int(round_index), honest, lambda node, ok: {"round": round_index}
-        )
+        # payload=None: the chain part's synthetic workload builds a valid block for an
+        # honest node and a rule-breaking one (PI/NG/IT/IRa) for a dishonest node
+        out = self.sim.mine_stage(self.kinds[kind], int(round_index), honest, None)
         inv = [b.miner for b in getattr(out, "invalid_attempts", [])]
         stale = len(getattr(out, "stale", []) or [])
         return StageResult(

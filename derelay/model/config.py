@@ -97,6 +97,9 @@ class SimConfig(BaseModel):
     on_no_selection: Literal["keep_owners", "halt"] = "keep_owners"
     initial_coins: float = Field(0.0, ge=0.0, description="coins every participant starts with")
     genesis_owner: int = Field(0, ge=0)
+    genesis_normal: bool = Field(
+        True, description="the genesis initiator plays Normal as model owner"
+    )
 
     # --- components --------------------------------------------------------------------
     chain: Literal["draw", "simulated"] = "draw"
@@ -126,6 +129,7 @@ class SimConfig(BaseModel):
     record_sample: int | None = Field(None, ge=1, description="agents.parquet: sampled agents")
     mesa_agents: bool = Field(True, description="create one Mesa agent per participant")
     check_invariants: bool = Field(False, description="assert ledger conservation every round")
+    keep_lineage: bool = Field(False, description="keep every model node (lineage.parquet)")
 
     @field_validator("params", mode="before")
     @classmethod

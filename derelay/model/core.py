@@ -59,6 +59,7 @@ class _State:
         self.cost = np.zeros(n)
         self.ewma_utility = np.zeros(n)
         self.cum_utility = np.zeros(n)
+        self.cited = np.zeros(n, dtype=np.int64)  # citation rewards received (nano)
 
 
 class DeRelayModel(mesa.Model):
@@ -94,10 +95,12 @@ class DeRelayModel(mesa.Model):
             shares = cfg.shares(r)
             probs = np.array([shares.get(a, 0.0) for a in self.role_strats[r]])
             self.state.strategy[:, ri] = _assign_by_shares(probs, n, init_rng)
+        if cfg.genesis_normal:
+            self.state.strategy[cfg.genesis_owner, ROLE_CODE["MO"]] = 0
         self._vec = self._behaviour_vectors()
 
         # --- components ----------------------------------------------------------------
-        self.lineage = Lineage(capacity=4096, keep_all=False)
+        self.lineage = Lineage(capacity=4096, keep_all=cfg.keep_lineage)
         self.backend = backend or make_backend(cfg, n, s_learn)
         g_backend = int(self.backend.genesis())
         self.genesis_owner = int(cfg.genesis_owner)
@@ -399,6 +402,7 @@ class DeRelayModel(mesa.Model):
         own_part = np.zeros(n)
         if cite is not None:
             lg.mint_dense(cite)
+            st.cited += cite
             cite_f = cite / NANO
             st.revenue += cite_f
             # the owner's own share (k = 0) is the MO's "now" revenue; the rest is paid

@@ -58,7 +58,10 @@ class Lineage:
 
     def add(self, **cols) -> np.ndarray:
         """Append nodes (all columns broadcast to one length); returns their ids."""
-        k = max(np.size(v) for v in cols.values())
+        sizes = [np.size(v) for v in cols.values() if np.ndim(v) > 0]
+        k = max(sizes) if sizes else 1
+        if k == 0:
+            return np.zeros(0, dtype=np.int64)
         if self.n + k > self.capacity:
             new = max(self.capacity * 2, self.n + k)
             for name, dt in self.FIELDS:

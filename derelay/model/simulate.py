@@ -30,6 +30,13 @@ class RunResult:
     agents: pd.DataFrame
     meta: dict[str, Any]
     utilities: pd.DataFrame = field(default_factory=pd.DataFrame)
+    lineage: pd.DataFrame | None = None
+    model: Any = field(default=None, repr=False, compare=False)
+
+    def __getstate__(self) -> dict:  # the live model stays out of pickles (dask sweeps)
+        state = dict(self.__dict__)
+        state["model"] = None
+        return state
 
     def write(self, out_dir: str | Path) -> Path:
         """Write rounds.parquet, agents.parquet, utilities.parquet and run.json.
@@ -44,6 +51,8 @@ class RunResult:
             "agents.parquet": self.agents,
             "utilities.parquet": self.utilities,
         }
+        if self.lineage is not None:
+            files["lineage.parquet"] = self.lineage
         tmp_paths = []
         try:
             for name, df in files.items():
@@ -115,4 +124,5 @@ def run_simulation(
             "tables_s": t3 - t2,
         },
     }
-    return RunResult(rounds_df, agents_df, meta, util_df)
+    lineage = pd.DataFrame(model.lineage.table()) if cfg.keep_lineage else None
+    return RunResult(rounds_df, agents_df, meta, util_df, lineage, model)
