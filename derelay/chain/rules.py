@@ -140,6 +140,11 @@ def testing_payload(
     }
 
 
+# pytest would otherwise collect these two in any test module that imports them
+test_commitment.__test__ = False  # type: ignore[attr-defined]
+testing_payload.__test__ = False  # type: ignore[attr-defined]
+
+
 def ranking_of(performances: Iterable[Mapping[str, Any]]) -> list[int]:
     """Trainers sorted by performance, descending; ties by trainer id."""
     rows = sorted(performances, key=lambda r: (-float(r["performance"]), int(r["trainer"])))

@@ -189,6 +189,7 @@ class ChainSimulator:
         self.double_spends: list[tuple[str, int, int]] = []
         self.wall_seconds = 0.0
         self.stages = 0
+        self.max_adversary_lead = 0  # most blocks the adversary's branch led honest nodes by
 
     # ------------------------------------------------------------------ store
     def _grow(self) -> None:
@@ -558,6 +559,8 @@ class ChainSimulator:
                     adv_tip = pub
                 parent = adv_tip
                 honest = False
+                lead = int(self._height[parent]) + 1 - int(self.head_h[~adv].max())
+                self.max_adversary_lead = max(self.max_adversary_lead, lead)
             elif adv[m] and policy == "withhold":
                 if not unpublished:
                     pub = self._public_best_for_adversary()
@@ -582,6 +585,8 @@ class ChainSimulator:
             if adv[m] and policy == "withhold":
                 adv_tip = i
                 unpublished.append(i)
+                lead = int(self._height[i]) - int(self.head_h[~adv].max())
+                self.max_adversary_lead = max(self.max_adversary_lead, lead)
                 if race:  # state 0': publish at once and win the race
                     for j in unpublished:
                         self._publish(j, t)
@@ -684,6 +689,7 @@ class ChainSimulator:
             "invalid_blocks": int((~valid).sum()),
             "dishonest_blocks": n_adv,
             "adversary_main_share": rate(int((onm & adv).sum()), tip_h),
+            "max_adversary_lead": int(self.max_adversary_lead),
             "adversary_share": float(self.hash_power[self.adversary_mask].sum()),
             "main_chain_length": tip_h,
             "final_blocks": int(final_mask.sum()),

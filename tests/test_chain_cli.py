@@ -1,0 +1,106 @@
+"""``derelay chain`` command line: JSON contract and input validation."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from typer.testing import CliRunner
+
+from derelay.cli import app
+
+runner = CliRunner()
+KEYS = {
+    "stale_rate",
+    "mean_reorg_depth",
+    "max_reorg_depth",
+    "invalid_final_blocks",
+    "dishonest_orphan_rate",
+    "blocks",
+    "seconds",
+}
+
+
+def _run(*args):
+    return runner.invoke(app, ["chain", *args])
+
+
+def test_json_contract_and_determinism():
+    args = [
+        "--blocks",
+        "300",
+        "--nodes",
+        "20",
+        "--latency",
+        "1.0",
+        "--adversary",
+        "0.2",
+        "--seed",
+        "3",
+        "--json",
+    ]
+    r1, r2 = _run(*args), _run(*args)
+    assert r1.exit_code == 0, r1.output
+    d1, d2 = json.loads(r1.stdout), json.loads(r2.stdout)
+    assert KEYS <= set(d1)
+    assert d1["blocks"] == 300 and d1["dishonest_blocks"] > 0
+    d1.pop("seconds"), d2.pop("seconds")
+    assert d1 == d2
+
+
+@pytest.mark.parametrize("topology", ["small_world", "scale_free", "complete"])
+def test_topologies_and_policies(topology):
+    r = _run(
+        "--blocks",
+        "200",
+        "--nodes",
+        "12",
+        "--topology",
+        topology,
+        "--policy",
+        "withhold",
+        "--adversary",
+        "0.3",
+        "--json",
+    )
+    assert r.exit_code == 0, r.output
+    assert json.loads(r.stdout)["network"]["topology"] == topology
+
+
+def test_staged_mode_and_table_output():
+    r = _run("--blocks", "100", "--nodes", "10", "--mode", "staged", "--adversary", "0.3")
+    assert r.exit_code == 0, r.output
+    assert "stale rate" in r.stdout and "dishonest-block orphan rate" in r.stdout
+
+
+def test_user_graph(tmp_path):
+    p = tmp_path / "net.edges"
+    p.write_text("0 1 0.2\n1 2 0.2\n2 3 0.2\n3 0 0.2\n")
+    r = _run("--blocks", "100", "--graph", str(p), "--json")
+    assert r.exit_code == 0, r.output
+    assert json.loads(r.stdout)["network"]["nodes"] == 4
+
+
+@pytest.mark.parametrize(
+    "args,needle",
+    [
+        (["--adversary", "1.0"], "--adversary must be in [0, 1)"),
+        (["--adversary", "-0.1"], "--adversary"),
+        (["--nodes", "1"], "--nodes must be >= 2"),
+        (["--latency", "-1"], "--latency must be >= 0"),
+        (["--interval", "0"], "--interval must be > 0"),
+        (["--blocks", "0"], "--blocks must be >= 1"),
+        (["--topology", "ring"], "--topology must be one of"),
+        (["--policy", "steal"], "--policy must be one of"),
+        (["--topology", "file"], "--graph"),
+        (["--graph", "/no/such/file.txt"], "does not exist"),
+        (["--nodes", "4", "--adversary", "0.3", "--adversary-nodes", "4"], "--adversary-nodes"),
+        (["--mode", "staged", "--policy", "withhold", "--adversary", "0.2"], "continuous"),
+        (["--latency", "nan"], "--latency"),
+    ],
+)
+def test_bad_input_exits_2_with_a_clear_message(args, needle):
+    r = _run(*args)
+    assert r.exit_code == 2
+    assert needle in r.output.replace("\n", "")
+    assert "Traceback" not in r.output
