@@ -136,31 +136,43 @@ def check(config: dict, seed: int) -> dict[str, pd.DataFrame]:
 
 
 def _validate_feasible(config: dict) -> None:
-    _check_keys(config, {"params", "free"}, "feasible")
+    _check_keys(config, {"params", "free", "solver"}, "feasible")
+    if config.get("solver", "z3") not in ("z3", "lp"):
+        raise ValueError(f"'solver' = {config.get('solver')!r} must be z3 or lp")
     free = config.get("free", list(REWARD_KEYS))
     bad = [k for k in free if k not in REWARD_KEYS]
     if bad:
         raise ValueError(f"'free' holds non-reward keys {bad}; allowed {list(REWARD_KEYS)}")
 
 
-def min_issuance(params, free: list[str] | None = None) -> dict[str, Any]:
+def min_issuance(params, free: list[str] | None = None, solver: str = "lp") -> dict[str, Any]:
     """Minimal per-round issuance such that T1-T8 hold, over the ``free`` rewards.
 
     Every condition's printed form (``paper_form``: lhs - rhs) and the mechanism's
     ``issuance`` are affine in the reward parameters, so the coefficients are read off
     the mechanism's own formulas (no formula is re-typed) and the problem is a linear
     programme (scipy HiGHS).  Strict conditions (T7, T8) are relaxed to >=: the value
-    returned is the infimum.  Uses :mod:`derelay.formal` (exact, z3) when it provides
-    ``min_issuance``.
+    returned is the infimum.  ``solver="z3"`` uses the formal layer's exact optimum
+    (:func:`derelay.formal.feasible.feasible_rewards`, all seven rewards free, strict
+    conditions met with a margin of 1e-9 coin); the two agree (tests show it).
     """
-    try:  # prefer the formal layer's exact optimum when it exists
-        from derelay.formal import min_issuance as formal_min  # type: ignore
+    if solver == "z3" and (free is None or set(free) == set(REWARD_KEYS)):
+        try:
+            from derelay.formal.feasible import feasible_rewards
+        except ImportError:
+            feasible_rewards = None
+        if feasible_rewards is not None:
+            r = feasible_rewards(params)
+            out = {"feasible": bool(r["feasible"]), "solver": "z3"}
+            out["min_issuance"] = float(r["issuance"]) if r["feasible"] else float("nan")
+            for k, v in (r.get("rewards") or {}).items():
+                out[f"opt_{k}"] = float(v)
+            out["binding"] = ",".join(r.get("binding") or [])
+            from derelay.mechanism import get_mechanism
+            from derelay.params import as_values
 
-        return dict(formal_min(params, free=free))
-    except ImportError:
-        pass
-    except TypeError:
-        pass
+            out["issuance_at_params"] = float(get_mechanism().issuance(as_values(params)))
+            return out
     from scipy.optimize import linprog
 
     from derelay.mechanism import get_mechanism
@@ -193,7 +205,7 @@ def min_issuance(params, free: list[str] | None = None) -> dict[str, Any]:
         return {"feasible": False, "min_issuance": float("nan"), "note": "a divisor is zero"}
     b = np.column_stack(cols) if cols else np.zeros((len(a), 0))
     res = linprog(c, A_ub=-b, b_ub=a, bounds=[(0, None)] * len(free), method="highs")
-    out: dict[str, Any] = {"feasible": bool(res.status == 0)}
+    out: dict[str, Any] = {"feasible": bool(res.status == 0), "solver": "lp"}
     if res.status == 0:
         x = res.x
         out["min_issuance"] = float(iss0 + c @ x)
@@ -218,7 +230,7 @@ def min_issuance(params, free: list[str] | None = None) -> dict[str, Any]:
 @register_kind("feasible", _validate_feasible, "minimal issuance with T1-T8 holding (LP)")
 def feasible(config: dict, seed: int) -> dict[str, pd.DataFrame]:
     """Minimal feasible issuance over the free rewards (deterministic; seed unused)."""
-    row = min_issuance(_params(config), config.get("free"))
+    row = min_issuance(_params(config), config.get("free"), config.get("solver", "z3"))
     row.pop("note", None) if row.get("feasible") else None
     row["round"] = 0
     return {"rounds": pd.DataFrame([row])}
@@ -317,3 +329,187 @@ def dynamics(config: dict, seed: int) -> dict[str, pd.DataFrame]:
 
 def _missing(part: str, module: str, exc: ImportError) -> ValueError:
     return ValueError(f"run kind needs {module} ({part}), which is not available: {exc}")
+
+
+def _abm_split(config: dict) -> tuple[dict, dict]:
+    own = {k: config[k] for k in ("rounds", "preset", "keep") if k in config}
+    rest = {k: v for k, v in config.items() if k not in own}
+    return own, rest
+
+
+def abm_config(config: dict):
+    """The :class:`derelay.model.SimConfig` of an ``abm`` run config (preset + overrides)."""
+    try:
+        from derelay.model import SimConfig
+    except ImportError as exc:
+        raise _missing("the ABM, issue 5", "derelay.model", exc) from None
+    own, rest = _abm_split(config)
+    preset = own.get("preset")
+    if preset is not None:
+        base = SimConfig.from_preset(str(preset))
+        return base.with_updates(**rest) if rest else base
+    return SimConfig.from_mapping(rest)
+
+
+ABM_TABLES = ("rounds", "agents", "utilities")
+
+
+def _validate_abm(config: dict) -> None:
+    own, _ = _abm_split(config)
+    _positive_int(config, "rounds", 100, 1, 10**7)
+    keep = own.get("keep", ["rounds"])
+    bad = [k for k in keep if k not in ABM_TABLES]
+    if bad:
+        raise ValueError(f"'keep' = {keep!r}: allowed tables {list(ABM_TABLES)}")
+    abm_config(config)  # raises SimConfigError (a ValueError) naming the bad key
+
+
+def _with_shares_and_gini(rounds: pd.DataFrame, agents: pd.DataFrame) -> pd.DataFrame:
+    from analysis.stats import gini
+
+    rounds = rounds.copy()
+    normal = [c for c in rounds.columns if c.startswith("share_") and c.endswith("_N")]
+    roles_n = [c for c in normal if c.count("_") == 2]
+    if roles_n:
+        rounds["share_N"] = rounds[roles_n].mean(axis=1)
+        rounds["share_N_min"] = rounds[roles_n].min(axis=1)
+        rounds["share_normal"] = rounds["share_N_min"]
+    if len(agents) and "coins_nano" in agents.columns:
+        a = agents.sort_values(["round", "agent_id"])
+        rs = a["round"].to_numpy()
+        uniq, start = np.unique(rs, return_index=True)
+        sizes = np.diff(np.append(start, len(rs)))
+        if len(set(sizes)) == 1:
+            coins = a["coins_nano"].to_numpy(dtype=float).reshape(len(uniq), sizes[0])
+            g = gini(coins, axis=-1)
+        else:
+            g = np.array([gini(c) for c in np.split(a["coins_nano"].to_numpy(float), start[1:])])
+        gser = pd.Series(np.atleast_1d(g), index=uniq)
+        rounds["gini_coins"] = rounds["round"].map(gser)
+    return rounds
+
+
+@register_kind("abm", _validate_abm, "the agent-based model (derelay.model.run_simulation)")
+def abm(config: dict, seed: int) -> dict[str, pd.DataFrame]:
+    """One ABM run: ``preset`` (paper_text | authors_code) plus SimConfig overrides.
+
+    ``rounds`` (default 100); ``keep``: tables to return (rounds, agents, utilities;
+    default rounds).  The rounds table gains ``share_N`` / ``share_N_min`` (mean and
+    minimum over roles of the Normal share; ``share_normal`` = ``share_N_min``) and
+    ``gini_coins`` (Gini of participants' coins, on recorded rounds).
+    """
+    from derelay.model import run_simulation
+
+    own, _ = _abm_split(config)
+    cfg = abm_config(config)
+    res = run_simulation(cfg, rounds=int(own.get("rounds", 100)), seed=int(seed))
+    out = {"rounds": _with_shares_and_gini(res.rounds, res.agents)}
+    keep = own.get("keep", ["rounds"])
+    if "agents" in keep:
+        out["agents"] = res.agents.assign(role=res.agents["role"].astype(str))
+    if "utilities" in keep:
+        out["utilities"] = res.utilities
+    return out
+
+
+_CHAIN_OWN = {"blocks", "mode"}
+
+
+def _chain_config(config: dict):
+    try:
+        from derelay.chain import ChainConfig
+    except ImportError as exc:
+        raise _missing("the chain, issue 4", "derelay.chain", exc) from None
+    rest = {k: v for k, v in config.items() if k not in _CHAIN_OWN and k != "params"}
+    return ChainConfig(**rest)
+
+
+def _validate_chain(config: dict) -> None:
+    _positive_int(config, "blocks", 2000, 1, 10**8)
+    if config.get("mode", "continuous") not in ("continuous", "staged"):
+        raise ValueError(f"'mode' = {config.get('mode')!r} must be continuous or staged")
+    from pydantic import ValidationError
+
+    try:
+        _chain_config(config)
+    except ValidationError as exc:
+        from derelay.chain import config_error_message
+
+        raise ValueError(config_error_message(exc)) from None
+
+
+@register_kind("chain", _validate_chain, "the forkable PoW chain (derelay.chain.ChainSimulator)")
+def chain(config: dict, seed: int) -> dict[str, pd.DataFrame]:
+    """One chain simulation: ``blocks`` (default 2000), ``mode`` (continuous | staged)
+    plus :class:`derelay.chain.ChainConfig` fields (adversary, latency, topology, ...).
+    One row (round 0) of the chain's metrics (stale/orphan rates, reorgs, invalid
+    final blocks, adversary's share of the main chain, time to finality, ...)."""
+    from derelay.chain import KIND_ORDER, ChainSimulator
+
+    cfg = _chain_config(config)
+    sim = ChainSimulator(cfg, rng=np.random.default_rng(seed))
+    blocks = int(config.get("blocks", 2000))
+    if config.get("mode", "continuous") == "continuous":
+        m = sim.run(blocks)
+    else:
+        stage = 0
+        while sim.n_mined < blocks:
+            sim.mine_stage(KIND_ORDER[stage % 4], stage // 4)
+            stage += 1
+        m = sim.metrics()
+    row = {k: v for k, v in m.items() if isinstance(v, int | float | bool | str)}
+    row.pop("seconds", None)  # wall-clock time: not a result (keeps runs reproducible)
+    row["round"] = 0
+    return {"rounds": pd.DataFrame([row])}
+
+
+_LEARN_OWN = {"rounds", "methods", "central_budget", "lazy_share", "params"}
+
+
+def _learning_parts(config: dict):
+    try:
+        from derelay.learning import learning_config
+        from derelay.learning.experiment import METHODS, Schedule
+    except ImportError as exc:
+        raise _missing("real learning, issue 6", "derelay.learning", exc) from None
+    p = _params(config)
+    rest = {k: v for k, v in config.items() if k not in _LEARN_OWN}
+    base = {"q_cases": int(p.q_cases), "s": float(p.s)}
+    cfg = learning_config(**{**base, **rest})
+    sched = Schedule.from_params(p, lazy_share=float(config.get("lazy_share", 0.0)))
+    methods = tuple(config.get("methods", list(METHODS)))
+    bad = [m for m in methods if m not in METHODS]
+    if bad:
+        raise ValueError(f"'methods' has unknown {bad}; allowed {list(METHODS)}")
+    if "relay" not in methods:
+        methods = ("relay", *methods)
+    return cfg, sched, methods
+
+
+def _validate_learning(config: dict) -> None:
+    _positive_int(config, "rounds", 20, 1, 10**6)
+    _unit(config, "lazy_share", 0.0)
+    cfg, sched, _ = _learning_parts(config)
+    sched.validate()
+
+
+@register_kind("learning", _validate_learning, "real relay learning vs FedAvg vs central")
+def learning(config: dict, seed: int) -> dict[str, pd.DataFrame]:
+    """Relay learning on the torch backend and its baselines (derelay.learning):
+    ``rounds`` (default 20), ``methods`` (relay, fedavg, central), ``central_budget``,
+    ``lazy_share``, ``params`` (Table III counts) and LearningConfig fields."""
+    import torch
+
+    from derelay.learning.experiment import run_comparison
+
+    torch.set_num_threads(1)
+    cfg, sched, methods = _learning_parts(config)
+    res = run_comparison(
+        cfg,
+        int(config.get("rounds", 20)),
+        seed=int(seed),
+        schedule=sched,
+        methods=methods,
+        central_budget=config.get("central_budget", "compute"),
+    )
+    return {"rounds": res.rounds}

@@ -560,7 +560,14 @@ def load_results(out: str | Path, table: str = "rounds") -> pd.DataFrame:
             files.append(str(out / rel))
     if not files:
         return pd.DataFrame()
-    df = ds.dataset(files, format="parquet").to_table().to_pandas()
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    try:  # runs may differ in columns (e.g. an infeasible point has no optimum)
+        schema = pa.unify_schemas([pq.read_schema(f) for f in files])
+        df = ds.dataset(files, format="parquet", schema=schema).to_table().to_pandas()
+    except (pa.ArrowInvalid, pa.ArrowTypeError):  # incompatible types: let pandas upcast
+        df = pd.concat([pd.read_parquet(f) for f in files], ignore_index=True)
     sort = [c for c in ("run_id", "round", "participant") if c in df.columns]
     return df.sort_values(sort, kind="stable").reset_index(drop=True)
 
