@@ -119,6 +119,7 @@ class CitationEngine:
         genesis: int,
         schedule: str = "every_ancestor",
         beta: float = 1.0,
+        mode: str = "auto",
     ) -> None:
         self.lin = lineage
         self.n = int(n_participants)
@@ -132,6 +133,13 @@ class CitationEngine:
         if lineage.col("pays", [genesis])[0]:
             self.trunk[int(lineage.col("recipient", [genesis])[0])] += 1
         self.levels_walked = 0
+        self.narrow = 6  # below this many lineages, walk in plain Python
+        if mode not in ("auto", "dense", "walk"):
+            raise ValueError(f"mode must be 'auto', 'dense' or 'walk', got {mode!r}")
+        self.mode = ("dense" if self.n <= 2048 else "walk") if mode == "auto" else mode
+        # dense mode: one per-participant path vector per live model (rows of A)
+        self.live = np.array([int(genesis)], dtype=np.int64)
+        self.A = self.trunk[None, :].copy()
 
     def weights(self, selected: np.ndarray) -> np.ndarray:
         """Per-participant citation weight (count, or beta-weighted) for ``selected``.
@@ -147,13 +155,16 @@ class CitationEngine:
         d = int(depth[0])
         if np.any(depth != d):
             raise ValueError("selected models of one round must share one depth")
+        if self.mode == "dense":
+            return self._dense(sel)
         nodes = np.unique(sel)
         cnt = np.bincount(np.searchsorted(nodes, sel), minlength=nodes.size).astype(np.int64)
         total = int(sel.size)
         k = 0
         recs: list[np.ndarray] = []
         ws: list[np.ndarray] = []
-        while nodes.size > 1:
+        # wide levels: numpy, duplicates merged by bincount
+        while nodes.size > self.narrow:
             pays = lin.col("pays", nodes)
             if pays.any():
                 w = cnt[pays].astype(np.float64) * (self.beta**k) if self.discounted else cnt[pays]
@@ -167,6 +178,37 @@ class CitationEngine:
             cnt = merged[nz].astype(np.int64)
             k += 1
             self.levels_walked += 1
+        # the few lineages that remain coalesce slowly: plain Python is cheaper per level
+        if nodes.size > 1:
+            par, rec, pay, base = lin._parent, lin._recipient, lin._pays, lin.base
+            cur = dict(zip(nodes.tolist(), cnt.tolist(), strict=True))
+            acc: dict[int, float] = {}
+            beta = self.beta
+            wk = beta**k if self.discounted else 1
+            while len(cur) > 1:
+                nxt: dict[int, int] = {}
+                for node, c in cur.items():
+                    i = node - base
+                    if pay.item(i):
+                        r = rec.item(i)
+                        acc[r] = acc.get(r, 0) + c * wk
+                    p = par.item(i)
+                    nxt[p] = nxt.get(p, 0) + c
+                cur = nxt
+                k += 1
+                if self.discounted:
+                    wk *= beta
+                self.levels_walked += 1
+            if acc:
+                recs.append(np.fromiter(acc.keys(), dtype=np.int64, count=len(acc)))
+                ws.append(
+                    np.fromiter(
+                        acc.values(),
+                        dtype=np.float64 if self.discounted else np.int64,
+                        count=len(acc),
+                    )
+                )
+            nodes = np.fromiter(cur.keys(), dtype=np.int64, count=1)
         mrca = int(nodes[0])
         self._advance(mrca)
         if recs:
@@ -181,6 +223,30 @@ class CitationEngine:
         else:
             out += total * self.trunk
         return out
+
+    def _dense(self, sel: np.ndarray) -> np.ndarray:
+        """Small populations: A[m] = beta * A[parent] + e_recipient(m), O(|S| * n)."""
+        lin = self.lin
+        nodes = np.unique(sel)
+        parents = lin.col("parent", nodes)
+        rows = np.searchsorted(self.live, parents)
+        if np.any(rows >= len(self.live)) or np.any(
+            self.live[np.minimum(rows, len(self.live) - 1)] != parents
+        ):
+            raise ValueError("dense citation mode: a selected model's parent is not live")
+        A = self.A[rows]
+        if self.discounted:
+            A *= self.beta
+        pays = lin.col("pays", nodes)
+        rec = lin.col("recipient", nodes)
+        idx = np.flatnonzero(pays)
+        A[idx, rec[idx]] += 1
+        self.live, self.A = nodes, A
+        self.lin.compact(int(nodes[0]))
+        if len(nodes) == len(sel):
+            return A.sum(axis=0)
+        cnt = np.bincount(np.searchsorted(nodes, sel), minlength=nodes.size)
+        return (A * cnt[:, None]).sum(axis=0).astype(A.dtype)
 
     def _advance(self, mrca: int) -> None:
         """Extend the trunk from its current top down to ``mrca`` (each node once)."""

@@ -53,20 +53,25 @@ class Recorder:
         if codes.size == 0:
             return
         b = self.bucket_base[role] + codes
-        u = np.broadcast_to(np.asarray(utility, dtype=np.float64), codes.shape)
-        rev = (
-            u if revenue is None else np.broadcast_to(np.asarray(revenue, np.float64), codes.shape)
-        )
-        c = (
-            (rev - u)
-            if cost is None
-            else np.broadcast_to(np.asarray(cost, np.float64), codes.shape)
-        )
         cur = self._cur
-        np.add.at(cur[0], b, 1.0)
-        np.add.at(cur[1], b, u)
-        np.add.at(cur[2], b, rev)
-        np.add.at(cur[3], b, c)
+        nb = self.n_buckets
+        if codes.size == 1:
+            u = float(np.ravel(utility)[0])
+            rev = u if revenue is None else float(np.ravel(revenue)[0])
+            c = rev - u if cost is None else float(np.ravel(cost)[0])
+            j = int(b[0])
+            cur[0, j] += 1.0
+            cur[1, j] += u
+            cur[2, j] += rev
+            cur[3, j] += c
+            return
+        u = np.broadcast_to(np.asarray(utility, dtype=np.float64), codes.shape)
+        rev = u if revenue is None else np.asarray(revenue, np.float64)
+        c = (rev - u) if cost is None else np.asarray(cost, np.float64)
+        cur[0] += np.bincount(b, minlength=nb)
+        cur[1] += np.bincount(b, weights=u, minlength=nb)
+        cur[2] += np.bincount(b, weights=rev, minlength=nb)
+        cur[3] += np.bincount(b, weights=c, minlength=nb)
 
     def account_round(
         self,

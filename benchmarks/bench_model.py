@@ -1,0 +1,86 @@
+"""ABM benchmarks (plain script: python benchmarks/bench_model.py [--quick]).
+
+Prints
+* Fig. 3 setting (256 participants, 5,000 rounds) for both presets: total time and
+  per-round time around round 100 and around round 5,000 (must not grow with the round
+  index although every model's ancestor chain does);
+* 100,000 participants for 1,000 rounds (agents.parquet sampled);
+* the citation fast path against the naive ancestor walk on the same lineage.
+Numbers taken on a shared 2-core machine are pessimistic.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+
+import numpy as np
+
+from derelay.model import DeRelayModel, SimConfig
+
+
+def per_round_profile(cfg, rounds, seed=0, window=100):
+    m = DeRelayModel(cfg, seed=seed)
+    times = np.empty(rounds)
+    t_all = time.perf_counter()
+    for i in range(rounds):
+        t = time.perf_counter()
+        m.step()
+        times[i] = time.perf_counter() - t
+    total = time.perf_counter() - t_all
+    early = 1000 * np.median(times[max(0, 100 - window // 2) : 100 + window // 2])
+    late = 1000 * np.median(times[-window:])
+    return m, total, early, late
+
+
+def main(quick: bool = False) -> None:
+    rounds = 1000 if quick else 5000
+    for preset in ("paper_text", "authors_code"):
+        cfg = SimConfig.from_preset(preset).with_updates(mesa_agents=True)
+        m, total, early, late = per_round_profile(cfg, rounds)
+        print(
+            f"{preset:13s} 256 participants x {rounds} rounds: {total:6.2f} s "
+            f"({1000 * total / rounds:.3f} ms/round; median at round ~100: {early:.3f} ms, "
+            f"at round ~{rounds}: {late:.3f} ms; citation levels walked/round "
+            f"{m.settlement.engine.levels_walked / rounds:.2f}; trunk depth {m.settlement.engine.top_depth})"
+        )
+    n, r = (20_000, 200) if quick else (100_000, 1000)
+    cfg = SimConfig.from_preset("authors_code").with_updates(
+        params={"n_participants": n, "n_miners": n // 2}, record_every=100, record_sample=1000
+    )
+    t = time.perf_counter()
+    m = DeRelayModel(cfg, seed=0)
+    t_setup = time.perf_counter() - t
+    m.run(r)
+    t_run = time.perf_counter() - t - t_setup
+    print(
+        f"authors_code {n} participants x {r} rounds: {t_setup + t_run:6.2f} s "
+        f"(setup incl. {n} Mesa agents {t_setup:.2f} s, {1000 * t_run / r:.1f} ms/round)"
+    )
+    cfg = SimConfig.from_preset("paper_text").with_updates(
+        params={"n_participants": n, "n_miners": n // 2}, record_every=100, record_sample=1000
+    )
+    t = time.perf_counter()
+    m = DeRelayModel(cfg, seed=0)
+    m.run(r)
+    print(f"paper_text   {n} participants x {r} rounds: {time.perf_counter() - t:6.2f} s")
+    # fast citation path vs naive walk on one lineage
+    from derelay.model import naive_citations
+
+    cfg = SimConfig.from_preset("paper_text").with_updates(keep_lineage=True)
+    m = DeRelayModel(cfg, seed=1)
+    m.run(2000)
+    tab = m.lineage.table()
+    sel = tab["model_id"][tab["selected"] & (tab["round"] == 2000)]
+    t = time.perf_counter()
+    naive_citations(tab["parent"], tab["recipient"], tab["pays"], sel, m.n)
+    t_naive = time.perf_counter() - t
+    print(
+        f"citations of round 2000 ({len(sel)} selected models, depth ~2000): naive walk "
+        f"{1000 * t_naive:.1f} ms vs trunk engine ~{1000 * m.timings['rounds_s'] / 2000:.3f} ms "
+        "for the whole round"
+    )
+
+
+if __name__ == "__main__":
+    main(quick="--quick" in sys.argv)
