@@ -226,6 +226,11 @@ def nice_model(
     s = make_solver(timeout)
     s.set("core.minimize", True)
     s.add(*constraints)
+    first = s.check()  # decide first; readable witnesses only for satisfiable queries
+    if first == z3.unsat:
+        return Outcome("unsat", seconds=time.perf_counter() - t0)
+    if first == z3.unknown:
+        return Outcome("unknown", reason=s.reason_unknown(), seconds=time.perf_counter() - t0)
     lits = {}
     target = dict(base)
     if prefer:
