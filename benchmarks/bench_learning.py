@@ -1,0 +1,111 @@
+"""Benchmark real relay learning (issue 6).  Plain script: prints numbers.
+
+    python benchmarks/bench_learning.py            # all
+    python benchmarks/bench_learning.py --quick    # fewer repetitions / rounds
+
+1. One round's local training of B trainers: batched (stacked parameters, baddbmm)
+   vs looped (one nn.Sequential + optimiser per model), same minibatches; ratio.
+2. A whole relay round through ``TorchBackend.train_round`` (training, noise, scoring,
+   hashing), batched vs looped, 64 trainers.
+3. 100 rounds of the paper's setting (Table III: 256 participants, 128 miners,
+   selection limit 4, p=0.9, s=0.5, Q_Cases=100; ~85 trainers a round), relay only and
+   relay + FedAvg + centralised, on digits and synthetic data.
+
+Numbers on a shared 2-core machine are pessimistic.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+import numpy as np
+import torch
+
+from derelay.learning import TorchBackend, build_data, learning_config
+from derelay.learning.experiment import Schedule, run_comparison
+from derelay.learning.model import MLPSpec
+from derelay.learning.train import sample_batches, train_batched, train_looped
+
+
+def _best_of(fn, reps: int) -> float:
+    best = float("inf")
+    for _ in range(reps):
+        t = time.perf_counter()
+        fn()
+        best = min(best, time.perf_counter() - t)
+    return best
+
+
+def bench_training(reps: int) -> None:
+    cfg = learning_config(tau=10, batch_size=32)
+    data = build_data(cfg, 256, seed=0)
+    spec = MLPSpec((64, *cfg.hidden, 10))
+    print(f"[1] local training, tau={cfg.tau}, batch {cfg.batch_size}, |M|={spec.n_params}")
+    for B in (8, 32, 64, 128):
+        rng = np.random.default_rng(0)
+        start = torch.stack([spec.init(rng) for _ in range(B)])
+        pools = [data.shard(i) for i in range(B)]
+        batches = sample_batches(
+            pools, cfg.tau, cfg.batch_size, [np.random.default_rng(i) for i in range(B)]
+        )
+        tb = _best_of(lambda: train_batched(spec, start, data.X, data.y, batches, cfg), reps)
+        tl = _best_of(
+            lambda: train_looped(spec, start, data.X, data.y, batches, cfg), max(1, reps // 2)
+        )
+        print(
+            f"    B={B:4d}  batched {tb * 1e3:8.2f} ms  looped {tl * 1e3:8.2f} ms  ratio {tl / tb:6.1f}x"
+        )
+
+
+def bench_round(reps: int) -> None:
+    cfg = learning_config()
+    print("[2] full train_round, 64 trainers (10 % lazy, 10 % failed)")
+    for mode in ("batched", "looped"):
+        be = TorchBackend(cfg, 256, seed=0)
+        g = be.genesis()
+        rng = np.random.default_rng(1)
+        lazy = rng.random(64) < 0.1
+        succ = rng.random(64) < 0.9
+        times = []
+        for r in range(1, reps + 1):
+            t = time.perf_counter()
+            res = be.train_round(r, np.full(64, g), np.arange(64), lazy, succ, trainer=mode)
+            times.append(time.perf_counter() - t)
+            be.release(res.model_ids)
+        print(f"    {mode:8s} {min(times) * 1e3:8.2f} ms / round (best of {reps})")
+
+
+def bench_paper_setting(rounds: int) -> None:
+    print(f"[3] {rounds} rounds of the paper's setting (Table III)")
+    for ds in ("digits", "synthetic"):
+        cfg = learning_config(dataset=ds)
+        for methods in (("relay",), ("relay", "fedavg", "central")):
+            t = time.perf_counter()
+            res = run_comparison(
+                cfg, rounds, seed=0, schedule=Schedule(lazy_share=0.2), methods=methods
+            )
+            dt = time.perf_counter() - t
+            s = res.summary()
+            print(
+                f"    {ds:9s} {'+'.join(methods):20s} {dt:7.2f} s  "
+                f"({res.meta['seconds']})  mean trainers {s['mean_trainers']:.1f}  "
+                f"relay best {s['final_relay_best_accuracy']:.3f}  "
+                f"lazy_top_s {s['lazy_top_s_rate']:.3f}"
+            )
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--quick", action="store_true")
+    args = ap.parse_args()
+    torch.set_num_threads(1)
+    print(f"torch {torch.__version__}, threads {torch.get_num_threads()}")
+    reps = 3 if args.quick else 7
+    bench_training(reps)
+    bench_round(reps)
+    bench_paper_setting(20 if args.quick else 100)
+
+
+if __name__ == "__main__":
+    main()
