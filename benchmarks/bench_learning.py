@@ -49,9 +49,12 @@ def bench_training(reps: int) -> None:
         batches = sample_batches(
             pools, cfg.tau, cfg.batch_size, [np.random.default_rng(i) for i in range(B)]
         )
-        tb = _best_of(lambda: train_batched(spec, start, data.X, data.y, batches, cfg), reps)
+        tb = _best_of(
+            lambda s=start, b=batches: train_batched(spec, s, data.X, data.y, b, cfg), reps
+        )
         tl = _best_of(
-            lambda: train_looped(spec, start, data.X, data.y, batches, cfg), max(1, reps // 2)
+            lambda s=start, b=batches: train_looped(spec, s, data.X, data.y, b, cfg),
+            max(1, reps // 2),
         )
         print(
             f"    B={B:4d}  batched {tb * 1e3:8.2f} ms  looped {tl * 1e3:8.2f} ms  ratio {tl / tb:6.1f}x"
