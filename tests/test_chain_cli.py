@@ -104,3 +104,20 @@ def test_bad_input_exits_2_with_a_clear_message(args, needle):
     assert r.exit_code == 2
     assert needle in r.output.replace("\n", "")
     assert "Traceback" not in r.output
+
+
+def test_out_directory_writes_metrics_and_blocks(tmp_path):
+    import pandas as pd
+
+    out = tmp_path / "run"
+    r = _run("--blocks", "120", "--nodes", "8", "--adversary", "0.25", "--out", str(out), "--json")
+    assert r.exit_code == 0, r.output
+    d = json.loads((out / "metrics.json").read_text())
+    blocks = pd.read_parquet(out / "blocks.parquet")
+    assert len(blocks) == d["blocks"] + 1  # genesis included
+    assert int((~blocks["valid"] & blocks["final"]).sum()) == d["invalid_final_blocks"]
+    assert sorted(p.name for p in out.iterdir()) == ["blocks.parquet", "metrics.json"]
+    f = tmp_path / "afile"
+    f.write_text("x")
+    r2 = _run("--blocks", "10", "--out", str(f))
+    assert r2.exit_code == 2 and "directory" in r2.output

@@ -236,3 +236,22 @@ def test_confirmation_depth_and_finality_time():
     # no forks: a block is final once 6 more blocks are mined: 6 intervals of 10 s
     assert abs(m["mean_time_to_finality"] - 60.0) < 4 * 10 * math.sqrt(6 / 1994) * 3
     assert m["final_blocks"] == m["main_chain_length"] - 6
+
+
+def test_chain_run_kind_and_blocks_frame():
+    from derelay.chain import chain_run
+
+    cfg = {"blocks": 400, "n_nodes": 16, "latency": 1.0, "adversary": 0.2, "keep_blocks": True}
+    a, b = chain_run(cfg, 4), chain_run(cfg, 4)
+    ma, mb = a["metrics"].drop(columns="seconds"), b["metrics"].drop(columns="seconds")
+    assert ma.equals(mb) and len(ma) == 1 and ma["seed"].iloc[0] == 4
+    blocks = a["blocks"]
+    assert (
+        len(blocks) == 401 and blocks["on_main_chain"].sum() == ma["main_chain_length"].iloc[0] + 1
+    )
+    stale = (blocks["valid"] & ~blocks["on_main_chain"]).sum() / blocks["valid"].iloc[1:].sum()
+    assert stale == pytest.approx(ma["stale_rate"].iloc[0])
+    staged = chain_run({"blocks": 40, "n_nodes": 8, "mode": "staged"}, 1)["metrics"]
+    assert staged["blocks"].iloc[0] >= 40
+    with pytest.raises(ValueError, match="mode"):
+        chain_run({"mode": "fast"}, 0)

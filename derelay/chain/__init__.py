@@ -16,6 +16,7 @@ Public API (the contract with the agent-based model, see ``docs/INTERFACES.md``)
 
 from .blocks import KIND_ORDER, Block, BlockKind, canonical_json, digest, hash_model
 from .config import POLICIES, ChainConfig, config_error_message
+from .experiment import chain_run, simulate
 from .ledger import Ledger, LedgerError
 from .rules import (
     SyntheticWorkload,
@@ -47,6 +48,7 @@ __all__ = [
     "StageOutcome",
     "SyntheticWorkload",
     "canonical_json",
+    "chain_run",
     "config_error_message",
     "corrupt",
     "deposit_contract",
@@ -60,6 +62,7 @@ __all__ = [
     "model_record",
     "ranking_of",
     "settlement_payload",
+    "simulate",
     "test_commitment",
     "testing_payload",
     "validate_payload",

@@ -157,15 +157,15 @@ class Ledger:
 
     def follow(self, chain: list[Block]) -> int:
         """Make the ledger follow ``chain`` (genesis excluded, oldest first) with the
-        fewest undo/apply steps; returns the reorganisation depth."""
+        fewest undo/apply steps; returns the reorganisation depth.
+
+        The common prefix is found from the end (reorganisations are shallow), so a
+        call costs O(depth + new blocks), not O(chain length).
+        """
         applied = self._undo
-        common = 0
-        while (
-            common < len(applied)
-            and common < len(chain)
-            and applied[common].block_hash == chain[common].hash
-        ):
-            common += 1
+        common = min(len(applied), len(chain))
+        while common > 0 and applied[common - 1].block_hash != chain[common - 1].hash:
+            common -= 1
         return self.switch(common, chain[common:])
 
     @classmethod

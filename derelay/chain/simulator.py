@@ -49,6 +49,7 @@ Metrics (``metrics()``) are computed on the *final chain* (see ``ChainConfig.fin
 
 from __future__ import annotations
 
+import gc
 import heapq
 import math
 import time as _time
@@ -189,6 +190,7 @@ class ChainSimulator:
         self.double_spends: list[tuple[str, int, int]] = []
         self.wall_seconds = 0.0
         self.stages = 0
+        self._settled: Ledger | None = None
         self.max_adversary_lead = 0  # most blocks the adversary's branch led honest nodes by
 
     # ------------------------------------------------------------------ store
@@ -498,6 +500,18 @@ class ChainSimulator:
         """Mine ``blocks`` more blocks in continuous mode; returns :meth:`metrics`."""
         if blocks < 0:
             raise ValueError(f"blocks must be >= 0; got {blocks}")
+        # Blocks form no reference cycles; the cyclic collector would rescan the
+        # whole growing block store again and again (cost growing with chain length).
+        gc_enabled = gc.isenabled()
+        gc.disable()
+        try:
+            self._run(blocks, progress)
+        finally:
+            if gc_enabled:
+                gc.enable()
+        return self.metrics()
+
+    def _run(self, blocks: int, progress: Callable[[int], None] | None) -> None:
         t0 = _time.perf_counter()
         cfg = self.config
         policy = cfg.policy if cfg.adversary > 0 else None
@@ -605,7 +619,6 @@ class ChainSimulator:
         self._deliver(np.inf)
         self._pending = []
         self.wall_seconds += _time.perf_counter() - t0
-        return self.metrics()
 
     # ------------------------------------------------------------------ measurements
     def final_tip(self) -> int:
@@ -633,13 +646,54 @@ class ChainSimulator:
         return out
 
     def settled_ledger(self) -> Ledger:
-        """Ledger of the final chain's blocks that are ``confirmation_depth`` deep."""
+        """Ledger of the final chain's blocks that are ``confirmation_depth`` deep.
+
+        Kept incrementally: later calls undo/apply only the blocks that changed
+        (:meth:`Ledger.follow`).  Participants' balances are relative to their
+        off-chain holdings (overdraft allowed), so the ledger tracks flows exactly.
+        """
         chain = self.main_chain()
         final = chain[1 : max(1, chain.size - self.config.confirmation_depth)]
-        led = Ledger(block_reward=self.config.block_reward, allow_overdraft=True)
-        for i in final:
-            led.apply(self.blocks[i])
+        led = self._settled
+        if led is None:
+            led = self._settled = Ledger(
+                block_reward=self.config.block_reward, allow_overdraft=True
+            )
+        led.follow([self.blocks[i] for i in final])
         return led
+
+    def blocks_frame(self):
+        """Every block as a pandas DataFrame row (genesis included), with its fate."""
+        import pandas as pd
+
+        n = len(self.blocks)
+        chain = self.main_chain()
+        on = np.zeros(n, dtype=bool)
+        on[chain] = True
+        tip_h = chain.size - 1
+        bl = self.blocks
+        return pd.DataFrame(
+            {
+                "id": np.arange(n),
+                "hash": [b.hash for b in bl],
+                "parent_id": self._parent[:n],
+                "kind": pd.Categorical(
+                    ["GEN" if b.kind is None else b.kind.value for b in bl],
+                    categories=["GEN", "DB", "EB", "TB", "SB"],
+                ),
+                "round": np.array([b.round for b in bl], dtype=np.int64),
+                "height": self._height[:n],
+                "miner": self._miner[:n],
+                "timestamp": self._t[:n],
+                "published": self._pub[:n],
+                "valid": self._valid[:n],
+                "violations": [",".join(b.violations) for b in bl],
+                "npa": np.array([b.npa for b in bl], dtype=bool),
+                "dishonest": self._adv[:n],
+                "on_main_chain": on,
+                "final": on & (self._height[:n] <= tip_h - self.config.confirmation_depth),
+            }
+        )
 
     def metrics(self) -> dict:
         """Measurements on the final chain (JSON-friendly; NaN where undefined)."""
@@ -657,7 +711,9 @@ class ChainSimulator:
         n_valid = int(valid.sum())
         n_adv = int(adv.sum())
         final_mask = onm & (heights <= tip_h - k)
-        depths = np.array(sorted(self._reorgs.elements())) if self._reorgs else np.zeros(0)
+        rd = np.array(sorted(self._reorgs), dtype=np.int64)
+        rc = np.array([self._reorgs[d] for d in rd], dtype=np.int64)
+        n_reorg = int(rc.sum())
         # time to finality: block at height h is final once the chain block at h + k
         # has reached every node
         fin = np.nan
@@ -677,14 +733,14 @@ class ChainSimulator:
         return {
             "stale_rate": rate(int((valid & ~onm).sum()), n_valid),
             "orphan_rate": rate(int((~onm).sum()), mined),
-            "mean_reorg_depth": float(depths.mean()) if depths.size else 0.0,
-            "max_reorg_depth": int(depths.max()) if depths.size else 0,
+            "mean_reorg_depth": float((rd * rc).sum() / n_reorg) if n_reorg else 0.0,
+            "max_reorg_depth": int(rd.max()) if n_reorg else 0,
             "invalid_final_blocks": int((final_mask & ~valid).sum()),
             "dishonest_orphan_rate": rate(int((adv & ~onm).sum()), n_adv),
             "blocks": int(mined),
             "seconds": round(self.wall_seconds, 6),
-            "reorg_events": int(depths.size),
-            "deep_reorg_events": int((depths >= k).sum()) if depths.size else 0,
+            "reorg_events": n_reorg,
+            "deep_reorg_events": int(rc[rd >= k].sum()) if n_reorg else 0,
             "invalid_main_chain_blocks": int((onm & ~valid).sum()),
             "invalid_blocks": int((~valid).sum()),
             "dishonest_blocks": n_adv,

@@ -66,6 +66,9 @@ def chain(
         "--mode",
         help="continuous (free-running chain) | staged (the ABM's stage-by-stage race).",
     ),
+    out: Path = typer.Option(
+        None, "--out", help="Directory for metrics.json and blocks.parquet (every block, its fate)."
+    ),
 ) -> None:
     """Simulate the DeRelayL chain alone (honest and adversarial miners, no training).
 
@@ -102,6 +105,8 @@ def chain(
         fail(f"--final-rule must be one of {', '.join(FINAL_RULES)}; got {final_rule!r}")
     if mode not in MODES:
         fail(f"--mode must be one of {', '.join(MODES)}; got {mode!r}")
+    if out is not None and out.exists() and not out.is_dir():
+        fail(f"--out must be a directory; {str(out)!r} is a file")
     if mode == "staged" and policy == "withhold" and adversary > 0:
         fail("--policy withhold needs --mode continuous (stages are played in the open)")
 
@@ -154,10 +159,38 @@ def chain(
         "seed": seed,
         "config": cfg.model_dump(),
     }
+    if out is not None:
+        try:
+            _write_outputs(out, metrics, sim)
+        except OSError as exc:
+            fail(f"--out: cannot write to {str(out)!r}: {exc.strerror or exc}")
     if json_out:
         print_json(metrics)
         return
     _print_table(metrics)
+    if out is not None:
+        out_console.print(f"wrote {out / 'metrics.json'} and {out / 'blocks.parquet'}")
+
+
+def _write_outputs(out: Path, metrics: dict, sim) -> None:
+    """Write both files to temporaries first, then rename: nothing is half-written."""
+    import json
+    import os
+
+    from ._common import to_jsonable
+
+    out.mkdir(parents=True, exist_ok=True)
+    tmp_json = out / ".metrics.json.tmp"
+    tmp_pq = out / ".blocks.parquet.tmp"
+    try:
+        tmp_json.write_text(json.dumps(to_jsonable(metrics), indent=2) + "\n")
+        sim.blocks_frame().to_parquet(tmp_pq, index=False)
+        os.replace(tmp_pq, out / "blocks.parquet")
+        os.replace(tmp_json, out / "metrics.json")
+    finally:
+        for t in (tmp_json, tmp_pq):
+            if t.exists():
+                t.unlink()
 
 
 def _fmt(v: object) -> str:
