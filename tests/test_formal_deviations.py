@@ -196,9 +196,13 @@ def test_coalition_threshold():
     assert found == []
 
 
-def test_simulation_hook_reports_when_unavailable():
-    out = simulate_witness({"kind": "unilateral"})
-    assert out["status"] == "unavailable"
+def test_simulation_hook():
+    assert simulate_witness({"kind": "coalition"})["status"] == "unavailable"
+    found, _ = lazy(Params())
+    out = simulate_witness(found[0], Params(), rounds=5)
+    assert out["status"] in ("ok", "unavailable")
+    if out["status"] == "ok":  # the ABM (issue 5) is available
+        assert {"simulated_gain", "lazy_top_s_rate", "mean_utility_lazy"} <= set(out)
 
 
 def test_search_bad_scope():

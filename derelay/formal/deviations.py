@@ -523,35 +523,61 @@ def coalition(
 # ------------------------------------------------------------------------------------
 
 
-def simulate_witness(entry: dict[str, Any], rounds: int = 50, seed: int = 0) -> dict[str, Any]:
-    """Replay a lazy/coalition witness in the ABM when ``derelay.model`` supports it.
+def simulate_witness(
+    entry: dict[str, Any],
+    params: Params | None = None,
+    rounds: int = 30,
+    seed: int = 0,
+    lazy_share: float = 0.1,
+) -> dict[str, Any]:
+    """Replay a lazy witness in the ABM (``derelay.model``), if available.
 
-    The ABM (issue 5) is being built in parallel.  This hook runs it when
-    ``derelay.model.run_simulation`` and ``SimConfig`` exist and the config accepts
-    per-role strategy shares; it compares the mean per-round utility of lazy (NTr)
-    and normal trainers.  Otherwise it reports why it could not run.
+    Runs ``rounds`` rounds at the witness's parameters with a share ``lazy_share`` of
+    trainers playing Not Training (the ABM's lazy trainer submits its parent plus white
+    noise and may rank in the top share by luck), then reports the realised mean
+    utility per trainer-round of lazy and normal trainers, their difference
+    (``simulated_gain``), the ABM's measured lucky rate (``lazy_top_s_rate``, the
+    empirical ``p``) and the closed-form gain :func:`lazy_gain` at that measured ``p``.
+    The realised per-round utilities are not the discounted expectations of Table II,
+    so the two gains are compared in sign, not in value.  Coalitions (C8) need
+    coordinated TBM/SBM/trainer behaviour, which the ABM does not model: reported as
+    unavailable.
     """
+    if entry.get("kind") != "lazy":
+        return {"status": "unavailable", "reason": "only lazy (C4) witnesses can be simulated"}
     try:
-        from derelay.model import SimConfig, run_simulation  # type: ignore[attr-defined]
+        from derelay.model import SimConfig, run_simulation
     except Exception as exc:  # the ABM is optional here
         return {"status": "unavailable", "reason": f"derelay.model not importable: {exc}"}
-    if entry.get("kind") not in ("lazy", "coalition"):
-        return {"status": "unavailable", "reason": "only lazy/coalition witnesses are simulated"}
     try:
-        cfg = SimConfig(strategies={"T": {"N": 0.9, "NTr": 0.1}})
+        cfg = SimConfig(
+            params=params or Params(),
+            strategies={"T": {"N": 1.0 - lazy_share, "NTr": lazy_share}},
+        )
         res = run_simulation(cfg, rounds=rounds, seed=seed, progress=False)
-        agents = res.agents
-        if not {"strategy", "utility"} <= set(agents.columns):
-            return {"status": "unavailable", "reason": "agents table lacks strategy/utility"}
-        means = agents.groupby("strategy")["utility"].mean()
-        if "NTr" not in means or "N" not in means:
-            return {"status": "unavailable", "reason": "no lazy trainers in the run"}
-        return {
+        u = res.utilities
+        u = u[u["role"] == "T"].groupby("strategy")[["n", "utility_sum"]].sum()
+        if "NTr" not in u.index or "N" not in u.index:
+            return {"status": "unavailable", "reason": "no lazy or no normal trainers in the run"}
+        mean = (u["utility_sum"] / u["n"]).to_dict()
+        rate = res.rounds["lazy_top_s_rate"].dropna()
+        p_hat = float(rate.mean()) if len(rate) else None
+        out = {
             "status": "ok",
             "rounds": rounds,
             "seed": seed,
-            "simulated_gain": float(means["NTr"] - means["N"]),
+            "lazy_share": lazy_share,
+            "mean_utility_lazy": float(mean["NTr"]),
+            "mean_utility_normal": float(mean["N"]),
+            "simulated_gain": float(mean["NTr"] - mean["N"]),
+            "lazy_top_s_rate": p_hat,
         }
+        if p_hat is not None:
+            pv = _float_point(base_fractions(params))
+            out["closed_form_gain_at_measured_p"] = float(
+                lazy_gain(pv, p_hat, entry["witness"].get("citations", "scaled"))
+            )
+        return out
     except Exception as exc:  # pragma: no cover - depends on the ABM's progress
         return {"status": "unavailable", "reason": f"simulation failed: {exc}"}
 
@@ -605,7 +631,7 @@ def search(
             out["coalition"] = info
         if simulate:
             for e in found:
-                e["replayed_in_simulation"] = simulate_witness(e)
+                e["replayed_in_simulation"] = simulate_witness(e, params)
         out["deviations"].extend(found)
         seconds[sc] = round(time.perf_counter() - t, 4)
     out["seconds"] = seconds
