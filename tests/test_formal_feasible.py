@@ -143,3 +143,19 @@ def test_region_closed_form_matches_exact_lp(f1, f2, f3, f4, beta, s):
     assert bool(df["feasible"].iloc[0])
     assert np.isclose(df["min_issuance"].iloc[0], exact["issuance"], rtol=1e-9, atol=1e-12)
     assert np.isclose(df["r_cited_min"].iloc[0], exact["rewards"]["r_cited"], rtol=1e-9, atol=1e-15)
+
+
+def test_region_conditions_are_the_solved_region():
+    from derelay.formal.feasible import region_conditions
+
+    conds = region_conditions(axes=("beta", "s"))
+    assert conds["T7"] == "1 > 0"
+    assert conds["T3"] == "r_deposit >= 1/6400"
+    df = feasible_region(points=7)
+    for _, row in df.sample(5, random_state=0).iterrows():
+        env = {"beta": row["beta"], "s": row["s"]}
+        bounds = [
+            eval(conds[name].split(">=", 1)[1].split("(margin")[0], {}, env)  # noqa: S307
+            for name in ("T1", "T2", "T8")
+        ]
+        assert max(0.0, *bounds) == pytest.approx(row["r_cited_min"], rel=1e-9, abs=1e-15)

@@ -143,7 +143,12 @@ def feasible_cmd(
     timeout: float = typer.Option(5.0, "--timeout", help="Solver timeout (seconds)."),
 ) -> None:
     """Rewards meeting T1-T8 exactly (rationals) at least issuance, or the conflict."""
-    from derelay.formal.feasible import feasible_region, feasible_rewards, region_summary
+    from derelay.formal.feasible import (
+        feasible_region,
+        feasible_rewards,
+        region_conditions,
+        region_summary,
+    )
     from derelay.formal.symbolic import FormalError
 
     _check_timeout(timeout)
@@ -168,6 +173,7 @@ def feasible_cmd(
                 p, axes, points, epsilon=epsilon, max_issuance=max_issuance, max_rewards=caps
             )
             summary = region_summary(df)
+            summary["conditions"] = region_conditions(p, axes, epsilon)
             if out is not None:
                 tmp = out.with_name(out.name + ".tmp")
                 if out.suffix.lower() == ".csv":

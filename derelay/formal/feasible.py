@@ -539,6 +539,45 @@ def feasible_region(
     return df
 
 
+def region_conditions(
+    params: Params | None = None,
+    axes: tuple[str, str] = ("beta", "s"),
+    epsilon: Any = DEFAULT_EPSILON,
+    mechanism: str = "derelayl",
+) -> dict[str, str]:
+    """The region solved symbolically: each condition's requirement on the rewards
+    with every parameter except the two ``axes`` fixed at the point (exact rationals).
+
+    A single-reward condition is shown solved for its reward (valid where the
+    coefficient is positive); a condition without rewards (T7) as the inequality it
+    imposes on the axes.  With a cap ``K`` on a reward, the feasible region is where
+    every lower bound on that reward is ``<= K``.
+    """
+    eps = _parse_epsilon(epsilon)
+    conds, _ = linear_structure(mechanism)
+    point = base_fractions(params)
+    fixed = {k: v for k, v in point.items() if k not in axes and k not in REWARD_KEYS}
+    out: dict[str, str] = {}
+    for c in conds:
+        rel = ">" if c.strict else ">="
+        const = substitute(c.const, fixed)
+        if not c.coeffs:
+            out[c.name] = f"{infix(const)} {rel} 0"
+            continue
+        coeffs = {k: substitute(a, fixed) for k, a in c.coeffs.items()}
+        if len(coeffs) == 1:
+            ((k, a),) = coeffs.items()
+            target = zval(eps) if c.strict else z3.RealVal(0)
+            bound = z3.simplify((target - const) / a)
+            out[c.name] = f"{k} >= {infix(bound)}" + (
+                f"   (margin {fmt_fraction(eps)} for the strict condition)" if c.strict else ""
+            )
+        else:
+            lhs = " + ".join(f"{infix(a)} * {k}" for k, a in coeffs.items())
+            out[c.name] = f"{lhs} {rel} {infix(z3.simplify(-const))}"
+    return out
+
+
 def region_summary(df) -> dict[str, Any]:
     ax = df.attrs.get("axes", list(df.columns[:2]))
     feas = df[df["feasible"]]
