@@ -69,6 +69,8 @@ def test_strict_ic_ties_and_their_repair(result, role, dev, repair):
     c = _claim(result, role, "IC", dev)
     assert c["status"] == "counterexample"
     assert c["holds_if"] == repair
+    if (role, dev) in (("DBM", "NPA"), ("DBM", "PI")):
+        assert c["repairs"] == ["c_mine > 0", "r_deposit > 0"]
     w = c["witness"]
     assert w["replay"]["confirms"] and not w["replay"]["property_holds"]
     assert all(w["replay"]["conditions"].values())
@@ -202,3 +204,18 @@ def test_proved_claims_hold_at_random_points(result, d):
             assert MECH.ic_against(c["role"], c["deviation"], p, strict=strict)
     # the exact NTr condition agrees with the solver's verdict at every point
     assert bool(t_ntr_exact(p)) == bool(MECH.ic_against("T", "NTr", p))
+
+
+def test_witnesses_stay_near_a_user_base_point():
+    from derelay.params import Params
+
+    base = Params(c_mine=0.02, r_deposit=0.002)
+    claims = prove_claims(base)
+    (c,) = [
+        x
+        for x in claims
+        if x["role"] == "DBM" and x["deviation"] == "NPA" and x["property"] == "IC"
+    ]
+    assert c["status"] == "counterexample"
+    assert set(c["witness"]["changed"]) == {"c_mine", "r_deposit"}
+    assert c["witness"]["params"]["q_hash_m"] == base.q_hash_m

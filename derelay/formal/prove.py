@@ -169,7 +169,9 @@ def prove_claims(
                 if not replay["confirms"]:
                     claim["reason"] = "solver witness did not replay exactly"
                 else:
-                    claim["holds_if"] = _repair(hyp, phi, z, timeout)
+                    works = _repairs(hyp, phi, z, timeout)
+                    claim["holds_if"] = works[0] if works else None
+                    claim["repairs"] = works
             else:
                 claim["reason"] = out.reason or "unknown"
             claims.append(claim)
@@ -181,11 +183,11 @@ def mech_ir_equation(mech, role: str) -> str | None:
     return mech.condition(name).appendix_equation if name else None
 
 
-def _repair(hyp, phi, z, timeout) -> str | None:
-    for name, build in REPAIRS:
-        if prove(phi, [*hyp, *build(z)], timeout).status == "unsat":
-            return name
-    return None
+def _repairs(hyp, phi, z, timeout) -> list[str]:
+    """Every extra assumption of :data:`REPAIRS` under which the claim is proved."""
+    return [
+        name for name, build in REPAIRS if prove(phi, [*hyp, *build(z)], timeout).status == "unsat"
+    ]
 
 
 # ------------------------------------------------------------------------------------
