@@ -251,17 +251,36 @@ def test_published_test_cases_join_training_pool():
     np.testing.assert_array_equal(be2.trainer_pool(2, 2), be2.data.shard(2))
 
 
-def test_release_bounds_memory_and_rejects_released_parents():
+def test_release_is_deferred_bounds_memory_and_rejects_released_parents():
     be = TorchBackend(LearningConfig(**SMALL), n_participants=8, seed=0)
     g = be.genesis()
     res = _round(be, 1, [g] * 4, [1, 2, 3, 4])
     assert be.n_alive == 5
-    acc = be.best_accuracy(res.model_ids[0])
+    acc = be.eval_accuracy(res.model_ids)
     be.release(res.model_ids)
-    assert be.n_alive == 1  # genesis stays
-    assert be.best_accuracy(res.model_ids[0]) == acc  # cached
+    # still readable until the next round (metrics after release work)
+    m = round_metrics(res, res.select_top(0.5), be)
+    assert m["best_accuracy"] == be.best_accuracy(m["best_model_id"])
+    # a released model used as a parent of the next round survives that round
+    res2 = _round(be, 2, [res.model_ids[1]], [5])
+    assert be.n_alive == 3  # genesis, the released-but-used parent, the new model
+    be.best_accuracy(res2.model_ids[0])
+    _round(be, 3, [res2.model_ids[0]], [6])
+    assert int(res.model_ids[1]) not in be._params  # freed once no longer a parent
+    assert be.best_accuracy(res.model_ids[0]) == acc[0]  # cached accuracy survives
     with pytest.raises(KeyError, match="released"):
-        _round(be, 2, [res.model_ids[1]], [5])
+        _round(be, 4, [res.model_ids[0]], [5])
+
+
+def test_max_models_cap_evicts_oldest_but_keeps_parents_and_latest():
+    be = TorchBackend(LearningConfig(**SMALL), n_participants=8, seed=0, max_models=6)
+    g = be.genesis()
+    owners = [g]
+    for r in range(1, 5):
+        res = _round(be, r, np.resize(np.asarray(owners), 4), [1, 2, 3, 4])
+        owners = list(res.model_ids[:2])
+    assert be.n_alive <= 6 + 4  # cap enforced at each round start; latest round on top
+    assert all(int(o) in be._params for o in owners) and g in be._params
 
 
 def test_round_metrics_definitions():

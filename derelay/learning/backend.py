@@ -122,6 +122,12 @@ class TorchBackend:
     (seed, purpose, round, trainer), so a trainer's update depends only on its parent,
     its shard, the public test cases and those keys - not on who else trains or on call
     order; torch runs on CPU with ``cfg.num_threads`` threads.
+
+    Memory: models are kept until released (:meth:`release`); as a safety net at
+    most ``max_models`` parameter vectors are held (about 26 kB each for the default
+    digits MLP): beyond that the oldest models are evicted - never the genesis model,
+    the current round's parents or the models of the latest round (``None`` disables
+    the cap).
     """
 
     def __init__(
@@ -130,6 +136,7 @@ class TorchBackend:
         n_participants: int = 256,
         seed: int = 0,
         data: LearningData | None = None,
+        max_models: int | None = 8192,
     ) -> None:
         self.cfg = config or LearningConfig()
         if self.cfg.num_threads is not None:
@@ -141,6 +148,9 @@ class TorchBackend:
             raise ValueError("data was built for a different n_participants")
         self.spec = MLPSpec((self.data.n_features, *self.cfg.hidden, self.data.n_classes))
         self._params: dict[int, torch.Tensor] = {}
+        self._pending: set[int] = set()
+        self._latest: set[int] = set()
+        self.max_models = max_models
         self._hash: dict[int, str] = {}
         self._version: dict[int, int] = {}
         self._parent: dict[int, int] = {}
@@ -222,14 +232,35 @@ class TorchBackend:
         return self._parent[int(model_id)]
 
     def release(self, model_ids: Iterable[int]) -> None:
-        """Forget the parameters of models no longer needed (bounded memory).
+        """Forget models no longer needed (bounded memory).
 
-        Hashes, versions, lineage and cached evaluation accuracies (a few bytes per
-        model) are kept; unknown or already released ids are ignored.
+        Release is *deferred*: the parameters stay readable until the next
+        :meth:`train_round` starts (so per-round metrics may still be computed after
+        releasing), and a released model that is passed as a parent of that round is
+        kept until a later round in which it is not.  Hashes, versions, lineage and
+        cached evaluation accuracies (a few bytes per model) are kept; unknown,
+        already released ids and the genesis model are ignored.
         """
         for m in np.asarray(list(model_ids), dtype=np.int64).reshape(-1):
-            if m >= 0 and m != self._genesis:
-                self._params.pop(int(m), None)
+            if m >= 0 and m != self._genesis and int(m) in self._params:
+                self._pending.add(int(m))
+
+    def _collect(self, parents: np.ndarray) -> None:
+        """Free pending releases (except this round's parents) and enforce ``max_models``."""
+        needed = {int(p) for p in parents}
+        for m in list(self._pending):
+            if m not in needed:
+                self._params.pop(m, None)
+                self._pending.discard(m)
+        cap = self.max_models
+        if cap is not None and len(self._params) > cap:
+            protect = needed | self._latest | {self._genesis}
+            for m in sorted(self._params):
+                if len(self._params) <= cap:
+                    break
+                if m not in protect:
+                    self._params.pop(m)
+                    self._pending.discard(m)
 
     def best_accuracy(self, model_id: int) -> float:
         """Accuracy of a model on the fixed held-out evaluation set (cached)."""
@@ -308,6 +339,7 @@ class TorchBackend:
         missing = [int(p) for p in np.unique(parent_ids) if int(p) not in self._params]
         if missing:
             raise KeyError(f"parent model ids {missing} are unknown or were released")
+        self._collect(parent_ids)
         cases = self.test_cases(round_index)
         X, y = self.data.X, self.data.y
         honest = np.flatnonzero(succeeded & ~lazy)
@@ -358,8 +390,10 @@ class TorchBackend:
 
         model_ids = np.full(n, -1, dtype=np.int64)
         hashes: list[str | None] = [None] * n
+        self._latest = set()
         for i in sub:
             mid = self._store(new[int(i)].clone(), int(parent_ids[i]))
+            self._latest.add(mid)
             model_ids[i] = mid
             hashes[i] = self._hash[mid]
         parent_hashes = [self._hash[int(p)] for p in parent_ids]
