@@ -261,12 +261,15 @@ def test_release_is_deferred_bounds_memory_and_rejects_released_parents():
     # still readable until the next round (metrics after release work)
     m = round_metrics(res, res.select_top(0.5), be)
     assert m["best_accuracy"] == be.best_accuracy(m["best_model_id"])
-    # a released model used as a parent of the next round survives that round
+    # released models of the parents' round survive (owners may carry over) ...
     res2 = _round(be, 2, [res.model_ids[1]], [5])
-    assert be.n_alive == 3  # genesis, the released-but-used parent, the new model
-    be.best_accuracy(res2.model_ids[0])
-    _round(be, 3, [res2.model_ids[0]], [6])
-    assert int(res.model_ids[1]) not in be._params  # freed once no longer a parent
+    assert be.n_alive == 6
+    be.release(res2.model_ids)
+    res3 = _round(be, 3, [res.model_ids[2]], [6])  # a carried-over sibling owner
+    # ... and are freed once every parent is more recent
+    _round(be, 4, [res3.model_ids[0]], [7])
+    assert be.n_alive == 3  # genesis, round 3's model (the parent), round 4's model
+    assert int(res.model_ids[1]) not in be._params
     assert be.best_accuracy(res.model_ids[0]) == acc[0]  # cached accuracy survives
     with pytest.raises(KeyError, match="released"):
         _round(be, 4, [res.model_ids[0]], [5])

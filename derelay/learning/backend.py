@@ -149,6 +149,8 @@ class TorchBackend:
         self.spec = MLPSpec((self.data.n_features, *self.cfg.hidden, self.data.n_classes))
         self._params: dict[int, torch.Tensor] = {}
         self._pending: set[int] = set()
+        self._round_of: dict[int, float] = {}
+        self._current_round: float = -math.inf
         self._latest: set[int] = set()
         self.max_models = max_models
         self._hash: dict[int, str] = {}
@@ -180,6 +182,7 @@ class TorchBackend:
         self._hash[mid] = model_hash(self.spec, flat)
         self._version[mid] = 0 if parent is None else self._version[parent] + 1
         self._parent[mid] = -1 if parent is None else parent
+        self._round_of[mid] = self._current_round
         return mid
 
     def add_model(self, flat: torch.Tensor, parent: int | None) -> int:
@@ -234,10 +237,12 @@ class TorchBackend:
     def release(self, model_ids: Iterable[int]) -> None:
         """Forget models no longer needed (bounded memory).
 
-        Release is *deferred*: the parameters stay readable until the next
-        :meth:`train_round` starts (so per-round metrics may still be computed after
-        releasing), and a released model that is passed as a parent of that round is
-        kept until a later round in which it is not.  Hashes, versions, lineage and
+        Release is *deferred* and conservative: a released model's parameters are
+        freed when a later :meth:`train_round` starts whose parents are all from a
+        more recent round than the model and do not include it.  So per-round metrics
+        may be computed after releasing, and a caller that releases models it still
+        uses as parents (e.g. owners carried over when nothing was selected, or every
+        sibling of the current owners) does not lose them.  Hashes, versions, lineage and
         cached evaluation accuracies (a few bytes per model) are kept; unknown,
         already released ids and the genesis model are ignored.
         """
@@ -248,8 +253,9 @@ class TorchBackend:
     def _collect(self, parents: np.ndarray) -> None:
         """Free pending releases (except this round's parents) and enforce ``max_models``."""
         needed = {int(p) for p in parents}
+        oldest = min((self._round_of[p] for p in needed), default=math.inf)
         for m in list(self._pending):
-            if m not in needed:
+            if m not in needed and self._round_of[m] < oldest:
                 self._params.pop(m, None)
                 self._pending.discard(m)
         cap = self.max_models
@@ -340,6 +346,7 @@ class TorchBackend:
         if missing:
             raise KeyError(f"parent model ids {missing} are unknown or were released")
         self._collect(parent_ids)
+        self._current_round = int(round_index)
         cases = self.test_cases(round_index)
         X, y = self.data.X, self.data.y
         honest = np.flatnonzero(succeeded & ~lazy)
