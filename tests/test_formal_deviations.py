@@ -75,7 +75,10 @@ def test_auction_bid_deviation_is_optimal_against_brute_force(auction_default):
     cands = set(bids)
     for b in bids:
         cands |= {b - Fraction(1, 10), b + Fraction(1, 10)}
-    best, _ = brute_force_best_deviation(point, gaps, info["slots"], [c for c in cands if c >= 0])
+    best, _ = brute_force_best_deviation(
+        point, gaps, info["slots"], [c for c in cands if c >= 0], d["witness"]["deviating_bidder"]
+    )
+    assert d["witness"]["deviating_bidder"] == info["deviant"] == 3
     assert Fraction(d["gain_exact"]) == best
 
 

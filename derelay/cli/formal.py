@@ -248,6 +248,9 @@ def deviations_cmd(
     slots: int = typer.Option(
         None, "--slots", help="Q_Selected of Algorithm 1 (default: floor(B/b_MO), < bidders)."
     ),
+    deviant: int = typer.Option(
+        None, "--deviant", help="Index of the deviating bidder (default: the last)."
+    ),
     simulate: bool = typer.Option(
         False, "--simulate", help="Also replay lazy/coalition witnesses in the ABM if available."
     ),
@@ -283,6 +286,7 @@ def deviations_cmd(
             bidders=bidders,
             slots=slots,
             simulate=simulate,
+            deviant=deviant,
         )
     except FormalError as exc:
         fail(str(exc))

@@ -154,8 +154,13 @@ def auction_search(
     slots: int | None = None,
     max_gap: int = 6,
     timeout: float = DEFAULT_TIMEOUT,
+    deviant: int | None = None,
 ) -> tuple[list[dict[str, Any]], dict[str, Any]]:
-    """Search Algorithm 1 for profitable bids and T7-breaking deposits (z3)."""
+    """Search Algorithm 1 for profitable bids and T7-breaking deposits (z3).
+
+    ``deviant`` is the index of the bidder who deviates (default: the last, who loses
+    every tie under the index tie-break, so no gain comes from tie-breaking luck).
+    """
     if not 2 <= bidders <= 8:
         raise FormalError(
             f"option 'bidders' = {bidders} is out of range: allowed 2 <= bidders <= 8"
@@ -168,6 +173,11 @@ def auction_search(
         b_mo = point["b_mo"]
         q_alg = int(Fraction(repr(float(params.mo_budget))) // b_mo) if b_mo > 0 else bidders
         slots = max(1, min(q_alg, int(params.selection_limit), bidders - 1))
+    deviant = bidders - 1 if deviant is None else deviant
+    if not 0 <= deviant < bidders:
+        raise FormalError(
+            f"option 'deviant' = {deviant} is out of range: allowed 0 <= deviant < {bidders}"
+        )
     if not 1 <= slots <= bidders:
         raise FormalError(
             f"option 'slots' = {slots} is out of range: allowed 1 <= slots <= {bidders}"
@@ -179,6 +189,7 @@ def auction_search(
         "max_gap": max_gap,
         "truthful_bid": "(gap + 1) * coin (simulation rule, Sec. IV-(2))",
         "tie_break": "stable sort by bidder index",
+        "deviant": deviant,
     }
     found: list[dict[str, Any]] = []
     gaps = [z3.Int(f"gap_{i}") for i in range(bidders)]
@@ -187,12 +198,13 @@ def auction_search(
     base_cons = [z3.And(g >= 0, g <= max_gap) for g in gaps]
 
     # -- 1. profitable bid deviation of bidder 0 ------------------------------------
-    dev_bid = z3.Real("bid_0")
-    bids_dev = [dev_bid, *truthful[1:]]
+    dv = deviant
+    dev_bid = z3.Real(f"bid_{dv}")
+    bids_dev = [dev_bid if i == dv else truthful[i] for i in range(bidders)]
     sel_t, dep_t = _encode(point, bidders, slots, gaps, truthful)
     sel_d, dep_d = _encode(point, bidders, slots, gaps, bids_dev)
-    u_t = z3.If(sel_t[0], _zmax(list(_utility_terms(point, gaps[0], dep_t[0]).values())), 0)
-    u_d = z3.If(sel_d[0], _zmax(list(_utility_terms(point, gaps[0], dep_d[0]).values())), 0)
+    u_t = z3.If(sel_t[dv], _zmax(list(_utility_terms(point, gaps[dv], dep_t[dv]).values())), 0)
+    u_d = z3.If(sel_d[dv], _zmax(list(_utility_terms(point, gaps[dv], dep_d[dv]).values())), 0)
     s = z3.Optimize()
     s.set("timeout", max(1, int(timeout * 1000)))
     s.add(*base_cons, dev_bid >= 0, u_d > u_t)
@@ -204,11 +216,11 @@ def auction_search(
         g = [m.eval(x, model_completion=True).as_long() for x in gaps]
         b_dev = to_fraction(m.eval(dev_bid, model_completion=True))
         _ = h
-        found.append(_bid_entry(point, g, b_dev, slots))
+        found.append(_bid_entry(point, g, b_dev, slots, dv))
     # -- 1b. bid shading by a bidder who wins either way (pays less) ----------------
     s1 = z3.Optimize()
     s1.set("timeout", max(1, int(timeout * 1000)))
-    s1.add(*base_cons, dev_bid >= 0, sel_t[0], sel_d[0], u_d > u_t)
+    s1.add(*base_cons, dev_bid >= 0, sel_t[dv], sel_d[dv], u_d > u_t)
     s1.maximize(u_d - u_t)
     r1 = s1.check()
     info["bid_shading_search"] = verdict(r1, "found", "none", "unknown")
@@ -216,7 +228,7 @@ def auction_search(
         m = s1.model()
         g = [m.eval(x, model_completion=True).as_long() for x in gaps]
         b_dev = to_fraction(m.eval(dev_bid, model_completion=True))
-        e = _bid_entry(point, g, b_dev, slots)
+        e = _bid_entry(point, g, b_dev, slots, dv)
         e["witness"]["search"] = "bid shading (wins either way, deposits less)"
         found.append(e)
     # -- 2. T7 broken by the deposit a winner pays (truthful bids) --------------------
@@ -254,12 +266,12 @@ def auction_search(
     return found, info
 
 
-def _bid_entry(point, gaps, b_dev: Fraction, slots: int) -> dict[str, Any]:
+def _bid_entry(point, gaps, b_dev: Fraction, slots: int, dv: int = 0) -> dict[str, Any]:
     bids_t = [_truthful(point, g) for g in gaps]
-    bids_d = [b_dev, *bids_t[1:]]
+    bids_d = [b_dev if i == dv else b for i, b in enumerate(bids_t)]
     rt = replay_outcome(point, gaps, bids_t, slots)
     rd = replay_outcome(point, gaps, bids_d, slots)
-    gain = rd[0]["utility"] - rt[0]["utility"]
+    gain = rd[dv]["utility"] - rt[dv]["utility"]
     fl = {k: float(v) for k, v in point.items()}
     rtf = replay_outcome(fl, gaps, [float(b) for b in bids_t], slots)
     rdf = replay_outcome(fl, gaps, [float(b) for b in bids_d], slots)
@@ -272,14 +284,14 @@ def _bid_entry(point, gaps, b_dev: Fraction, slots: int) -> dict[str, Any]:
             "search": "profitable bid deviation",
             "gaps": gaps,
             "truthful_bids": [float(b) for b in bids_t],
-            "deviating_bidder": 0,
+            "deviating_bidder": dv,
             "deviating_bid": float(b_dev),
             "deviating_bid_exact": fmt_fraction(b_dev),
             "slots": slots,
             "truthful": _describe(rt),
             "deviating": _describe(rd),
         },
-        "replayed_gain": float(rdf[0]["utility"] - rtf[0]["utility"]),
+        "replayed_gain": float(rdf[dv]["utility"] - rtf[dv]["utility"]),
     }
 
 
@@ -367,13 +379,16 @@ def _describe(res) -> list[dict[str, Any]]:
     return out
 
 
-def brute_force_best_deviation(point, gaps, slots: int, candidates) -> tuple[Fraction, Any]:
-    """Exhaustive check used by tests: best gain of bidder 0 over candidate bids."""
+def brute_force_best_deviation(
+    point, gaps, slots: int, candidates, deviant: int = 0
+) -> tuple[Fraction, Any]:
+    """Exhaustive check used by tests: best gain of ``deviant`` over candidate bids."""
     bids_t = [_truthful(point, g) for g in gaps]
-    base = replay_outcome(point, gaps, bids_t, slots)[0]["utility"]
+    base = replay_outcome(point, gaps, bids_t, slots)[deviant]["utility"]
     best = (Fraction(0), None)
     for b in candidates:
-        u = replay_outcome(point, gaps, [b, *bids_t[1:]], slots)[0]["utility"]
+        bids = [b if i == deviant else x for i, x in enumerate(bids_t)]
+        u = replay_outcome(point, gaps, bids, slots)[deviant]["utility"]
         if u - base > best[0]:
             best = (u - base, b)
     return best

@@ -597,6 +597,7 @@ def search(
     bidders: int = 4,
     slots: int | None = None,
     simulate: bool = False,
+    deviant: int | None = None,
 ) -> dict[str, Any]:
     """The ``derelay deviations --json`` object."""
     from .auction import auction_search
@@ -621,7 +622,9 @@ def search(
             found, table = unilateral(params, timeout)
             out["unilateral_table"] = table
         elif sc == "auction":
-            found, info = auction_search(params, bidders=bidders, slots=slots, timeout=timeout)
+            found, info = auction_search(
+                params, bidders=bidders, slots=slots, timeout=timeout, deviant=deviant
+            )
             out["auction"] = info
         elif sc == "lazy":
             found, info = lazy(params, lazy_p, citations, timeout)
