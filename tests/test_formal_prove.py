@@ -219,3 +219,15 @@ def test_witnesses_stay_near_a_user_base_point():
     assert c["status"] == "counterexample"
     assert set(c["witness"]["changed"]) == {"c_mine", "r_deposit"}
     assert c["witness"]["params"]["q_hash_m"] == base.q_hash_m
+
+
+def test_qe_robust_deposit_condition_is_weaker_than_t7_by_the_transmission_cost():
+    """forall R_Cited meeting T2: IC vs NTr  <=>  b_t + k_T |M| > gap * coin (qe tactic)."""
+    from derelay.params import Params
+
+    base = Params(p_comp=3e-7)  # training costs 30 coin: the deposit matters
+    t7 = necessity(base)["T7"]["robust_condition_at_point"]
+    gap_value = Fraction(2)  # (v_rec - v_now_t) * coin at the defaults
+    transmit = Fraction(1, 10**6) * 10_000
+    assert t7["exact_deposit_condition"] == f"b_t > {gap_value - transmit}"
+    assert t7["t7_at_point"] == "b_t > 2"

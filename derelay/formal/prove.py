@@ -339,6 +339,31 @@ def _status(o: Outcome) -> str:
     return {"unsat": "proved", "sat": "counterexample"}.get(o.status, "unknown")
 
 
+def _numerals(e: z3.ExprRef) -> set[Fraction]:
+    out: set[Fraction] = set()
+    if z3.is_rational_value(e) or z3.is_int_value(e):
+        out.add(to_fraction(e))
+    for c in e.children():
+        out |= _numerals(c)
+    return out
+
+
+def _infimum(cond: z3.BoolRef, x: z3.ArithRef) -> tuple[Fraction, bool] | None:
+    """Infimum of ``x`` over a quantifier-free linear condition in ``x`` alone, and
+    whether it is attained: it is one of the condition's numerals (the breakpoints)."""
+    best = None
+    for c in sorted(_numerals(cond)):
+        s = z3.Solver()
+        s.add(cond, x < zval(c))
+        if s.check() == z3.unsat:
+            best = c
+    if best is None:
+        return None
+    s = z3.Solver()
+    s.add(cond, x == zval(best))
+    return best, s.check() == z3.sat
+
+
 def _qe_t7(mech, base: Params | None, timeout: float) -> dict[str, Any]:
     """Quantifier elimination at the base point: the weakest condition on b_t such that
     *every* R_Cited meeting T2 makes Normal beat Not Training.
@@ -369,21 +394,14 @@ def _qe_t7(mech, base: Params | None, timeout: float) -> dict[str, Any]:
         ]
         cond = z3.simplify(z3.Or(*forms)) if len(forms) > 1 else z3.simplify(forms[0])
         t7_val = mech.condition("T7").paper_form(p)
-        opt = z3.Optimize()
-        opt.add(cond)
-        h = opt.minimize(z.b_t)
         smallest = None
-        if opt.check() == z3.sat:
-            lo = opt.lower(h)
-            if z3.is_rational_value(lo) or z3.is_int_value(lo):
-                lo_f = to_fraction(lo)
-                s2 = z3.Solver()
-                s2.add(cond, z.b_t == zval(lo_f))
-                attained = s2.check() == z3.sat
-                smallest = f"b_t {'>=' if attained else '>'} {fmt_fraction(lo_f)}"
-                bound = z.b_t >= zval(lo_f) if attained else z.b_t > zval(lo_f)
-                if prove(cond == bound, [], timeout).status == "unsat":
-                    cond = bound
+        inf = _infimum(cond, z.b_t)
+        if inf is not None:
+            lo_f, attained = inf
+            smallest = f"b_t {'>=' if attained else '>'} {fmt_fraction(lo_f)}"
+            bound = z.b_t >= zval(lo_f) if attained else z.b_t > zval(lo_f)
+            if prove(cond == bound, [], timeout).status == "unsat":
+                cond = bound
         return {
             "formula": "forall r_cited >= 0: T2 -> U_N^T > U_NTr^T  (other parameters at the point)",
             "condition_on_b_t": infix(cond),
