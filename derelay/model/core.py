@@ -430,19 +430,26 @@ class DeRelayModel(mesa.Model):
 
         # realised utility per agent and per (role, strategy) ---------------------------------
         st.utility[:] = st.revenue - st.cost
+        gap_t = np.where(transmitted, parent_depth - np.maximum(v_before_t, -1), 0)
         self.recorder.account_round(
             acc,
-            p_owner=p_owner,
-            owners=owners,
-            own_part=own_part,
-            p_t=p_t,
-            lost_mo=lost_mo,
-            lost_t=lost_t,
-            t_cost=t_cost,
-            v_gain_t=v_gain_t,
-            sent_owner=sent_owner,
-            redistributed_share=(lost // len(to)) if (to is not None and len(to)) else 0,
-            sel_mask=sel_mask,
+            {
+                "p_owner": p_owner,
+                "owners": owners,
+                "own_part": own_part,
+                "p_t": p_t,
+                "dep_mo": p_dep_mo,
+                "dep_t": p_dep_t,
+                "lost_mo": lost_mo,
+                "lost_t": lost_t,
+                "t_cost": t_cost,
+                "v_gain_t": v_gain_t,
+                "gap_t": gap_t.astype(np.float64),
+                "ranked": submitted,
+                "sent_owner": sent_owner,
+                "redistributed_share": (lost // len(to)) if (to is not None and len(to)) else 0,
+                "sel_mask": sel_mask,
+            },
         )
         m_ = cfg.utility_memory
         st.ewma_utility *= 1.0 - m_
@@ -494,7 +501,7 @@ class DeRelayModel(mesa.Model):
             c = self.settlement.cost["mine"]
             np.add.at(self.state.cost, inv, c)
             self.state.role[inv] = ri
-            self.recorder.play(role, inv, self.state.strategy[inv, ri], -c)
+            self.recorder.play(role, inv, self.state.strategy[inv, ri], -c, 0.0, c)
         return res
 
     def _pay_block(self, miner: int, kind: str, n_items: int, acc: dict) -> None:
@@ -506,7 +513,7 @@ class DeRelayModel(mesa.Model):
         self.state.revenue[miner] += amount / NANO
         self.state.cost[miner] += cost
         self.state.role[miner] = ri
-        acc.setdefault("miners", []).append((role, miner, amount / NANO, cost))
+        acc.setdefault("miners", []).append((role, miner, amount / NANO, cost, n_items))
 
     # ------------------------------------------------------------------------------------
     def run(self, rounds: int, progress: bool = False) -> None:

@@ -16,6 +16,19 @@ import pandas as pd
 from .state import IDLE, NANO, ROLE_CODE, ROLE_NAMES, ROLES
 
 N_LATEST = 10
+STATS = (
+    "n",
+    "utility",
+    "revenue",
+    "cost",
+    "utility_sq",
+    "stake",
+    "gap",
+    "count",
+    "selected",
+    "returned",
+)
+N_STATS = len(STATS)
 
 
 class Recorder:
@@ -44,79 +57,122 @@ class Recorder:
 
     # --- per round ---------------------------------------------------------------------
     def begin_round(self) -> dict:
-        self._cur = np.zeros((4, self.n_buckets))
+        self._cur = np.zeros((N_STATS, self.n_buckets))
         return {}
 
-    def play(self, role: str, ids, codes, utility, revenue=None, cost=None) -> None:
-        """Record role plays (``codes``: strategy codes) with realised utility."""
+    def play(
+        self,
+        role: str,
+        ids,
+        codes,
+        utility,
+        revenue=None,
+        cost=None,
+        stake=0.0,
+        gap=0.0,
+        count=0.0,
+        selected=0.0,
+        returned=0.0,
+    ) -> None:
+        """Record role plays (``codes``: strategy codes) with realised utility.
+
+        Per (role, strategy) bucket the round keeps: plays, sums of utility, revenue,
+        cost and utility squared (for Monte Carlo standard errors), and of the realised
+        quantities the closed form is evaluated at: ``stake`` (deposit at stake),
+        ``gap`` (version gap closed), ``count`` (MO: trainers matched; T: ranked;
+        miners: items packed), ``selected`` (MO: selected children; T: selected) and
+        ``returned`` (deposit returned).
+        """
         codes = np.atleast_1d(np.asarray(codes, dtype=np.int64))
         if codes.size == 0:
             return
         b = self.bucket_base[role] + codes
+        shape = codes.shape
+        u = np.broadcast_to(np.asarray(utility, dtype=np.float64), shape)
+        rev = u if revenue is None else np.broadcast_to(np.asarray(revenue, np.float64), shape)
+        c = (rev - u) if cost is None else np.broadcast_to(np.asarray(cost, np.float64), shape)
+        cols = (None, u, rev, c, u * u, stake, gap, count, selected, returned)
         cur = self._cur
-        nb = self.n_buckets
         if codes.size == 1:
-            u = float(np.ravel(utility)[0])
-            rev = u if revenue is None else float(np.ravel(revenue)[0])
-            c = rev - u if cost is None else float(np.ravel(cost)[0])
             j = int(b[0])
             cur[0, j] += 1.0
-            cur[1, j] += u
-            cur[2, j] += rev
-            cur[3, j] += c
+            for k in range(1, len(cols)):
+                cur[k, j] += float(np.ravel(cols[k])[0])
             return
-        u = np.broadcast_to(np.asarray(utility, dtype=np.float64), codes.shape)
-        rev = u if revenue is None else np.asarray(revenue, np.float64)
-        c = (rev - u) if cost is None else np.asarray(cost, np.float64)
+        nb = self.n_buckets
         cur[0] += np.bincount(b, minlength=nb)
-        cur[1] += np.bincount(b, weights=u, minlength=nb)
-        cur[2] += np.bincount(b, weights=rev, minlength=nb)
-        cur[3] += np.bincount(b, weights=c, minlength=nb)
+        for k in range(1, len(cols)):
+            w = np.broadcast_to(np.asarray(cols[k], dtype=np.float64), shape)
+            if k >= 5 and not np.any(w):
+                continue
+            cur[k] += np.bincount(b, weights=w, minlength=nb)
 
-    def account_round(
-        self,
-        acc,
-        p_owner,
-        owners,
-        own_part,
-        p_t,
-        lost_mo,
-        lost_t,
-        t_cost,
-        v_gain_t,
-        sent_owner,
-        redistributed_share,
-        sel_mask,
-    ) -> None:
+    def account_round(self, acc, x: dict) -> None:
+        """Role plays of owners, trainers and valid-block miners for this round."""
         m = self.m
         st = m.state
         n = m.n
-        red = redistributed_share / NANO
+        red = x["redistributed_share"] / NANO
+        p_owner, owners, p_t, sel = x["p_owner"], x["owners"], x["p_t"], x["sel_mask"]
         # model owners: citations as owner (k = 0) - forfeited deposits - transmission
-        rev_o = np.zeros(n)
+        rev_o = x["own_part"].copy()
         cost_o = np.zeros(n)
-        rev_o += own_part
-        np.add.at(cost_o, p_owner, lost_mo / NANO)
-        cost_o[sent_owner] += m.settlement.cost["transmit"]
+        np.add.at(cost_o, p_owner, x["lost_mo"] / NANO)
+        cost_o[x["sent_owner"]] += m.settlement.cost["transmit"]
         if red:
-            np.add.at(rev_o, p_owner[sel_mask], red)
+            np.add.at(rev_o, p_owner[sel], red)
+        stake_o = np.zeros(n)
+        np.add.at(stake_o, p_owner, x["dep_mo"] / NANO)
+        cnt_o = np.bincount(p_owner, minlength=n).astype(np.float64)
+        sel_o = np.bincount(p_owner[sel], minlength=n).astype(np.float64)
+        ret_o = np.zeros(n)
+        np.add.at(ret_o, p_owner, (x["dep_mo"] - x["lost_mo"]) / NANO)
         codes_o = st.strategy[owners, ROLE_CODE["MO"]]
         self.play(
-            "MO", owners, codes_o, rev_o[owners] - cost_o[owners], rev_o[owners], cost_o[owners]
+            "MO",
+            owners,
+            codes_o,
+            rev_o[owners] - cost_o[owners],
+            rev_o[owners],
+            cost_o[owners],
+            stake=stake_o[owners],
+            count=cnt_o[owners],
+            selected=sel_o[owners],
+            returned=ret_o[owners],
         )
         # trainers
-        rev_t = v_gain_t + np.where(sel_mask, red, 0.0)
-        cost_t = lost_t / NANO + t_cost
+        rev_t = x["v_gain_t"] + np.where(sel, red, 0.0)
+        cost_t = x["lost_t"] / NANO + x["t_cost"]
         codes_t = st.strategy[p_t, ROLE_CODE["T"]]
-        self.play("T", p_t, codes_t, rev_t - cost_t, rev_t, cost_t)
+        self.play(
+            "T",
+            p_t,
+            codes_t,
+            rev_t - cost_t,
+            rev_t,
+            cost_t,
+            stake=x["dep_t"] / NANO,
+            gap=x["gap_t"],
+            count=x["ranked"].astype(np.float64),
+            selected=sel.astype(np.float64),
+            returned=(x["dep_t"] - x["lost_t"]) / NANO,
+        )
         # miners of valid blocks
-        for role, miner, reward, cost in acc.pop("miners", []):
+        for role, miner, reward, cost, items in acc.pop("miners", []):
             ri = ROLE_CODE[role]
-            extra = 0.0
+            extra = gap = 0.0
             if role == "EBM":
                 extra = float(acc.get("ebm_gain", 0.0))
+                gap = extra / m.p.coin
             self.play(
-                role, [miner], [st.strategy[miner, ri]], reward + extra - cost, reward + extra, cost
+                role,
+                [miner],
+                [st.strategy[miner, ri]],
+                reward + extra - cost,
+                reward + extra,
+                cost,
+                gap=gap,
+                count=float(items),
             )
 
     def end_round(self, acc: dict, res, sel_mask, submitted, lazy) -> None:
@@ -198,7 +254,7 @@ class Recorder:
             halted=True,
         )
         self.rows.append(last)
-        self.util_rows.append(np.zeros((4, self.n_buckets)))
+        self.util_rows.append(np.zeros((N_STATS, self.n_buckets)))
         self.m.state.role[:] = IDLE
         self.m.state.utility[:] = 0.0
         self._record_agents()
@@ -268,22 +324,17 @@ class Recorder:
             return pd.DataFrame(
                 columns=["round", "role", "strategy", "n", "utility_sum", "revenue_sum", "cost_sum"]
             )
-        arr = np.stack(self.util_rows)  # (rounds, 4, buckets)
+        arr = np.stack(self.util_rows)  # (rounds, stats, buckets)
         R, _, B = arr.shape
-        rounds = np.repeat(np.arange(1, R + 1), B)
-        roles = np.tile([b[0] for b in self.bucket_names], R)
-        strats = np.tile([b[1] for b in self.bucket_names], R)
-        df = pd.DataFrame(
-            {
-                "round": rounds,
-                "role": roles,
-                "strategy": strats,
-                "n": arr[:, 0, :].reshape(-1).astype(np.int64),
-                "utility_sum": arr[:, 1, :].reshape(-1),
-                "revenue_sum": arr[:, 2, :].reshape(-1),
-                "cost_sum": arr[:, 3, :].reshape(-1),
-            }
-        )
+        data = {
+            "round": np.repeat(np.arange(1, R + 1), B),
+            "role": np.tile([b[0] for b in self.bucket_names], R),
+            "strategy": np.tile([b[1] for b in self.bucket_names], R),
+            "n": arr[:, 0, :].reshape(-1).astype(np.int64),
+        }
+        for k, name in enumerate(STATS[1:], start=1):
+            data[f"{name}_sum"] = arr[:, k, :].reshape(-1)
+        df = pd.DataFrame(data)
         return df[df["n"] > 0].reset_index(drop=True)
 
 
