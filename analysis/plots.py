@@ -32,12 +32,17 @@ PALETTE = [
 ]
 
 
-def new_figure(width: float = 6.4, height: float = 4.0, ncols: int = 1, nrows: int = 1):
+def new_figure(
+    width: float = 6.4, height: float = 4.0, ncols: int | None = None, nrows: int | None = None
+):
+    """A constrained-layout figure: one Axes, or (when ``ncols``/``nrows`` is given) a
+    2-D array of Axes even for a single panel."""
+    grid = ncols is not None or nrows is not None
     fig = Figure(figsize=(width, height), layout="constrained")
-    axes = fig.subplots(nrows, ncols, squeeze=False)
+    axes = fig.subplots(nrows or 1, ncols or 1, squeeze=False)
     for ax in axes.flat:
         ax.grid(True, alpha=0.3, linewidth=0.6)
-    return fig, (axes[0, 0] if nrows == ncols == 1 else axes)
+    return fig, (axes if grid else axes[0, 0])
 
 
 def save_figure(fig: Figure, stem: str | Path, dpi: int = 150) -> list[Path]:

@@ -242,6 +242,7 @@ def feasible(config: dict, seed: int) -> dict[str, pd.DataFrame]:
 
 _DYN_KEYS = {
     "params",
+    "label",
     "rounds",
     "population",
     "revision_rate",
@@ -332,7 +333,7 @@ def _missing(part: str, module: str, exc: ImportError) -> ValueError:
 
 
 def _abm_split(config: dict) -> tuple[dict, dict]:
-    own = {k: config[k] for k in ("rounds", "preset", "keep") if k in config}
+    own = {k: config[k] for k in ("rounds", "preset", "keep", "label") if k in config}
     rest = {k: v for k, v in config.items() if k not in own}
     return own, rest
 
