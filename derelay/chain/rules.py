@@ -42,6 +42,7 @@ whose public key carries a checksum so that well-formedness is checkable, and
 
 from __future__ import annotations
 
+import hashlib
 import math
 from collections.abc import Iterable, Mapping
 from typing import Any
@@ -291,8 +292,8 @@ def validate_payload(
 class SyntheticWorkload:
     """Deterministic DeRelayL rounds for the standalone chain (no training).
 
-    Round ``r`` has ``contracts`` deposit contracts between participants drawn from a
-    per-round generator (``SeedSequence([seed, r])``), so every branch sees the same
+    Round ``r`` has ``contracts`` deposit contracts between distinct participants drawn
+    from SHAKE-256 of ``(seed, r)``, so every branch sees the same
     broadcast contracts (rival DBs pack the same deposits: the cross-branch "double
     spend" the simulator detects).  Model hashes are real SHA-256 digests of small
     per-round parameter vectors.  Dishonest miners submit :func:`corrupt` payloads.
@@ -309,7 +310,7 @@ class SyntheticWorkload:
     ) -> None:
         self.seed = int(seed)
         self.participants = max(2, int(participants))
-        self.n_contracts = int(contracts)
+        self.n_contracts = min(int(contracts), self.participants // 2)
         self.deposit = int(deposit)
         self.n_cases = int(n_cases)
         self.top_k = int(top_k)
@@ -317,24 +318,30 @@ class SyntheticWorkload:
         self._rng = np.random.default_rng([self.seed, 2**31])
 
     def round_data(self, r: int) -> dict:
+        """Round ``r``'s broadcast contracts, model records and performances.
+
+        Derived from SHAKE-256 of ``(seed, r)`` (cheap and identical on every branch and
+        after cache eviction)."""
         d = self._rounds.get(r)
         if d is None:
-            if len(self._rounds) > 64:
+            if len(self._rounds) > 256:
                 self._rounds.clear()
-            rng = np.random.default_rng([self.seed, r + 1])
-            n = self.n_contracts
-            people = rng.permutation(self.participants)
+            n, P = self.n_contracts, self.participants
+            raw = hashlib.shake_256(f"workload:{self.seed}:{r}".encode()).digest(4 * (6 * n + 8))
+            words = np.frombuffer(raw, dtype="<u4").astype(np.int64)
+            # 2n distinct participants: hashed draws without repeats, then fill in order
+            people = list(dict.fromkeys(int(w % P) for w in words[: 4 * n + 8]))[: 2 * n]
+            if len(people) < 2 * n:
+                taken = set(people)
+                people += [x for x in range(P) if x not in taken][: 2 * n - len(people)]
             contracts, records, perfs = [], [], []
             for i in range(n):
-                owner, trainer = (
-                    int(people[(2 * i) % len(people)]),
-                    int(people[(2 * i + 1) % len(people)]),
-                )
+                owner, trainer = people[2 * i], people[2 * i + 1]
                 contracts.append(deposit_contract(r, owner, trainer, self.deposit, self.deposit))
                 new_hash = sha256_hex(f"model:{self.seed}:{r}:{trainer}")
                 prev_hash = sha256_hex(f"model:{self.seed}:{r - 1}:{owner}")
                 records.append(model_record(owner, trainer, prev_hash, new_hash))
-                perfs.append(float(rng.random()))
+                perfs.append(float(words[4 * n + 8 + i]) / 2**32)
             d = {
                 "contracts": contracts,
                 "records": records,

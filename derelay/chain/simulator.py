@@ -184,7 +184,8 @@ class ChainSimulator:
         self.head_arr = np.zeros(n)
         self.time = 0.0
         self._tip = 0
-        self._pending: list[list[Any]] = []  # [block id, arrival vector, delivered-until]
+        self._pending: list[list[Any]] = []  # [block, t_pub, delivered, order, arrivals]
+        self._dsort: dict[int, tuple[np.ndarray, np.ndarray]] = {}
         self._reorgs: Counter[int] = Counter()  # depth -> honest node reorganisation events
         self._contract_seen: dict[str, int] = {}
         self.double_spends: list[tuple[str, int, int]] = []
@@ -425,42 +426,60 @@ class ChainSimulator:
         return out
 
     # ------------------------------------------------------------------ continuous mode
+    def _sorted_delays(self, m: int) -> tuple[np.ndarray, np.ndarray]:
+        """Nodes ordered by delay from ``m`` and those delays (cached per miner)."""
+        hit = self._dsort.get(m)
+        if hit is None:
+            row = self.delays[m]
+            order = np.argsort(row, kind="stable")
+            hit = self._dsort[m] = (order, row[order])
+        return hit
+
     def _publish(self, i: int, t: float) -> None:
         self._pub[i] = t
-        arr = t + self.delays[self.blocks[i].miner]
-        entry = [i, arr, -np.inf]
+        m = self.blocks[i].miner
+        order, dsorted = self._sorted_delays(m)
+        # absolute arrival times, computed exactly as event times are (t + delay), so a
+        # node is never missed by a rounding difference between (t + d) - t and d
+        entry = [i, t, 0, order, t + dsorted]  # block, publication, delivered, nodes, arrivals
         self._pending.append(entry)
         self._deliver_entry(entry, t)
 
     def _deliver_entry(self, entry: list, t: float) -> None:
-        i, arr, last = entry
-        entry[2] = t
+        """Deliver block ``entry[0]`` to the nodes it reaches by time ``t``.
+
+        Nodes are visited in arrival order, so the work is proportional to the nodes
+        newly reached, not to the network size.
+        """
+        i, _t_pub, pos, order, arrivals = entry
         if not self._valid[i]:
+            entry[2] = order.size
             return
-        if last == -np.inf:
-            newly = arr <= t
-        else:
-            newly = (arr > last) & (arr <= t)
-        if not newly.any():
+        k = int(np.searchsorted(arrivals, t, side="right"))
+        if k <= pos:
             return
+        entry[2] = k
+        nodes = order[pos:k]
+        arr = arrivals[pos:k]
         h = self._height[i]
-        hh = self.head_h
-        better = newly & ((h > hh) | ((h == hh) & (arr < self.head_arr)))
-        if not better.any():
-            return
-        old = self.head[better]
-        self.head[better] = i
-        hh[better] = h
-        self.head_arr[better] = arr[better]
+        hh = self.head_h[nodes]
+        better = (h > hh) | ((h == hh) & (arr < self.head_arr[nodes]))
+        if not better.all():
+            nodes, arr = nodes[better], arr[better]
+            if not nodes.size:
+                return
+        old = self.head[nodes]
+        self.head[nodes] = i
+        self.head_h[nodes] = h
+        self.head_arr[nodes] = arr
         # reorganisation: the new head does not extend the old one (honest nodes only)
         p = self._parent[i]
-        hon = better & ~self.adversary_mask
-        if not hon.any():
+        if (old == p).all():
             return
-        old_h = old[hon[better]]
-        if (old_h == p).all():
+        old = old[(old != p) & ~self.adversary_mask[nodes]]
+        if not old.size:
             return
-        for o, cnt in zip(*np.unique(old_h[old_h != p], return_counts=True), strict=True):
+        for o, cnt in zip(*np.unique(old, return_counts=True), strict=True):
             depth = self._reorg_depth(int(o), i)
             if depth:
                 self._reorgs[depth] += int(cnt)
@@ -484,9 +503,10 @@ class ChainSimulator:
         if not self._pending:
             return
         keep = []
+        n = self.n_nodes
         for entry in self._pending:
             self._deliver_entry(entry, t)
-            if entry[1].max() > t:
+            if entry[2] < n:
                 keep.append(entry)
         self._pending = keep
 
