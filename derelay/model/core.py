@@ -30,7 +30,6 @@ import time
 import mesa
 import numpy as np
 
-from agents.participant import Participant
 from agents.strategies import MINER_BLOCK, strategy_table
 
 from .chainsim import make_chain
@@ -138,6 +137,8 @@ class DeRelayModel(mesa.Model):
         self.recorder = Recorder(self)
         self._graph = None
         if cfg.mesa_agents:
+            from agents.participant import Participant
+
             for i in range(n):
                 Participant(self, i)
         self.timings: dict[str, float] = {}
