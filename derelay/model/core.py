@@ -458,7 +458,9 @@ class DeRelayModel(mesa.Model):
         st.cum_utility += st.utility
 
         # new owners -------------------------------------------------------------------
+        stale_models = res.model_ids[has_model & ~sel_mask]
         if len(selected_pos):
+            stale_models = np.concatenate([stale_models, self.owner_backend])
             self.owners = p_t[selected_pos]
             self.owner_nodes = sel_nodes
             self.owner_backend = res.model_ids[selected_pos]
@@ -466,8 +468,11 @@ class DeRelayModel(mesa.Model):
         elif chain_ok and cfg.on_no_selection == "halt":
             self.halted = True
         # else: the owners stay owners
-        if hasattr(self.backend, "release"):
-            self.backend.release(self.owner_backend)
+        if hasattr(self.backend, "forget_before"):
+            self.backend.forget_before(int(self.owner_backend.min()))
+        else:
+            keep = np.isin(stale_models, self.owner_backend, invert=True)
+            self.backend.release(stale_models[keep & (stale_models >= 0)])
 
         if cfg.check_invariants:
             lg.check()

@@ -94,11 +94,11 @@ class AbstractBackend:
         return int(self._add(np.zeros(1))[0])
 
     def release(self, model_ids) -> None:
-        """Models below the smallest id passed may be forgotten (parents are recent)."""
-        ids = np.asarray(model_ids, dtype=np.int64)
-        if ids.size == 0:
-            return
-        keep_from = int(ids.min())
+        """Interface compatibility; memory is bounded by :meth:`forget_before`."""
+
+    def forget_before(self, keep_from: int) -> None:
+        """Models with ids below ``keep_from`` are no longer needed (parents are recent)."""
+        keep_from = int(keep_from)
         drop = keep_from - self._base
         if drop > self._n // 2 and drop > 0:
             self._value[: self._n - drop] = self._value[drop : self._n]
