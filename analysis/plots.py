@@ -158,7 +158,9 @@ def plot_heatmap(
     if annotate:
         for (i, j), v in np.ndenumerate(data):
             if np.isfinite(v):
-                ax.text(j, i, f"{v:.2g}", ha="center", va="center", fontsize=7, color="white")
+                r, g, b, _ = im.cmap(im.norm(v))
+                ink = "black" if 0.299 * r + 0.587 * g + 0.114 * b > 0.5 else "white"
+                ax.text(j, i, f"{v:.2g}", ha="center", va="center", fontsize=7, color=ink)
     if title:
         ax.set_title(title)
     return ax
