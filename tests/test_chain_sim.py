@@ -255,3 +255,17 @@ def test_chain_run_kind_and_blocks_frame():
     assert staged["blocks"].iloc[0] >= 40
     with pytest.raises(ValueError, match="mode"):
         chain_run({"mode": "fast"}, 0)
+
+
+def test_modes_do_not_mix_and_all_dishonest_stage_fails_clearly():
+    sim = ChainSimulator(ChainConfig(n_nodes=6, latency=0.0), rng=np.random.default_rng(0))
+    sim.mine_stage("DB", 0)
+    with pytest.raises(RuntimeError, match="one simulator per mode"):
+        sim.run(10)
+    sim2 = ChainSimulator(ChainConfig(n_nodes=6, latency=0.0), rng=np.random.default_rng(0))
+    sim2.run(5)
+    with pytest.raises(RuntimeError, match="one simulator per mode"):
+        sim2.mine_stage("DB", 0)
+    sim3 = ChainSimulator(ChainConfig(n_nodes=6, latency=0.0), rng=np.random.default_rng(0))
+    with pytest.raises(RuntimeError, match="every miner with hash power deviates"):
+        sim3.mine_stage("DB", 0, np.zeros(6, dtype=bool))

@@ -192,6 +192,7 @@ class ChainSimulator:
         self.wall_seconds = 0.0
         self.stages = 0
         self._settled: Ledger | None = None
+        self._continuous = False
         self.max_adversary_lead = 0  # most blocks the adversary's branch led honest nodes by
 
     # ------------------------------------------------------------------ store
@@ -316,6 +317,8 @@ class ChainSimulator:
         unless ``strict_honest_payloads`` is off.
         """
         t0 = _time.perf_counter()
+        if self._continuous:
+            raise RuntimeError("mine_stage after run(): use one simulator per mode")
         kind = BlockKind(kind)
         n = self.n_nodes
         if honest is None:
@@ -343,7 +346,8 @@ class ChainSimulator:
         delays = self.delays
         interval = self.interval
         rnd = self._rng.random
-        for _ in range(1_000_000):
+        cap = 1_000_000 if float(self.hash_power[hon].sum()) > 0 else 10_000
+        for _ in range(cap):
             t -= interval * math.log1p(-rnd())
             if t >= t_end:
                 break
@@ -364,9 +368,9 @@ class ChainSimulator:
             first_seen[better] = arr[better]
             first_block[better] = i
             t_end = first_seen.max()
-        else:  # pragma: no cover - needs (almost) no honest hash power
+        else:
             raise RuntimeError(
-                f"no valid {kind.value} block after 1,000,000 attempts: every miner with "
+                f"no valid {kind.value} block after {cap:,} attempts: every miner with "
                 "hash power deviates with an invalid payload"
             )
         # resolve the fork as the next honest block would
@@ -520,6 +524,9 @@ class ChainSimulator:
         """Mine ``blocks`` more blocks in continuous mode; returns :meth:`metrics`."""
         if blocks < 0:
             raise ValueError(f"blocks must be >= 0; got {blocks}")
+        if self.stages:
+            raise RuntimeError("run() after mine_stage: use one simulator per mode")
+        self._continuous = True
         # Blocks form no reference cycles; the cyclic collector would rescan the
         # whole growing block store again and again (cost growing with chain length).
         gc_enabled = gc.isenabled()
@@ -716,7 +723,29 @@ class ChainSimulator:
         )
 
     def metrics(self) -> dict:
-        """Measurements on the final chain (JSON-friendly; NaN where undefined)."""
+        """Measurements on the final chain (JSON-friendly; NaN where undefined).
+
+        ``stale_rate``            valid blocks off the final chain / valid blocks mined
+        ``orphan_rate``           all blocks off the final chain / blocks mined
+        ``mean_reorg_depth``,     over reorganisation events at honest nodes (a node
+        ``max_reorg_depth``       switches to a head that does not extend its old head;
+                                  depth = blocks of its old chain abandoned); 0 if none
+        ``reorg_events``, ``deep_reorg_events`` (depth >= k)
+        ``invalid_final_blocks``  invalid blocks on the final chain at depth >= k
+        ``invalid_main_chain_blocks`` invalid blocks on the final chain at any depth
+        ``dishonest_orphan_rate`` dishonest blocks (invalid, or withheld by the
+                                  adversary) off the final chain / dishonest blocks
+                                  mined - the probability the utility model takes as 1
+        ``adversary_main_share``  final-chain blocks mined by the adversary / its length
+        ``max_adversary_lead``    most blocks the adversary's branch ever led the best
+                                  honest head by (continuous mode)
+        ``mean_time_to_finality`` mean over final blocks of (time the block k above it
+                                  on the final chain has reached every node) - (mined)
+        ``double_spend_conflicts`` deposit contracts packed on two branches (detected)
+        ``ledger_conserved``      the settled ledger (final blocks) conserves coins
+        ``blocks``                blocks mined (invalid and withheld included)
+        ``seconds``               wall-clock seconds spent simulating
+        """
         cfg = self.config
         n = len(self.blocks)
         k = cfg.confirmation_depth
