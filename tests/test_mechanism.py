@@ -132,11 +132,24 @@ def test_defaults_all_hold_and_pinned():
 
 
 # ---------------------------------------------------------------- hypothesis (exact)
+_DENOMS = st.sampled_from([1, 2, 3, 4, 8, 16, 64])
+
+
 def _frac(lo=0, hi=50):
-    return st.fractions(min_value=lo, max_value=hi, max_denominator=64)
+    """Exact rationals in [lo, hi] (cheap to draw: integer numerator over a small denominator)."""
+    lo, hi = F(lo), F(hi)
+    return st.builds(
+        lambda num, den: (
+            lo + (hi - lo) * F(num, 1024)
+            if den == 1
+            else lo + (hi - lo) * F(num % (den * 16), den * 16)
+        ),
+        st.integers(0, 1024),
+        _DENOMS,
+    )
 
 
-_unit_open = st.fractions(min_value=0, max_value=1, max_denominator=64).filter(lambda x: 0 < x < 1)
+_unit_open = st.builds(lambda num: F(num, 1025), st.integers(1, 1024))
 
 
 @st.composite
@@ -146,7 +159,7 @@ def exact_points(draw, positive_divisors=False):
     vals["s"] = draw(_unit_open)
     vals["coin"] = draw(_frac(F(1, 64), 10))
     vals["q_deposit_less"] = vals["q_deposit"] * draw(
-        st.fractions(min_value=0, max_value=1, max_denominator=16).filter(lambda x: x < 1)
+        st.builds(lambda k: F(k, 16), st.integers(0, 15))
     )
     vals["v_now_t"] = min(vals["v_now_t"], vals["v_rec"])
     vals["v_now_ebm"] = min(vals["v_now_ebm"], vals["v_fhem"])
