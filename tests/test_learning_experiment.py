@@ -121,6 +121,17 @@ def test_calibrate_maps_gain_to_coin_and_pools_lazy_rate():
     assert lo < 0.1 < hi
     assert c["params"]["coin"] == pytest.approx(c["coin"])
     assert set(c["check"]) == {"failing", "ir", "ic"}
+    assert c["lazy_top_s_rate_by_half"] == [pytest.approx(0.25), pytest.approx(0.0)]
+    cf = c["closed_form_lazy"]
+    if cf is not None:  # the formal part is present
+        from derelay.formal.deviations import lazy_gain
+        from derelay.params import as_values
+
+        pv = as_values(c["params"])
+        sc = cf["scaled"]
+        assert sc["lazy_gain_at_p"] == pytest.approx(float(lazy_gain(pv, 0.1, "scaled")))
+        if sc["p_star"] is not None:
+            assert float(lazy_gain(pv, sc["p_star"], "scaled")) == pytest.approx(0, abs=1e-9)
     skipped = calibrate(_fake(rows), skip_rounds=1)
     assert skipped["gain_per_step_pp"] == pytest.approx(1.0)
     neg = calibrate(_fake([{**rows[0], "mean_eval_gain": -0.01}]))

@@ -281,7 +281,18 @@ def _print_tables(result, summary: dict, cal: dict | None, every: int) -> None:
         c.add_row(
             "lazy_top_s_rate [95% CI]", f"{_fmt(cal['lazy_top_s_rate'])} [{_fmt(lo)}, {_fmt(hi)}]"
         )
+        c.add_row(
+            "  first / second half", " / ".join(_fmt(x) for x in cal["lazy_top_s_rate_by_half"])
+        )
         c.add_row("honest_top_s_rate", _fmt(cal["honest_top_s_rate"]))
+        cf = cal.get("closed_form_lazy") or {}
+        for reading in ("scaled", "unscaled"):
+            d = cf.get(reading)
+            if d and "lazy_gain_at_p" in d:
+                c.add_row(
+                    f"C4 lazy gain over N at p ({reading}); p*",
+                    f"{d['lazy_gain_at_p']:.4g}; {_fmt(d['p_star'])}",
+                )
         out_console.print(c)
         if cal.get("check"):
             f = cal["check"]["failing"]

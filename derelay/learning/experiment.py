@@ -274,6 +274,40 @@ def wilson_interval(k: int, n: int, z: float = 1.959963984540054) -> tuple[float
     return (max(0.0, centre - half), min(1.0, centre + half))
 
 
+def lazy_closed_form(params: Any, p_hat: float) -> dict[str, Any] | None:
+    """C4 in closed form at a measured lucky rate (uses :mod:`derelay.formal.deviations`).
+
+    ``lazy_gain`` (U_lazy - U^T_N, built on eqs. (30), (31), (35)) is affine in the
+    lucky probability, so the break-even ``p_star`` is its root.  Both citation
+    readings of the formal part are reported.  ``None`` if the formal part is missing
+    or ``p_hat`` is undefined.
+    """
+    if not math.isfinite(p_hat):
+        return None
+    try:
+        from derelay.formal.deviations import lazy_gain
+        from derelay.params import as_values
+    except Exception:  # the formal part is optional here
+        return None
+    pv = as_values(params)
+    out: dict[str, Any] = {"lazy_p": p_hat}
+    for reading in ("scaled", "unscaled"):
+        try:
+            g0, g1 = float(lazy_gain(pv, 0.0, reading)), float(lazy_gain(pv, 1.0, reading))
+            gain = float(lazy_gain(pv, p_hat, reading))
+        except Exception as exc:  # pragma: no cover - depends on the formal part
+            out[reading] = {"error": str(exc)}
+            continue
+        slope = g1 - g0
+        p_star = -g0 / slope if slope != 0 else None
+        out[reading] = {
+            "lazy_gain_at_p": gain,
+            "p_star": p_star,
+            "lazy_pays": gain > 0,
+        }
+    return out
+
+
 def calibrate(
     result: ComparisonResult,
     params: Any = None,
@@ -293,6 +327,10 @@ def calibrate(
       with a 95 % Wilson interval; ``honest_top_s_rate`` for comparison.
     * ``params``: ``params`` (default ``Params()``) with ``coin`` replaced, and
       ``check``: its failing conditions / IR / IC (``derelay check``).
+    * ``closed_form_lazy``: the solver's C4 reading at the calibrated point
+      (:func:`lazy_closed_form`): the lazy trainer's gain over Normal at the measured
+      p and the break-even luck p*.  Pass ``lazy_top_s_rate`` to
+      ``derelay deviations --scope lazy --lazy-p P --params calibrated.json``.
     """
     from derelay.params import Params, ParamsError, params_from_mapping
 
@@ -314,6 +352,10 @@ def calibrate(
         s_, g_ = part["n_selected"].to_numpy(), part["mean_eval_gain"].to_numpy()
         o = (s_ > 0) & np.isfinite(g_)
         halves.append(float(100 * np.sum(g_[o] * s_[o]) / np.sum(s_[o])) if o.any() else math.nan)
+    lazy_halves = []
+    for part in (w.iloc[:half], w.iloc[half:]):
+        k_, n_ = int(part["lazy_selected"].sum()), int(part["lazy_submitted"].sum())
+        lazy_halves.append(k_ / n_ if n_ else math.nan)
     ls, lsub = int(w["lazy_selected"].sum()), int(w["lazy_submitted"].sum())
     hs, hsub = int(w["honest_selected"].sum()), int(w["honest_submitted"].sum())
     base = params or Params()
@@ -324,6 +366,7 @@ def calibrate(
         "lazy_top_s_ci95": list(wilson_interval(ls, lsub)),
         "lazy_submitted": lsub,
         "lazy_selected": ls,
+        "lazy_top_s_rate_by_half": lazy_halves,
         "honest_top_s_rate": hs / hsub if hsub else math.nan,
         "honest_top_s_ci95": list(wilson_interval(hs, hsub)),
         "gain_per_step_pp": 100.0 * gain,
@@ -350,6 +393,7 @@ def calibrate(
             out["params"] = p.model_dump()
             chk = check_point(p)
             out["check"] = {"failing": chk["failing"], "ir": chk["ir"], "ic": chk["ic"]}
+            out["closed_form_lazy"] = lazy_closed_form(p, out["lazy_top_s_rate"])
     else:
         out["params_error"] = (
             f"measured gain per step {out['gain_per_step_pp']:.4g} pp is not positive: "
