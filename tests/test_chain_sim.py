@@ -269,3 +269,24 @@ def test_modes_do_not_mix_and_all_dishonest_stage_fails_clearly():
     sim3 = ChainSimulator(ChainConfig(n_nodes=6, latency=0.0), rng=np.random.default_rng(0))
     with pytest.raises(RuntimeError, match="every miner with hash power deviates"):
         sim3.mine_stage("DB", 0, np.zeros(6, dtype=bool))
+
+
+def test_pools_and_set_hash_power():
+    from derelay.chain import assign_pools, pool_hash_power
+
+    rng = np.random.default_rng(0)
+    node = assign_pools(5000, 20, rng, skew=1.0)
+    power = pool_hash_power(np.ones(5000), node, 20)
+    assert power.sum() == 5000 and power[0] > power[-1]  # Zipf-like pools
+    cfg = ChainConfig(n_nodes=20, latency=0.0, adversary=0.3)
+    sim = ChainSimulator(cfg, hash_power=power, rng=np.random.default_rng(1))
+    assert sim.hash_power[sim.adversary_mask].sum() == pytest.approx(0.3)
+    sim.set_hash_power(np.arange(1, 21))
+    assert sim.hash_power.sum() == pytest.approx(1.0)
+    assert sim.hash_power[sim.adversary_mask].sum() == pytest.approx(0.3)
+    with pytest.raises(ValueError, match="shape"):
+        sim.set_hash_power(np.ones(3))
+    with pytest.raises(ValueError, match="not all zero"):
+        ChainSimulator(ChainConfig(n_nodes=4), hash_power=np.zeros(4))
+    with pytest.raises(ValueError, match=r"participant_node must be in \[0, 19\]"):
+        pool_hash_power(np.ones(2), np.array([0, 20]), 20)

@@ -12,6 +12,32 @@ Public API (the contract with the agent-based model, see ``docs/INTERFACES.md``)
 * :mod:`derelay.chain.simulator` - the PoW race (staged ``mine_stage`` for the ABM,
   continuous ``run`` for ``derelay chain``) and its measurements;
 * :mod:`derelay.network` - topologies, per-edge latencies, shortest-path delays.
+
+Paper ambiguities and how they are resolved
+-------------------------------------------
+The paper (Sec. III-B) defines the four blocks and says forks let honest miners
+"follow the honest blocks" (C8, step 9) but leaves forking to future work.
+
+1. *Stages.*  Blocks of a round are separated by off-chain work (training, FHE,
+   testing), so the ABM's race is staged: each stage opens on a common tip and
+   closes when every node holds a block of the stage; natural forks within a stage
+   are resolved as the next honest block would resolve them.  ``derelay chain``
+   also offers a free-running chain (kinds by height) where forks can grow deeper.
+2. *Validity.*  Honest nodes reject PI, NG, IT and IRa blocks and blocks on top of
+   them; NPA is legal (Table II gives it positive revenue) and competes normally.
+   Step (7)'s Hash(M_prev) != Hash(M_new) is checked on real SHA-256 digests and the
+   previous hash is cross-checked against EB_{n-1} when the owner appears there.
+3. *Finality.*  "Final" = at least k blocks deep on the final chain; the final chain
+   is the longest published chain (``final_rule="longest"``: what PoW makes
+   canonical when the adversary out-mines honest nodes) or the longest valid one
+   (``"honest"``).  The paper's assumption that dishonest blocks are always orphaned
+   is *measured* (``dishonest_orphan_rate``), not imposed.
+4. *Deposits.*  Contracts are escrow locked by the DB and settled by the same
+   round's SB on the final chain; forfeited deposits go to a treasury account (the
+   paper only says they "will not be returned").  A contract packed on two branches
+   is detected and never settled twice.
+5. *FHE* is out of scope: keys carry a checksum so NG is checkable, and a keyed
+   hash stands for Hash(FHE(M)); test cases are committed to the round's key (C7).
 """
 
 from .blocks import KIND_ORDER, Block, BlockKind, canonical_json, digest, hash_model
@@ -34,7 +60,7 @@ from .rules import (
     testing_payload,
     validate_payload,
 )
-from .simulator import ChainSimulator, StageOutcome
+from .simulator import ChainSimulator, StageOutcome, assign_pools, pool_hash_power
 
 __all__ = [
     "KIND_ORDER",
@@ -47,6 +73,7 @@ __all__ = [
     "LedgerError",
     "StageOutcome",
     "SyntheticWorkload",
+    "assign_pools",
     "canonical_json",
     "chain_run",
     "config_error_message",
@@ -60,6 +87,7 @@ __all__ = [
     "fhe_keypair",
     "hash_model",
     "model_record",
+    "pool_hash_power",
     "ranking_of",
     "settlement_payload",
     "simulate",

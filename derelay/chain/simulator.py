@@ -72,6 +72,34 @@ PayloadFn = Callable[[int, bool], dict]
 _GENESIS_FUNDS = 10**18
 
 
+def pool_hash_power(
+    participant_power: np.ndarray, participant_node: np.ndarray, n_nodes: int
+) -> np.ndarray:
+    """Hash power per network node when many participants mine through few pools.
+
+    ``participant_node[i]`` is the node (pool) participant ``i`` mines through; the
+    result sums their power per node (``np.bincount``), ready for ``hash_power=``.
+    """
+    node = np.asarray(participant_node, dtype=np.int64)
+    power = np.asarray(participant_power, dtype=float)
+    if node.shape != power.shape:
+        raise ValueError("participant_power and participant_node must have the same shape")
+    if node.size and (node.min() < 0 or node.max() >= n_nodes):
+        raise ValueError(f"participant_node must be in [0, {n_nodes - 1}]")
+    return np.bincount(node, weights=power, minlength=n_nodes)
+
+
+def assign_pools(
+    n_participants: int, n_nodes: int, rng: np.random.Generator, skew: float = 0.0
+) -> np.ndarray:
+    """Map participants to ``n_nodes`` pools: uniformly (``skew = 0``) or with
+    Zipf-like pool sizes (pool ``j`` attracts weight ``(j + 1) ** -skew``)."""
+    if n_nodes < 1 or n_participants < 0:
+        raise ValueError("n_nodes must be >= 1 and n_participants >= 0")
+    w = np.arange(1, n_nodes + 1, dtype=float) ** (-float(skew))
+    return rng.choice(n_nodes, size=n_participants, p=w / w.sum())
+
+
 @dataclass
 class StageOutcome:
     """Result of one stage (one block kind of one round) of the staged race."""
@@ -139,28 +167,12 @@ class ChainSimulator:
         self.workload = workload or SyntheticWorkload(seed=int(work_rng.integers(0, 2**31)))
 
         # hash power and adversary
-        if hash_power is None:
-            power = np.ones(n)
-        else:
-            power = np.asarray(hash_power, dtype=float).reshape(-1)
-            if power.shape != (n,):
-                raise ValueError(f"hash_power must have shape ({n},); got {power.shape}")
-            if not np.all(np.isfinite(power)) or (power < 0).any() or power.sum() <= 0:
-                raise ValueError("hash_power must be finite, >= 0 and not all zero")
-        power = power / power.sum()
+        power = np.ones(n) if hash_power is None else hash_power
         self.adversary_mask = np.zeros(n, dtype=bool)
         if cfg.adversary > 0:
             idx = adv_rng.choice(n, size=cfg.adversary_nodes, replace=False)
             self.adversary_mask[idx] = True
-            adv, hon = power[self.adversary_mask], power[~self.adversary_mask]
-            adv = adv / adv.sum() if adv.sum() > 0 else np.full(adv.size, 1 / adv.size)
-            hon = hon / hon.sum() if hon.sum() > 0 else np.full(hon.size, 1 / hon.size)
-            power = power.copy()
-            power[self.adversary_mask] = cfg.adversary * adv
-            power[~self.adversary_mask] = (1 - cfg.adversary) * hon
-        self.hash_power = power
-        self._cum = np.cumsum(power)
-        self._cum[-1] = 1.0
+        self.set_hash_power(power)
         adv_idx = np.flatnonzero(self.adversary_mask)
         self._adv_idx = adv_idx
         self._adv_seen = self.delays[:, adv_idx].min(axis=1) if adv_idx.size else None
@@ -289,6 +301,30 @@ class ChainSimulator:
 
     def _draw_miner(self) -> int:
         return int(np.searchsorted(self._cum, self._rng.random(), side="right"))
+
+    def set_hash_power(self, hash_power: np.ndarray) -> None:
+        """Replace the nodes' hash power (e.g. when participants join, leave or move
+        between pools); the adversary's nodes keep share ``alpha`` if one is set."""
+        power = np.asarray(hash_power, dtype=float).reshape(-1)
+        n = self.n_nodes
+        if power.shape != (n,):
+            raise ValueError(f"hash_power must have shape ({n},); got {power.shape}")
+        if not np.all(np.isfinite(power)) or (power < 0).any() or power.sum() <= 0:
+            raise ValueError("hash_power must be finite, >= 0 and not all zero")
+        power = power / power.sum()
+        if self.config.adversary > 0:
+            a = self.adversary_mask
+            adv, hon = power[a], power[~a]
+            power = power.copy()
+            power[a] = self.config.adversary * (
+                adv / adv.sum() if adv.sum() > 0 else np.full(adv.size, 1 / adv.size)
+            )
+            power[~a] = (1 - self.config.adversary) * (
+                hon / hon.sum() if hon.sum() > 0 else np.full(hon.size, 1 / hon.size)
+            )
+        self.hash_power = power
+        self._cum = np.cumsum(power)
+        self._cum[-1] = 1.0
 
     @property
     def n_mined(self) -> int:
