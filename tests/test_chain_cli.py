@@ -97,6 +97,7 @@ def test_user_graph(tmp_path):
         (["--nodes", "4", "--adversary", "0.3", "--adversary-nodes", "4"], "--adversary-nodes"),
         (["--mode", "staged", "--policy", "withhold", "--adversary", "0.2"], "continuous"),
         (["--latency", "nan"], "--latency"),
+        (["--hash-skew", "-1"], "--hash-skew must be >= 0"),
     ],
 )
 def test_bad_input_exits_2_with_a_clear_message(args, needle):

@@ -290,3 +290,12 @@ def test_pools_and_set_hash_power():
         ChainSimulator(ChainConfig(n_nodes=4), hash_power=np.zeros(4))
     with pytest.raises(ValueError, match=r"participant_node must be in \[0, 19\]"):
         pool_hash_power(np.ones(2), np.array([0, 20]), 20)
+
+
+def test_hash_skew_concentrates_power_and_is_seeded():
+    cfg = ChainConfig(n_nodes=50, hash_skew=1.2)
+    a = ChainSimulator(cfg, rng=np.random.default_rng(3)).hash_power
+    b = ChainSimulator(cfg, rng=np.random.default_rng(3)).hash_power
+    assert np.array_equal(a, b) and a.sum() == pytest.approx(1.0)
+    top = np.sort(a)[::-1]
+    assert top[0] / top[-1] == pytest.approx(50**1.2)

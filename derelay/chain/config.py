@@ -55,6 +55,12 @@ class ChainConfig(BaseModel):
         ge=0,
         description="invalid policy: abandon own branch when this far behind (default k)",
     )
+    hash_skew: float = Field(
+        0.0,
+        ge=0,
+        allow_inf_nan=False,
+        description="hash power of the node ranked j is proportional to j**-hash_skew (0: equal)",
+    )
     final_rule: FinalRule = "longest"
     block_reward: int = Field(1_000_000, ge=0, description="coinbase per valid block (nano-coins)")
     strict_honest_payloads: bool = Field(

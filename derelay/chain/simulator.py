@@ -167,7 +167,13 @@ class ChainSimulator:
         self.workload = workload or SyntheticWorkload(seed=int(work_rng.integers(0, 2**31)))
 
         # hash power and adversary
-        power = np.ones(n) if hash_power is None else hash_power
+        if hash_power is not None:
+            power = hash_power
+        elif cfg.hash_skew > 0:  # Zipf-like concentration, ranks shuffled over nodes
+            power = np.arange(1, n + 1, dtype=float) ** (-cfg.hash_skew)
+            power = power[adv_rng.permutation(n)]
+        else:
+            power = np.ones(n)
         self.adversary_mask = np.zeros(n, dtype=bool)
         if cfg.adversary > 0:
             idx = adv_rng.choice(n, size=cfg.adversary_nodes, replace=False)

@@ -61,6 +61,9 @@ def chain(
     give_up: int = typer.Option(
         None, "--give-up", help="invalid policy: abandon own branch this far behind (default k)."
     ),
+    hash_skew: float = typer.Option(
+        0.0, "--hash-skew", help="Zipf exponent of hash power over nodes (>= 0; 0 = equal)."
+    ),
     mode: str = typer.Option(
         "continuous",
         "--mode",
@@ -91,6 +94,7 @@ def chain(
     _check_range("--degree", degree, degree >= 1, ">= 1")
     _check_range("--jitter", jitter, math.isfinite(jitter) and jitter >= 0, ">= 0")
     _check_range("--adversary-nodes", adversary_nodes, adversary_nodes >= 1, ">= 1")
+    _check_range("--hash-skew", hash_skew, math.isfinite(hash_skew) and hash_skew >= 0, ">= 0")
     if give_up is not None:
         _check_range("--give-up", give_up, give_up >= 0, ">= 0")
     if graph is not None:
@@ -137,6 +141,7 @@ def chain(
             adversary_nodes=adversary_nodes,
             give_up=give_up,
             final_rule=final_rule,
+            hash_skew=hash_skew,
         )
     except ValidationError as exc:
         fail(config_error_message(exc))
