@@ -245,3 +245,28 @@ def test_cli_config_file(tmp_path):
     bad.write_text("[learning]\ntaus = 3\n")
     res = CliRunner().invoke(app, [*ARGS, "--config", str(bad)])
     assert res.exit_code == 2 and "unknown learning option 'taus'" in res.output
+
+
+def test_cli_noise_sweep_json():
+    res = CliRunner().invoke(
+        app, [*ARGS, "--lazy-share", "0.5", "--noise-sweep", "0,0.5", "--json"]
+    )
+    assert res.exit_code == 0, res.output
+    rows = json.loads(res.stdout)["noise_sweep"]
+    assert [r["lazy_noise"] for r in rows] == [0.0, 0.5]
+    # zero noise: the lazy model's hash equals its parent's, the EB check (step 7) drops it
+    assert rows[0]["lazy_top_s_rate"] == 0.0 or rows[0]["lazy_submitted"] == 0
+    bad = CliRunner().invoke(app, [*ARGS, "--noise-sweep", "a,b"])
+    assert bad.exit_code == 2 and "--noise-sweep" in bad.output
+
+
+@pytest.mark.slow
+def test_paper_setting_relay_learns_and_large_noise_is_caught():
+    """Table III setting, 40 rounds: relay learning improves a lot; with noise 0.1 the
+    top-s ranking filters lazy trainers far more often than honest ones."""
+    cfg = learning_config(lazy_noise=0.1)
+    res = run_comparison(cfg, 40, seed=0, schedule=Schedule(lazy_share=0.2), methods=("relay",))
+    s = res.summary()
+    assert s["mean_trainers"] > 60
+    assert s["max_relay_best_accuracy"] > res.meta["genesis_accuracy"] + 0.5
+    assert s["lazy_top_s_rate"] < 0.5 * s["honest_top_s_rate"]

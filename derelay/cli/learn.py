@@ -72,6 +72,11 @@ def learn(
     skip_rounds: int = typer.Option(
         0, "--skip-rounds", help="Warm-up rounds left out of calibration."
     ),
+    noise_sweep: str = typer.Option(
+        None,
+        "--noise-sweep",
+        help="Comma list of lazy noise scales: relay-only run per scale, lucky-lazy rate table.",
+    ),
     looped: bool = typer.Option(
         False, "--looped", help="Train one model at a time (reference path; slow)."
     ),
@@ -155,6 +160,10 @@ def learn(
     except ValueError as exc:
         fail(str(exc))
 
+    if noise_sweep is not None:
+        _sweep(cfg, noise_sweep, rounds, seed, sched, skip_rounds, out, json_out)
+        return
+
     progress = None
     if not json_out:
         from rich.progress import Progress
@@ -201,16 +210,63 @@ def learn(
         out_console.print(f"wrote {out}/rounds.parquet, rounds.csv, learn.json")
 
 
-def _write(out: Path, table, obj: dict) -> None:
+def _sweep(cfg, spec: str, rounds, seed, sched, skip_rounds, out, json_out) -> None:
+    from derelay.learning.experiment import lazy_noise_sweep
+
+    try:
+        noises = [float(x) for x in spec.split(",") if x.strip()]
+    except ValueError:
+        fail(f"--noise-sweep={spec!r}: give a comma list of numbers >= 0, e.g. 1e-3,1e-2,0.1")
+    if not noises or any(not (x >= 0 and x <= 100) for x in noises):
+        fail(f"--noise-sweep={spec!r}: every scale must satisfy 0 <= noise <= 100")
+    if sched.lazy_share <= 0:
+        fail("--noise-sweep needs --lazy-share > 0")
+    if skip_rounds >= rounds:
+        fail(f"--skip-rounds={skip_rounds} must satisfy 0 <= skip_rounds < rounds={rounds}")
+    table = lazy_noise_sweep(cfg, noises, rounds, seed, sched, skip_rounds)
+    obj = {
+        "noise_sweep": table.to_dict(orient="records"),
+        "rounds": rounds,
+        "seed": seed,
+        "config": cfg.model_dump(mode="json"),
+        "schedule": sched.__dict__,
+    }
+    if out is not None:
+        _write(
+            out, table, obj, names=("noise_sweep.parquet", "noise_sweep.csv", "noise_sweep.json")
+        )
+    if json_out:
+        print_json(obj)
+        return
+    t = Table(title=f"Lucky-lazy rate vs noise ({cfg.lazy_noise_mode}), s = {cfg.s}")
+    for col in ("noise", "lazy top-s rate", "95% CI", "honest top-s rate", "lazy rank (0=best)"):
+        t.add_column(col, justify="right")
+    for _, r in table.iterrows():
+        t.add_row(
+            f"{r['lazy_noise']:.3g}",
+            _fmt(r["lazy_top_s_rate"]),
+            f"[{_fmt(r['lazy_ci_low'])}, {_fmt(r['lazy_ci_high'])}]",
+            _fmt(r["honest_top_s_rate"]),
+            _fmt(r["mean_lazy_rank_pct"]),
+        )
+    out_console.print(t)
+
+
+def _write(
+    out: Path,
+    table,
+    obj: dict,
+    names: tuple[str, str, str] = ("rounds.parquet", "rounds.csv", "learn.json"),
+) -> None:
     """Write the three files into ``out`` atomically (temp file + rename each)."""
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         fail(f"--out={out}: cannot create directory ({exc.strerror})")
     items = {
-        "rounds.parquet": lambda f: table.to_parquet(f, index=False),
-        "rounds.csv": lambda f: table.to_csv(f, index=False),
-        "learn.json": lambda f: Path(f).write_text(json.dumps(to_jsonable(obj), indent=2) + "\n"),
+        names[0]: lambda f: table.to_parquet(f, index=False),
+        names[1]: lambda f: table.to_csv(f, index=False),
+        names[2]: lambda f: Path(f).write_text(json.dumps(to_jsonable(obj), indent=2) + "\n"),
     }
     tmp_paths = []
     try:

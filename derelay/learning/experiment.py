@@ -400,3 +400,50 @@ def calibrate(
             "coin must be > 0 for the closed form"
         )
     return out
+
+
+def lazy_noise_sweep(
+    cfg: LearningConfig,
+    noises: list[float],
+    rounds: int,
+    seed: int = 0,
+    schedule: Schedule | None = None,
+    skip_rounds: int = 0,
+) -> pd.DataFrame:
+    """The lucky-lazy rate as a function of the white-noise scale (challenge C4).
+
+    One relay-only run per noise scale with the same seed (so the same roles, shards,
+    success draws and honest minibatch streams); rows report the pooled lazy and honest
+    top-s rates with 95 % Wilson intervals, the mean relative rank of lazy models
+    (0 = best) and the final relay accuracy.  Rounds ``<= skip_rounds`` are left out of
+    the rates.
+    """
+    schedule = schedule or Schedule(lazy_share=0.2)
+    if schedule.lazy_share <= 0:
+        raise ValueError("lazy_share must be > 0 for a lazy-noise sweep")
+    rows = []
+    for noise in noises:
+        c = cfg.model_copy(update={"lazy_noise": float(noise)})
+        res = run_comparison(c, rounds, seed=seed, schedule=schedule, methods=("relay",))
+        r = res.rounds[res.rounds["round"] > skip_rounds]
+        ls, lsub = int(r["lazy_selected"].sum()), int(r["lazy_submitted"].sum())
+        hs, hsub = int(r["honest_selected"].sum()), int(r["honest_submitted"].sum())
+        lo, hi = wilson_interval(ls, lsub)
+        rows.append(
+            {
+                "lazy_noise": float(noise),
+                "lazy_noise_mode": cfg.lazy_noise_mode,
+                "lazy_top_s_rate": ls / lsub if lsub else math.nan,
+                "lazy_ci_low": lo,
+                "lazy_ci_high": hi,
+                "honest_top_s_rate": hs / hsub if hsub else math.nan,
+                "mean_lazy_rank_pct": float(np.nanmean(r["mean_lazy_rank_pct"]))
+                if r["mean_lazy_rank_pct"].notna().any()
+                else math.nan,
+                "lazy_submitted": lsub,
+                "final_relay_best_accuracy": float(
+                    res.rounds["relay_best_accuracy_so_far"].iloc[-1]
+                ),
+            }
+        )
+    return pd.DataFrame(rows)
