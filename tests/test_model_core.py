@@ -57,7 +57,13 @@ def test_ledger_flows_are_exact_and_checked():
 @pytest.mark.parametrize("preset", ["paper_text", "authors_code"])
 @pytest.mark.parametrize("forfeit", ["burn", "redistribute"])
 def test_conservation_every_round_with_deviants(preset, forfeit):
-    cfg = small(preset, strategies=DEVIANT, forfeit=forfeit, on_no_selection="keep_owners")
+    cfg = small(
+        preset,
+        strategies=DEVIANT,
+        forfeit=forfeit,
+        on_no_selection="keep_owners",
+        initial_coins=1.0,
+    )
     res = run_simulation(cfg, rounds=60, seed=11)  # check_invariants asserts every round
     r = res.rounds
     assert (r["total_coins_nano"] + r["escrow_nano"] == r["minted_nano"] - r["burned_nano"]).all()

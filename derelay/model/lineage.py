@@ -163,24 +163,35 @@ class CitationEngine:
         k = 0
         recs: list[np.ndarray] = []
         ws: list[np.ndarray] = []
-        # wide levels: numpy, duplicates merged by bincount
+        # wide levels: numpy; duplicates merged by bincount over the id range (wide
+        # levels) or np.unique (sparse levels spread over many ids)
+        par_a, rec_a, pay_a, base = lin._parent, lin._recipient, lin._pays, lin.base
         while nodes.size > self.narrow:
-            pays = lin.col("pays", nodes)
-            if pays.any():
-                w = cnt[pays].astype(np.float64) * (self.beta**k) if self.discounted else cnt[pays]
-                recs.append(lin.col("recipient", nodes[pays]))
+            i = nodes - base
+            pays = pay_a[i]
+            w = cnt.astype(np.float64) * (self.beta**k) if self.discounted else cnt
+            if pays.all():
+                recs.append(rec_a[i])
                 ws.append(w)
-            parents = lin.col("parent", nodes)
+            elif pays.any():
+                recs.append(rec_a[i[pays]])
+                ws.append(w[pays])
+            parents = par_a[i]
             lo = int(parents.min())
-            merged = np.bincount(parents - lo, weights=cnt, minlength=0)
-            nz = np.flatnonzero(merged)
-            nodes = nz.astype(np.int64) + lo
-            cnt = merged[nz].astype(np.int64)
+            span = int(parents.max()) - lo + 1
+            if span <= 8 * parents.size:
+                merged = np.bincount(parents - lo, weights=cnt, minlength=span)
+                nz = np.flatnonzero(merged)
+                nodes = nz.astype(np.int64) + lo
+                cnt = merged[nz].astype(np.int64)
+            else:
+                nodes, inv = np.unique(parents, return_inverse=True)
+                cnt = np.bincount(inv, weights=cnt, minlength=nodes.size).astype(np.int64)
             k += 1
             self.levels_walked += 1
         # the few lineages that remain coalesce slowly: plain Python is cheaper per level
         if nodes.size > 1:
-            par, rec, pay, base = lin._parent, lin._recipient, lin._pays, lin.base
+            par, rec, pay = par_a, rec_a, pay_a
             cur = dict(zip(nodes.tolist(), cnt.tolist(), strict=True))
             acc: dict[int, float] = {}
             beta = self.beta

@@ -36,9 +36,15 @@ class Matching:
 
 
 def _desc_order(keys: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """Indices sorting ``keys`` descending, ties in random order."""
-    tie = rng.random(len(keys))
-    return np.lexsort((tie, -np.asarray(keys, dtype=np.float64)))
+    """Indices sorting ``keys`` descending, ties in random order.
+
+    A random permutation followed by a stable sort: equal keys keep the (uniformly
+    random) order of the permutation.
+    """
+    perm = rng.permutation(len(keys))
+    k = np.asarray(keys)[perm]
+    neg = -k if k.dtype.kind == "f" else -(k.astype(np.int64))
+    return perm[np.argsort(neg, kind="stable")]
 
 
 def match(
@@ -88,6 +94,15 @@ def match(
     pair_bids = bids[t_idx]
     if price == "first":
         dep_t = pair_bids.copy()
+    elif rule in ("algorithm1", "authors"):
+        # trainers are in descending bid order already, so each owner's block is too:
+        # the i-th deposits the (i+1)-th bid, the last of the block its own
+        dep_t = pair_bids.copy()
+        if n_pairs > 1:
+            dep_t[:-1] = pair_bids[1:]
+            last = np.zeros(n_pairs, dtype=bool)
+            last[np.cumsum(taken[taken > 0]) - 1] = True
+            dep_t[last] = pair_bids[last]
     else:
         # within each owner's block, sort by bid (descending) and shift by one
         block = np.repeat(np.arange(n_o), taken)

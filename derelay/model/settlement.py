@@ -94,8 +94,8 @@ class DeRelayLSettlement:
     def select(self, perf: np.ndarray, eligible: np.ndarray, rng: np.random.Generator):
         """Positions of the top floor(s * #eligible) models (best first) and the order."""
         pos = np.flatnonzero(eligible)
-        tie = rng.random(len(pos))
-        order = pos[np.lexsort((tie, -perf[pos]))]
+        pos = pos[rng.permutation(len(pos))]  # random order among equal performances
+        order = pos[np.argsort(-perf[pos], kind="stable")]
         k = int(math.floor(self.s * len(order) + 1e-9))
         return order[:k], order
 
