@@ -299,3 +299,57 @@ def test_hash_skew_concentrates_power_and_is_seeded():
     assert np.array_equal(a, b) and a.sum() == pytest.approx(1.0)
     top = np.sort(a)[::-1]
     assert top[0] / top[-1] == pytest.approx(50**1.2)
+
+
+def _line_sim():
+    """Nodes 0 - 1 - 2 on a line, 1 s per hop: D = [[0,1,2],[1,0,1],[2,1,0]]."""
+    import networkx as nx
+
+    from derelay.network import Network, assign_latencies, delay_matrix
+
+    g = assign_latencies(nx.path_graph(3), 1.0, np.random.default_rng(0), jitter=0.0)
+    net = Network(graph=g, delays=delay_matrix(g), topology="file", latency=1.0)
+    return ChainSimulator(ChainConfig(n_nodes=3), rng=np.random.default_rng(0), network=net)
+
+
+def _mine(sim, parent, miner, t, honest=True):
+    h = int(sim._height[parent]) + 1
+    kind, r = KIND_ORDER[(h - 1) % 4], (h - 1) // 4
+    ctx = sim._context(parent, r)
+    pl = sim.workload.payload(kind, r, miner, honest, ctx)
+    b = sim._new_block(kind, r, parent, miner, honest, pl, t, ctx)
+    sim._deliver(t)
+    i = sim._append(b)
+    sim._publish(i, t)
+    return i
+
+
+def test_fork_choice_first_seen_longest_chain_and_reorg_depth():
+    sim = _line_sim()
+    a = _mine(sim, 0, 0, 0.0)  # A at height 1 by node 0
+    b = _mine(sim, 0, 2, 0.5)  # rival B by node 2, before it hears of A (at 2.0)
+    sim._deliver(1.2)
+    assert list(sim.head) == [a, a, b]  # node 1 heard A at 1.0
+    sim._deliver(2.6)
+    assert list(sim.head) == [a, a, b]  # B reached 1 at 1.5, 0 at 2.5: first seen wins
+    c = _mine(sim, b, 2, 3.0)  # C extends B
+    sim._deliver(3.9)
+    assert list(sim.head) == [a, a, c]  # C reaches node 1 at 4.0 and node 0 at 5.0
+    sim._deliver(4.0)
+    assert list(sim.head) == [a, c, c] and sim._reorgs == {1: 1}
+    sim._deliver(10.0)
+    assert list(sim.head) == [c, c, c] and sim._reorgs == {1: 2}
+    # a longer chain built on an invalid block is never adopted by honest nodes
+    bad = _mine(sim, c, 0, 11.0, honest=False)
+    assert not sim.blocks[bad].valid
+    on_bad = _mine(sim, bad, 0, 12.0)
+    assert not sim.blocks[on_bad].valid and "parent" in sim.blocks[on_bad].violations
+    sim._deliver(20.0)
+    assert list(sim.head) == [c, c, c]
+    # deeper reorg: node 0 builds two blocks on A; everybody switches, abandoning C and B
+    d = _mine(sim, a, 0, 21.0)
+    e = _mine(sim, d, 0, 22.0)
+    sim._deliver(30.0)
+    assert list(sim.head) == [e, e, e]
+    # every node abandons B and C (node 0 too: D only tied C, which it had seen first)
+    assert sim._reorgs[2] == 3
