@@ -3,8 +3,9 @@
     python benchmarks/bench_learning.py            # all
     python benchmarks/bench_learning.py --quick    # fewer repetitions / rounds
 
-1. One round's local training of B trainers: batched (stacked parameters, baddbmm)
-   vs looped (one nn.Sequential + optimiser per model), same minibatches; ratio.
+1. One round's local training of B trainers: batched (stacked parameters, baddbmm),
+   torch.func (vmap of grad over functional_call) and looped (one nn.Sequential +
+   optimiser per model), same minibatches; ratios.
 2. A whole relay round through ``TorchBackend.train_round`` (training, noise, scoring,
    hashing), batched vs looped, 64 trainers.
 3. 100 rounds of the paper's setting (Table III: 256 participants, 128 miners,
@@ -25,7 +26,7 @@ import torch
 from derelay.learning import TorchBackend, build_data, learning_config
 from derelay.learning.experiment import Schedule, run_comparison
 from derelay.learning.model import MLPSpec
-from derelay.learning.train import sample_batches, train_batched, train_looped
+from derelay.learning.train import sample_batches, train_batched, train_looped, train_vmap
 
 
 def _best_of(fn, reps: int) -> float:
@@ -56,8 +57,10 @@ def bench_training(reps: int) -> None:
             lambda s=start, b=batches: train_looped(spec, s, data.X, data.y, b, cfg),
             max(1, reps // 2),
         )
+        tv = _best_of(lambda s=start, b=batches: train_vmap(spec, s, data.X, data.y, b, cfg), reps)
         print(
-            f"    B={B:4d}  batched {tb * 1e3:8.2f} ms  looped {tl * 1e3:8.2f} ms  ratio {tl / tb:6.1f}x"
+            f"    B={B:4d}  batched {tb * 1e3:8.2f} ms  torch.func vmap {tv * 1e3:8.2f} ms  "
+            f"looped {tl * 1e3:8.2f} ms  looped/batched {tl / tb:6.1f}x  looped/vmap {tl / tv:6.1f}x"
         )
 
 

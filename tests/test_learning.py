@@ -21,7 +21,7 @@ from derelay.learning import (
     round_metrics,
 )
 from derelay.learning.model import MLPSpec
-from derelay.learning.train import sample_batches, train_batched, train_looped
+from derelay.learning.train import sample_batches, train_batched, train_looped, train_vmap
 
 torch.set_num_threads(1)
 
@@ -85,6 +85,12 @@ def test_batched_equals_looped_training():
         b = train_looped(spec, start, data.X, data.y, batches, cfg)
         assert not torch.equal(a, start)
         torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-5)
+        if opt == "sgd":
+            for mom, wd in ((0.0, 0.0), (0.9, 0.01)):
+                c2 = cfg.model_copy(update={"momentum": mom, "weight_decay": wd})
+                v = train_vmap(spec, start, data.X, data.y, batches, c2)
+                ref = train_looped(spec, start, data.X, data.y, batches, c2)
+                torch.testing.assert_close(v, ref, rtol=1e-4, atol=1e-5)
 
 
 def test_backend_batched_equals_looped_round():

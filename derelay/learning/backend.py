@@ -326,7 +326,10 @@ class TorchBackend:
         trainer: str = "batched",
     ) -> RoundLearning:
         """Run one relay round; see the module docstring.  ``trainer="looped"`` uses the
-        one-model-at-a-time reference path (for tests and benchmarks)."""
+        one-model-at-a-time reference path, ``"vmap"`` the ``torch.func`` path (SGD only;
+        both for tests and benchmarks)."""
+        if trainer not in ("batched", "looped", "vmap"):
+            raise ValueError(f"trainer={trainer!r}: choose batched, looped or vmap")
         import time
 
         t0 = time.perf_counter()
@@ -363,6 +366,10 @@ class TorchBackend:
                 from .train import train_looped
 
                 trained = train_looped(self.spec, start, X, y, batches, self.cfg)
+            elif trainer == "vmap":
+                from .train import train_vmap
+
+                trained = train_vmap(self.spec, start, X, y, batches, self.cfg)
             else:
                 trained = train_batched(self.spec, start, X, y, batches, self.cfg)
             new[torch.as_tensor(honest)] = trained

@@ -115,3 +115,48 @@ def train_looped(
     if not out:
         return start.clone()
     return torch.stack(out)
+
+
+def train_vmap(
+    spec: MLPSpec,
+    start: torch.Tensor,
+    X: torch.Tensor,
+    y: torch.Tensor,
+    batches: np.ndarray,
+    cfg: LearningConfig,
+) -> torch.Tensor:
+    """The same training with ``torch.func``: ``vmap(grad(loss))`` over stacked
+    ``functional_call`` parameters and a hand-written SGD step (momentum and weight
+    decay as ``torch.optim.SGD``).  An alternative batched path kept for the benchmark;
+    SGD only."""
+    from torch.func import functional_call, grad, vmap
+
+    if cfg.optimizer != "sgd":
+        raise ValueError("train_vmap supports optimizer='sgd' only")
+    B = start.shape[0]
+    if B == 0:
+        return start.clone()
+    net = spec.to_module(torch.zeros(spec.n_params))
+    names = spec.names
+    params = {}
+    for name, (W, b) in zip(names[::2], spec.layers(start.detach()), strict=True):
+        params[name] = W.clone()
+        params[name.replace("weight", "bias")] = b.clone()
+
+    def loss_fn(p, xb, yb):
+        return F.cross_entropy(functional_call(net, p, (xb,)), yb)
+
+    g_fn = vmap(grad(loss_fn))
+    idx = torch.as_tensor(batches)
+    bufs: dict[str, torch.Tensor] = {}
+    for t in range(idx.shape[0]):
+        grads = g_fn(params, X[idx[t]], y[idx[t]])
+        for k in params:
+            g = grads[k]
+            if cfg.weight_decay:
+                g = g + cfg.weight_decay * params[k]
+            if cfg.momentum:
+                bufs[k] = g if k not in bufs else cfg.momentum * bufs[k] + g
+                g = bufs[k]
+            params[k] = params[k] - cfg.lr * g
+    return torch.cat([params[n].reshape(B, -1) for n in names], dim=1)
