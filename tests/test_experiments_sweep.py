@@ -219,3 +219,21 @@ def test_outputs_metrics_and_thinning(tmp_path):
     df = load_results(tmp_path / "o")
     assert list(df["round"]) == [0, 4, 8, 10]
     assert set(df.columns) == {"run_id", "replication", "seed", "point", "b_t", "round", "share_N"}
+
+
+@pytest.mark.parametrize(
+    "path",
+    sorted(
+        p
+        for p in (REPO / "experiments").glob("*.toml")
+        if p.stem not in ("paper_text", "authors_code")  # ABM presets, not sweep specs
+    ),
+    ids=lambda p: p.stem,
+)
+def test_shipped_specs_are_valid(path):
+    spec = load_spec(path)
+    assert spec.runs()
+    if spec.sensitivity is not None:
+        from experiments.sensitivity import design_spec
+
+        assert len(design_spec(spec).runs()) > 0
