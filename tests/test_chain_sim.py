@@ -353,3 +353,23 @@ def test_fork_choice_first_seen_longest_chain_and_reorg_depth():
     assert list(sim.head) == [e, e, e]
     # every node abandons B and C (node 0 too: D only tied C, which it had seen first)
     assert sim._reorgs[2] == 3
+
+
+def test_docstring_examples_run():
+    import doctest
+
+    import derelay.chain.blocks as blocks_mod
+    import derelay.chain.simulator as sim_mod
+
+    for mod in (sim_mod, blocks_mod):
+        res = doctest.testmod(mod)
+        assert res.failed == 0 and res.attempted > 0
+
+
+def test_stale_rate_grows_with_latency_on_random_regular():
+    rates = []
+    for lat in (0.05, 0.5, 2.0):
+        cfg = ChainConfig(n_nodes=60, latency=lat, interval=10.0)
+        rates.append(ChainSimulator(cfg, rng=np.random.default_rng(12)).run(2500)["stale_rate"])
+    assert rates[0] < rates[1] < rates[2]
+    assert rates[0] < 0.02 and rates[2] > 0.1

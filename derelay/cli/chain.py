@@ -150,7 +150,16 @@ def chain(
     except (NetworkError, ValueError) as exc:
         fail(str(exc))
     if mode == "continuous":
-        metrics = sim.run(blocks)
+        if not json_out and blocks >= 20_000:
+            from rich.progress import Progress
+
+            from ._common import err_console
+
+            with Progress(console=err_console, transient=True) as bar:
+                task = bar.add_task("mining", total=blocks)
+                metrics = sim.run(blocks, progress=lambda k: bar.update(task, completed=k))
+        else:
+            metrics = sim.run(blocks)
     else:
         stage = 0
         while sim.n_mined < blocks:
