@@ -172,6 +172,22 @@ def test_model_hash_is_sha256_of_parameters():
         np.testing.assert_array_equal(sd[k], v.numpy())
 
 
+def test_model_hash_agrees_with_chain_hash_when_available():
+    chain = pytest.importorskip("derelay.chain")
+    spec = MLPSpec((6, 5, 3))
+    flat = spec.init(np.random.default_rng(1))
+    assert model_hash(spec, flat) == chain.hash_model(spec.to_module(flat))
+
+
+def test_learning_config_from_params():
+    from derelay.learning import learning_config_from_params
+    from derelay.params import Params
+
+    p = Params(q_cases=40, s=0.25)
+    cfg = learning_config_from_params(p, tau=3)
+    assert (cfg.q_cases, cfg.s, cfg.tau) == (40, 0.25, 3)
+
+
 def test_honest_relay_improves_accuracy_on_digits():
     cfg = LearningConfig(hidden=(32,), tau=20, batch_size=32, lr=0.1, partition="iid")
     be = TorchBackend(cfg, n_participants=16, seed=0)
@@ -321,6 +337,11 @@ def test_round_metrics_definitions():
     assert m["best_model_id"] == 4 and m["best_performance"] == 0.8
     assert math.isnan(m["best_accuracy"])  # needs a backend
     assert m["mean_lazy_rank_pct"] == pytest.approx((0 / 5 + 4 / 5) / 2)
+    res.rank_by = "loss"
+    np.testing.assert_array_equal(res.rank_order(), [3, 1, 2, 0, 4])
+    res.loss[1] = 0.7  # lowest loss now ranks first despite lower accuracy
+    np.testing.assert_array_equal(res.rank_order()[:2], [1, 3])
+    res.rank_by = "accuracy"
     none = round_metrics(res, np.zeros(n, bool))
     assert math.isnan(none["mean_gain"]) and none["lazy_top_s_rate"] == 0.0
     with pytest.raises(ValueError, match="length"):

@@ -14,25 +14,50 @@ Public API
   (``genesis``, ``train_round``, ``release``, ``best_accuracy``).
 * :func:`round_metrics` - the ``best_accuracy``, ``mean_gain`` and
   ``lazy_top_s_rate`` columns (one definition for every caller).
+* :func:`run_comparison` (relay vs FedAvg vs centralised on the same shards and
+  budget, :class:`Schedule`), :func:`calibrate` (© and the lucky-lazy rate as inputs
+  of the closed form), :func:`lazy_noise_sweep`, :func:`lazy_closed_form`.
+* ``derelay learn`` (:mod:`derelay.cli.learn`) runs all of it from the command line.
 """
 
 from .backend import RoundLearning, TorchBackend, round_metrics
-from .config import LearningConfig, LearningConfigError, learning_config, load_learning_config
+from .config import (
+    LearningConfig,
+    LearningConfigError,
+    learning_config,
+    learning_config_from_params,
+    load_learning_config,
+)
 from .data import LearningData, build_data, dirichlet_shards
+from .experiment import (
+    ComparisonResult,
+    Schedule,
+    calibrate,
+    lazy_closed_form,
+    lazy_noise_sweep,
+    run_comparison,
+)
 from .model import MLPSpec, evaluate, model_hash
 
 __all__ = [
+    "ComparisonResult",
     "LearningConfig",
     "LearningConfigError",
     "LearningData",
     "MLPSpec",
     "RoundLearning",
+    "Schedule",
     "TorchBackend",
     "build_data",
+    "calibrate",
     "dirichlet_shards",
     "evaluate",
+    "lazy_closed_form",
+    "lazy_noise_sweep",
     "learning_config",
+    "learning_config_from_params",
     "load_learning_config",
     "model_hash",
     "round_metrics",
+    "run_comparison",
 ]
