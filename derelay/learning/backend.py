@@ -136,7 +136,7 @@ class TorchBackend:
         n_participants: int = 256,
         seed: int = 0,
         data: LearningData | None = None,
-        max_models: int | None = 8192,
+        max_models: int | None = 2048,
     ) -> None:
         self.cfg = config or LearningConfig()
         if self.cfg.num_threads is not None:
