@@ -373,3 +373,49 @@ def test_stale_rate_grows_with_latency_on_random_regular():
         rates.append(ChainSimulator(cfg, rng=np.random.default_rng(12)).run(2500)["stale_rate"])
     assert rates[0] < rates[1] < rates[2]
     assert rates[0] < 0.02 and rates[2] > 0.1
+
+
+def test_coinbase_is_the_mechanisms_inclusion_revenue_and_npa_earns_less():
+    from derelay.chain.rewards import NANO, MinerRewards
+    from derelay.mechanism import derelayl as mech
+    from derelay.params import Params
+
+    p = Params()
+    contracts = [deposit_contract(0, 2 * i, 2 * i + 1, 5, 5) for i in range(6)]
+    sim = ChainSimulator(
+        ChainConfig(n_nodes=4, latency=0.0), rng=np.random.default_rng(0), params=p
+    )
+
+    def payload(m: int, honest: bool) -> dict:
+        return deposit_payload(contracts if honest else contracts[:2], broadcast=6)
+
+    full = sim.mine_stage("DB", 0, np.ones(4, dtype=bool), payload).block
+    npa = sim.mine_stage(
+        "DB",
+        1,
+        np.zeros(4, dtype=bool),
+        lambda m, h: deposit_payload([deposit_contract(1, 0, 1, 5, 5)], broadcast=6),
+    ).block
+    assert npa.npa and npa.valid and npa.reward < full.reward
+    # eq. (42) and (45): Q * R_Deposit; C_Mine is a cost, not part of the coinbase
+    assert full.reward == round(
+        (mech.u_dbm_n(p.model_copy(update={"q_deposit": 6})) + p.c_mine) * NANO
+    )
+    q_less = p.model_copy(update={"q_deposit_less": 1, "q_deposit": 6})
+    assert npa.reward == round((mech.u_dbm_npa(q_less) + p.c_mine) * NANO)
+    # TB: Q_E * R_E + Q_C * R_Case from u_tbm_n with its costs removed
+    r = MinerRewards(p)
+    tb = {"encrypted": [{"trainer": 1, "hash": "h"}] * 3, "n_cases": 50}
+    want = 3 * p.r_encrypted_m + 50 * p.r_case
+    assert r.coins(BlockKind.TB, tb, {}) == pytest.approx(want)
+    led = sim.settled_ledger()
+    assert led.conserved()
+
+
+def test_flat_rewards_and_settled_minting():
+    cfg = ChainConfig(
+        n_nodes=10, latency=0.2, rewards="flat", block_reward=123, confirmation_depth=2
+    )
+    sim = ChainSimulator(cfg, rng=np.random.default_rng(1))
+    m = sim.run(200)
+    assert m["settled_minted"] == 123 * m["final_blocks"]

@@ -150,7 +150,8 @@ class Block:
     ``id`` is the simulator's dense index (genesis is 0); ``parent`` is the parent's
     hash (``None`` for genesis).  ``violations`` names the rules broken (``"PI"``,
     ``"NG"``, ``"IT"``, ``"IRa"``, ``"step7"``, ``"context"``, ``"parent"``);
-    ``npa`` marks a legal deposit block that left out broadcast deposits.
+    ``npa`` marks a legal deposit block that left out broadcast deposits; ``reward``
+    is its coinbase in nano-coins (:mod:`derelay.chain.rewards`; not hashed, derived).
     """
 
     kind: BlockKind | None
@@ -168,6 +169,7 @@ class Block:
     honest_miner: bool = True
     violations: tuple[str, ...] = field(default_factory=tuple)
     npa: bool = False
+    reward: int = -1  # coinbase in nano-coins set by the simulator; -1: ledger's flat reward
 
     def header(self) -> dict:
         return {

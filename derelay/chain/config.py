@@ -62,7 +62,13 @@ class ChainConfig(BaseModel):
         description="hash power of the node ranked j is proportional to j**-hash_skew (0: equal)",
     )
     final_rule: FinalRule = "longest"
-    block_reward: int = Field(1_000_000, ge=0, description="coinbase per valid block (nano-coins)")
+    rewards: Literal["mechanism", "flat"] = Field(
+        "mechanism",
+        description="coinbase: inclusion revenue of Table II (mechanism) or block_reward (flat)",
+    )
+    block_reward: int = Field(
+        1_000_000, ge=0, description="flat coinbase per valid block (nano-coins)"
+    )
     strict_honest_payloads: bool = Field(
         True, description="raise if payload(miner, honest=True) builds an invalid block"
     )

@@ -1,6 +1,7 @@
 """Escrow ledger in integer nano-coins that follows a chain through reorganisations.
 
-* Every valid block mints ``block_reward`` to its miner (account ``"miner:<node>"``).
+* Every valid block mints its coinbase ``Block.reward`` (or the flat ``block_reward``
+  when the block carries none) to its miner (account ``"miner:<node>"``).
 * A DB locks each contract's ``owner_amount`` from ``"p:<owner>"`` and
   ``trainer_amount`` from ``"p:<trainer>"`` into escrow under the contract id.
 * The SB of the same round settles every escrowed contract of that round: both
@@ -89,10 +90,11 @@ class Ledger:
             self._undo.append(undo)
             return
         try:
-            if self.block_reward:
-                self._move(undo, f"miner:{block.miner}", self.block_reward)
-                self.minted += self.block_reward
-                undo.minted = self.block_reward
+            reward = self.block_reward if block.reward < 0 else int(block.reward)
+            if reward:
+                self._move(undo, f"miner:{block.miner}", reward)
+                self.minted += reward
+                undo.minted = reward
             if block.kind is BlockKind.DB:
                 for c in block.payload.get("contracts", []):
                     if c["id"] in self.escrow:

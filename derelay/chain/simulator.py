@@ -65,6 +65,7 @@ from derelay.network import Network
 from .blocks import KIND_ORDER, Block, BlockKind, make_block
 from .config import ChainConfig
 from .ledger import Ledger
+from .rewards import MinerRewards
 from .rules import SyntheticWorkload, validate_payload
 
 PayloadFn = Callable[[int, bool], dict]
@@ -145,6 +146,7 @@ class ChainSimulator:
         rng: np.random.Generator | None = None,
         network: Network | None = None,
         workload: SyntheticWorkload | None = None,
+        params: Any = None,
     ) -> None:
         self.config = cfg = config or ChainConfig()
         rng = rng if rng is not None else np.random.default_rng(0)
@@ -165,6 +167,7 @@ class ChainSimulator:
         self.n_nodes = n = network.n_nodes
         self.interval = cfg.effective_interval
         self.workload = workload or SyntheticWorkload(seed=int(work_rng.integers(0, 2**31)))
+        self.rewards = MinerRewards(params) if cfg.rewards == "mechanism" else None
 
         # hash power and adversary
         if hash_power is not None:
@@ -297,6 +300,8 @@ class ChainSimulator:
         b.npa = npa
         b.valid = not violations
         b.honest_miner = honest
+        if self.rewards is not None:
+            b.reward = self.rewards.nano(kind, payload, ctx) if b.valid else 0
         own = [v for v in violations if v != "parent"]  # a payload bug, not the parent's
         if honest and own and self.config.strict_honest_payloads:
             raise ValueError(
@@ -846,6 +851,10 @@ class ChainSimulator:
             "mean_block_interval": elapsed / tip_h if tip_h else float("nan"),
             "double_spend_conflicts": len(self.double_spends),
             "ledger_conserved": bool(snap["conserved"]),
+            "settled_minted": int(snap["minted"]),
+            "adversary_revenue_share": rate(
+                sum(led.balance(f"miner:{j}") for j in self._adv_idx), int(snap["minted"])
+            ),
             "settled_refunded": int(snap["refunded"]),
             "settled_forfeited": int(snap["forfeited"]),
             "open_escrow": int(snap["escrow"]),
