@@ -208,6 +208,11 @@ def test_cli_tables_and_out(tmp_path):
     assert "Lazy-but-lucky rate" in res.output and "FedAvg" in res.output
     df = pd.read_parquet(tmp_path / "o" / "rounds.parquet")
     assert len(df) == 3 and "central_accuracy" not in df
+    models = pd.read_parquet(tmp_path / "o" / "models.parquet")
+    assert set(models["round"]) == {1, 2, 3}
+    per_round = models.groupby("round")["selected"].sum()
+    assert (per_round.to_numpy() == df["n_selected"].to_numpy()).all()
+    assert (models.loc[models["model"] < 0, "hash"] == "").all()
     assert json.loads((tmp_path / "o" / "learn.json").read_text())["summary"]["rounds"] == 3
 
 
@@ -230,6 +235,21 @@ def test_cli_bad_input_exits_2(extra, needle):
     assert res.exit_code == 2, res.output
     assert needle in res.output
     assert "Traceback" not in res.output
+
+
+def test_cli_write_params_feeds_derelay_check(tmp_path):
+    out = tmp_path / "cal.json"
+    res = CliRunner().invoke(
+        app, [*ARGS, "--methods", "relay", "--calibrate", "--json", "--write-params", str(out)]
+    )
+    assert res.exit_code == 0, res.output
+    coin = json.loads(res.stdout)["coin"]
+    if coin > 0:
+        assert json.loads(out.read_text())["coin"] == pytest.approx(coin)
+        chk = CliRunner().invoke(app, ["check", "--params", str(out), "--json"])
+        assert chk.exit_code == 0
+    bad = CliRunner().invoke(app, [*ARGS, "--write-params", str(out)])
+    assert bad.exit_code == 2 and "--calibrate" in bad.output
 
 
 def test_cli_config_file(tmp_path):

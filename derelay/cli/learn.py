@@ -82,7 +82,17 @@ def learn(
     ),
     every: int = typer.Option(0, "--every", help="Print every k-th round (0 = about 20 rows)."),
     out: Path = typer.Option(
-        None, "--out", "-o", help="Directory for rounds.parquet, rounds.csv and learn.json."
+        None,
+        "--out",
+        "-o",
+        help="Directory for rounds.parquet, rounds.csv, models.parquet (every submitted "
+        "model: accuracy, gain, rank, selection, hash) and learn.json.",
+    ),
+    write_params: Path = typer.Option(
+        None,
+        "--write-params",
+        help="With --calibrate: write the parameter point with the calibrated coin (JSON), "
+        "usable as --params of derelay check / deviations.",
     ),
     json_out: bool = typer.Option(False, "--json", help="Print one JSON object."),
 ) -> None:
@@ -131,6 +141,8 @@ def learn(
         fail(f"--every={every} must be >= 0")
     if skip_rounds < 0 or (calibrate and skip_rounds >= rounds):
         fail(f"--skip-rounds={skip_rounds} must satisfy 0 <= skip_rounds < rounds={rounds}")
+    if write_params is not None and not calibrate:
+        fail("--write-params needs --calibrate")
     if not coin_per_point > 0:
         fail(f"--coin-per-point={coin_per_point} must be > 0")
     meths = tuple(m.strip() for m in methods.split(",") if m.strip())
@@ -202,12 +214,20 @@ def learn(
     obj["rounds"] = result.rounds.to_dict(orient="records")
     if out is not None:
         _write(out, result.rounds, obj)
+        _write_one(out / "models.parquet", lambda f: result.models.to_parquet(f, index=False))
+    if write_params is not None:
+        if cal["params"] is None:
+            fail(f"--write-params: {cal.get('params_error', 'no calibrated point')}")
+        text = json.dumps(to_jsonable(cal["params"]), indent=2) + "\n"
+        _write_one(write_params, lambda f: Path(f).write_text(text))
     if json_out:
         print_json(obj)
         return
     _print_tables(result, summary, cal, every)
+    if write_params is not None:
+        out_console.print(f"wrote calibrated parameters to {write_params}")
     if out is not None:
-        out_console.print(f"wrote {out}/rounds.parquet, rounds.csv, learn.json")
+        out_console.print(f"wrote {out}/rounds.parquet, rounds.csv, models.parquet, learn.json")
 
 
 def _sweep(cfg, spec: str, rounds, seed, sched, skip_rounds, out, json_out) -> None:
@@ -281,6 +301,23 @@ def _write(
         for tmp, _ in tmp_paths:
             Path(tmp).unlink(missing_ok=True)
         fail(f"--out={out}: cannot write ({exc.strerror})")
+
+
+def _write_one(path: Path, writer) -> None:
+    """Write one file atomically (temp file in the same directory, then rename)."""
+    path = Path(path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+        os.close(fd)
+    except OSError as exc:
+        fail(f"cannot write {path}: {exc.strerror}")
+    try:
+        writer(tmp)
+        os.replace(tmp, path)
+    except OSError as exc:
+        Path(tmp).unlink(missing_ok=True)
+        fail(f"cannot write {path}: {exc.strerror}")
 
 
 def _fmt(x) -> str:

@@ -110,6 +110,7 @@ class ComparisonResult:
     rounds: pd.DataFrame
     meta: dict[str, Any] = field(default_factory=dict)
     relay_rounds: list[RoundLearning] = field(default_factory=list, repr=False)
+    models: pd.DataFrame | None = None
 
     def summary(self) -> dict[str, Any]:
         r = self.rounds
@@ -167,7 +168,7 @@ def run_comparison(
     central = relay.parameters(g).clone()[None] if "central" in methods else None
     union = data.shard_idx
     X_eval, y_eval = data.X[data.eval_idx], data.y[data.eval_idx]
-    rows, kept = [], []
+    rows, kept, model_rows = [], [], []
     best_so_far = relay.best_accuracy(g)
     acc0 = best_so_far
     timing = {"relay": 0.0, "fedavg": 0.0, "central": 0.0}
@@ -239,6 +240,7 @@ def run_comparison(
             row["central_accuracy"] = float(evaluate(relay.spec, central, X_eval, y_eval)[0][0])
             timing["central"] += time.perf_counter() - t1
         rows.append(row)
+        model_rows.append(models_frame(res, sel))
         if keep_rounds:
             kept.append(res)
         if progress is not None:
@@ -260,7 +262,31 @@ def run_comparison(
         "seconds_total": round(time.perf_counter() - t_start, 4),
         "torch_threads": torch.get_num_threads(),
     }
-    return ComparisonResult(rounds=table, meta=meta, relay_rounds=kept)
+    models = pd.concat(model_rows, ignore_index=True) if model_rows else None
+    return ComparisonResult(rounds=table, meta=meta, relay_rounds=kept, models=models)
+
+
+def models_frame(res: RoundLearning, selected: np.ndarray) -> pd.DataFrame:
+    """One row per trainer of a round: who, from which parent, lazy/failed, the model's
+    test-case accuracy, loss, gain over the parent, rank (1 = best), selection, hash."""
+    return pd.DataFrame(
+        {
+            "round": res.round_index,
+            "trainer": res.trainer_ids,
+            "parent_model": res.parent_ids,
+            "model": res.model_ids,
+            "lazy": res.lazy,
+            "succeeded": res.succeeded,
+            "performance": res.performance,
+            "loss": res.loss,
+            "gain": res.gain,
+            "parent_performance": res.parent_performance,
+            "rank": res.ranks(),
+            "selected": np.asarray(selected, dtype=bool),
+            "hash_changed": res.hash_changed,
+            "hash": [h or "" for h in res.hashes],
+        }
+    )
 
 
 def wilson_interval(k: int, n: int, z: float = 1.959963984540054) -> tuple[float, float]:
