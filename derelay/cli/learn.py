@@ -30,7 +30,10 @@ def learn(
         "s and Q_Cases (Table III) and the base point for --calibrate.",
     ),
     config: Path = typer.Option(
-        None, "--config", "-c", help="Learning config file (JSON/TOML; a [learning] table)."
+        None,
+        "--config",
+        "-c",
+        help="Learning config file (JSON/TOML, optionally under a \\[learning] table).",
     ),
     data: str = typer.Option(None, "--data", help="digits | synthetic."),
     synthetic: str = typer.Option(None, "--synthetic", help="gaussian_mixture | teacher."),
@@ -54,6 +57,7 @@ def learn(
     optimizer: str = typer.Option(None, "--optimizer", help="sgd | adam."),
     hidden: str = typer.Option(None, "--hidden", help="Hidden widths, e.g. '64,32'."),
     rank_by: str = typer.Option(None, "--rank-by", help="accuracy | loss."),
+    threads: int = typer.Option(None, "--threads", help="torch CPU threads (default 1)."),
     reuse: bool = typer.Option(
         None, "--reuse-test-cases/--no-reuse-test-cases", help="Published test cases train later."
     ),
@@ -120,6 +124,7 @@ def learn(
         "optimizer": optimizer,
         "hidden": hidden,
         "rank_by": rank_by,
+        "num_threads": threads,
         "reuse_test_cases": reuse,
         "s": s,
     }
