@@ -121,7 +121,9 @@ class TorchBackend:
     Deterministic: every random draw comes from a ``numpy.random.SeedSequence`` keyed by
     (seed, purpose, round, trainer), so a trainer's update depends only on its parent,
     its shard, the public test cases and those keys - not on who else trains or on call
-    order; torch runs on CPU with ``cfg.num_threads`` threads.
+    order; torch runs on CPU with ``cfg.num_threads`` threads (torch's own RNG and
+    Python's ``random`` are never used).  Bit-identical results need the same
+    ``num_threads`` (default 1): matmul reduction order may depend on the thread count.
 
     Memory: models are kept until released (:meth:`release`); as a safety net at
     most ``max_models`` parameter vectors are held (about 26 kB each for the default
