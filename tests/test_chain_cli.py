@@ -122,3 +122,18 @@ def test_out_directory_writes_metrics_and_blocks(tmp_path):
     f.write_text("x")
     r2 = _run("--blocks", "10", "--out", str(f))
     assert r2.exit_code == 2 and "directory" in r2.output
+
+
+def test_params_file_sets_coinbases(tmp_path):
+    p = tmp_path / "p.json"
+    p.write_text(json.dumps({"r_deposit": 0.002}))
+    base = ["--blocks", "60", "--nodes", "6", "--latency", "0", "--json", "--seed", "1"]
+    d1 = json.loads(_run(*base).stdout)
+    d2 = json.loads(_run(*base, "--params", str(p)).stdout)
+    assert d2["settled_minted"] > d1["settled_minted"]  # DBs pay twice as much per deposit
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps({"r_deposit": -1}))
+    r = _run(*base, "--params", str(bad))
+    assert r.exit_code == 2 and "r_deposit" in r.output
+    r2 = _run(*base, "--rewards", "gold")
+    assert r2.exit_code == 2 and "--rewards" in r2.output

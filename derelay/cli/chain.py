@@ -8,7 +8,7 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
-from ._common import fail, out_console, print_json
+from ._common import fail, load_params_or_exit, out_console, print_json
 
 TOPOLOGY_NAMES = ("random_regular", "small_world", "scale_free", "complete", "file")
 POLICY_NAMES = ("invalid", "withhold")
@@ -69,6 +69,12 @@ def chain(
         "--mode",
         help="continuous (free-running chain) | staged (the ABM's stage-by-stage race).",
     ),
+    params: Path = typer.Option(
+        None, "--params", "-p", help="Parameter file (JSON/TOML) for the Table II coinbases."
+    ),
+    rewards: str = typer.Option(
+        "mechanism", "--rewards", help="mechanism (Table II inclusion revenue) | flat."
+    ),
     out: Path = typer.Option(
         None, "--out", help="Directory for metrics.json and blocks.parquet (every block, its fate)."
     ),
@@ -107,6 +113,8 @@ def chain(
         fail(f"--policy must be one of {', '.join(POLICY_NAMES)}; got {policy!r}")
     if final_rule not in FINAL_RULES:
         fail(f"--final-rule must be one of {', '.join(FINAL_RULES)}; got {final_rule!r}")
+    if rewards not in ("mechanism", "flat"):
+        fail(f"--rewards must be one of mechanism, flat; got {rewards!r}")
     if mode not in MODES:
         fail(f"--mode must be one of {', '.join(MODES)}; got {mode!r}")
     if out is not None and out.exists() and not out.is_dir():
@@ -142,11 +150,13 @@ def chain(
             give_up=give_up,
             final_rule=final_rule,
             hash_skew=hash_skew,
+            rewards=rewards,
         )
     except ValidationError as exc:
         fail(config_error_message(exc))
+    p = load_params_or_exit(params)
     try:
-        sim = ChainSimulator(cfg, rng=np.random.default_rng(seed))
+        sim = ChainSimulator(cfg, rng=np.random.default_rng(seed), params=p)
     except (NetworkError, ValueError) as exc:
         fail(str(exc))
     if mode == "continuous":
