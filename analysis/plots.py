@@ -78,14 +78,20 @@ def plot_timeseries(
     ylabel: str | None = None,
     title: str | None = None,
     label_fmt: str = "{hue} = {value:g}",
+    method: str = "auto",
+    clip: tuple[float, float] | None = None,
 ):
     """Mean of ``metric`` over replications per round, with a ``level`` band, one line
-    per value of ``hue`` (e.g. a swept parameter).  Returns the axes."""
+    per value of ``hue`` (e.g. a swept parameter).  ``method="auto"``: a Student-t band
+    with 5 or more replications, otherwise the min-max range over them (a t band on 2
+    runs is uninformative).  Returns the axes."""
     if ax is None:
         _, ax = new_figure()
     groups = [(None, df)] if hue is None else list(df.groupby(hue, sort=True))
+    n_rep = df.groupby("round")[metric].count().min() if len(df) else 0
+    meth = ("t" if n_rep >= 5 else "range") if method == "auto" else method
     for i, (value, sub) in enumerate(groups):
-        band = confidence_band(sub, metric, by=("round",), level=level)
+        band = confidence_band(sub, metric, by=("round",), level=level, method=meth, clip=clip)
         color = PALETTE[i % len(PALETTE)]
         if hue is None:
             label = f"mean ({band['n'].max()} runs)"
@@ -102,7 +108,12 @@ def plot_timeseries(
         ax.set_title(title)
     handles, labels = ax.get_legend_handles_labels()
     if handles:
-        ax.legend(title=f"{int(level * 100)}% band over replications", fontsize=8)
+        what = {
+            "t": f"{int(level * 100)}% CI of the mean",
+            "percentile": f"central {int(level * 100)}% of runs",
+            "range": "band: min-max over runs",
+        }[meth]
+        ax.legend(title=what, fontsize=8, title_fontsize=8)
     return ax
 
 

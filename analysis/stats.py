@@ -54,11 +54,14 @@ def confidence_band(
     by: Sequence[str] = ("round",),
     level: float = 0.95,
     method: str = "t",
+    clip: tuple[float, float] | None = None,
 ) -> pd.DataFrame:
     """Mean of ``metric`` over replications with a two-sided ``level`` band per group.
 
     ``method="t"``: Student-t interval of the mean (n-1 degrees of freedom);
-    ``"percentile"``: the empirical (1-level)/2 and (1+level)/2 quantiles of the runs.
+    ``"percentile"``: the empirical (1-level)/2 and (1+level)/2 quantiles of the runs;
+    ``"range"``: min and max over the runs (honest with very few replications).
+    ``clip=(lo, hi)`` clips the band to the metric's natural range (e.g. shares).
     Columns: ``by..., mean, sd, n, lo, hi``.  With one replication lo = hi = mean.
     """
     from scipy import stats
@@ -78,8 +81,14 @@ def confidence_band(
     elif method == "percentile":
         out["lo"] = g.quantile((1 - level) / 2)
         out["hi"] = g.quantile((1 + level) / 2)
+    elif method == "range":
+        out["lo"] = g.min()
+        out["hi"] = g.max()
     else:
-        raise ValueError(f"unknown band method {method!r}: use t or percentile")
+        raise ValueError(f"unknown band method {method!r}: use t, percentile or range")
+    if clip is not None:
+        out["lo"] = out["lo"].clip(lower=clip[0], upper=clip[1])
+        out["hi"] = out["hi"].clip(lower=clip[0], upper=clip[1])
     return out.reset_index()
 
 

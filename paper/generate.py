@@ -146,6 +146,14 @@ def _md_table(df: pd.DataFrame, floatfmt: str = ".4g") -> str:
     return "\n".join(lines)
 
 
+def _band(df: pd.DataFrame, metric: str, clip=None, by=("round",)) -> pd.DataFrame:
+    """t band with >= 5 replications, min-max range with fewer (see plot_timeseries)."""
+    from analysis.stats import confidence_band
+
+    n = int(df.groupby(list(by))[metric].count().min()) if len(df) else 0
+    return confidence_band(df, metric, by=by, method="t" if n >= 5 else "range", clip=clip)
+
+
 def _loglog_slope(rounds: np.ndarray, values: np.ndarray) -> float:
     ok = (rounds > 0) & (values > 0)
     if ok.sum() < 3:
@@ -657,7 +665,6 @@ def section_region(ctx: Context) -> Section:
 def section_dynamics(ctx: Context) -> Section:
     """Strategy dynamics under violated conditions (ABM, adaptation)."""
     from analysis.plots import PALETTE, new_figure
-    from analysis.stats import confidence_band
     from experiments.runner import load_results
 
     _need("derelay.model", "the ABM, issue 5")
@@ -676,7 +683,7 @@ def section_dynamics(ctx: Context) -> Section:
                 ("share_T_NBr", "Not Broadcasting"),
             )
         ):
-            b = confidence_band(sub, col)
+            b = _band(sub, col, clip=(0.0, 1.0))
             ax.plot(b["round"], b["mean"], color=PALETTE[i], label=name)
             ax.fill_between(b["round"], b["lo"], b["hi"], color=PALETTE[i], alpha=0.2, lw=0)
         ax.set_ylim(-0.02, 1.02)
@@ -814,7 +821,6 @@ def section_security(ctx: Context) -> Section:
 
 def section_learning(ctx: Context) -> Section:
     from analysis.plots import PALETTE, new_figure
-    from analysis.stats import confidence_band
     from experiments.runner import load_results
 
     _need("derelay.learning", "real learning, issue 6")
@@ -838,7 +844,7 @@ def section_learning(ctx: Context) -> Section:
         ):
             if col not in sub.columns or sub[col].isna().all():
                 continue
-            b = confidence_band(sub, col)
+            b = _band(sub, col, clip=(0.0, 1.0))
             ax.plot(b["round"], 100 * b["mean"], color=PALETTE[i], label=name)
             ax.fill_between(
                 b["round"], 100 * b["lo"], 100 * b["hi"], color=PALETTE[i], alpha=0.2, lw=0
