@@ -136,7 +136,7 @@ def _random_relay(rng, rounds, width, n_part, genesis_bonus):
     return lin, g, np.array(parents), np.array(recips), np.array(pays), per_round
 
 
-@pytest.mark.parametrize("mode", ["walk", "dense"])
+@pytest.mark.parametrize("mode", ["interval", "walk", "dense"])
 @pytest.mark.parametrize("schedule", ["every_ancestor", "discounted"])
 @pytest.mark.parametrize("genesis_bonus", [False, True])
 def test_citation_engine_matches_naive_walk(schedule, genesis_bonus, mode):

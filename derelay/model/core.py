@@ -318,9 +318,11 @@ class DeRelayModel(mesa.Model):
         # what the trainers now hold
         if cfg.failed_keeps_received:
             recv = transmitted
-            np.maximum.at(st.version_own, p_t[recv], parent_depth[recv])
+            tr = p_t[recv]
+            st.version_own[tr] = np.maximum(st.version_own[tr], parent_depth[recv])
         honest_model = has_model & trains
-        np.maximum.at(st.version_own, p_t[honest_model], parent_depth[honest_model] + 1)
+        th = p_t[honest_model]
+        st.version_own[th] = np.maximum(st.version_own[th], parent_depth[honest_model] + 1)
         st.last_perf[p_t[has_model]] = perf[has_model]
         # trainers' operating costs (Table II, eqs. 31-38)
         c = S.cost
@@ -393,24 +395,20 @@ class DeRelayModel(mesa.Model):
             if to is not None and len(to):
                 share = lost // len(to)
                 np.add.at(st.revenue, to, share / NANO)
-        np.add.at(st.cost, p_t, lost_t / NANO)
-        np.add.at(st.cost, p_owner, lost_mo / NANO)
-        np.add.at(st.cost, p_t, t_cost)
+        st.cost[p_t] += lost_t / NANO + t_cost  # each trainer appears once per round
+        st.cost += np.bincount(p_owner, weights=lost_mo / NANO, minlength=n)
 
         # citations (Step 11 part 4 / Sec. IV-A(6)) ------------------------------------------
         sel_nodes = node_of[selected_pos]
         cite = S.citations(sel_nodes) if len(sel_nodes) else None
-        own_part = np.zeros(n)
         if cite is not None:
-            lg.mint_dense(cite)
+            total_cite = lg.mint_dense(cite)
             st.cited += cite
-            cite_f = cite / NANO
-            st.revenue += cite_f
-            # the owner's own share (k = 0) is the MO's "now" revenue; the rest is paid
-            # to predecessor owners whatever role they play this round
-            np.add.at(own_part, p_owner[selected_pos], S.r_cited / NANO)
-            acc["citation_minted"] = int(cite.sum())
-            acc["cite_pred"] = float(cite_f.sum() - own_part.sum())
+            st.revenue += cite / NANO
+            # the owner's own share (k = 0, one R_Cited per selected child) is the MO's
+            # "now" revenue; the rest goes to predecessor owners, whatever their role
+            acc["citation_minted"] = total_cite
+            acc["cite_pred"] = (total_cite - len(selected_pos) * S.r_cited) / NANO
         self.lineage.set("selected", sel_nodes, True)
 
         # versions after the round ------------------------------------------------------
@@ -427,7 +425,7 @@ class DeRelayModel(mesa.Model):
         np.maximum(st.version, st.version_own, out=st.version)
         # model value the trainers gained (Table II: (V_RecM - V_Now^T [+1]) (c))
         v_gain_t = np.maximum(st.version[p_t] - np.maximum(v_before_t, -1), 0) * coin_f
-        np.add.at(st.revenue, p_t, v_gain_t)
+        st.revenue[p_t] += v_gain_t
 
         # realised utility per agent and per (role, strategy) ---------------------------------
         st.utility[:] = st.revenue - st.cost
@@ -436,8 +434,9 @@ class DeRelayModel(mesa.Model):
             acc,
             {
                 "p_owner": p_owner,
+                "p_opos": p_opos,
                 "owners": owners,
-                "own_part": own_part,
+                "r_cited": (S.r_cited / NANO) if cite is not None else 0.0,
                 "p_t": p_t,
                 "dep_mo": p_dep_mo,
                 "dep_t": p_dep_t,

@@ -134,9 +134,18 @@ class CitationEngine:
             self.trunk[int(lineage.col("recipient", [genesis])[0])] += 1
         self.levels_walked = 0
         self.narrow = 6  # below this many lineages, walk in plain Python
-        if mode not in ("auto", "dense", "walk"):
-            raise ValueError(f"mode must be 'auto', 'dense' or 'walk', got {mode!r}")
-        self.mode = ("dense" if self.n <= 2048 else "walk") if mode == "auto" else mode
+        if mode not in ("auto", "interval", "dense", "walk"):
+            raise ValueError(f"mode must be 'auto', 'interval', 'dense' or 'walk', got {mode!r}")
+        self.mode = "interval" if mode == "auto" else mode
+        # interval mode: the live models in DFS order and the ancestral tree below the
+        # trunk, each node with its interval [s, e) of live leaves
+        self.leaves = np.array([int(genesis)], dtype=np.int64)
+        self.t_rec = np.zeros(0, dtype=np.int64)
+        self.t_depth = np.zeros(0, dtype=np.int64)
+        self.t_pays = np.zeros(0, dtype=bool)
+        self.t_s = np.zeros(0, dtype=np.int64)
+        self.t_e = np.zeros(0, dtype=np.int64)
+        self.tree_size = 0
         # dense mode: one per-participant path vector per live model (rows of A)
         self.live = np.array([int(genesis)], dtype=np.int64)
         self.A = self.trunk[None, :].copy()
@@ -157,6 +166,8 @@ class CitationEngine:
             raise ValueError("selected models of one round must share one depth")
         if self.mode == "dense":
             return self._dense(sel)
+        if self.mode == "interval":
+            return self._interval(sel, d)
         nodes = np.unique(sel)
         cnt = np.bincount(np.searchsorted(nodes, sel), minlength=nodes.size).astype(np.int64)
         total = int(sel.size)
@@ -233,6 +244,81 @@ class CitationEngine:
             out += total * (self.beta ** (d - self.top_depth)) * self.trunk
         else:
             out += total * self.trunk
+        return out
+
+    def _interval(self, sel: np.ndarray, d: int) -> np.ndarray:
+        """O(tree + n) per round, independent of the round index.
+
+        The live models are kept in a DFS order, so the live descendants of every node of
+        the ancestral tree form one interval [s, e) of that order.  When the selected
+        models replace their parents, an old position i maps to f(i) = number of
+        selected children of the live models before i, so a node's new interval is
+        [f(s), f(e)) and its number of selected descendants - its citation weight -
+        is f(e) - f(s): one vectorised gather for the whole tree, whatever its depth.
+        Nodes whose interval empties die; nodes whose interval covers every selected
+        model are common ancestors and move to the trunk vector.
+        """
+        lin = self.lin
+        leaves = self.leaves
+        parents = lin.col("parent", sel)
+        lo = int(leaves.min())
+        where = np.full(int(leaves.max()) - lo + 1, -1, dtype=np.int64)
+        where[leaves - lo] = np.arange(len(leaves), dtype=np.int64)
+        rel = parents - lo
+        if np.any(rel < 0) or np.any(rel >= len(where)) or np.any(where[rel] < 0):
+            raise ValueError("interval citation mode: a selected model's parent is not live")
+        pi = where[rel]  # DFS position of each selected model's parent
+        c = np.bincount(pi, minlength=len(leaves))
+        f = np.zeros(len(leaves) + 1, dtype=np.int64)
+        np.cumsum(c, out=f[1:])
+        # stable counting order by parent position (radix sort for small keys)
+        key = pi.astype(np.uint16) if len(leaves) <= 65535 else pi
+        o = np.argsort(key, kind="stable")
+        new_leaves = sel[o]
+        n_s = len(new_leaves)
+        # remap the tree's intervals, add the new leaves
+        s_new = f[self.t_s]
+        e_new = f[self.t_e]
+        rec_new = lin.col("recipient", new_leaves)
+        self.t_rec = np.concatenate([self.t_rec, rec_new])
+        self.t_depth = np.concatenate([self.t_depth, np.full(n_s, d, dtype=np.int64)])
+        self.t_pays = np.concatenate([self.t_pays, lin.col("pays", new_leaves)])
+        self.t_s = np.concatenate([s_new, np.arange(n_s, dtype=np.int64)])
+        self.t_e = np.concatenate([e_new, np.arange(1, n_s + 1, dtype=np.int64)])
+        w = self.t_e - self.t_s
+        # weights of this round (before moving common ancestors to the trunk)
+        if self.discounted:
+            ww = np.where(self.t_pays, w * self.beta ** (d - self.t_depth).astype(np.float64), 0.0)
+            out = np.bincount(self.t_rec, weights=ww, minlength=self.n)
+            out += n_s * (self.beta ** (d - self.top_depth)) * self.trunk
+        else:
+            ww = np.where(self.t_pays, w, 0)
+            out = np.bincount(self.t_rec, weights=ww, minlength=self.n).astype(np.int64)
+            out += n_s * self.trunk
+        # prune dead nodes, move common ancestors to the trunk
+        full = w == n_s
+        keep = (w > 0) & ~full
+        if full.any():
+            fp = full & self.t_pays
+            new_top = int(self.t_depth[full].max())
+            if self.discounted:
+                self.trunk *= self.beta ** (new_top - self.top_depth)
+                np.add.at(
+                    self.trunk,
+                    self.t_rec[fp],
+                    self.beta ** (new_top - self.t_depth[fp]).astype(np.float64),
+                )
+            else:
+                np.add.at(self.trunk, self.t_rec[fp], 1)
+            self.top_depth = new_top
+        self.t_rec = self.t_rec[keep]
+        self.t_depth = self.t_depth[keep]
+        self.t_pays = self.t_pays[keep]
+        self.t_s = self.t_s[keep]
+        self.t_e = self.t_e[keep]
+        self.leaves = new_leaves
+        self.tree_size = int(keep.sum())
+        self.lin.compact(int(new_leaves.min()))
         return out
 
     def _dense(self, sel: np.ndarray) -> np.ndarray:

@@ -111,34 +111,39 @@ class Recorder:
         """Role plays of owners, trainers and valid-block miners for this round."""
         m = self.m
         st = m.state
-        n = m.n
         red = x["redistributed_share"] / NANO
-        p_owner, owners, p_t, sel = x["p_owner"], x["owners"], x["p_t"], x["sel_mask"]
-        # model owners: citations as owner (k = 0) - forfeited deposits - transmission
-        rev_o = x["own_part"].copy()
-        cost_o = np.zeros(n)
-        np.add.at(cost_o, p_owner, x["lost_mo"] / NANO)
-        cost_o[x["sent_owner"]] += m.settlement.cost["transmit"]
+        owners, p_t, sel = x["owners"], x["p_t"], x["sel_mask"]
+        # model owners: citations as owner (k = 0) - forfeited deposits - transmission;
+        # per-owner sums by position in the owners array (no participant-sized arrays)
+        opos, n_own = x["p_opos"], len(owners)
+
+        def per_owner(w=None, mask=None):
+            i = opos if mask is None else opos[mask]
+            if w is not None and mask is not None:
+                w = w[mask]
+            return np.bincount(i, weights=w, minlength=n_own).astype(np.float64)
+
+        sel_o = per_owner(mask=sel)
+        rev_o = sel_o * x["r_cited"]
         if red:
-            np.add.at(rev_o, p_owner[sel], red)
-        stake_o = np.zeros(n)
-        np.add.at(stake_o, p_owner, x["dep_mo"] / NANO)
-        cnt_o = np.bincount(p_owner, minlength=n).astype(np.float64)
-        sel_o = np.bincount(p_owner[sel], minlength=n).astype(np.float64)
-        ret_o = np.zeros(n)
-        np.add.at(ret_o, p_owner, (x["dep_mo"] - x["lost_mo"]) / NANO)
+            rev_o += red * sel_o
+        cost_o = per_owner(x["lost_mo"] / NANO)
+        cost_o += np.isin(owners, x["sent_owner"]) * m.settlement.cost["transmit"]
+        stake_o = per_owner(x["dep_mo"] / NANO)
+        cnt_o = per_owner()
+        ret_o = per_owner((x["dep_mo"] - x["lost_mo"]) / NANO)
         codes_o = st.strategy[owners, ROLE_CODE["MO"]]
         self.play(
             "MO",
             owners,
             codes_o,
-            rev_o[owners] - cost_o[owners],
-            rev_o[owners],
-            cost_o[owners],
-            stake=stake_o[owners],
-            count=cnt_o[owners],
-            selected=sel_o[owners],
-            returned=ret_o[owners],
+            rev_o - cost_o,
+            rev_o,
+            cost_o,
+            stake=stake_o,
+            count=cnt_o,
+            selected=sel_o,
+            returned=ret_o,
         )
         # trainers
         rev_t = x["v_gain_t"] + np.where(sel, red, 0.0)
