@@ -237,3 +237,35 @@ def test_presets_load_and_differ():
     assert b.forfeit == "burn" and b.ebm_receives == "all" and not b.failed_keeps_received
     with pytest.raises(SimConfigError):
         SimConfig.from_preset("nope")
+
+
+def test_sweep_adapter_and_halting():
+    from derelay.model import abm_run_kind
+
+    t = abm_run_kind(
+        {"preset": "authors_code", "rounds": 5, "params": {"n_participants": 32, "n_miners": 16}},
+        seed=0,
+    )
+    assert set(t) == {"rounds", "agents", "utilities"} and len(t["rounds"]) == 5
+    # a relay whose owners produce nothing: "halt" (authors' code) stops it for good
+    cfg = small(
+        "authors_code", params={"n_participants": 32, "n_miners": 16, "p_train_success": 0.0}
+    )
+    r = run_simulation(cfg, rounds=6, seed=0).rounds
+    assert r["halted"].iloc[1:].all() and not r["halted"].iloc[0]
+    assert (r["n_model_owners"].iloc[1:] == 0).all()
+    k = run_simulation(cfg.with_updates(on_no_selection="keep_owners"), rounds=6, seed=0).rounds
+    assert not k["halted"].any() and (k["n_model_owners"] == 1).all()
+
+
+@pytest.mark.parametrize("matching", ["sec4_text", "authors", "algorithm1"])
+def test_discounted_citations_in_the_model_equal_naive_walk(matching):
+    cfg = small(keep_lineage=True, citation="discounted", citation_beta=0.8, matching=matching)
+    res = run_simulation(cfg, rounds=60, seed=9)
+    lin = res.lineage
+    par, rec, pays = lin["parent"].to_numpy(), lin["recipient"].to_numpy(), lin["pays"].to_numpy()
+    total = np.zeros(64, dtype=np.int64)
+    for _, grp in lin[lin["selected"] & (lin["round"] > 0)].groupby("round"):
+        w = naive_citations(par, rec, pays, grp["model_id"].to_numpy(), 64, True, 0.8)
+        total += np.rint(w * 10**9).astype(np.int64)
+    assert np.abs(total - res.model.state.cited).max() <= 60  # <= 1 nano-coin per round

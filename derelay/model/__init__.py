@@ -14,7 +14,7 @@ from .core import DeRelayModel
 from .learning import AbstractBackend
 from .lineage import CitationEngine, Lineage, naive_citations
 from .settlement import SETTLEMENTS, DeRelayLSettlement
-from .simulate import RunResult, run_simulation
+from .simulate import RunResult, abm_run_kind, run_simulation
 from .state import NANO, ROLES, Ledger, LedgerError
 
 __all__ = [
@@ -32,6 +32,7 @@ __all__ = [
     "RunResult",
     "SimConfig",
     "SimConfigError",
+    "abm_run_kind",
     "naive_citations",
     "run_simulation",
 ]

@@ -126,3 +126,22 @@ def run_simulation(
     }
     lineage = pd.DataFrame(model.lineage.table()) if cfg.keep_lineage else None
     return RunResult(rounds_df, agents_df, meta, util_df, lineage, model)
+
+
+def abm_run_kind(config: dict, seed: int) -> dict[str, pd.DataFrame]:
+    """Sweep adapter (experiments' ``RUN_KINDS`` signature): config dict, seed -> tables.
+
+    ``config`` holds ``rounds`` (default 100), optionally ``preset`` (a shipped preset
+    to start from) and any :class:`SimConfig` keys (``params`` as a sub-table).
+    Returns ``rounds``, ``agents`` and ``utilities`` tables.
+    """
+    data = dict(config)
+    rounds = int(data.pop("rounds", 100))
+    preset = data.pop("preset", None)
+    if preset is not None:
+        cfg = SimConfig.from_preset(str(preset))
+        cfg = cfg.with_updates(**data) if data else cfg
+    else:
+        cfg = SimConfig.from_mapping(data)
+    res = run_simulation(cfg, rounds=rounds, seed=seed)
+    return {"rounds": res.rounds, "agents": res.agents, "utilities": res.utilities}
