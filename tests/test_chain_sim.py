@@ -419,3 +419,17 @@ def test_flat_rewards_and_settled_minting():
     sim = ChainSimulator(cfg, rng=np.random.default_rng(1))
     m = sim.run(200)
     assert m["settled_minted"] == 123 * m["final_blocks"]
+
+
+@pytest.mark.parametrize("policy", ["invalid", "withhold"])
+def test_chunked_runs_equal_one_run(policy):
+    cfg = ChainConfig(n_nodes=25, latency=2.0, interval=5.0, adversary=0.35, policy=policy)
+    one = ChainSimulator(cfg, rng=np.random.default_rng(21))
+    one.run(600)
+    many = ChainSimulator(cfg, rng=np.random.default_rng(21))
+    for _ in range(6):
+        many.run(100)
+    assert [b.hash for b in one.blocks] == [b.hash for b in many.blocks]
+    m1, m2 = one.metrics(), many.metrics()
+    m1.pop("seconds"), m2.pop("seconds")
+    assert m1 == m2

@@ -102,6 +102,19 @@ def assign_pools(
 
 
 @dataclass
+class _RunState:
+    """Continuous-mode state that must survive between ``run`` calls."""
+
+    next_mine: float
+    adv_tip: int = 0  # invalid policy: tip of own branch; withhold: private tip
+    unpublished: list[int] = field(default_factory=list)  # withheld blocks, oldest first
+    pub_h_seen: int = 0  # height of the best public block the adversary has seen
+    race: bool = False  # Eyal-Sirer state 0': a published tie is being raced
+    events: list[tuple[float, int, int]] = field(default_factory=list)  # adversary sees block
+    seq: int = 0
+
+
+@dataclass
 class StageOutcome:
     """Result of one stage (one block kind of one round) of the staged race."""
 
@@ -214,6 +227,7 @@ class ChainSimulator:
         self.stages = 0
         self._settled: Ledger | None = None
         self._continuous = False
+        self._state: _RunState | None = None
         self.max_adversary_lead = 0  # most blocks the adversary's branch led honest nodes by
 
     # ------------------------------------------------------------------ store
@@ -594,68 +608,67 @@ class ChainSimulator:
         wl = self.workload
         rnd = self._rng.random
         interval = self.interval
-        # adversary state
-        adv_tip = 0  # invalid policy: tip of own branch; withhold: private tip
-        unpublished: list[int] = []
-        pub_h_seen = 0
-        race = False
-        events: list[tuple[float, int, int]] = []  # (time, seq, block id): adversary sees block
-        seq = 0
-        t = self.time
-        next_mine = t - interval * math.log1p(-rnd())
+        st = self._state
+        if st is None:  # adversary state, observation events and clock persist across calls
+            st = self._state = _RunState(next_mine=self.time - interval * math.log1p(-rnd()))
+        events = st.events
         target = len(self.blocks) - 1 + blocks
         report = max(1, blocks // 100)
 
         def react(now: float) -> None:
-            nonlocal adv_tip, pub_h_seen, race, unpublished
+            """The adversary (withhold) learns of a public block: Eyal-Sirer's rules."""
             self._deliver(now)
             pub = self._public_best_for_adversary()
             ph = int(self._height[pub])
-            if not unpublished:
-                if ph > self._height[adv_tip] or self._height[adv_tip] == 0:
-                    adv_tip, race = pub, False
-                pub_h_seen = max(pub_h_seen, ph)
+            if not st.unpublished:
+                if ph > self._height[st.adv_tip] or self._height[st.adv_tip] == 0:
+                    st.adv_tip, st.race = pub, False
+                st.pub_h_seen = max(st.pub_h_seen, ph)
                 return
-            if ph <= pub_h_seen:
+            if ph <= st.pub_h_seen:
                 return
-            pub_h_seen = ph
-            lead = int(self._height[adv_tip]) - ph
-            if lead < 0:
-                unpublished, adv_tip, race = [], pub, False
-            elif lead <= 1:
-                for j in unpublished:
+            st.pub_h_seen = ph
+            lead = int(self._height[st.adv_tip]) - ph
+            if lead < 0:  # the honest chain overtook: abandon the private branch
+                st.unpublished, st.adv_tip, st.race = [], pub, False
+            elif lead <= 1:  # 1 -> 0: publish and race; 2 -> 1: publish all and win
+                for j in st.unpublished:
                     self._publish(j, now)
-                unpublished = []
-                race = lead == 0
-            else:
-                rel = [j for j in unpublished if self._height[j] <= ph]
-                for j in rel:
-                    self._publish(j, now)
-                unpublished = [j for j in unpublished if self._height[j] > ph]
+                st.unpublished = []
+                st.race = lead == 0
+            else:  # lead >= 2: publish the blocks the honest chain has matched
+                for j in st.unpublished:
+                    if self._height[j] <= ph:
+                        self._publish(j, now)
+                st.unpublished = [j for j in st.unpublished if self._height[j] > ph]
 
         while len(self.blocks) - 1 < target:
-            if events and events[0][0] <= next_mine:
+            if events and events[0][0] <= st.next_mine:
                 now, _, _ = heapq.heappop(events)
                 react(now)
                 continue
-            t = next_mine
-            next_mine = t - interval * math.log1p(-rnd())
+            t = st.next_mine
+            st.next_mine = t - interval * math.log1p(-rnd())
+            self.time = t
             self._deliver(t)
             m = self._draw_miner()
             if adv[m] and policy == "invalid":
                 pub = self._public_best_for_adversary()
-                if adv_tip == 0 or self._height[adv_tip] < self._height[pub] - cfg.abandon_depth:
-                    adv_tip = pub
-                parent = adv_tip
+                if (
+                    st.adv_tip == 0
+                    or self._height[st.adv_tip] < self._height[pub] - cfg.abandon_depth
+                ):
+                    st.adv_tip = pub
+                parent = st.adv_tip
                 honest = False
                 lead = int(self._height[parent]) + 1 - int(self.head_h[~adv].max())
                 self.max_adversary_lead = max(self.max_adversary_lead, lead)
             elif adv[m] and policy == "withhold":
-                if not unpublished:
+                if not st.unpublished:
                     pub = self._public_best_for_adversary()
-                    if self._height[pub] > self._height[adv_tip]:
-                        adv_tip = pub
-                parent = adv_tip
+                    if self._height[pub] > self._height[st.adv_tip]:
+                        st.adv_tip = pub
+                parent = st.adv_tip
                 honest = True  # valid blocks: selfish mining breaks no rule
             else:
                 parent = int(self.head[m])
@@ -672,27 +685,24 @@ class ChainSimulator:
             i = self._append(b)
             self._adv[i] = bool(adv[m])
             if adv[m] and policy == "withhold":
-                adv_tip = i
-                unpublished.append(i)
+                st.adv_tip = i
+                st.unpublished.append(i)
                 lead = int(self._height[i]) - int(self.head_h[~adv].max())
                 self.max_adversary_lead = max(self.max_adversary_lead, lead)
-                if race:  # state 0': publish at once and win the race
-                    for j in unpublished:
+                if st.race:  # state 0': publish at once and win the race
+                    for j in st.unpublished:
                         self._publish(j, t)
-                    unpublished, race = [], False
+                    st.unpublished, st.race = [], False
             elif adv[m]:
-                adv_tip = i
+                st.adv_tip = i
                 self._pub[i] = t  # published (and rejected by every honest node)
             else:
                 self._publish(i, t)
                 if policy == "withhold":
-                    seq += 1
-                    heapq.heappush(events, (t + float(self._adv_seen[m]), seq, i))
+                    st.seq += 1
+                    heapq.heappush(events, (t + float(self._adv_seen[m]), st.seq, i))
             if progress is not None and (len(self.blocks) - 1) % report == 0:
                 progress(len(self.blocks) - 1)
-        self.time = t
-        self._deliver(np.inf)
-        self._pending = []
         self.wall_seconds += _time.perf_counter() - t0
 
     # ------------------------------------------------------------------ measurements
