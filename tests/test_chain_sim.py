@@ -433,3 +433,11 @@ def test_chunked_runs_equal_one_run(policy):
     m1, m2 = one.metrics(), many.metrics()
     m1.pop("seconds"), m2.pop("seconds")
     assert m1 == m2
+
+
+def test_stage_wait_advances_the_clock_only():
+    sim = ChainSimulator(ChainConfig(n_nodes=5, latency=0.0), rng=np.random.default_rng(2))
+    out = sim.mine_stage("DB", 0, wait=100.0)
+    assert out.block.timestamp > 100.0 and out.elapsed == pytest.approx(out.block.timestamp - 100.0)
+    with pytest.raises(ValueError, match="wait must be >= 0"):
+        sim.mine_stage("EB", 0, wait=-1.0)

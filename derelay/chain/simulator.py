@@ -369,8 +369,12 @@ class ChainSimulator:
         round_index: int,
         honest: np.ndarray | None = None,
         payload: PayloadFn | None = None,
+        wait: float = 0.0,
     ) -> StageOutcome:
         """Race for one block of ``kind`` in round ``round_index`` (see module docstring).
+
+        ``wait`` (seconds, >= 0) is off-chain time before the stage opens (training,
+        encryption, testing); it advances the clock but is not part of ``elapsed``.
 
         ``honest[m]`` says whether node ``m`` follows Normal for this kind (default:
         every node outside the adversary); ``payload(m, honest)`` builds the payload
@@ -389,6 +393,9 @@ class ChainSimulator:
             hon = np.asarray(honest, dtype=bool)
             if hon.shape != (n,):
                 raise ValueError(f"honest must be a bool array of shape ({n},); got {hon.shape}")
+        if not (math.isfinite(wait) and wait >= 0):
+            raise ValueError(f"wait must be >= 0 seconds; got {wait}")
+        self.time += wait
         parent_id = self._tip
         ctx = self._context(parent_id, round_index)
         if payload is None:
