@@ -203,7 +203,18 @@ def test_cli_json_calibrate_contract():
 
 def test_cli_tables_and_out(tmp_path):
     runner = CliRunner()
-    res = runner.invoke(app, [*ARGS, "--methods", "relay,fedavg", "--out", str(tmp_path / "o")])
+    res = runner.invoke(
+        app,
+        [
+            *ARGS,
+            "--methods",
+            "relay,fedavg",
+            "--out",
+            str(tmp_path / "o"),
+            "--plot",
+            str(tmp_path / "acc.png"),
+        ],
+    )
     assert res.exit_code == 0, res.output
     assert "Lazy-but-lucky rate" in res.output and "FedAvg" in res.output
     df = pd.read_parquet(tmp_path / "o" / "rounds.parquet")
@@ -213,6 +224,7 @@ def test_cli_tables_and_out(tmp_path):
     per_round = models.groupby("round")["selected"].sum()
     assert (per_round.to_numpy() == df["n_selected"].to_numpy()).all()
     assert (models.loc[models["model"] < 0, "hash"] == "").all()
+    assert (tmp_path / "acc.png").read_bytes()[:4] == b"\x89PNG"
     assert json.loads((tmp_path / "o" / "learn.json").read_text())["summary"]["rounds"] == 3
 
 
@@ -226,6 +238,7 @@ def test_cli_tables_and_out(tmp_path):
         (["--q-cases", "100000"], "q_cases"),
         (["--alpha", "0"], "alpha"),
         (["--rounds", "0"], "--rounds"),
+        (["--plot", "x.jpg"], "--plot"),
         (["--config", "/nonexistent.toml"], "cannot read"),
         (["--calibrate", "--skip-rounds", "3"], "--skip-rounds"),
     ],

@@ -92,6 +92,9 @@ def learn(
         help="Directory for rounds.parquet, rounds.csv, models.parquet (every submitted "
         "model: accuracy, gain, rank, selection, hash) and learn.json.",
     ),
+    plot: Path = typer.Option(
+        None, "--plot", help="Write an accuracy-vs-round figure (PNG/PDF/SVG by suffix)."
+    ),
     write_params: Path = typer.Option(
         None,
         "--write-params",
@@ -146,6 +149,8 @@ def learn(
         fail(f"--every={every} must be >= 0")
     if skip_rounds < 0 or (calibrate and skip_rounds >= rounds):
         fail(f"--skip-rounds={skip_rounds} must satisfy 0 <= skip_rounds < rounds={rounds}")
+    if plot is not None and plot.suffix.lower() not in (".png", ".pdf", ".svg"):
+        fail(f"--plot={plot}: the file name must end in .png, .pdf or .svg")
     if write_params is not None and not calibrate:
         fail("--write-params needs --calibrate")
     if not coin_per_point > 0:
@@ -220,6 +225,8 @@ def learn(
     if out is not None:
         _write(out, result.rounds, obj)
         _write_one(out / "models.parquet", lambda f: result.models.to_parquet(f, index=False))
+    if plot is not None:
+        _write_one(plot, lambda f: _figure(result, f, plot.suffix.lower()[1:]))
     if write_params is not None:
         if cal["params"] is None:
             fail(f"--write-params: {cal.get('params_error', 'no calibrated point')}")
@@ -306,6 +313,38 @@ def _write(
         for tmp, _ in tmp_paths:
             Path(tmp).unlink(missing_ok=True)
         fail(f"--out={out}: cannot write ({exc.strerror})")
+
+
+def _figure(result, path: str, fmt: str) -> None:
+    """Held-out accuracy vs round of every method, and the lucky-lazy rate."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    r = result.rounds
+    fig, (ax, bx) = plt.subplots(2, 1, figsize=(7, 6), sharex=True, height_ratios=(2, 1))
+    for col, label in (
+        ("relay_best_accuracy_so_far", "relay (best model so far)"),
+        ("relay_best_accuracy", "relay (round's top-ranked model)"),
+        ("fedavg_accuracy", "FedAvg"),
+        ("central_accuracy", "centralised"),
+    ):
+        if col in r:
+            ax.plot(r["round"], r[col], label=label, lw=1.5)
+    ax.set_ylabel("held-out accuracy")
+    ax.legend(loc="lower right", fontsize=8)
+    ax.grid(alpha=0.3)
+    bx.plot(r["round"], r["lazy_top_s_rate"], ".", label="lazy top-s rate")
+    sel = r["honest_selected"] / r["honest_submitted"].where(r["honest_submitted"] > 0)
+    bx.plot(r["round"], sel, ".", label="honest top-s rate")
+    bx.set_xlabel("round")
+    bx.set_ylabel("share selected")
+    bx.legend(fontsize=8)
+    bx.grid(alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(path, format=fmt)
+    plt.close(fig)
 
 
 def _write_one(path: Path, writer) -> None:
