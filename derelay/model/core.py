@@ -189,13 +189,21 @@ class DeRelayModel(mesa.Model):
                 f"unknown strategy {role}.{abbr}; allowed {list(self.role_strats[role])}"
             ) from None
         self.state.strategy[index, ROLE_CODE[role]] = code
+        self._shares = None
+
+    def strategies_changed(self) -> None:
+        """Call after writing ``state.strategy`` directly (invalidates cached shares)."""
+        self._shares = None
 
     def strategy_shares(self) -> dict[str, float]:
+        if getattr(self, "_shares", None) is not None:
+            return self._shares
         out = {}
         for ri, r in enumerate(ROLES):
             counts = np.bincount(self.state.strategy[:, ri], minlength=len(self.role_strats[r]))
             for a, c in zip(self.role_strats[r], counts, strict=True):
                 out[f"share_{r}_{a}"] = c / self.n
+        self._shares = out
         return out
 
     # ------------------------------------------------------------------------------------
@@ -489,10 +497,12 @@ class DeRelayModel(mesa.Model):
         self.recorder.end_round(acc, res, sel_mask, submitted, ~trains)
         if self._vec["has_hook"].any():
             self.agents.shuffle_do("run_hook")
+            self._shares = None
         if cfg.adaptation != "fixed" and self.round % cfg.adaptation_every == 0:
             from .dynamics import adapt
 
             adapt(self)
+            self._shares = None
 
     # ------------------------------------------------------------------------------------
     def _mine(self, kind: str, r_idx: int, miners: np.ndarray, acc: dict):

@@ -83,29 +83,38 @@ class Recorder:
         miners: items packed), ``selected`` (MO: selected children; T: selected) and
         ``returned`` (deposit returned).
         """
-        codes = np.atleast_1d(np.asarray(codes, dtype=np.int64))
+        codes = np.asarray(codes, dtype=np.int64).reshape(-1)
         if codes.size == 0:
             return
-        b = self.bucket_base[role] + codes
-        shape = codes.shape
-        u = np.broadcast_to(np.asarray(utility, dtype=np.float64), shape)
-        rev = u if revenue is None else np.broadcast_to(np.asarray(revenue, np.float64), shape)
-        c = (rev - u) if cost is None else np.broadcast_to(np.asarray(cost, np.float64), shape)
-        cols = (None, u, rev, c, u * u, stake, gap, count, selected, returned)
+        base = self.bucket_base[role]
         cur = self._cur
-        if codes.size == 1:
-            j = int(b[0])
+        if codes.size == 1:  # one miner: scalar arithmetic, no numpy dispatch
+            j = base + int(codes[0])
+            u = _scalar(utility)
+            rev = u if revenue is None else _scalar(revenue)
+            c = rev - u if cost is None else _scalar(cost)
+            vals = (u, rev, c, u * u, _scalar(stake), _scalar(gap), _scalar(count))
             cur[0, j] += 1.0
-            for k in range(1, len(cols)):
-                cur[k, j] += float(np.ravel(cols[k])[0])
+            for k, v in enumerate(vals, start=1):
+                cur[k, j] += v
+            cur[8, j] += _scalar(selected)
+            cur[9, j] += _scalar(returned)
             return
+        b = base + codes
         nb = self.n_buckets
-        cur[0] += np.bincount(b, minlength=nb)
-        for k in range(1, len(cols)):
-            w = np.broadcast_to(np.asarray(cols[k], dtype=np.float64), shape)
-            if k >= 5 and not np.any(w):
-                continue
-            cur[k] += np.bincount(b, weights=w, minlength=nb)
+        counts = np.bincount(b, minlength=nb)
+        cur[0] += counts
+        u = np.asarray(utility, dtype=np.float64)
+        rev = u if revenue is None else np.asarray(revenue, np.float64)
+        c = (rev - u) if cost is None else np.asarray(cost, np.float64)
+        cols = (u, rev, c, u * u if u.ndim else u * u, stake, gap, count, selected, returned)
+        for k, col in enumerate(cols, start=1):
+            if np.ndim(col) == 0:
+                v = float(col)
+                if v != 0.0:
+                    cur[k] += v * counts
+            else:
+                cur[k] += np.bincount(b, weights=col, minlength=nb)
 
     def account_round(self, acc, x: dict) -> None:
         """Role plays of owners, trainers and valid-block miners for this round."""
@@ -341,6 +350,10 @@ class Recorder:
             data[f"{name}_sum"] = arr[:, k, :].reshape(-1)
         df = pd.DataFrame(data)
         return df[df["n"] > 0].reset_index(drop=True)
+
+
+def _scalar(x) -> float:
+    return float(x) if np.ndim(x) == 0 else float(np.ravel(x)[0])
 
 
 def _torch_metrics(res, sel, backend) -> dict:
