@@ -226,6 +226,12 @@ def test_selfish_mining_beats_its_share():
     # gamma lies in [0, 1] and is near 0 on a fast network: theory 0.484 .. 0.667
     assert _es_revenue(alpha, 0) - 5 * se < share < _es_revenue(alpha, 1) + 5 * se
     assert share > alpha
+    # with the gamma the topology produced, the share matches Eyal-Sirer's eq. (8);
+    # 5 SE of the share plus the slope of eq. (8) times gamma's own SE
+    g, races = m["selfish_gamma"], m["selfish_races"]
+    se_g = math.sqrt(max(g * (1 - g), 1 / races) / races)
+    slope = _es_revenue(alpha, 1) - _es_revenue(alpha, 0)
+    assert abs(share - _es_revenue(alpha, g)) < 5 * se + slope * 3 * se_g
     assert m["invalid_blocks"] == 0 and m["max_reorg_depth"] >= 2
     assert m["ledger_conserved"]
 

@@ -110,6 +110,10 @@ class _RunState:
     unpublished: list[int] = field(default_factory=list)  # withheld blocks, oldest first
     pub_h_seen: int = 0  # height of the best public block the adversary has seen
     race: bool = False  # Eyal-Sirer state 0': a published tie is being raced
+    race_block: int = -1  # the adversary's block in the current race
+    race_counted: bool = True  # the race's first honest block has been classified
+    gamma_hits: int = 0  # races whose first honest block extended the adversary's block
+    gamma_races: int = 0  # races decided by an honest block
     events: list[tuple[float, int, int]] = field(default_factory=list)  # adversary sees block
     seq: int = 0
 
@@ -643,6 +647,8 @@ class ChainSimulator:
                     self._publish(j, now)
                 st.unpublished = []
                 st.race = lead == 0
+                if st.race:
+                    st.race_block, st.race_counted = st.adv_tip, False
             else:  # lead >= 2: publish the blocks the honest chain has matched
                 for j in st.unpublished:
                     if self._height[j] <= ph:
@@ -680,6 +686,10 @@ class ChainSimulator:
             else:
                 parent = int(self.head[m])
                 honest = True
+                if st.race and not st.race_counted:  # gamma: which side of the tie?
+                    st.race_counted = True
+                    st.gamma_races += 1
+                    st.gamma_hits += parent == st.race_block
             h = int(self._height[parent]) + 1
             kind = KIND_ORDER[(h - 1) % 4]
             r = (h - 1) // 4
@@ -804,6 +814,9 @@ class ChainSimulator:
         ``adversary_main_share``  final-chain blocks mined by the adversary / its length
         ``max_adversary_lead``    most blocks the adversary's branch ever led the best
                                   honest head by (continuous mode)
+        ``selfish_gamma``         withhold: share of races (a published tie) whose first
+                                  honest block extended the adversary's block - the
+                                  gamma of Eyal & Sirer, produced by the topology
         ``mean_time_to_finality`` mean over final blocks of (time the block k above it
                                   on the final chain has reached every node) - (mined)
         ``double_spend_conflicts`` deposit contracts packed on two branches (detected)
@@ -860,6 +873,12 @@ class ChainSimulator:
             "dishonest_blocks": n_adv,
             "adversary_main_share": rate(int((onm & adv).sum()), tip_h),
             "max_adversary_lead": int(self.max_adversary_lead),
+            "selfish_gamma": (
+                rate(self._state.gamma_hits, self._state.gamma_races)
+                if self._state is not None
+                else float("nan")
+            ),
+            "selfish_races": 0 if self._state is None else self._state.gamma_races,
             "adversary_share": float(self.hash_power[self.adversary_mask].sum()),
             "main_chain_length": tip_h,
             "final_blocks": int(final_mask.sum()),
