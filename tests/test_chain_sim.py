@@ -447,3 +447,15 @@ def test_stage_wait_advances_the_clock_only():
     assert out.block.timestamp > 100.0 and out.elapsed == pytest.approx(out.block.timestamp - 100.0)
     with pytest.raises(ValueError, match="wait must be >= 0"):
         sim.mine_stage("EB", 0, wait=-1.0)
+
+
+def test_single_node_adversary_never_wins_a_race():
+    """One adversary node: it publishes after hearing the honest block, and by the
+    triangle inequality of shortest-path delays the honest block reaches every other
+    node first, so gamma is exactly 0; a pool spread over several nodes gets gamma > 0."""
+    cfg = ChainConfig(n_nodes=30, latency=1.0, interval=10.0, adversary=0.35, policy="withhold")
+    m = ChainSimulator(cfg, rng=np.random.default_rng(9)).run(3000)
+    assert m["selfish_races"] > 50 and m["selfish_gamma"] == 0.0
+    spread = cfg.model_copy(update={"adversary_nodes": 8})
+    m2 = ChainSimulator(spread, rng=np.random.default_rng(9)).run(3000)
+    assert m2["selfish_gamma"] > 0.02
