@@ -984,28 +984,59 @@ def section_sensitivity(ctx: Context) -> Section:
     from experiments.sensitivity import run_sensitivity
     from experiments.spec import load_spec, spec_from_mapping
 
-    sec = Section("sensitivity", "Sensitivity of the minimal feasible issuance (Morris)")
-    spec = load_spec(REPO_EXPERIMENTS / "sensitivity_feasible.toml")
-    if ctx.quick:
-        data = spec.model_dump(mode="json")
-        data["sensitivity"]["samples"] = 6
-        spec = spec_from_mapping(data)
-    out = ctx.datadir / "sensitivity_feasible"
-    if out.exists():
-        shutil.rmtree(out)
-    res, result = run_sensitivity(spec, out, workers=ctx.workers, figures=False)
-    ax = plot_sensitivity(result, "min_issuance")
-    sec.figures += ctx.fig(ax.figure, "sensitivity_min_issuance")
-    idx = result["indices"]["min_issuance"]
-    if "mu_star" in idx:
-        df = pd.DataFrame(
-            {"parameter": result["parameters"], "mu*": idx["mu_star"], "sigma": idx["sigma"]}
-        ).sort_values("mu*", ascending=False)
-        sec.text = (
-            f"Morris screening, {result['design_points']} design points (LP per point).\n\n"
-            + _md_table(df)
-        )
+    sec = Section("sensitivity", TITLES["sensitivity"])
+    texts = []
+    jobs = [
+        ("sensitivity_feasible", {"sensitivity.samples": 6}, ["min_issuance"]),
+        (
+            "sensitivity_abm",
+            {"sensitivity.samples": 4, "replications": 1, "base.rounds": 60},
+            ["gini_coins", "share_T_N", "n_trainers"],
+        ),
+    ]
+    for name, quick, outputs in jobs:
+        if name == "sensitivity_abm" and not _available("derelay.model"):
+            sec.note = "ABM sensitivity skipped: derelay.model (issue 5) is not available"
+            continue
+        spec = load_spec(REPO_EXPERIMENTS / f"{name}.toml")
+        if ctx.quick:
+            data = spec.model_dump(mode="json")
+            for k, v in quick.items():
+                node = data
+                path = k.split(".")
+                for part in path[:-1]:
+                    node = node[part]
+                node[path[-1]] = v
+            spec = spec_from_mapping(data)
+        out = ctx.datadir / name
+        if out.exists():
+            shutil.rmtree(out)
+        _, result = run_sensitivity(spec, out, workers=ctx.workers, figures=False)
+        ctx.log(f"  {name}: {result['design_points']} design points")
+        for o in outputs:
+            idx = result["indices"].get(o, {})
+            if "mu_star" not in idx:
+                continue
+            ax = plot_sensitivity(result, o)
+            sec.figures += ctx.fig(ax.figure, f"sensitivity_{o}")
+            df = pd.DataFrame(
+                {"parameter": result["parameters"], "mu*": idx["mu_star"], "sigma": idx["sigma"]}
+            ).sort_values("mu*", ascending=False)
+            texts.append(
+                f"**{o}** ({spec.kind}, Morris, {result['design_points']} design points, "
+                f"{spec.replications} replication(s) each; `derelay sensitivity "
+                f"experiments/{name}.toml`)\n\n" + _md_table(df)
+            )
+    sec.text = "\n\n".join(texts)
     return sec
+
+
+def _available(module: str) -> bool:
+    try:
+        _need(module, "")
+    except Missing:
+        return False
+    return True
 
 
 SECTIONS: list[tuple[str, Callable[[Context], Section]]] = [
@@ -1033,7 +1064,7 @@ TITLES = {
     "security": "Forks and security versus adversary share and latency",
     "learning": "Real learning per relay step; relay vs federated vs centralised",
     "utilities": "Simulated versus closed-form utilities",
-    "sensitivity": "Sensitivity of the minimal feasible issuance (Morris)",
+    "sensitivity": "Sensitivity: minimal feasible issuance, coin inequality, honesty (Morris)",
 }
 
 
