@@ -109,3 +109,21 @@ def test_fig4_version_distribution_first_100_rounds(preset):
         latest.append(r["share_latest_0"].iloc[50:].mean())
     expected = _trainer_fixed_point(p) * p.p_train_success / p.n_participants
     assert np.mean(latest) == pytest.approx(expected, abs=0.02)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("preset", PRESETS)
+def test_fig3_full_5000_rounds(preset):
+    """Fig. 3 setting (256 participants, 5,000 rounds): exponent 2, magnitude n_sel r^2/(2Q),
+    everybody with a model and positive coins at the end."""
+    cfg = SimConfig.from_preset(preset).with_updates(record_every=500)
+    res = run_simulation(cfg, rounds=5000, seed=0)
+    r = res.rounds
+    x = r["round"].to_numpy(dtype=float)
+    y = r["mean_coins"].to_numpy()
+    m = x >= 500
+    assert abs(np.polyfit(np.log(x[m]), np.log(y[m]), 1)[0] - 2.0) < 0.02
+    assert y[-1] / x[-1] ** 2 == pytest.approx(r["n_selected"].mean() / 512, rel=0.02)
+    last = res.agents[res.agents["round"] == 5000]
+    assert (last["coins"] > 0).all() and (last["version"] >= 0).all()
+    assert abs(r["n_trainers"].iloc[50:].mean() - _trainer_fixed_point(cfg.params)) < 0.2
