@@ -310,6 +310,8 @@ def _prepare_out(out: Path, spec: Spec, resume: bool, spec_text: str | None) -> 
                 f"cannot --resume: {out} holds a sweep of a different spec "
                 f"(digest {meta.get('digest')} != {spec.digest()}); choose another --out"
             )
+        for stale in out.rglob(".*.tmp-*"):  # temporaries of runs killed mid-write
+            stale.unlink(missing_ok=True)
         return
     if out.exists() and any(out.iterdir()) and not resume:
         raise SpecError(

@@ -237,3 +237,30 @@ def test_shipped_specs_are_valid(path):
         from experiments.sensitivity import design_spec
 
         assert len(design_spec(spec).runs()) > 0
+
+
+def test_ctrl_c_exits_130_and_resume_completes(tmp_path):
+    spec = tmp_path / "slow.toml"
+    spec.write_text(
+        'name = "slow"\nkind = "toy"\nreplications = 2\nseed = 3\n'
+        "[base]\nrounds = 3\nsleep = 0.2\n[sweep.axes]\ndrift = [0.0, 0.5, 1.0, 1.5]\n"
+    )
+    out = tmp_path / "o"
+    proc = subprocess.Popen(
+        [sys.executable, "-c", "from derelay.cli import main; main()",
+         "sweep", str(spec), "--out", str(out), "--workers", "1", "--no-progress"],
+        cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    deadline = time.time() + 30
+    while time.time() < deadline:
+        if (out / "status").exists() and len(list((out / "status").glob("*.json"))) >= 2:
+            break
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    assert "--resume" in err
+    (out / "rounds" / ".run_000099.parquet.tmp-1-2").write_bytes(b"half")  # a torn write
+    res = run_sweep(load_spec(spec), out, resume=True, workers=1)
+    assert res.done == 8 and not list(out.rglob(".*.tmp-*"))
+    assert load_manifest(out)["counts"]["ok"] == 8
