@@ -452,10 +452,12 @@ def test_stage_wait_advances_the_clock_only():
 def test_single_node_adversary_never_wins_a_race():
     """One adversary node: it publishes after hearing the honest block, and by the
     triangle inequality of shortest-path delays the honest block reaches every other
-    node first, so gamma is exactly 0; a pool spread over several nodes gets gamma > 0."""
+    node first, so gamma is 0 - up to exact ties (the adversary on the shortest path,
+    equal arrival times that floating-point rounding may order either way); a pool
+    spread over several nodes gets a clearly positive gamma."""
     cfg = ChainConfig(n_nodes=30, latency=1.0, interval=10.0, adversary=0.35, policy="withhold")
     m = ChainSimulator(cfg, rng=np.random.default_rng(9)).run(3000)
-    assert m["selfish_races"] > 50 and m["selfish_gamma"] == 0.0
+    assert m["selfish_races"] > 50 and m["selfish_gamma"] < 0.02
     spread = cfg.model_copy(update={"adversary_nodes": 8})
     m2 = ChainSimulator(spread, rng=np.random.default_rng(9)).run(3000)
-    assert m2["selfish_gamma"] > 0.02
+    assert m2["selfish_gamma"] > 0.05
