@@ -132,6 +132,11 @@ def test_calibrate_maps_gain_to_coin_and_pools_lazy_rate():
         assert sc["lazy_gain_at_p"] == pytest.approx(float(lazy_gain(pv, 0.1, "scaled")))
         if sc["p_star"] is not None:
             assert float(lazy_gain(pv, sc["p_star"], "scaled")) == pytest.approx(0, abs=1e-9)
+    fake = _fake(rows)
+    fake.meta["n_params"] = 1234
+    sized = calibrate(fake, model_size_from_net=True)
+    assert sized["params"]["model_size"] == 1234 and sized["n_params"] == 1234
+    assert calibrate(fake)["params"]["model_size"] == 10000
     skipped = calibrate(_fake(rows), skip_rounds=1)
     assert skipped["gain_per_step_pp"] == pytest.approx(1.0)
     neg = calibrate(_fake([{**rows[0], "mean_eval_gain": -0.01}]))

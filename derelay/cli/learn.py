@@ -92,6 +92,11 @@ def learn(
         help="Directory for rounds.parquet, rounds.csv, models.parquet (every submitted "
         "model: accuracy, gain, rank, selection, hash) and learn.json.",
     ),
+    model_size_from_net: bool = typer.Option(
+        False,
+        "--model-size-from-net",
+        help="With --calibrate: also set model_size |M| to the trained MLP's parameter count.",
+    ),
     plot: Path = typer.Option(
         None, "--plot", help="Write an accuracy-vs-round figure (PNG/PDF/SVG by suffix)."
     ),
@@ -213,7 +218,13 @@ def learn(
             prog.stop()
     summary = result.summary()
     cal = (
-        do_calibrate(result, p, coin_per_point=coin_per_point, skip_rounds=skip_rounds)
+        do_calibrate(
+            result,
+            p,
+            coin_per_point=coin_per_point,
+            skip_rounds=skip_rounds,
+            model_size_from_net=model_size_from_net,
+        )
         if calibrate
         else None
     )

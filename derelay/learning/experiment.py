@@ -339,6 +339,7 @@ def calibrate(
     params: Any = None,
     coin_per_point: float = 1.0,
     skip_rounds: int = 0,
+    model_size_from_net: bool = False,
 ) -> dict[str, Any]:
     """Inputs of the closed form and the solver's lazy-deviation search, measured.
 
@@ -353,6 +354,8 @@ def calibrate(
       with a 95 % Wilson interval; ``honest_top_s_rate`` for comparison.
     * ``params``: ``params`` (default ``Params()``) with ``coin`` replaced, and
       ``check``: its failing conditions / IR / IC (``derelay check``).
+    * ``model_size_from_net``: also set |M| (``model_size``, eqs. (7), (8), (10),
+      (12), (14)) to the parameter count of the MLP actually trained.
     * ``closed_form_lazy``: the solver's C4 reading at the calibrated point
       (:func:`lazy_closed_form`): the lazy trainer's gain over Normal at the measured
       p and the break-even luck p*.  Pass ``lazy_top_s_rate`` to
@@ -401,6 +404,7 @@ def calibrate(
         if w["mean_gain"].notna().any()
         else math.nan,
         "coin_per_point": coin_per_point,
+        "n_params": result.meta.get("n_params"),
         "s": float(base.s),
         "rounds_used": int(len(w)),
         "skip_rounds": skip_rounds,
@@ -410,7 +414,10 @@ def calibrate(
     }
     if math.isfinite(coin) and coin > 0:
         try:
-            p = params_from_mapping({**base.model_dump(), "coin": coin})
+            update = {"coin": coin}
+            if model_size_from_net and "n_params" in result.meta:
+                update["model_size"] = float(result.meta["n_params"])
+            p = params_from_mapping({**base.model_dump(), **update})
         except ParamsError as exc:  # pragma: no cover - coin > 0 is in the domain
             out["params_error"] = str(exc)
         else:
