@@ -8,6 +8,9 @@ block costs one row lookup, never a graph walk).  Shortest-path delays satisfy t
 triangle inequality, which guarantees that a block never reaches a node before its
 parent did (the parent reached the child's miner first) - the simulator relies on it.
 
+Up to ``MAX_NODES`` = 10,000 nodes (the delay matrix is dense: n^2 * 8 bytes); large
+populations map participants onto pools (:func:`derelay.chain.assign_pools`).
+
 Topologies (``TOPOLOGIES``)
 ---------------------------
 ``random_regular``  every node has ``degree`` peers (Bitcoin-like; default degree 8)
@@ -39,6 +42,7 @@ import numpy as np
 from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import connected_components, shortest_path
 
+MAX_NODES = 10_000  # the all-pairs delay matrix takes n**2 * 8 bytes (800 MB at 10,000)
 TOPOLOGIES: tuple[str, ...] = ("random_regular", "small_world", "scale_free", "complete", "file")
 EDGE_LIST_SUFFIXES = (".txt", ".csv", ".tsv", ".edges", ".edgelist")
 
@@ -72,8 +76,11 @@ def build_graph(
         if path is None:
             raise NetworkError("topology 'file' needs a graph file (--graph PATH)")
         return load_graph(path)
-    if n_nodes < 2:
-        raise NetworkError(f"nodes must be >= 2; got {n_nodes}")
+    if not 2 <= n_nodes <= MAX_NODES:
+        raise NetworkError(
+            f"nodes must be in [2, {MAX_NODES}] (all-pairs delays take n^2 * 8 bytes); "
+            f"got {n_nodes}"
+        )
     if degree < 1:
         raise NetworkError(f"degree must be >= 1; got {degree}")
     if not 0.0 <= rewire <= 1.0:
@@ -150,8 +157,11 @@ def load_graph(path: str | Path) -> nx.Graph:
     except Exception as exc:  # parser errors of networkx / json
         raise NetworkError(f"could not read graph file {p.name}: {exc}") from None
     g.remove_edges_from(list(nx.selfloop_edges(g)))
-    if g.number_of_nodes() < 2:
-        raise NetworkError(f"graph file {p.name} must have >= 2 nodes")
+    if not 2 <= g.number_of_nodes() <= MAX_NODES:
+        raise NetworkError(
+            f"graph file {p.name} must have between 2 and {MAX_NODES} nodes; "
+            f"got {g.number_of_nodes()}"
+        )
     if not nx.is_connected(g):
         raise NetworkError(f"graph file {p.name} is not connected")
     labels = list(g.nodes)

@@ -86,7 +86,8 @@ def test_user_graph(tmp_path):
     [
         (["--adversary", "1.0"], "--adversary must be in [0, 1)"),
         (["--adversary", "-0.1"], "--adversary"),
-        (["--nodes", "1"], "--nodes must be >= 2"),
+        (["--nodes", "1"], "--nodes must be in [2, 10000]"),
+        (["--nodes", "20000"], "--nodes must be in [2, 10000]"),
         (["--latency", "-1"], "--latency must be >= 0"),
         (["--interval", "0"], "--interval must be > 0"),
         (["--blocks", "0"], "--blocks must be >= 1"),

@@ -121,8 +121,10 @@ def test_bad_arguments_name_the_parameter():
     rng = np.random.default_rng(0)
     with pytest.raises(NetworkError, match="topology must be one of"):
         build_graph("ring", 10, rng)
-    with pytest.raises(NetworkError, match="nodes must be >= 2"):
+    with pytest.raises(NetworkError, match=r"nodes must be in \[2, 10000\]"):
         build_graph("complete", 1, rng)
+    with pytest.raises(NetworkError, match="n\\^2"):
+        build_graph("random_regular", 20_000, rng)
     with pytest.raises(NetworkError, match="latency must be >= 0"):
         assign_latencies(nx.path_graph(3), -1.0, rng)
     with pytest.raises(NetworkError, match="does not exist"):

@@ -88,7 +88,7 @@ def chain(
     from pydantic import ValidationError
 
     _check_range("--blocks", blocks, blocks >= 1, ">= 1")
-    _check_range("--nodes", nodes, nodes >= 2, ">= 2")
+    _check_range("--nodes", nodes, 2 <= nodes <= 10_000, "in [2, 10000] (dense delay matrix)")
     _check_range("--latency", latency, math.isfinite(latency) and latency >= 0, ">= 0 seconds")
     _check_range("--interval", interval, math.isfinite(interval) and interval > 0, "> 0 seconds")
     _check_range(
