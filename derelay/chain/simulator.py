@@ -21,6 +21,9 @@ Staged (``mine_stage``, used by the agent-based model)
     build the dishonest payload; an invalid block (PI, NG, IT, IRa) is rejected by
     every honest node and orphaned (the paper's assumption, measured rather than
     imposed: ``dishonest_orphan_rate``), a legal NPA block competes normally.
+    Deviators here are individual miners deviating for one block (Table II's
+    strategies), so their invalid blocks sit on the common tip and never form a
+    branch: a coordinated majority attack (takeover) is the continuous mode's subject.
 
 Continuous (``run``, used by ``derelay chain``)
     A free-running chain in which block kinds follow height (DB, EB, TB, SB, DB, ...;
