@@ -126,7 +126,12 @@ class SimConfig(BaseModel):
 
     # --- recording -----------------------------------------------------------------------
     record_every: int = Field(1, ge=1, description="agents.parquet: every k-th round")
-    record_sample: int | None = Field(None, ge=1, description="agents.parquet: sampled agents")
+    record_sample: int | None = Field(
+        None,
+        ge=1,
+        description="agents.parquet: sampled agents (None: all, but at most 10,000 sampled "
+        "once there are more than 20,000 participants)",
+    )
     mesa_agents: bool = Field(True, description="create one Mesa agent per participant")
     check_invariants: bool = Field(False, description="assert ledger conservation every round")
     keep_lineage: bool = Field(False, description="keep every model node (lineage.parquet)")

@@ -16,6 +16,9 @@ import pandas as pd
 from .state import IDLE, NANO, ROLE_CODE, ROLE_NAMES, ROLES
 
 N_LATEST = 10
+#: Without ``record_sample``, populations above this size record a sample of AUTO_SAMPLE.
+AUTO_SAMPLE_ABOVE = 20_000
+AUTO_SAMPLE = 10_000
 STATS = (
     "n",
     "utility",
@@ -38,9 +41,12 @@ class Recorder:
         self.rows: list[dict] = []
         self.agent_chunks: list[dict[str, np.ndarray]] = []
         n = model.n
-        if cfg.record_sample is not None and cfg.record_sample < n:
+        size = cfg.record_sample
+        if size is None and n > AUTO_SAMPLE_ABOVE:
+            size = AUTO_SAMPLE  # a full table would not fit in memory for huge runs
+        if size is not None and size < n:
             rng = np.random.default_rng(np.random.SeedSequence(model.seed_value).spawn(6)[5])
-            self.sample = np.sort(rng.choice(n, size=cfg.record_sample, replace=False))
+            self.sample = np.sort(rng.choice(n, size=size, replace=False))
         else:
             self.sample = None
         # (role, strategy) buckets

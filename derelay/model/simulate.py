@@ -116,7 +116,8 @@ def run_simulation(
             "escrow_nano": model.ledger.escrow,
             "total_coins_nano": model.ledger.total(),
         },
-        "citation_levels_walked": model.settlement.engine.levels_walked,
+        "agents_recorded": None if rec.sample is None else int(len(rec.sample)),
+        "citation_tree_size": model.settlement.engine.tree_size,
         "timings": {
             "setup_s": t1 - t0,
             "rounds_s": t2 - t1,
