@@ -23,8 +23,10 @@ def paper(
     ),
     json_out: bool = typer.Option(False, "--json", help="Print the claims as one JSON object."),
 ) -> None:
-    """Regenerate Figs. 3-4, the eq. (15)/(21) checks, the T1-T8 proof table, the
-    deviations, our figures and OUT/REPRODUCTION.md (claims, verdicts, errata).
+    """Regenerate every figure and table of the reproduction and OUT/REPRODUCTION.md.
+
+    Figs. 3-4 (both presets), the eq. (15)/(21) checks, the T1-T8 proof table, the
+    deviations found, our figures, and the claims/verdicts/errata report.
 
     Sections whose part of derelay is missing degrade with a note; exit status 0 when
     every section ran, 1 when some degraded or failed, 2 for bad input.

@@ -29,7 +29,10 @@ def sensitivity(
     progress: bool = typer.Option(True, "--progress/--no-progress"),
     json_out: bool = typer.Option(False, "--json", help="Print the indices as one JSON object."),
 ) -> None:
-    """Sample the [sensitivity.ranges] with SALib, run the design as a sweep, analyse.
+    """Morris or Sobol sensitivity (SALib) of a spec's outputs over its parameter ranges.
+
+    The spec's sensitivity section names the method, ranges and outputs; the design is
+    run by the sweep engine (parallel, Dask, --resume) and analysed with SALib.
 
     Writes OUT/sensitivity.json, OUT/sensitivity.csv, OUT/sensitivity_<output>.png/.pdf
     next to the sweep's Parquet dataset and manifest.
