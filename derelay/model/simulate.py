@@ -116,6 +116,7 @@ def run_simulation(
             "escrow_nano": model.ledger.escrow,
             "total_coins_nano": model.ledger.total(),
         },
+        "chain_metrics": model.chain.metrics(),
         "agents_recorded": None if rec.sample is None else int(len(rec.sample)),
         "citation_tree_size": model.settlement.engine.tree_size,
         "timings": {
