@@ -61,8 +61,10 @@ class RunResult:
                 df.to_parquet(tmp, index=False, engine="pyarrow", compression="zstd")
                 tmp_paths.append((tmp, out / name))
             fd, tmp = tempfile.mkstemp(prefix=".run.json.", dir=out)
+            from derelay.cli._common import to_jsonable
+
             with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                json.dump(self.meta, fh, indent=2, sort_keys=True, default=str)
+                json.dump(to_jsonable(self.meta), fh, indent=2, sort_keys=True, default=str)
                 fh.write("\n")
             tmp_paths.append((tmp, out / "run.json"))
         except BaseException:
