@@ -161,3 +161,23 @@ def test_fixed_rule_keeps_initial_shares_exactly():
     cfg = cfg_with(strategies={"T": {"N": 0.75, "NTr": 0.25}})
     r = run_simulation(cfg, rounds=10, seed=0).rounds
     assert (r["share_T_NTr"] == 24 / 96).all()
+
+
+def test_where_t8_fails_nbr_invades_and_the_relay_starves():
+    """Broadcasting to 1,000 peers makes C_Broadcast = 40 coins, so T8 (eq. 14) fails:
+    U_NBr > U_N.  Best response on Table II lets NBr take over; NBr models are never
+    ranked, so after the takeover no model is selected any more."""
+    from derelay.check import check_point
+
+    cfg = cfg_with(
+        params={"n_participants": 96, "n_miners": 48, "q_broadcast": 1000.0},
+        adaptation="best_response",
+        adaptation_noise=0.05,
+        adaptation_rate=0.3,
+    )
+    chk = check_point(cfg.params)
+    assert not chk["conditions"]["T8"] and not chk["ic"]["T"]
+    r = run_simulation(cfg, rounds=40, seed=1).rounds
+    assert r["share_T_NBr"].iloc[-1] > 0.95
+    assert r["n_selected"].iloc[-10:].sum() <= 2
+    assert r["latest_version"].iloc[-1] < 40
