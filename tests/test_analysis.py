@@ -155,3 +155,23 @@ def test_sobol_cli(tmp_path):
     bad.write_text('kind = "check"\n')
     res = CliRunner().invoke(app, ["sensitivity", str(bad), "--out", str(tmp_path / "b")])
     assert res.exit_code == 2 and "[sensitivity]" in res.output
+
+
+def test_dynamics_agree_with_closed_form_region(tmp_path):
+    """Simulation and closed form agree: the population keeps Normal exactly where
+    the mechanism's formulas say Normal is IR and IC (cells off the boundary)."""
+    axes = {"beta": [0.05, 0.5, 0.95], "s": [0.05, 0.5, 0.95]}
+    sp = spec_from_mapping(
+        {
+            "kind": "dynamics",
+            "seed": 4,
+            "base": {"rounds": 80, "revision_rate": 0.2, "params": {"b_t": 0.5}},
+            "sweep": {"axes": axes},
+        }
+    )
+    run_sweep(sp, tmp_path / "o", workers=1)
+    dyn = final_values(load_results(tmp_path / "o"))
+    cf = closed_form_region("beta", axes["beta"], "s", axes["s"], base=Params(b_t=0.5))
+    both = dyn.merge(cf, on=["beta", "s"])
+    assert len(both) == 9 and 0 < both["value"].mean() < 1
+    assert ((both["share_N_min"] >= 0.5) == (both["value"] > 0.5)).all()
