@@ -105,3 +105,12 @@ def test_bad_params_file_content(tmp_path):
     r = _run("feasible", "--params", str(f), "--json")
     assert r.exit_code == 2
     assert "beta" in r.output
+
+
+def test_issuance_undefined_without_model_owners(tmp_path):
+    f = tmp_path / "q0.json"
+    f.write_text('{"q_selected": 0}')
+    r = _run("feasible", "--params", str(f))
+    assert r.exit_code == 2 and "q_selected" in r.output
+    out = _json(_run("feasible", "--params", str(f), "--minimize", "none", "--json"))
+    assert out["feasible"] is True and out["issuance"] is None

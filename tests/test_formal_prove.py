@@ -87,8 +87,10 @@ def test_counterexample_witnesses_replay_exactly(result):
     for c in result["claims"]:
         if c["status"] != "counterexample":
             continue
-        point = {k: to_fraction(v) for k, v in c["witness"]["params"].items()}
-        point.update({k: Fraction(v) for k, v in c["witness"]["changed"].items()})
+        point = {k: Fraction(v) for k, v in c["witness"]["params_exact"].items()}
+        assert {k: point[k] for k in c["witness"]["changed"]} == {
+            k: Fraction(v) for k, v in c["witness"]["changed"].items()
+        }
         p = ParamValues(**point)
         assert all(bool(x.holds(p)) for x in MECH.conditions)
         assert not bool(MECH.ic_against(c["role"], c["deviation"], p))
@@ -231,3 +233,20 @@ def test_qe_robust_deposit_condition_is_weaker_than_t7_by_the_transmission_cost(
     transmit = Fraction(1, 10**6) * 10_000
     assert t7["exact_deposit_condition"] == f"b_t > {gap_value - transmit}"
     assert t7["t7_at_point"] == "b_t > 2"
+
+
+@settings(max_examples=4, deadline=None)
+@given(st.integers(1, 99), st.integers(1, 99), st.floats(0.5, 2.0))
+def test_counterexamples_replay_from_random_base_points(beta, s, scale):
+    """Whatever base point anchors the witnesses, every counterexample replays."""
+    from derelay.params import Params
+
+    base = Params(beta=beta / 100, s=s / 100, c_mine=0.01 * round(scale, 2))
+    for c in prove_claims(base):
+        assert c["status"] != "unknown"
+        if c["status"] == "counterexample":
+            w = c["witness"]
+            assert w["replay"]["confirms"]
+            p = ParamValues(**{k: Fraction(v) for k, v in w["params_exact"].items()})
+            assert all(bool(x.holds(p)) for x in MECH.conditions)
+            assert not MECH.ic_against(c["role"], c["deviation"], p)

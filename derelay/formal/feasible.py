@@ -120,7 +120,7 @@ def _num(expr, values: Mapping[str, Fraction]) -> Fraction:
     try:
         return to_fraction(v)
     except FormalError:
-        raise FormalError(f"undefined at this point (division by zero in {infix(expr)})") from None
+        raise FormalError(f"division by zero in {infix(expr)}") from None
 
 
 def _parse_epsilon(epsilon) -> Fraction:
@@ -179,8 +179,8 @@ def feasible_rewards(
     except FormalError as exc:
         if minimize == "issuance":
             raise FormalError(
-                f"issuance is undefined at this point ({exc}); q_selected must be > 0 "
-                "(use --minimize none)"
+                f"issuance is undefined at this point ({exc}): parameter 'q_selected' must "
+                "be > 0 to count model owners (or use --minimize none)"
             ) from None
         w = None
         notes.append(f"issuance undefined: {exc}")

@@ -103,6 +103,7 @@ def _witness(out: Outcome, base: dict[str, Fraction], replay: dict) -> dict:
     model = out.model or {}
     return {
         "params": {k: float(v) for k, v in model.items()},
+        "params_exact": {k: fmt_fraction(v) for k, v in model.items()},
         "changed": {k: fmt_fraction(model[k]) for k in out.moved if model[k] != base.get(k)},
         "replay": replay,
     }
@@ -288,6 +289,7 @@ def necessity(
             ok = (m > 0) if rel == ">" else (m >= 0)
             entry["witness"] = {
                 "params": {k: float(v) for k, v in res.model.items()},
+                "params_exact": {k: fmt_fraction(v) for k, v in res.model.items()},
                 "changed": {
                     k: fmt_fraction(res.model[k]) for k in res.moved if res.model[k] != basef.get(k)
                 },

@@ -255,9 +255,12 @@ def nice_model(
         if r == z3.unknown:
             return Outcome("unknown", reason=s.reason_unknown(), seconds=time.perf_counter() - t0)
         core = {str(c) for c in s.unsat_core()}
-        if not core:
-            return Outcome("unsat", seconds=time.perf_counter() - t0)
-        active = _drop_one(active, core)
+        smaller = _drop_one(active, core)
+        if len(smaller) == len(active):  # nothing left to release: solver disagrees with itself
+            return Outcome(
+                "unknown", reason="incomplete unsat core", seconds=time.perf_counter() - t0
+            )
+        active = smaller
 
 
 def verdict(r, sat: Any = "sat", unsat: Any = "unsat", unknown: Any = "unknown") -> Any:
