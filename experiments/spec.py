@@ -52,7 +52,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from derelay.params import PARAM_INFO, ParamsError, params_from_mapping
 
@@ -66,6 +66,28 @@ class SweepSection(BaseModel):
     mode: Literal["grid", "oat", "points"] = "grid"
     axes: dict[str, list[Any]] = Field(default_factory=dict)
     points: list[dict[str, Any]] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _one_type_per_axis(self):
+        """Mixed integers and floats on one axis become floats (one Parquet column type)."""
+
+        def mixed(values) -> bool:
+            nums = [v for v in values if isinstance(v, int | float) and not isinstance(v, bool)]
+            return any(isinstance(v, float) for v in nums) and any(isinstance(v, int) for v in nums)
+
+        def fix(v):
+            return float(v) if isinstance(v, int) and not isinstance(v, bool) else v
+
+        for k, vals in self.axes.items():
+            if mixed(vals):
+                self.axes[k] = [fix(v) for v in vals]
+        keys = {k for pt in self.points for k in pt}
+        for k in keys:
+            if mixed([pt[k] for pt in self.points if k in pt]):
+                for pt in self.points:
+                    if k in pt:
+                        pt[k] = fix(pt[k])
+        return self
 
 
 class OutputsSection(BaseModel):

@@ -264,3 +264,11 @@ def test_ctrl_c_exits_130_and_resume_completes(tmp_path):
     res = run_sweep(load_spec(spec), out, resume=True, workers=1)
     assert res.done == 8 and not list(out.rglob(".*.tmp-*"))
     assert load_manifest(out)["counts"]["ok"] == 8
+
+
+def test_mixed_int_float_axis_is_one_column_type(tmp_path):
+    sp = toy_spec(sweep={"mode": "grid", "axes": {"drift": [0, 0.5, 2]}})
+    assert [type(v) for v in sp.sweep.axes["drift"]] == [float, float, float]
+    run_sweep(sp, tmp_path / "o", workers=1)
+    df = load_results(tmp_path / "o")
+    assert df["drift"].dtype == float and sorted(df["drift"].unique()) == [0.0, 0.5, 2.0]
