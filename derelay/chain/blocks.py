@@ -52,12 +52,15 @@ def _jsonable(obj: Any) -> Any:
     return obj
 
 
+_ENCODER = json.JSONEncoder(sort_keys=True, separators=(",", ":"), allow_nan=False)
+
+
 def canonical_json(obj: Any) -> str:
     """Sorted-key compact JSON; numpy scalars/arrays and enums converted first."""
     try:
-        return json.dumps(obj, sort_keys=True, separators=(",", ":"), allow_nan=False)
+        return _ENCODER.encode(obj)
     except (TypeError, ValueError):
-        return json.dumps(_jsonable(obj), sort_keys=True, separators=(",", ":"), allow_nan=False)
+        return _ENCODER.encode(_jsonable(obj))
 
 
 def sha256_hex(data: str | bytes) -> str:
