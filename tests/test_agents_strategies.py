@@ -181,3 +181,14 @@ def test_where_t8_fails_nbr_invades_and_the_relay_starves():
     assert r["share_T_NBr"].iloc[-1] > 0.95
     assert r["n_selected"].iloc[-10:].sum() <= 2
     assert r["latest_version"].iloc[-1] < 40
+
+
+def test_optional_mesa_datacollector_agrees_with_tables():
+    cfg = cfg_with(datacollector=True, record_every=5)
+    res = run_simulation(cfg, rounds=20, seed=0)
+    mv = res.model.datacollector.get_model_vars_dataframe()
+    assert mv["total_coins"].tolist() == res.rounds["total_coins"].iloc[4::5].tolist()
+    av = res.model.datacollector.get_agent_vars_dataframe().reset_index()
+    last = av[av["Step"] == av["Step"].max()].sort_values("AgentID")
+    ours = res.agents[res.agents["round"] == 20].sort_values("agent_id")
+    assert last["coins"].tolist() == ours["coins"].tolist()

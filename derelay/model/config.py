@@ -134,6 +134,11 @@ class SimConfig(BaseModel):
     )
     mesa_agents: bool = Field(True, description="create one Mesa agent per participant")
     check_invariants: bool = Field(False, description="assert ledger conservation every round")
+    datacollector: bool = Field(
+        False,
+        description="also feed a mesa.DataCollector (model and agent reporters) on recorded "
+        "rounds; the parquet tables do not depend on it",
+    )
     keep_lineage: bool = Field(False, description="keep every model node (lineage.parquet)")
 
     @field_validator("params", mode="before")

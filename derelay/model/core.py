@@ -142,6 +142,18 @@ class DeRelayModel(mesa.Model):
             for i in range(n):
                 Participant(self, i)
         self.timings: dict[str, float] = {}
+        self.datacollector = None
+        if cfg.datacollector:
+            self.datacollector = mesa.DataCollector(
+                model_reporters={
+                    "total_coins": lambda m: m.ledger.total() / NANO,
+                    "latest_version": lambda m: int(m.state.version.max()),
+                    "n_model_owners": lambda m: len(m.owners),
+                },
+                agent_reporters={"coins": "coins", "version": "version", "role": "role"}
+                if cfg.mesa_agents
+                else None,
+            )
 
     # ------------------------------------------------------------------------------------
     # strategy helpers
@@ -495,6 +507,8 @@ class DeRelayModel(mesa.Model):
         )
         self.round += 1
         self.recorder.end_round(acc, res, sel_mask, submitted, ~trains)
+        if self.datacollector is not None and self.round % cfg.record_every == 0:
+            self.datacollector.collect(self)
         if self._vec["has_hook"].any():
             self.agents.shuffle_do("run_hook")
             self._shares = None
