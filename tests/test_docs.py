@@ -34,3 +34,11 @@ def test_tutorial_code_runs(path, tmp_path, monkeypatch):
             exec(compile(code, f"{path.name}[block {i}]", "exec"), ns)
         except Exception as exc:  # pragma: no cover - the message is the point
             raise AssertionError(f"{path.name}, block {i} failed: {exc!r}\n{code}") from exc
+
+
+def test_batch_tutorial_lists_every_run_kind():
+    from experiments.runner import RUN_KINDS
+
+    text = (DOCS / "tutorial_batch_experiment.md").read_text(encoding="utf-8")
+    for kind in RUN_KINDS:
+        assert f"| `{kind}` |" in text, f"run kind {kind!r} missing from the tutorial's table"
