@@ -191,6 +191,10 @@ def test_coalition_threshold():
     assert coalition_gain(p, q_star) == 0
     assert coalition_gain(p, q_star / 2) > 0 and coalition_gain(p, (1 + q_star) / 2) < 0
     assert info["nothing_above_q_star_pays"] == "proved"
+    # without side payments the TBM, who saves least, is the first to defect
+    per = info["per_role_without_transfers"]
+    assert Fraction(per["TBM"]["q_star_exact"]) == Fraction(5, 82)
+    assert min(v["q_star"] for v in per.values()) == per["TBM"]["q_star"] < info["q_star"]
     (d,) = found
     assert d["roles"] == ["TBM", "SBM", "T"]
     assert d["replayed_gain"] == pytest.approx(d["gain"])

@@ -432,6 +432,35 @@ def coalition_gain(p: Any, q: Any, lazy_p: Any = 0, citations: str = "scaled") -
     )
 
 
+def _per_role_q_star(p, lp, citations) -> dict[str, Any]:
+    """Each member's own break-even fork probability when nobody compensates anyone
+    (no side payments): the coalition is stable only below the smallest of them."""
+    zero = Fraction(0)
+    parts = {
+        "TBM": (
+            core.u_tbm_n(_with(p, c_unit_gen_td_case=zero)),
+            core.u_mine_only(p),
+            core.u_tbm_n(p),
+        ),
+        "SBM": (core.u_sbm_n(_with(p, c_unit_verify=zero)), core.u_mine_only(p), core.u_sbm_n(p)),
+        "T": (lazy_utility(p, 1, "scaled"), lazy_utility(p, lp, citations), core.u_t_n(p)),
+    }
+    out = {}
+    for role, (succ, fork, honest) in parts.items():
+        succ, fork, honest = Fraction(succ), Fraction(fork), Fraction(honest)
+        # (1 - q) succ + q fork > honest  <=>  q < (succ - honest) / (succ - fork)
+        if succ > fork:
+            qs = (succ - honest) / (succ - fork)
+            out[role] = {
+                "q_star": float(qs),
+                "q_star_exact": fmt_fraction(qs),
+                "gain_if_never_forked": float(succ - honest),
+            }
+        else:
+            out[role] = {"q_star": None, "gain_if_never_forked": float(succ - honest)}
+    return out
+
+
 def coalition(
     params: Params | None = None,
     lazy_p: float | None = None,
@@ -465,6 +494,7 @@ def coalition(
         summary["meaning"] = (
             "collusion never pays" if c <= 0 and a >= 0 else "collusion always pays"
         )
+    summary["per_role_without_transfers"] = _per_role_q_star(exact, lp, citations)
     # z3 confirmation: no q >= q_star makes collusion pay; some q below does
     q = z3.Real("q")
     zp = ParamValues(**{k: zval(v) for k, v in point.items()})
