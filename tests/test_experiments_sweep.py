@@ -272,3 +272,16 @@ def test_mixed_int_float_axis_is_one_column_type(tmp_path):
     run_sweep(sp, tmp_path / "o", workers=1)
     df = load_results(tmp_path / "o")
     assert df["drift"].dtype == float and sorted(df["drift"].unique()) == [0.0, 0.5, 2.0]
+
+
+def test_cli_dry_run_lists_runs_and_writes_nothing(tmp_path):
+    res = runner.invoke(
+        app, ["sweep", str(SMOKE), "--out", str(tmp_path / "o"), "--dry-run", "--json"]
+    )
+    assert res.exit_code == 0, res.output
+    plan = json.loads(res.stdout)
+    spec = load_spec(SMOKE)
+    assert plan["runs"] == len(spec.runs()) and [p["seed"] for p in plan["plan"]] == [
+        r.seed for r in spec.runs()
+    ]
+    assert not (tmp_path / "o").exists()

@@ -38,6 +38,9 @@ def sweep(
     ),
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Show a progress bar."),
     json_out: bool = typer.Option(False, "--json", help="Print a JSON summary on stdout."),
+    dry_run: bool = typer.Option(
+        False, "--dry-run", help="Validate SPEC and list its runs (id, point, seed); run nothing."
+    ),
 ) -> None:
     """Run every (point, replication) of SPEC; write a tidy Parquet dataset and a manifest.
 
@@ -56,6 +59,33 @@ def sweep(
     except SpecError as exc:
         fail(str(exc))
     out = out or Path("runs") / sp.name
+    if dry_run:
+        runs = sp.runs()
+        listing = {
+            "name": sp.name,
+            "kind": sp.kind,
+            "runs": len(runs),
+            "points": len(sp.points()),
+            "replications": sp.replications,
+            "digest": sp.digest(),
+            "out": str(out),
+            "plan": [
+                {"run_id": r.run_id, "replication": r.replication, "seed": r.seed, **r.values}
+                for r in runs
+            ],
+        }
+        if json_out:
+            print_json(listing)
+        else:
+            out_console.print(
+                f"{sp.name}: kind {sp.kind}, {len(sp.points())} points x {sp.replications} "
+                f"replications = {len(runs)} runs -> {out}"
+            )
+            for r in runs[:20]:
+                out_console.print(f"  run {r.run_id}: rep {r.replication} seed {r.seed} {r.values}")
+            if len(runs) > 20:
+                out_console.print(f"  ... {len(runs) - 20} more")
+        return
     if retry_failed and not resume:
         fail("'--retry-failed' needs --resume")
     try:
