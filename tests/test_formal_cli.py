@@ -114,3 +114,12 @@ def test_issuance_undefined_without_model_owners(tmp_path):
     assert r.exit_code == 2 and "q_selected" in r.output
     out = _json(_run("feasible", "--params", str(f), "--minimize", "none", "--json"))
     assert out["feasible"] is True and out["issuance"] is None
+
+
+def test_tiny_timeout_reports_unknowns_not_proofs():
+    out = _json(_run("prove", "--json", "--timeout", "0.001"))
+    statuses = {c["status"] for c in out["claims"]}
+    assert statuses <= {"proved", "counterexample", "unknown"}
+    for c in out["claims"]:
+        if c["status"] == "unknown":
+            assert c["witness"] is None and c.get("reason")
