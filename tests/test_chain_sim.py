@@ -6,6 +6,8 @@ import math
 
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from derelay.chain import (
     KIND_ORDER,
@@ -470,3 +472,43 @@ def test_single_node_adversary_never_wins_a_race():
     spread = cfg.model_copy(update={"adversary_nodes": 8})
     m2 = ChainSimulator(spread, rng=np.random.default_rng(9)).run(3000)
     assert m2["selfish_gamma"] > 0.05
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    seed=st.integers(0, 2**31),
+    topology=st.sampled_from(["random_regular", "small_world", "scale_free", "complete"]),
+    latency=st.sampled_from([0.0, 0.3, 3.0]),
+    alpha=st.sampled_from([0.0, 0.2, 0.4, 0.6]),
+    policy=st.sampled_from(["invalid", "withhold"]),
+    skew=st.sampled_from([0.0, 1.0]),
+)
+def test_chain_invariants(seed, topology, latency, alpha, policy, skew):
+    cfg = ChainConfig(
+        n_nodes=15,
+        topology=topology,
+        latency=latency,
+        interval=5.0,
+        adversary=alpha,
+        policy=policy,
+        hash_skew=skew,
+        adversary_nodes=2,
+    )
+    sim = ChainSimulator(cfg, rng=np.random.default_rng(seed))
+    m = sim.run(150)
+    blocks = sim.blocks
+    for b in blocks[1:]:  # hash links and heights
+        p = blocks[b.parent_id]
+        assert b.parent == p.hash and b.height == p.height + 1 and b.hash == b.compute_hash()
+        assert b.valid == (not b.violations)
+        assert not (b.valid and not p.valid)  # nothing valid on an invalid parent
+    chain = sim.main_chain()
+    assert list(sim._height[chain]) == list(range(len(chain)))
+    sim._deliver(np.inf)  # let every published block arrive
+    hon = ~sim.adversary_mask
+    n = len(blocks)
+    pub_valid = np.isfinite(sim._pub[:n]) & sim._valid[:n]
+    top = sim._height[:n][pub_valid].max()
+    assert np.all(sim._valid[sim.head[hon]]) and np.all(sim.head_h[hon] == top)
+    assert 0 <= m["stale_rate"] <= 1 and m["ledger_conserved"]
+    assert m["blocks"] == 150 and m["main_chain_length"] == len(chain) - 1
