@@ -98,3 +98,13 @@ def test_simulated_chain_and_torch_learning(tmp_path):
     assert {"best_accuracy", "mean_gain", "lazy_top_s_rate"} <= set(r.columns)
     assert r["best_accuracy"].notna().any()
     assert res.meta["chain"] == "simulated"
+
+
+def test_component_configs_are_validated_up_front(tmp_path):
+    f = tmp_path / "c.toml"
+    f.write_text('chain = "simulated"\n[chain_config]\nn_nodes = 1\n')
+    r = _run("--config", str(f), "--out", str(tmp_path / "o"))
+    assert r.exit_code == 2 and "chain_config.n_nodes" in r.output
+    f.write_text('learning = "torch"\n[learning_config]\nlr = -1\n')
+    r = _run("--config", str(f), "--out", str(tmp_path / "o"))
+    assert r.exit_code == 2 and "learning_config" in r.output and "lr" in r.output

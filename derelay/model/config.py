@@ -177,8 +177,25 @@ class SimConfig(BaseModel):
                 total += float(share)
             if abs(total - 1.0) > 1e-9:
                 raise ValueError(f"strategies.{role}: shares must sum to 1 (they sum to {total:g})")
-        if self.learning_config and self.learning != "torch":
-            pass
+        if self.chain == "simulated":
+            try:
+                from derelay.chain import ChainConfig, config_error_message
+            except ImportError:  # pragma: no cover - chain part missing
+                ChainConfig = None
+            if ChainConfig is not None:
+                try:
+                    ChainConfig(**self.chain_config)
+                except ValidationError as exc:
+                    raise ValueError(f"chain_config.{config_error_message(exc)}") from None
+                except ValueError as exc:
+                    raise ValueError(f"chain_config: {_first_line(exc)}") from None
+        if self.learning == "torch" and self.learning_config:
+            from derelay.learning import learning_config
+
+            try:
+                learning_config(**self.learning_config)
+            except Exception as exc:
+                raise ValueError(f"learning_config: {_first_line(exc)}") from None
         return self
 
     # ---------------------------------------------------------------------------------
@@ -259,6 +276,11 @@ class SimConfig(BaseModel):
         return type(self).from_mapping(data)
 
 
+def _first_line(exc: Exception) -> str:
+    text = str(exc).strip().splitlines()
+    return " ".join(t.strip() for t in text[:3]) if text else type(exc).__name__
+
+
 def _merge(base: dict, over: Mapping) -> dict:
     out = dict(base)
     for k, v in over.items():
@@ -273,7 +295,7 @@ def _format_validation(exc: ValidationError, where: str) -> str:
     lines = []
     for err in exc.errors():
         loc = ".".join(str(x) for x in err["loc"])
-        msg = err["msg"]
+        msg = str(err["msg"]).removeprefix("Value error, ")
         ctx = err.get("ctx") or {}
         val = err.get("input")
         if "expected" in ctx:
@@ -290,9 +312,13 @@ def _format_validation(exc: ValidationError, where: str) -> str:
             if "lt" in ctx:
                 parts.append(f" < {ctx['lt']}")
             allowed = "allowed " + "".join(parts)
+        elif err.get("type") == "value_error":
+            allowed = msg
         else:
             allowed = msg
-        if loc:
+        if loc and err.get("type") == "value_error":
+            lines.append(f"invalid '{loc}'{where}: {msg}")
+        elif loc:
             lines.append(f"'{loc}' = {val!r} is invalid{where}: {allowed}")
         else:
             lines.append(f"invalid configuration{where}: {msg}")
