@@ -350,8 +350,8 @@ class DeRelayModel(mesa.Model):
         t_cost += np.where(transmitted & trains, c["train"], 0.0)
         t_cost += np.where(has_model & broadcasts, c["encrypt"] + c["broadcast"], 0.0)
         # owners' transmission cost, once per transmitting owner (eq. 24)
-        sent_owner = np.unique(p_owner[transmitted])
-        st.cost[sent_owner] += c["transmit"]
+        sent = np.bincount(p_opos[transmitted], minlength=n_own) > 0  # per owner position
+        st.cost[owners[sent]] += c["transmit"]
 
         # lineage nodes for the submitted models
         sub_pos = np.flatnonzero(submitted)
@@ -466,7 +466,7 @@ class DeRelayModel(mesa.Model):
                 "v_gain_t": v_gain_t,
                 "gap_t": gap_t.astype(np.float64),
                 "ranked": submitted,
-                "sent_owner": sent_owner,
+                "sent": sent,
                 "redistributed_share": (lost // len(to)) if (to is not None and len(to)) else 0,
                 "sel_mask": sel_mask,
             },

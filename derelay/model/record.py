@@ -143,7 +143,7 @@ class Recorder:
         if red:
             rev_o += red * sel_o
         cost_o = per_owner(x["lost_mo"] / NANO)
-        cost_o += np.isin(owners, x["sent_owner"]) * m.settlement.cost["transmit"]
+        cost_o += x["sent"] * m.settlement.cost["transmit"]
         stake_o = per_owner(x["dep_mo"] / NANO)
         cnt_o = per_owner()
         ret_o = per_owner((x["dep_mo"] - x["lost_mo"]) / NANO)
