@@ -138,3 +138,31 @@ def test_params_file_sets_coinbases(tmp_path):
     assert r.exit_code == 2 and "r_deposit" in r.output
     r2 = _run(*base, "--rewards", "gold")
     assert r2.exit_code == 2 and "--rewards" in r2.output
+
+
+def test_replicates_report_means_and_intervals(tmp_path):
+    import pandas as pd
+
+    args = ["--blocks", "300", "--nodes", "12", "--latency", "1.5", "--replicates", "3", "--json"]
+    r = _run(*args, "--out", str(tmp_path / "o"))
+    assert r.exit_code == 0, r.output
+    d = json.loads(r.stdout)
+    assert KEYS <= set(d) and d["replicates"] == 3 and d["blocks"] == 300
+    per = [x["stale_rate"] for x in d["per_replicate"]]
+    assert d["stale_rate"] == pytest.approx(sum(per) / 3)
+    lo, hi = d["ci95"]["stale_rate"]
+    assert lo <= d["stale_rate"] <= hi
+    assert len(set(per)) > 1  # independent seeds
+    table = pd.read_parquet(tmp_path / "o" / "replicates.parquet")
+    assert list(table["replicate"]) == [0, 1, 2]
+
+    def strip(x):
+        x = json.loads(x)
+        x.pop("seconds"), x["ci95"].pop("seconds", None)
+        for row in x["per_replicate"]:
+            row.pop("seconds")
+        return x
+
+    assert strip(_run(*args).stdout) == strip(_run(*args).stdout)  # seeded, timings aside
+    r0 = _run("--replicates", "0")
+    assert r0.exit_code == 2 and "--replicates" in r0.output

@@ -75,6 +75,9 @@ def chain(
     rewards: str = typer.Option(
         "mechanism", "--rewards", help="mechanism (Table II inclusion revenue) | flat."
     ),
+    replicates: int = typer.Option(
+        1, "--replicates", "-r", help="Independent runs (seeds spawned from --seed); >= 1."
+    ),
     out: Path = typer.Option(
         None, "--out", help="Directory for metrics.json and blocks.parquet (every block, its fate)."
     ),
@@ -95,6 +98,7 @@ def chain(
         "--adversary", adversary, math.isfinite(adversary) and 0 <= adversary < 1, "in [0, 1)"
     )
     _check_range("--seed", seed, seed >= 0, ">= 0")
+    _check_range("--replicates", replicates, 1 <= replicates <= 10_000, "in [1, 10000]")
     _check_range("--difficulty", difficulty, math.isfinite(difficulty) and difficulty > 0, "> 0")
     _check_range("--confirmations", confirmations, confirmations >= 1, ">= 1")
     _check_range("--degree", degree, degree >= 1, ">= 1")
@@ -122,7 +126,7 @@ def chain(
     if mode == "staged" and policy == "withhold" and adversary > 0:
         fail("--policy withhold needs --mode continuous (stages are played in the open)")
 
-    from derelay.chain import KIND_ORDER, ChainConfig, ChainSimulator, config_error_message
+    from derelay.chain import ChainConfig, ChainSimulator, config_error_message
     from derelay.network import NetworkError, load_graph
 
     n_nodes = nodes
@@ -155,28 +159,21 @@ def chain(
     except ValidationError as exc:
         fail(config_error_message(exc))
     p = load_params_or_exit(params)
-    try:
-        sim = ChainSimulator(cfg, rng=np.random.default_rng(seed), params=p)
-    except (NetworkError, ValueError) as exc:
-        fail(str(exc))
-    if mode == "continuous":
-        if not json_out and blocks >= 20_000:
-            from rich.progress import Progress
-
-            from ._common import err_console
-
-            with Progress(console=err_console, transient=True) as bar:
-                task = bar.add_task("mining", total=blocks)
-                metrics = sim.run(blocks, progress=lambda k: bar.update(task, completed=k))
-        else:
-            metrics = sim.run(blocks)
+    if replicates == 1:
+        rngs = [np.random.default_rng(seed)]
     else:
-        stage = 0
-        while sim.n_mined < blocks:
-            k = KIND_ORDER[stage % 4]
-            sim.mine_stage(k, stage // 4)
-            stage += 1
-        metrics = sim.metrics()
+        rngs = [np.random.default_rng(ss) for ss in np.random.SeedSequence(seed).spawn(replicates)]
+    runs, sim = [], None
+    for rng in rngs:
+        try:
+            sim = ChainSimulator(cfg, rng=rng, params=p)
+        except (NetworkError, ValueError) as exc:
+            fail(str(exc))
+        runs.append(_simulate(sim, mode, blocks, show_progress=not json_out and replicates == 1))
+    if replicates == 1:
+        metrics = runs[0]
+    else:
+        metrics = _aggregate(runs)
     metrics = {
         **metrics,
         "mode": mode,
@@ -185,7 +182,7 @@ def chain(
     }
     if out is not None:
         try:
-            _write_outputs(out, metrics, sim)
+            _write_outputs(out, metrics, sim if replicates == 1 else None, runs)
         except OSError as exc:
             fail(f"--out: cannot write to {str(out)!r}: {exc.strerror or exc}")
     if json_out:
@@ -193,23 +190,93 @@ def chain(
         return
     _print_table(metrics)
     if out is not None:
-        out_console.print(f"wrote {out / 'metrics.json'} and {out / 'blocks.parquet'}")
+        second = "blocks.parquet" if replicates == 1 else "replicates.parquet"
+        out_console.print(f"wrote {out / 'metrics.json'} and {out / second}")
 
 
-def _write_outputs(out: Path, metrics: dict, sim) -> None:
-    """Write both files to temporaries first, then rename: nothing is half-written."""
+def _simulate(sim, mode: str, blocks: int, show_progress: bool) -> dict:
+    from derelay.chain import KIND_ORDER
+
+    if mode == "continuous":
+        if show_progress and blocks >= 20_000:
+            from rich.progress import Progress
+
+            from ._common import err_console
+
+            with Progress(console=err_console, transient=True) as bar:
+                task = bar.add_task("mining", total=blocks)
+                return sim.run(blocks, progress=lambda k: bar.update(task, completed=k))
+        return sim.run(blocks)
+    stage = 0
+    while sim.n_mined < blocks:
+        sim.mine_stage(KIND_ORDER[stage % 4], stage // 4)
+        stage += 1
+    return sim.metrics()
+
+
+def _aggregate(runs: list[dict]) -> dict:
+    """Mean of each numeric measurement over replicates, with a 95% Student-t interval.
+
+    Top-level keys keep their single-run names (the JSON contract) and hold the means
+    (``max_reorg_depth`` too: the mean of the per-run maxima; the largest is in
+    ``per_replicate``); constant values keep their type;
+    ``seconds`` is the total; ``ci95`` maps each key to ``[low, high]`` and
+    ``per_replicate`` lists every run's measurements.  Undefined values (NaN) are left
+    out of a key's mean; a key undefined in every run stays NaN.
+    """
+    import numpy as np
+    from scipy import stats
+
+    agg: dict = {}
+    ci: dict = {}
+    for key, first in runs[0].items():
+        if isinstance(first, bool) or not isinstance(first, int | float):
+            agg[key] = first if all(r[key] == first for r in runs) else [r[key] for r in runs]
+            continue
+        if key != "seconds" and all(r[key] == first for r in runs):
+            agg[key] = first  # constant over replicates (e.g. blocks): keep its type
+            continue
+        vals = np.array([float(r[key]) for r in runs])
+        vals = vals[np.isfinite(vals)]
+        if key == "seconds":
+            agg[key] = float(vals.sum())
+            continue
+        if vals.size == 0:
+            agg[key] = float("nan")
+            continue
+        mean = float(vals.mean())
+        agg[key] = mean
+        if vals.size > 1:
+            half = float(stats.t.ppf(0.975, vals.size - 1) * vals.std(ddof=1) / np.sqrt(vals.size))
+            ci[key] = [mean - half, mean + half]
+    agg["ledger_conserved"] = all(bool(r["ledger_conserved"]) for r in runs)
+    agg["replicates"] = len(runs)
+    agg["ci95"] = ci
+    agg["per_replicate"] = [{k: v for k, v in r.items() if k != "network"} for r in runs]
+    return agg
+
+
+def _write_outputs(out: Path, metrics: dict, sim, runs: list[dict]) -> None:
+    """Write the files to temporaries first, then rename: nothing is half-written."""
     import json
     import os
+
+    import pandas as pd
 
     from ._common import to_jsonable
 
     out.mkdir(parents=True, exist_ok=True)
     tmp_json = out / ".metrics.json.tmp"
-    tmp_pq = out / ".blocks.parquet.tmp"
+    name = "blocks.parquet" if sim is not None else "replicates.parquet"
+    tmp_pq = out / f".{name}.tmp"
     try:
         tmp_json.write_text(json.dumps(to_jsonable(metrics), indent=2) + "\n")
-        sim.blocks_frame().to_parquet(tmp_pq, index=False)
-        os.replace(tmp_pq, out / "blocks.parquet")
+        if sim is not None:
+            sim.blocks_frame().to_parquet(tmp_pq, index=False)
+        else:
+            rows = [{k: v for k, v in r.items() if k != "network"} for r in runs]
+            pd.DataFrame(rows).assign(replicate=range(len(rows))).to_parquet(tmp_pq, index=False)
+        os.replace(tmp_pq, out / name)
         os.replace(tmp_json, out / "metrics.json")
     finally:
         for t in (tmp_json, tmp_pq):
