@@ -164,5 +164,7 @@ def test_replicates_report_means_and_intervals(tmp_path):
         return x
 
     assert strip(_run(*args).stdout) == strip(_run(*args).stdout)  # seeded, timings aside
+    table_out = _run("--blocks", "100", "--nodes", "8", "--replicates", "2")
+    assert table_out.exit_code == 0 and "95% interval" in table_out.stdout
     r0 = _run("--replicates", "0")
     assert r0.exit_code == 2 and "--replicates" in r0.output

@@ -291,7 +291,10 @@ def _fmt(v: object) -> str:
 
 
 def _print_table(m: dict) -> None:
-    t = Table(title=f"derelay chain ({m['mode']}, seed {m['seed']})")
+    reps = m.get("replicates", 1)
+    title = f"derelay chain ({m['mode']}, seed {m['seed']}"
+    title += f", mean of {reps} replicates)" if reps > 1 else ")"
+    t = Table(title=title)
     t.add_column("measurement")
     t.add_column("value", justify="right")
     rows = [
@@ -317,12 +320,21 @@ def _print_table(m: dict) -> None:
         ("mean block interval (s)", "mean_block_interval"),
         ("wall-clock seconds", "seconds"),
     ]
+    ci = m.get("ci95", {})
+    if ci:
+        t.add_column("95% interval", justify="right")
     for label, key in rows:
-        t.add_row(label, _fmt(m[key]))
+        cells = [label, _fmt(m[key])]
+        if ci:
+            lo_hi = ci.get(key)
+            cells.append("" if lo_hi is None else f"{_fmt(lo_hi[0])} .. {_fmt(lo_hi[1])}")
+        t.add_row(*cells)
     out_console.print(t)
-    net = m["network"]
+    nets = m["network"] if isinstance(m["network"], list) else [m["network"]]
+    net = nets[0]
+    more = f" (first of {len(nets)} replicates)" if len(nets) > 1 else ""
     out_console.print(
-        f"network: {net['topology']}, {net['nodes']} nodes, {net['edges']} edges, "
+        f"network{more}: {net['topology']}, {net['nodes']} nodes, {net['edges']} edges, "
         f"mean delay {net['mean_delay']:.3g} s, max delay {net['max_delay']:.3g} s"
     )
 
