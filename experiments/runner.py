@@ -45,6 +45,8 @@ KIND_VALIDATORS: dict[str, Callable[[dict], None]] = {}
 KIND_DOCS: dict[str, str] = {}
 
 ID_COLUMNS = ("run_id", "replication", "seed", "point")
+#: Columns that identify a row within a run's table: never dropped by outputs.metrics.
+KEY_COLUMNS = ("round", "participant", "agent_id", "role", "strategy", "method")
 
 
 def register_kind(
@@ -126,7 +128,7 @@ def _tidy(df: pd.DataFrame, run: dict[str, Any], metrics: list[str], every: int)
     if "round" not in df.columns:
         df["round"] = 0
     if metrics:
-        keep = [c for c in df.columns if c in metrics or c == "round" or c in ("participant",)]
+        keep = [c for c in df.columns if c in metrics or c in KEY_COLUMNS]
         df = df[keep]
     if every > 1 and len(df):
         rounds = df["round"].to_numpy()
