@@ -112,6 +112,11 @@ def sweep(
             f"sweep [bold]{sp.name}[/]: {res.done} ok, {res.failed} failed, "
             f"{res.skipped} already finished, of {res.total} runs in {res.elapsed_s:.1f} s -> {out}"
         )
+        out_console.print(
+            f"  load with: from experiments.runner import load_results; "
+            f"load_results('{out}')  (or pandas.read_parquet('{out}/rounds'))",
+            soft_wrap=True,
+        )
         if res.failed:
             for rid, st in sorted(res.statuses.items()):
                 if st["status"] == "failed":
