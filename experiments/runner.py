@@ -329,12 +329,33 @@ def _prepare_out(out: Path, spec: Spec, resume: bool, spec_text: str | None) -> 
             "kind": spec.kind,
             "digest": spec.digest(),
             "derelay_version": __version__,
+            "git": _git_state(),
             "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
             "spec": spec.model_dump(mode="json"),
         },
     )
     if spec_text is not None:
         atomic_write_text(out / "spec.toml", spec_text)
+
+
+def _git_state() -> dict[str, Any] | None:
+    """Commit and dirtiness of the derelay checkout (provenance; None outside git)."""
+    import subprocess
+
+    root = Path(__file__).resolve().parents[1]
+    try:
+        commit = subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True, timeout=5
+        )
+        if commit.returncode != 0:
+            return None
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            cwd=root, capture_output=True, text=True, timeout=5,
+        )  # fmt: skip
+        return {"commit": commit.stdout.strip(), "dirty": bool(dirty.stdout.strip())}
+    except (OSError, subprocess.SubprocessError):
+        return None
 
 
 class _Progress:
