@@ -108,3 +108,13 @@ def test_component_configs_are_validated_up_front(tmp_path):
     f.write_text('learning = "torch"\n[learning_config]\nlr = -1\n')
     r = _run("--config", str(f), "--out", str(tmp_path / "o"))
     assert r.exit_code == 2 and "learning_config" in r.output and "lr" in r.output
+
+
+def test_utilities_comparison_option(tmp_path):
+    r = _run("--rounds", "40", "--out", str(tmp_path / "u"), "--utilities", "--json")
+    assert r.exit_code == 0, r.output
+    data = json.loads(r.stdout)
+    rows = {(u["role"], u["strategy"]): u for u in data["utilities"]}
+    assert ("T", "N") in rows and ("MO", "N") in rows and ("SBM", "N") in rows
+    assert rows[("DBM", "N")]["agrees"]
+    assert (tmp_path / "u" / "utilities_vs_table2.csv").is_file()

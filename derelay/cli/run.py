@@ -32,6 +32,13 @@ def run(
     ),
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Show a progress bar."),
     json_out: bool = typer.Option(False, "--json", help="Print a JSON summary on stdout."),
+    utilities: bool = typer.Option(
+        False,
+        "--utilities",
+        help="Also compare simulated utility per (role, strategy) with Table II "
+        "(analysis/utilities.py) and write utilities_vs_table2.csv.",
+    ),
+    burn_in: int = typer.Option(20, "--burn-in", help="Rounds skipped by --utilities."),
 ) -> None:
     """Run the agent-based model and write rounds.parquet, agents.parquet, run.json.
 
@@ -79,6 +86,12 @@ def run(
         res.write(out)
     except OSError as exc:
         fail(f"cannot write to {out}: {exc.strerror or exc}")
+    comparison = None
+    if utilities:
+        from analysis.utilities import compare_utilities
+
+        comparison = compare_utilities(res, burn_in=max(0, burn_in))
+        comparison.to_csv(Path(out) / "utilities_vs_table2.csv", index=False)
     last = res.rounds.iloc[-1]
     summary = {
         "out": str(out),
@@ -93,14 +106,40 @@ def run(
         "forks": int(res.rounds["forks"].sum()),
         "seconds": round(res.meta["timings"]["rounds_s"], 3),
     }
+    if comparison is not None:
+        summary["utilities"] = comparison[
+            ["role", "strategy", "plays", "simulated", "se", "closed_form", "z", "agrees"]
+        ].to_dict(orient="records")
     if json_out:
         print_json(summary)
     else:
+        if comparison is not None:
+            _print_comparison(comparison)
         out_console.print(
             f"[green]wrote[/] {out}/rounds.parquet, agents.parquet, utilities.parquet, run.json "
             f"({rounds} rounds, {summary['seconds']} s); total coins {summary['total_coins']:.6g}, "
             f"latest version {summary['latest_version']}, mean trainers {summary['mean_trainers']:.2f}"
         )
+
+
+def _print_comparison(df) -> None:
+    from rich.table import Table
+
+    t = Table(title="Simulated utility vs Table II (matching parameters, 'now' part)")
+    for col in ("role", "strategy", "plays", "simulated", "SE", "Table II", "z", "agrees"):
+        t.add_column(col, justify="right" if col not in ("role", "strategy") else "left")
+    for r in df.itertuples():
+        t.add_row(
+            r.role,
+            r.strategy,
+            str(r.plays),
+            f"{r.simulated:.5g}",
+            f"{r.se:.2g}",
+            f"{r.closed_form:.5g}",
+            f"{r.z:.2f}",
+            "[green]yes[/]" if r.agrees else "[red]no[/]",
+        )
+    out_console.print(t)
 
 
 def register(app: typer.Typer) -> None:
