@@ -1025,7 +1025,7 @@ def section_utilities(ctx: Context) -> Section:
                 else ""
             ),
             "yes" if agree == len(table) else "partly",
-            "derelay paper --only utilities",
+            "derelay paper --only utilities ; derelay run --preset paper_text --utilities",
         )
     )
     return sec
