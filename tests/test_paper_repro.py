@@ -85,3 +85,14 @@ def test_full_quick_paper(tmp_path):
     for stem in ("fig3_coins_per_participant", "fig4_version_distribution"):
         assert (tmp_path / "figures" / f"{stem}.png").exists()
         assert (tmp_path / "figures" / f"{stem}.pdf").exists()
+
+
+def test_committed_reproduction_is_a_complete_full_run():
+    root = gen.Path(__file__).resolve().parents[1] / "paper"
+    md = (root / "REPRODUCTION.md").read_text(encoding="utf-8")
+    data = json.loads((root / "reproduction.json").read_text(encoding="utf-8"))
+    assert not data["quick"] and "Quick mode" not in md
+    assert all(s["status"] == "ok" for s in data["sections"]), "regenerate: derelay paper"
+    for s in data["sections"]:
+        for f in s["figures"]:
+            assert (root / f).exists(), f
