@@ -118,3 +118,29 @@ def test_utilities_comparison_option(tmp_path):
     assert ("T", "N") in rows and ("MO", "N") in rows and ("SBM", "N") in rows
     assert rows[("DBM", "N")]["agrees"]
     assert (tmp_path / "u" / "utilities_vs_table2.csv").is_file()
+
+
+def test_lineage_option(tmp_path):
+    r = _run("--rounds", "10", "--out", str(tmp_path / "l"), "--lineage", "--participants", "40",
+             "--miners", "20")  # fmt: skip
+    assert r.exit_code == 0, r.output
+    lin = pd.read_parquet(tmp_path / "l" / "lineage.parquet")
+    assert {"model_id", "parent", "recipient", "trainer", "depth", "selected"} <= set(lin.columns)
+    assert lin["parent"].iloc[0] == -1 and (lin["depth"].iloc[1:] >= 1).all()
+    # every selected model's parent is a selected model of the previous depth (or genesis)
+    sel = lin[lin["selected"]].set_index("model_id")
+    kids = sel[sel["parent"] >= 0]
+    assert kids["parent"].isin(sel.index).all()
+
+
+def test_parallel_runs_equal_serial_runs():
+    from concurrent.futures import ProcessPoolExecutor
+
+    from derelay.model import abm_run_kind
+
+    cfg = {"preset": "paper_text", "rounds": 15, "params": {"n_participants": 48, "n_miners": 24}}
+    serial = [abm_run_kind(cfg, s)["rounds"] for s in (1, 2)]
+    with ProcessPoolExecutor(max_workers=2) as ex:
+        par = list(ex.map(abm_run_kind, [cfg, cfg], [1, 2]))
+    for a, b in zip(serial, par, strict=True):
+        pd.testing.assert_frame_equal(a, b["rounds"])

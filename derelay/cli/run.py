@@ -30,6 +30,11 @@ def run(
     record_sample: int = typer.Option(
         None, "--record-sample", help="agents.parquet: only this many sampled participants."
     ),
+    lineage: bool = typer.Option(
+        False,
+        "--lineage",
+        help="Also write lineage.parquet (parent, owner, trainer of every model).",
+    ),
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Show a progress bar."),
     json_out: bool = typer.Option(False, "--json", help="Print a JSON summary on stdout."),
     utilities: bool = typer.Option(
@@ -67,6 +72,8 @@ def run(
             changes["record_every"] = record_every
         if record_sample is not None:
             changes["record_sample"] = record_sample
+        if lineage:
+            changes["keep_lineage"] = True
         params = {}
         if participants is not None:
             params["n_participants"] = participants
