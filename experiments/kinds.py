@@ -227,7 +227,9 @@ def min_issuance(params, free: list[str] | None = None, solver: str = "lp") -> d
     return out
 
 
-@register_kind("feasible", _validate_feasible, "minimal issuance with T1-T8 holding (LP)")
+@register_kind(
+    "feasible", _validate_feasible, "minimal issuance with T1-T8 holding (exact z3 or LP)"
+)
 def feasible(config: dict, seed: int) -> dict[str, pd.DataFrame]:
     """Minimal feasible issuance over the free rewards (deterministic; seed unused)."""
     row = min_issuance(_params(config), config.get("free"), config.get("solver", "z3"))
