@@ -13,6 +13,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from derelay.cli import app
@@ -285,3 +287,31 @@ def test_cli_dry_run_lists_runs_and_writes_nothing(tmp_path):
         r.seed for r in spec.runs()
     ]
     assert not (tmp_path / "o").exists()
+
+
+@given(
+    betas=st.lists(st.sampled_from([0.1, 0.3, 0.5, 0.7, 0.9]), min_size=1, max_size=3, unique=True),
+    ss=st.lists(st.sampled_from([0.2, 0.4, 0.6, 0.8]), min_size=1, max_size=3, unique=True),
+    reps=st.integers(1, 3),
+    mode=st.sampled_from(["grid", "oat"]),
+    seed=st.integers(0, 2**32),
+)
+def test_run_expansion_properties(betas, ss, reps, mode, seed):
+    sp = spec_from_mapping(
+        {
+            "kind": "check",
+            "replications": reps,
+            "seed": seed,
+            "sweep": {"mode": mode, "axes": {"beta": betas, "s": ss}},
+        }
+    )
+    runs = sp.runs()
+    n_points = len(betas) * len(ss) if mode == "grid" else len(betas) + len(ss)
+    assert len(runs) == n_points * reps
+    assert [r.run_id for r in runs] == list(range(len(runs)))
+    assert len({r.seed for r in runs}) == len(runs)  # distinct streams
+    for r in runs:
+        assert r.run_id == r.point * reps + r.replication
+        for k, v in r.values.items():
+            assert r.config["params"][k] == v
+    assert sp.runs()[-1].seed == runs[-1].seed  # deterministic
