@@ -269,3 +269,19 @@ def test_discounted_citations_in_the_model_equal_naive_walk(matching):
         w = naive_citations(par, rec, pays, grp["model_id"].to_numpy(), 64, True, 0.8)
         total += np.rint(w * 10**9).astype(np.int64)
     assert np.abs(total - res.model.state.cited).max() <= 60  # <= 1 nano-coin per round
+
+
+def test_block_log_matches_rewards_and_forks():
+    cfg = small(strategies={"DBM": {"N": 0.5, "PI": 0.5}, "TBM": {"N": 0.7, "IT": 0.3}})
+    res = run_simulation(cfg, rounds=30, seed=8)
+    b, r = res.blocks, res.rounds
+    assert (~b["valid"]).sum() == r["forks"].sum()
+    assert set(b.loc[~b["valid"], "kind"]) <= {"DB", "TB"}
+    valid = b[b["valid"]]
+    assert (valid.groupby("round").size() == 4).all()  # DB, EB, TB, SB every round
+    # miner rewards + citations = everything minted
+    minted = valid["reward_nano"].sum() + (r["citation_minted"] * 10**9).round().sum()
+    assert minted == r["minted_nano"].iloc[-1]
+    assert (
+        valid.loc[valid["kind"] == "DB", "items"].to_numpy() == r["n_trainers"].to_numpy()
+    ).all()

@@ -531,6 +531,8 @@ class DeRelayModel(mesa.Model):
             np.add.at(self.state.cost, inv, c)
             self.state.role[inv] = ri
             self.recorder.play(role, inv, self.state.strategy[inv, ri], -c, 0.0, c)
+            for mnr in inv.tolist():
+                self.recorder.blocks.append((r_idx + 1, kind, mnr, False, 0, 0))
         return res
 
     def _pay_block(self, miner: int, kind: str, n_items: int, acc: dict) -> None:
@@ -543,6 +545,7 @@ class DeRelayModel(mesa.Model):
         self.state.cost[miner] += cost
         self.state.role[miner] = ri
         acc.setdefault("miners", []).append((role, miner, amount / NANO, cost, n_items))
+        self.recorder.blocks.append((self.round + 1, kind, int(miner), True, int(n_items), amount))
 
     # ------------------------------------------------------------------------------------
     def run(self, rounds: int, progress: bool = False) -> None:

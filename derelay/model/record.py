@@ -57,6 +57,9 @@ class Recorder:
             off += len(model.role_strats[r])
         self.n_buckets = off
         self.bucket_names = [(r, a) for r in ROLES for a in model.role_strats[r]]
+        #: (round, kind, miner, valid, items, reward_nano) of every block mined; invalid
+        #: blocks were forked away by honest nodes
+        self.blocks: list[tuple] = []
         self.util_rows: list[np.ndarray] = []  # per round: (4, n_buckets) n, u, rev, cost
         self._cur: np.ndarray | None = None
         self.learning_metrics = model.cfg.learning == "torch"
@@ -337,6 +340,21 @@ class Recorder:
                 "cost": data["cost"],
             }
         )
+        return df
+
+    def blocks_frame(self) -> pd.DataFrame:
+        cols = ["round", "kind", "miner", "valid", "items", "reward_nano"]
+        df = pd.DataFrame(self.blocks, columns=cols)
+        df = df.astype(
+            {
+                "round": "int64",
+                "miner": "int64",
+                "valid": "bool",
+                "items": "int64",
+                "reward_nano": "int64",
+            }
+        )
+        df["reward"] = df["reward_nano"] / NANO
         return df
 
     def utilities_frame(self) -> pd.DataFrame:

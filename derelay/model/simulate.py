@@ -31,6 +31,7 @@ class RunResult:
     meta: dict[str, Any]
     utilities: pd.DataFrame = field(default_factory=pd.DataFrame)
     lineage: pd.DataFrame | None = None
+    blocks: pd.DataFrame = field(default_factory=pd.DataFrame)
     model: Any = field(default=None, repr=False, compare=False)
 
     def __getstate__(self) -> dict:  # the live model stays out of pickles (dask sweeps)
@@ -53,6 +54,8 @@ class RunResult:
         }
         if self.lineage is not None:
             files["lineage.parquet"] = self.lineage
+        if len(self.blocks):
+            files["blocks.parquet"] = self.blocks
         tmp_paths = []
         try:
             for name, df in files.items():
@@ -129,7 +132,7 @@ def run_simulation(
         },
     }
     lineage = pd.DataFrame(model.lineage.table()) if cfg.keep_lineage else None
-    return RunResult(rounds_df, agents_df, meta, util_df, lineage, model)
+    return RunResult(rounds_df, agents_df, meta, util_df, lineage, rec.blocks_frame(), model)
 
 
 def abm_run_kind(config: dict, seed: int) -> dict[str, pd.DataFrame]:
