@@ -123,7 +123,8 @@ def run(
         if comparison is not None:
             _print_comparison(comparison)
         out_console.print(
-            f"[green]wrote[/] {out}/rounds.parquet, agents.parquet, utilities.parquet, run.json "
+            f"[green]wrote[/] {out}/ rounds.parquet, agents.parquet, utilities.parquet, "
+            f"blocks.parquet{', lineage.parquet' if lineage else ''}, run.json "
             f"({rounds} rounds, {summary['seconds']} s); total coins {summary['total_coins']:.6g}, "
             f"latest version {summary['latest_version']}, mean trainers {summary['mean_trainers']:.2f}"
         )
