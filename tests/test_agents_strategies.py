@@ -192,3 +192,35 @@ def test_optional_mesa_datacollector_agrees_with_tables():
     last = av[av["Step"] == av["Step"].max()].sort_values("AgentID")
     ours = res.agents[res.agents["round"] == 20].sort_values("agent_id")
     assert last["coins"].tolist() == ours["coins"].tolist()
+
+
+def test_best_response_at_own_state_exposes_ineffective_deposits():
+    """beta = 0.05: at the default point (b^T = 3) Normal is the best response, but a
+    trainer whose coins allow only a tiny deposit gains more from NBr (it keeps the
+    model and saves encryption + broadcast); evaluated at each agent's own state the
+    same Table II formulas make NBr invade and the relay starve."""
+    base = {
+        "strategies": {"T": {"N": 0.5, "NTr": 0.25, "NBr": 0.25}},
+        "adaptation": "best_response",
+        "adaptation_noise": 0.05,
+        "params": {"n_participants": 96, "n_miners": 48, "beta": 0.05},
+    }
+    r_params = run_simulation(cfg_with(**base), rounds=60, seed=0).rounds
+    r_own = run_simulation(cfg_with(**base, best_response_state="own"), rounds=60, seed=0).rounds
+    assert r_params["share_T_N"].iloc[-1] > 0.95
+    assert r_own["share_T_NBr"].iloc[-1] > 0.9
+    assert r_own["n_selected"].iloc[-10:].sum() < r_params["n_selected"].iloc[-10:].sum()
+
+
+def test_own_state_values_are_per_agent_arrays():
+    from derelay.mechanism import get_mechanism
+    from derelay.model.dynamics import own_state_values
+
+    m = DeRelayModel(cfg_with(), seed=0)
+    m.run(10)
+    idx = np.arange(m.n)
+    v = own_state_values(m, idx)
+    u = get_mechanism("derelayl").role("T").strategy("N").utility(v)
+    assert np.shape(u) == (m.n,)
+    assert (v.b_t <= m.state.coins / 1e9 + 1e-12).all()
+    assert (v.v_rec >= v.v_now_t).all()

@@ -119,6 +119,11 @@ class SimConfig(BaseModel):
         0.1, gt=0.0, description="logit temperature (best response) / imitation noise"
     )
     mutation: float = Field(0.0, ge=0.0, le=1.0, description="replicator mutation rate")
+    best_response_state: Literal["params", "own"] = Field(
+        "params",
+        description="best response on Table II at the run's parameters, or (T, MO) at each "
+        "agent's own version gap and affordable deposit",
+    )
     social_graph: SocialGraph = Field(default_factory=SocialGraph)
     utility_memory: float = Field(
         0.1, gt=0.0, le=1.0, description="EWMA weight of the latest realised utility"

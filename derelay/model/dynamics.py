@@ -8,8 +8,11 @@
   (pairwise-comparison imitation of better-earning neighbours).
 * ``"best_response"``: each revising participant draws, for every role, a strategy from
   the logit (noisy best response) distribution exp(U_s / noise) over the closed-form
-  Table II utilities at the run's parameters (``get_mechanism().utilities``; a
-  user-registered strategy supplies ``utility(p)`` or is never chosen).
+  Table II utilities (``get_mechanism().utilities``; a user-registered strategy
+  supplies ``utility(p)`` or is never chosen), evaluated at the run's parameters
+  (``best_response_state = "params"``) or, for trainers and owners, at each agent's
+  own state (``"own"``: its version gap, the deposit its coins allow) - the same
+  formulas evaluated on numpy arrays, one entry per agent.
 * ``"replicator"``: per role, shares follow the exponential replicator map
   x_s <- x_s exp(f_s / noise) / sum, with f_s the EWMA of the *measured* mean utility of
   strategy s in that role (strategies never observed keep their share), blended with
@@ -104,18 +107,72 @@ def _logit(u: np.ndarray, noise: float) -> np.ndarray:
     return w / w.sum()
 
 
+def own_state_values(model, idx: np.ndarray):
+    """Parameter values as seen by participants ``idx`` (numpy arrays, one per agent).
+
+    A trainer's own version gap and the deposit it would bid under the paper's rule
+    (V_RecM = V_latest, V_Now^T its own version, b^T = min(coins, V_latest - V_Now + 1));
+    an owner's own deposit per trainer b^MO = min(Budget_MO, coins) / limit.  Every other
+    key is the run's parameter.  The Table II formulas evaluate these arrays directly.
+    """
+    from derelay.params import as_values
+
+    from .state import NANO
+
+    p = model.p
+    v = as_values(p)
+    st = model.state
+    latest = float(st.version.max())
+    v_now = np.maximum(st.version[idx], 0).astype(np.float64)
+    coins = st.coins[idx] / NANO
+    v.v_rec = np.full(len(idx), latest)
+    v.v_now_t = np.minimum(v_now, latest)
+    v.b_t = np.minimum(coins, (latest - v.v_now_t + 1) * p.coin)
+    v.b_mo = np.minimum(p.mo_budget, coins) / p.selection_limit
+    return v
+
+
 def _best_response(model) -> None:
     cfg, rng, st = model.cfg, model.adapt_rng, model.state
-    utils = closed_form_utilities(model)
     n = model.n
+    own = cfg.best_response_state == "own"
+    utils = None if own else closed_form_utilities(model)
+    if own:
+        from derelay.mechanism import get_mechanism
+
+        mech = get_mechanism(cfg.mechanism)
     for ri, r in enumerate(ROLES):
         k = len(model.role_strats[r])
         if k < 2:
             continue
-        probs = _logit(utils[r], cfg.adaptation_noise)
         revise = np.flatnonzero(rng.random(n) < cfg.adaptation_rate)
-        if revise.size:
+        if revise.size == 0:
+            continue
+        if not own or r not in ("T", "MO"):
+            u = utils[r] if utils is not None else closed_form_utilities(model)[r]
+            probs = _logit(u, cfg.adaptation_noise)
             st.strategy[revise, ri] = rng.choice(k, size=revise.size, p=probs).astype(np.int16)
+            continue
+        pv = own_state_values(model, revise)
+        role = mech.role(r)
+        cols = []
+        for beh in model.behaviour[r]:
+            try:
+                f = role.strategy(beh.abbr).utility
+            except KeyError:
+                f = beh.utility
+            if f is None:
+                cols.append(np.full(revise.size, -np.inf))
+            else:
+                cols.append(np.broadcast_to(np.asarray(f(pv), dtype=np.float64), revise.shape))
+        U = np.stack(cols, axis=1)  # (agents, strategies)
+        z = np.where(np.isfinite(U), U / cfg.adaptation_noise, -np.inf)
+        z -= z.max(axis=1, keepdims=True)
+        w = np.exp(z)
+        cdf = np.cumsum(w / w.sum(axis=1, keepdims=True), axis=1)
+        draw = rng.random(revise.size)[:, None]
+        choice = np.minimum((draw > cdf).sum(axis=1), k - 1)
+        st.strategy[revise, ri] = choice.astype(np.int16)
 
 
 def _replicator(model) -> None:
