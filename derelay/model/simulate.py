@@ -74,10 +74,8 @@ class RunResult:
             for tmp, _ in tmp_paths:
                 Path(tmp).unlink(missing_ok=True)
             raise
-        umask = os.umask(0)
-        os.umask(umask)
         for tmp, final in tmp_paths:
-            os.chmod(tmp, 0o666 & ~umask)  # mkstemp creates 0600 files
+            os.chmod(tmp, 0o644)  # mkstemp creates 0600 files
             os.replace(tmp, final)
         return out
 
