@@ -179,7 +179,7 @@ def section_fig34(ctx: Context) -> Section:
 
     _need("derelay.model", "the ABM, issue 5")
     sec = Section("fig34", "Sustainability and accessibility: Figs. 3 and 4, eqs. (15) and (21)")
-    rounds_total = 120 if ctx.quick else 500
+    rounds_total = 200 if ctx.quick else 500
     out = ctx.sweep(
         "paper_fig34",
         quick={"replications": 2, "base.rounds": rounds_total, "base.record_every": 4},
@@ -898,7 +898,7 @@ def section_learning(ctx: Context) -> Section:
     sec = Section("learning", "Real learning per relay step; relay vs federated vs centralised")
     out = ctx.sweep(
         "paper_learning",
-        quick={"replications": 1, "base.rounds": 6, "sweep.axes.lazy_share": [0.3]},
+        quick={"replications": 1, "base.rounds": 10, "sweep.axes.lazy_share": [0.3]},
     )
     r = load_results(out)
     shares = sorted(r["lazy_share"].unique())
