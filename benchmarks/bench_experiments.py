@@ -50,9 +50,11 @@ def main() -> None:
             ("toy", {"rounds": 10}, a.runs),
             ("abm", {"preset": "paper_text", "rounds": 100}, max(4, a.runs // 8)),
         ):
-            for w in (1, a.workers):
+            for w in (1, a.workers, None):
                 dt, load = bench(kind, base, runs, w, tmp)
-                print(f"{kind:10} {w:>7} {runs:>5} {dt:>8.2f} {runs / dt:>8.1f} {load:>7.3f}")
+                print(
+                    f"{kind:10} {str(w or 'auto'):>7} {runs:>5} {dt:>8.2f} {runs / dt:>8.1f} {load:>7.3f}"
+                )
         # resume scan of a finished sweep: reruns nothing
         spec = spec_from_mapping(
             {"name": "bench_toy", "kind": "toy", "replications": a.runs, "seed": 1,

@@ -45,6 +45,10 @@ KIND_VALIDATORS: dict[str, Callable[[dict], None]] = {}
 KIND_DOCS: dict[str, str] = {}
 
 ID_COLUMNS = ("run_id", "replication", "seed", "point")
+#: With an automatic worker count, sweeps expected to finish faster than this (seconds,
+#: per worker) run in-process: spawning workers that import numpy/pandas/mesa/torch
+#: costs about this much (measured by benchmarks/bench_experiments.py).
+POOL_STARTUP_S = 3.0
 #: Columns that identify a row within a run's table: never dropped by outputs.metrics.
 KEY_COLUMNS = ("round", "participant", "agent_id", "role", "strategy", "method")
 
@@ -419,7 +423,9 @@ def run_sweep(
 ) -> SweepResult:
     """Run (or resume) a sweep; see the module docstring for the output layout.
 
-    ``workers``: processes on this machine (default: CPU count; 1 runs in-process);
+    ``workers``: processes on this machine (1 runs in-process; default: automatic - the
+    CPU count, unless timing the first run shows the sweep is too short to repay
+    starting worker processes);
     ``scheduler``: a Dask scheduler address (``tcp://host:port``), or ``"local"`` to
     start a local Dask cluster of ``workers`` processes.
     """
@@ -434,6 +440,7 @@ def run_sweep(
     skipped = len(runs) - len(pending)
     outputs = spec.outputs
     args = (list(outputs.tables), list(outputs.metrics), outputs.every)
+    auto = workers is None
     workers = workers or os.cpu_count() or 1
     results: dict[int, dict[str, Any]] = {}
 
@@ -452,7 +459,22 @@ def run_sweep(
                 for r in pending:
                     collect(execute_run(spec.kind, r.as_record(), str(out), *args), bar)
             else:
-                _run_pool(spec.kind, pending, out, args, workers, bar, collect)
+                rest = pending
+                if auto:
+                    # Automatic worker count: time the first run in-process; if the whole
+                    # sweep is shorter than starting worker processes would take, stay
+                    # serial (results are identical either way: seeds are per run).
+                    t_run = time.perf_counter()
+                    collect(execute_run(spec.kind, rest[0].as_record(), str(out), *args), bar)
+                    t_run = time.perf_counter() - t_run
+                    rest = rest[1:]
+                    if t_run * len(rest) / workers < POOL_STARTUP_S:
+                        workers = 1
+                if workers <= 1:
+                    for r in rest:
+                        collect(execute_run(spec.kind, r.as_record(), str(out), *args), bar)
+                elif rest:
+                    _run_pool(spec.kind, rest, out, args, workers, bar, collect)
         except KeyboardInterrupt:
             interrupted = True
     write_manifest(out, spec, runs)

@@ -106,6 +106,8 @@ def test_smoke_sweep_one_vs_two_workers_identical(tmp_path):
     assert r1.done == r2.done == len(spec.runs()) and r1.failed == 0
     a, b = load_results(tmp_path / "w1"), load_results(tmp_path / "w2")
     pd.testing.assert_frame_equal(a, b)
+    run_sweep(spec, tmp_path / "auto")  # automatic worker count: same data
+    pd.testing.assert_frame_equal(a, load_results(tmp_path / "auto"))
     for col in ("run_id", "replication", "seed", "round"):
         assert col in a.columns
     assert list(a.columns[:4]) == ["run_id", "replication", "seed", "point"]

@@ -20,7 +20,10 @@ def sweep(
         ..., help="Experiment spec (TOML), e.g. experiments/smoke_sweep.toml."
     ),
     workers: int = typer.Option(
-        None, "--workers", "-w", help="Worker processes (default: CPU count; 1 runs in-process)."
+        None,
+        "--workers",
+        "-w",
+        help="Worker processes (default: CPU count, or in-process when the sweep is too short to repay starting workers; 1 = in-process).",
     ),
     out: Path = typer.Option(
         None, "--out", "-o", help="Output directory (default: runs/<spec name>)."
