@@ -1379,6 +1379,14 @@ def render(rep: Report) -> str:
         f"in {rep.seconds:.0f} s. Every number, table and figure below is regenerated from "
         "scratch by that command; each claim names the command that shows it.",
         "",
+        "Regenerate: `derelay paper` (full, a few minutes on 2 cores), `derelay paper --quick` "
+        "(CI size), or one section with `derelay paper --only "
+        + ",".join(k for k, _ in SECTIONS)
+        + "` (any subset). Each experiment is also a plain sweep spec in `experiments/` "
+        "(`derelay sweep experiments/paper_*.toml`); sweep data land in `paper/data/` "
+        "(not committed). Verdicts: ✅ the claim holds as stated, ⚠️ it holds only in part "
+        "or under a corrected reading, ❌ it does not hold.",
+        "",
     ]
     if rep.quick:
         lines += [
