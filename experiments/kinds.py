@@ -12,7 +12,8 @@
   ``sleep`` config keys exercise failure recording and interruption).
 
 Every kind is a module-level function ``kind(config, seed) -> {table: DataFrame}``
-(spawn-safe) that draws randomness only from ``numpy.random.default_rng(seed)``.
+(spawn-safe) that draws randomness only from ``numpy.random.default_rng(seed)``.  Every
+kind accepts a free-text ``label`` key (a name for a sweep point, kept as a column).
 """
 
 from __future__ import annotations
@@ -64,7 +65,7 @@ def _unit(config: dict, key: str, default: float, lo=0.0, hi=1.0) -> float:
 
 
 def _validate_toy(config: dict) -> None:
-    _check_keys(config, {"rounds", "drift", "fail", "sleep", "params"}, "toy")
+    _check_keys(config, {"rounds", "drift", "fail", "sleep", "params", "label"}, "toy")
     _positive_int(config, "rounds", 10, 1, 10**6)
     _unit(config, "sleep", 0.0, 0.0, 60.0)
 
@@ -89,7 +90,7 @@ def toy(config: dict, seed: int) -> dict[str, pd.DataFrame]:
 
 def _validate_params_only(kind: str, extra: set[str] = frozenset()):
     def validate(config: dict) -> None:
-        _check_keys(config, {"params", *extra}, kind)
+        _check_keys(config, {"params", "label", *extra}, kind)
 
     return validate
 
@@ -136,7 +137,7 @@ def check(config: dict, seed: int) -> dict[str, pd.DataFrame]:
 
 
 def _validate_feasible(config: dict) -> None:
-    _check_keys(config, {"params", "free", "solver"}, "feasible")
+    _check_keys(config, {"params", "free", "solver", "label"}, "feasible")
     if config.get("solver", "z3") not in ("z3", "lp"):
         raise ValueError(f"'solver' = {config.get('solver')!r} must be z3 or lp")
     free = config.get("free", list(REWARD_KEYS))
@@ -415,7 +416,7 @@ def abm(config: dict, seed: int) -> dict[str, pd.DataFrame]:
     return out
 
 
-_CHAIN_OWN = {"blocks", "mode"}
+_CHAIN_OWN = {"blocks", "mode", "label"}
 
 
 def _chain_config(config: dict):
@@ -466,7 +467,7 @@ def chain(config: dict, seed: int) -> dict[str, pd.DataFrame]:
     return {"rounds": pd.DataFrame([row])}
 
 
-_LEARN_OWN = {"rounds", "methods", "central_budget", "lazy_share", "params"}
+_LEARN_OWN = {"rounds", "methods", "central_budget", "lazy_share", "params", "label"}
 
 
 def _learning_parts(config: dict):
