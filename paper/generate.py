@@ -1300,10 +1300,31 @@ ERRATA: list[dict[str, str]] = [
         "where": "eqs. (17)-(21)",
         "issue": "Eq. (17) sets Q_MO = s · Q_LastT, but only successfully trained models can be "
         "selected (Pr_Training = 0.9, Table III): owners are s · Pr · Q_LastT and the fixed point "
-        "is Q_MO&T / (1 + s · Pr) = 88.3, not 85.3, for s = 0.5; the simulation settles at the "
-        "former.",
+        "is Q_MO&T / (1 + s · Pr) = 88.3 (88.45 with the flooring, docs/abm.md), not 85.3, "
+        "for s = 0.5; the simulation settles at the former.",
         "choice": "Both curves are drawn; the simulated relay is measured against both.",
         "command": "derelay sweep experiments/paper_eq21.toml",
+    },
+    {
+        "id": "E13",
+        "where": "Sec. IV-A vs the authors' published simulation",
+        "issue": "The code behind Figs. 3-4 departs from the text: the genesis model also pays "
+        "its owner (2 © per selection), a trainer whose training fails gets no model (the text "
+        "has it receive the model first), the EBM keeps copies of all the round's models, "
+        "owners are ranked by model performance and bids are first price, and an empty owner "
+        "list halts the relay.",
+        "choice": "Preset authors_code reproduces the code, paper_text the text; every figure "
+        "is drawn for both.",
+        "command": "derelay run --preset authors_code ; derelay sweep experiments/paper_fig34.toml",
+    },
+    {
+        "id": "E14",
+        "where": "Sec. IV-A(2) bidding rule vs T7",
+        "issue": "The bid min(coins, V_latest - V_now + 1) is tiny for a trainer with few coins, "
+        "so T7 (b^T > (V_RecM - V_Now) ©) fails for exactly the trainers the deposit is meant to "
+        "discipline, although it holds at the parameter point the analysis uses.",
+        "choice": "Measured in the ABM (docs/abm.md, 'Findings beyond the paper').",
+        "command": "derelay run --preset paper_text --utilities",
     },
     {
         "id": "E9",
