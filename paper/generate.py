@@ -1500,7 +1500,7 @@ def render(rep: Report) -> str:
         )
     lines += ["", "## Errata and inconsistencies", ""]
     lines += ["| # | where | issue | our reading | command |", "|---|---|---|---|---|"]
-    for e in ERRATA:
+    for e in sorted(ERRATA, key=lambda e: int(e["id"][1:])):
         lines.append(
             f"| {e['id']} | {_esc(e['where'])} | {_esc(e['issue'])} | {_esc(e['choice'])} "
             f"| `{_esc(e['command'])}` |"
