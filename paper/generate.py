@@ -27,6 +27,8 @@ import numpy as np
 import pandas as pd
 
 REPO_EXPERIMENTS = Path(__file__).resolve().parents[1] / "experiments"
+#: File marking an output directory as made by this generator (safe to regenerate).
+MARKER = ".derelay-paper"
 
 
 @dataclass
@@ -1408,7 +1410,16 @@ def generate(
     if workers is None and quick:
         workers = 1  # quick runs are short: process start-up would dominate
     ctx = Context(out=out, quick=quick, workers=workers, log=log)
-    # from scratch: old figures and data go (a section that degrades leaves no stale file)
+    # from scratch: old figures and data go (a section that degrades leaves no stale file),
+    # but only directories this generator made (never a user's own figures/ or data/)
+    marker = out / MARKER
+    foreign = [d for d in (ctx.figdir, ctx.datadir) if d.exists() and not marker.exists()]
+    if foreign:
+        raise ValueError(
+            f"'--out' {out} already has {', '.join(d.name + '/' for d in foreign)} not made by "
+            "derelay paper; choose another --out (nothing was deleted)"
+        )
+    marker.write_text("written by derelay paper; figures/ and data/ are regenerated\n")
     for d in (ctx.figdir, ctx.datadir):
         if d.exists() and not only:
             shutil.rmtree(d)

@@ -96,3 +96,11 @@ def test_committed_reproduction_is_a_complete_full_run():
     for s in data["sections"]:
         for f in s["figures"]:
             assert (root / f).exists(), f
+
+
+def test_never_deletes_a_foreign_figures_dir(tmp_path):
+    (tmp_path / "figures").mkdir()
+    (tmp_path / "figures" / "mine.png").write_bytes(b"user data")
+    res = CliRunner().invoke(app, ["paper", "--out", str(tmp_path), "--only", "region"])
+    assert res.exit_code == 2 and "not made by derelay paper" in res.output
+    assert (tmp_path / "figures" / "mine.png").exists()

@@ -47,7 +47,10 @@ def paper(
         if not json_out:
             err_console.print(escape(msg), highlight=False)
 
-    rep = generate(out, quick=quick, workers=workers, only=sel, log=log)
+    try:
+        rep = generate(out, quick=quick, workers=workers, only=sel, log=log)
+    except ValueError as exc:
+        fail(escape(str(exc)))
     if json_out:
         print_json(rep.to_json())
     else:
