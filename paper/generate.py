@@ -375,6 +375,9 @@ def section_fig34(ctx: Context) -> Section:
         "authors' published simulation; see docs/abm.md).\n\n" + _md_table(growth)
     )
     pt, ac = rows[0], rows[1]
+    n_sel = float(
+        r[(r["preset"] == "paper_text") & (r["round"] > r["round"].max() / 2)]["n_selected"].mean()
+    )
     zero_pt = pt["share of participants with 0 coins"]
     zero_ac = ac["share of participants with 0 coins"]
     k_ok = all(1.7 <= row["growth exponent k (coins ~ round^k, 2nd half)"] <= 2.3 for row in rows)
@@ -395,7 +398,11 @@ def section_fig34(ctx: Context) -> Section:
             "eq. (15)",
             "coins received grow quadratically, x(x-1)Q/2 = O(i_m^2)",
             f"log-log slope of mean coins over the second half: {_fmt(pt['growth exponent k (coins ~ round^k, 2nd half)'])} / "
-            f"{_fmt(ac['growth exponent k (coins ~ round^k, 2nd half)'])} (2 = quadratic)",
+            f"{_fmt(ac['growth exponent k (coins ~ round^k, 2nd half)'])} (2 = quadratic); in "
+            f"magnitude mean coins after {rounds_total} rounds are {pt['mean coins at end']:.3g} vs "
+            f"eq. (15)'s round-robin r^2/(2Q) = {rounds_total**2 / (2 * 256):.3g} (x"
+            f"{pt['mean coins at end'] / (rounds_total**2 / (2 * 256)):.0f}: {n_sel:.0f} models "
+            "are selected per round, not one)",
             "yes" if k_ok else "partly",
             "derelay sweep experiments/paper_fig34.toml",
         ),
