@@ -49,6 +49,8 @@ ID_COLUMNS = ("run_id", "replication", "seed", "point")
 #: per worker) run in-process: spawning workers that import numpy/pandas/mesa/torch
 #: costs about this much (measured by benchmarks/bench_experiments.py).
 POOL_STARTUP_S = 3.0
+#: A long sweep refreshes manifest.json at most this often (the status files stay the truth).
+MANIFEST_EVERY_S = 30.0
 #: Columns that identify a row within a run's table: never dropped by outputs.metrics.
 KEY_COLUMNS = ("round", "participant", "agent_id", "role", "strategy", "method")
 
@@ -444,11 +446,16 @@ def run_sweep(
     workers = workers or os.cpu_count() or 1
     results: dict[int, dict[str, Any]] = {}
 
+    last_manifest = [time.monotonic()]
+
     def collect(rec: dict[str, Any], bar: _Progress) -> None:
         results[rec["run_id"]] = rec
         bar.advance(rec)
         if on_result is not None:
             on_result(rec)
+        if time.monotonic() - last_manifest[0] > MANIFEST_EVERY_S:  # visible progress
+            write_manifest(out, spec, runs)
+            last_manifest[0] = time.monotonic()
 
     interrupted = False
     with _Progress(len(pending), progress and bool(pending), spec.name) as bar:
