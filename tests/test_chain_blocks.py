@@ -102,7 +102,11 @@ def test_each_deviation_is_detected():
 @pytest.mark.parametrize(
     "mutate",
     [
-        lambda c: c.update(owner_amount=-5),  # non-positive amount
+        lambda c: c.update(owner_amount=-5),  # negative amount
+        lambda c: c.update(trainer_amount=-1),  # negative amount
+        lambda c: c.update(owner_amount=True),  # a bool is not an amount
+        lambda c: c.update(trainer_amount=True),  # a bool is not an amount
+        lambda c: c.update(trainer_amount=np.int64(200)),  # not a plain integer
         lambda c: c.update(trainer=c["owner"]),  # self-dealing
         lambda c: c.update(signed_by=[c["owner"]]),  # one signature missing
         lambda c: c.update(round=99),  # wrong round
@@ -116,6 +120,19 @@ def test_pi_improper_contracts(mutate):
     mutate(bad)
     p = deposit_payload([bad, *db["contracts"][1:]])
     assert validate_payload(BlockKind.DB, r, p, {})[0] == ("PI",)
+
+
+@pytest.mark.parametrize("amounts", [(0, 0), (0, 200), (100, 0)])
+def test_zero_deposits_are_proper(amounts):
+    """The paper's bid min(coins, V_latest - V_now + 1) is 0 for a trainer without
+    coins, and an owner without coins deposits 0 (Sec. IV-A(2)): such a contract is
+    proper, and a DB packing it is valid."""
+    r, db, *_ = _round()
+    zero = deposit_contract(r, 30, 31, *amounts)
+    p = deposit_payload([*db["contracts"], zero])
+    assert validate_payload(BlockKind.DB, r, p, {}) == ((), False)
+    improper = dict(zero, owner_amount=-1)
+    assert validate_payload(BlockKind.DB, r, deposit_payload([improper]), {})[0] == ("PI",)
 
 
 def test_pi_duplicate_and_npa_is_legal():

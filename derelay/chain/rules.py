@@ -15,8 +15,13 @@ SB (step 11) ``{"performances": [{"trainer", "encrypted_hash", "performance"}],
 Validity rules (Table II deviations; a violated rule makes the block invalid)
 ----------------------------------------------------------------------------
 PI   (DB) a contract is improper: its id does not match its terms, its round is not
-     the block's round, owner == trainer, an amount is not a positive integer, it is
-     not signed by both parties, or it appears twice in the block.
+     the block's round, owner == trainer, an amount is not a non-negative integer
+     (negative, fractional or boolean), it is not signed by both parties, or it
+     appears twice in the block.  A zero amount is proper: the paper's bidding rule
+     (Sec. IV-A(2)) has a trainer bid min(coins, V_latest - V_now + 1), which is 0
+     for a trainer without coins (every trainer of round 1), and an owner without
+     coins deposits min(Budget_MO, coins) / limit = 0; such contracts are signed and
+     broadcast like any other, so rejecting them would fork away honest DBs.
 NPA  (DB) fewer contracts than were broadcast: *legal* (``Block.npa`` is set, the miner
      earns less through the revenue per deposit, eq. (4)); never a reason to reject.
 NG   (EB) the FHE public key is not well formed (its checksum fails: a random number
@@ -195,13 +200,13 @@ def _contract_ok(c: Any, round_index: int) -> bool:
     try:
         owner, trainer = int(c["owner"]), int(c["trainer"])
         oa, ta = c["owner_amount"], c["trainer_amount"]
-        if not (isinstance(oa, int) and isinstance(ta, int)) or isinstance(oa, bool):
+        if not (type(oa) is int and type(ta) is int):  # bool (an int subclass) is improper
             return False
         return (
             int(c["round"]) == round_index
             and owner != trainer
-            and oa > 0
-            and ta > 0
+            and oa >= 0  # zero is proper: the paper's bid min(coins, ...) is 0 without coins
+            and ta >= 0
             and sorted(c["signed_by"]) == sorted({owner, trainer})
             and c["id"] == contract_id(round_index, owner, trainer, oa, ta)
         )
