@@ -122,6 +122,14 @@ def test_pi_improper_contracts(mutate):
     assert validate_payload(BlockKind.DB, r, p, {})[0] == ("PI",)
 
 
+def test_contract_id_is_the_digest_of_the_canonical_terms():
+    from derelay.chain.blocks import canonical_json, sha256_hex
+    from derelay.chain.rules import contract_id
+
+    for terms in ([5, 10, 20, 100, 200], [0, 0, 1, 0, 0], [-1, 3, 4, 10**15, 7]):
+        assert contract_id(*terms) == sha256_hex(canonical_json(terms))[:24]
+
+
 @pytest.mark.parametrize("amounts", [(0, 0), (0, 200), (100, 0)])
 def test_zero_deposits_are_proper(amounts):
     """The paper's bid min(coins, V_latest - V_now + 1) is 0 for a trainer without

@@ -77,6 +77,8 @@ class Ledger:
 
     # --------------------------------------------------------------- mutation
     def _move(self, undo: _Undo, account: str, delta: int) -> None:
+        if not delta:  # zero deposits (a trainer without coins) move nothing
+            return
         new = self.balances.get(account, 0) + delta
         if new < 0 and not self.allow_overdraft:
             raise LedgerError(f"account {account} would go negative ({new})")
@@ -96,13 +98,15 @@ class Ledger:
                 self.minted += reward
                 undo.minted = reward
             if block.kind is BlockKind.DB:
+                escrow, move, locked = self.escrow, self._move, undo.locked
                 for c in block.payload.get("contracts", []):
-                    if c["id"] in self.escrow:
-                        raise LedgerError(f"contract {c['id']} already escrowed on this chain")
-                    self._move(undo, f"p:{c['owner']}", -int(c["owner_amount"]))
-                    self._move(undo, f"p:{c['trainer']}", -int(c["trainer_amount"]))
-                    self.escrow[c["id"]] = dict(c)
-                    undo.locked.append(c["id"])
+                    cid = c["id"]
+                    if cid in escrow:
+                        raise LedgerError(f"contract {cid} already escrowed on this chain")
+                    move(undo, f"p:{c['owner']}", -int(c["owner_amount"]))
+                    move(undo, f"p:{c['trainer']}", -int(c["trainer_amount"]))
+                    escrow[cid] = c  # block payloads are immutable: no copy needed
+                    locked.append(cid)
             elif block.kind is BlockKind.SB:
                 top = set(block.payload.get("ranking", [])[: int(block.payload.get("top_k", 0))])
                 for cid in [k for k, c in self.escrow.items() if c["round"] == block.round]:

@@ -47,6 +47,7 @@ whose public key carries a checksum so that well-formedness is checkable, and
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import math
 from collections.abc import Iterable, Mapping
@@ -54,7 +55,7 @@ from typing import Any
 
 import numpy as np
 
-from .blocks import BlockKind, canonical_json, sha256_hex
+from .blocks import BlockKind, sha256_hex
 
 VIOLATIONS = ("PI", "NG", "step7", "IT", "IRa", "context", "parent")
 DEVIATION_OF_KIND = {
@@ -67,11 +68,14 @@ _PK_PREFIX = "fhepk1:"
 
 
 # --------------------------------------------------------------------- builders
+@functools.lru_cache(maxsize=1 << 16)  # validation re-derives the ids the builder made
 def contract_id(
     round_index: int, owner: int, trainer: int, owner_amount: int, trainer_amount: int
 ) -> str:
-    terms = [int(round_index), int(owner), int(trainer), int(owner_amount), int(trainer_amount)]
-    return sha256_hex(canonical_json(terms))[:24]
+    # the canonical JSON of the integer list [round, owner, trainer, owner_amount,
+    # trainer_amount], written directly (json's encoder costs ~4 us per contract)
+    r, o, t = int(round_index), int(owner), int(trainer)
+    return sha256_hex(f"[{r},{o},{t},{int(owner_amount)},{int(trainer_amount)}]")[:24]
 
 
 def deposit_contract(

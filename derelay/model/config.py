@@ -183,6 +183,13 @@ class SimConfig(BaseModel):
             if abs(total - 1.0) > 1e-9:
                 raise ValueError(f"strategies.{role}: shares must sum to 1 (they sum to {total:g})")
         if self.chain == "simulated":
+            if self.learning == "abstract" and round(self.params.q_cases) < 1:
+                # the TB carries the test cases; a TB without any is improper (IT)
+                raise ValueError(
+                    f"params.q_cases = {self.params.q_cases!r} is out of range for "
+                    "chain = 'simulated': allowed q_cases >= 1 (a TB without test cases "
+                    "is improper, IT)"
+                )
             try:
                 from derelay.chain import ChainConfig, config_error_message
             except ImportError:  # pragma: no cover - chain part missing

@@ -291,11 +291,26 @@ class DeRelayModel(mesa.Model):
         forks = 0
         stale = 0
         # 4. deposit block ----------------------------------------------------------------
-        db = self._mine("DB", r_idx, miners, acc)
+        # chain = "simulated": the blocks carry the round's real contents and the round
+        # is settled from the main-chain blocks (derelay.model.chainsim.RoundPayloads)
+        rp = self.chain.round_payloads(r_idx) if self.chain.real_blocks else None
+        db_build = None
+        if rp is not None:
+            rp.set_deposits(pair_owner, pair_t, pair_dep_mo, pair_dep_t)
+            pack, dbm = self._vec["pack"], st.strategy[:, ROLE_CODE["DBM"]]
+
+            def db_build(who: int, honest: bool) -> dict:
+                return rp.deposit_payload(float(pack[dbm[who]]), honest)
+
+        db = self._mine("DB", r_idx, miners, acc, db_build)
         forks += db.forks
         stale += db.stale
         packed = np.zeros(n_pairs, dtype=bool)
-        if db.miner >= 0:
+        if db.miner >= 0 and rp is not None:
+            packed = rp.packed(db.payload)  # the contracts the main-chain DB packs
+            n_packed = int(packed.sum())
+            self._pay_block(db.miner, "DB", n_packed, acc)
+        elif db.miner >= 0:
             frac = float(self._vec["pack"][st.strategy[db.miner, ROLE_CODE["DBM"]]])
             if frac >= 1.0:
                 packed[:] = True
@@ -372,9 +387,44 @@ class DeRelayModel(mesa.Model):
 
         # 6. EB, TB, SB -----------------------------------------------------------------
         n_hash = n_sub  # an NBr trainer broadcasts nothing, not even its hash
-        eb = self._mine("EB", r_idx, miners, acc)
-        tb = self._mine("TB", r_idx, miners, acc) if eb.miner >= 0 else None
-        sb = self._mine("SB", r_idx, miners, acc) if tb is not None and tb.miner >= 0 else None
+        n_enc = n_ver = n_sub
+        eb_build = tb_build = sb_build = None
+        if rp is not None:
+            ph, nh = res.parent_hashes, res.hashes
+            rp.set_models(
+                p_owner[sub_pos], p_t[sub_pos], [ph[i] for i in sub_pos], [nh[i] for i in sub_pos]
+            )
+            eb_build = rp.encryption_payload
+        eb = self._mine("EB", r_idx, miners, acc, eb_build)
+        if rp is not None and eb.miner >= 0:
+            n_hash = len(eb.payload["records"])
+            cases = getattr(res, "test_cases", None)
+            if cases is None:  # abstract learning: no test data
+                rp.set_cases(None, S.q_cases)
+            else:
+                from derelay.chain import hash_model
+
+                rp.set_cases(hash_model(np.asarray(cases)), len(cases))
+
+            def tb_build(who: int, honest: bool) -> dict:
+                return rp.testing_payload(eb.payload, honest)
+
+        tb = self._mine("TB", r_idx, miners, acc, tb_build) if eb.miner >= 0 else None
+        if rp is not None and tb is not None and tb.miner >= 0:
+            n_enc = len(tb.payload["encrypted"])
+            rk = np.flatnonzero(submitted & np.isfinite(perf))
+            rp.set_performances(p_t[rk], perf[rk], S.top_k(len(rk)))
+
+            def sb_build(who: int, honest: bool) -> dict:
+                return rp.settlement_payload(tb.payload, honest)
+
+        sb = (
+            self._mine("SB", r_idx, miners, acc, sb_build)
+            if tb is not None and tb.miner >= 0
+            else None
+        )
+        if rp is not None and sb is not None and sb.miner >= 0:
+            n_ver = len(sb.payload["performances"])
         for stage in (eb, tb, sb):
             if stage is not None:
                 forks += stage.forks
@@ -383,13 +433,15 @@ class DeRelayModel(mesa.Model):
         if eb.miner >= 0:
             self._pay_block(eb.miner, "EB", n_hash, acc)
         if tb is not None and tb.miner >= 0:
-            self._pay_block(tb.miner, "TB", n_sub, acc)
+            self._pay_block(tb.miner, "TB", n_enc, acc)
         if sb is not None and sb.miner >= 0:
-            self._pay_block(sb.miner, "SB", n_sub, acc)
+            self._pay_block(sb.miner, "SB", n_ver, acc)
 
         selected_pos = np.zeros(0, dtype=np.int64)
         order = np.zeros(0, dtype=np.int64)
-        if chain_ok:
+        if chain_ok and rp is not None:  # the ranking and top_k of the main-chain SB
+            selected_pos, order = rp.selection(sb.payload, p_t)
+        elif chain_ok:
             selected_pos, order = S.select(perf, submitted, rng)
         sel_mask = np.zeros(npk, dtype=bool)
         sel_mask[selected_pos] = True
@@ -519,12 +571,15 @@ class DeRelayModel(mesa.Model):
             self._shares = None
 
     # ------------------------------------------------------------------------------------
-    def _mine(self, kind: str, r_idx: int, miners: np.ndarray, acc: dict):
+    def _mine(self, kind: str, r_idx: int, miners: np.ndarray, acc: dict, build=None):
+        """Mine one block; ``build(participant, honest)`` gives its contents (simulated
+        chain; ``honest`` is False for a PI/NG/IT/IRa miner, whose payload the chain's
+        rules reject)."""
         role = {"DB": "DBM", "EB": "EBM", "TB": "TBM", "SB": "SBM"}[kind]
         assert MINER_BLOCK[role] == kind
         ri = ROLE_CODE[role]
         valid = self._vec[f"valid_{role}"][self.state.strategy[miners, ri]]
-        res = self.chain.mine(kind, r_idx, miners, valid)
+        res = self.chain.mine(kind, r_idx, miners, valid, build)
         if len(res.invalid_miners):
             inv = res.invalid_miners
             c = self.settlement.cost["mine"]

@@ -14,13 +14,28 @@
 In both modes the *measured* performance the SBM ranks is the true value plus
 non-heritable test-case noise N(0, ``eval_sigma``).  ``gain`` is measured minus the
 parent's true value.  Performance is in units of (c).
+
+Model hashes (``hash_models=True``, used by ``chain = "simulated"`` whose EB records
+Hash(M_prev) and Hash(M_new)): an abstract model has no parameters, so its "hash" is a
+hash chain over its lineage, :func:`abstract_model_hash` = SHA-256 of (parent's hash,
+round, trainer, model id), rooted at a genesis hash.  It is unique per model (a lazy
+NTr model, "parent + white noise", differs from its parent as a real one would) and
+commits to the model's whole ancestry; the torch backend hashes real parameters with
+:func:`derelay.chain.hash_model` instead.
 """
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 
 import numpy as np
+
+
+def abstract_model_hash(parent_hash: str, round_index: int, trainer: int, model_id: int) -> str:
+    """Stand-in for Hash(M) of a parameter-free model: SHA-256 over its lineage."""
+    key = f"derelay-abstract-model:{parent_hash}:{int(round_index)}:{int(trainer)}:{int(model_id)}"
+    return hashlib.sha256(key.encode()).hexdigest()
 
 
 @dataclass
@@ -60,6 +75,7 @@ class AbstractBackend:
         lazy_sigma: float = 0.01,
         eval_sigma: float = 0.0,
         seed: int | np.random.SeedSequence = 0,
+        hash_models: bool = False,
     ) -> None:
         if mode not in ("cumulative", "version"):
             raise ValueError(f"mode must be 'cumulative' or 'version', got {mode!r}")
@@ -73,6 +89,8 @@ class AbstractBackend:
         self._base = 0
         self._n = 0
         self._released_upto = 0
+        self.hash_models = bool(hash_models)
+        self._hash: dict[int, str] = {}
 
     # --- storage -----------------------------------------------------------------------
     def _add(self, values: np.ndarray) -> np.ndarray:
@@ -91,7 +109,14 @@ class AbstractBackend:
         return self._value[np.asarray(model_ids, dtype=np.int64) - self._base]
 
     def genesis(self) -> int:
-        return int(self._add(np.zeros(1))[0])
+        gid = int(self._add(np.zeros(1))[0])
+        if self.hash_models:
+            self._hash[gid] = abstract_model_hash("genesis", 0, -1, gid)
+        return gid
+
+    def model_hash(self, model_id: int) -> str:
+        """Hash(M) of a live model (``hash_models=True``)."""
+        return self._hash[int(model_id)]
 
     def release(self, model_ids) -> None:
         """Interface compatibility; memory is bounded by :meth:`forget_before`."""
@@ -104,6 +129,8 @@ class AbstractBackend:
             self._value[: self._n - drop] = self._value[drop : self._n]
             self._n -= drop
             self._base += drop
+            if self._hash:
+                self._hash = {k: v for k, v in self._hash.items() if k >= keep_from}
 
     def best_accuracy(self, model_id: int) -> float:
         return float(self.value([model_id])[0])
@@ -132,6 +159,16 @@ class AbstractBackend:
         if exists.any():
             ids[exists] = self._add(true[exists])
         perf = np.where(exists, measured, np.nan)
+        hashes: list = [None] * n
+        parent_hashes: list = [None] * n
+        if self.hash_models:
+            hh = self._hash
+            parent_hashes = [hh[p] for p in parent_ids.tolist()]
+            for i in np.flatnonzero(exists).tolist():
+                mid = int(ids[i])
+                hashes[i] = hh[mid] = abstract_model_hash(
+                    parent_hashes[i], round_index, int(trainer_ids[i]), mid
+                )
         return AbstractRound(
             round_index=int(round_index),
             trainer_ids=trainer_ids,
@@ -142,8 +179,8 @@ class AbstractBackend:
             performance=perf,
             gain=np.where(exists, measured - parent_val, np.nan),
             hash_changed=exists.copy(),
-            hashes=[None] * n,
-            parent_hashes=[None] * n,
+            hashes=hashes,
+            parent_hashes=parent_hashes,
         )
 
 
@@ -158,6 +195,7 @@ def make_backend(cfg, n_participants: int, seed_seq: np.random.SeedSequence):
             lazy_sigma=cfg.lazy_sigma,
             eval_sigma=cfg.eval_sigma,
             seed=seed_seq,
+            hash_models=cfg.chain == "simulated",  # the EB records model hashes
         )
     try:
         from derelay.learning import TorchBackend, learning_config

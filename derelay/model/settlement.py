@@ -96,8 +96,12 @@ class DeRelayLSettlement:
         pos = np.flatnonzero(eligible)
         pos = pos[rng.permutation(len(pos))]  # random order among equal performances
         order = pos[np.argsort(-perf[pos], kind="stable")]
-        k = int(math.floor(self.s * len(order) + 1e-9))
+        k = self.top_k(len(order))
         return order[:k], order
+
+    def top_k(self, n_ranked: int) -> int:
+        """How many of ``n_ranked`` models are selected: floor(s * n_ranked)."""
+        return int(math.floor(self.s * n_ranked + 1e-9))
 
     # --- citations (Step 11 part 4; Sec. IV-A(6)) -----------------------------------------
     def citations(self, selected_nodes: np.ndarray) -> np.ndarray:
