@@ -218,6 +218,15 @@ def test_simulated_chain_needs_test_cases():
         _cfg(params={"q_cases": 0.0})
 
 
+def test_synthetic_contents_for_large_populations():
+    """``chain_contents = "synthetic"``: the chain part's small workload races instead."""
+    res = run_simulation(_cfg(chain_contents="synthetic"), rounds=10, seed=0)
+    sim = res.model.chain.sim
+    db = _round_blocks(sim, 9)["DB"].payload
+    assert len(db["contracts"]) == sim.workload.n_contracts  # not the round's pairs
+    assert res.rounds["n_selected"].sum() > 0
+
+
 def test_zero_deposit_contracts_settle_exactly():
     """Round 1: every trainer has no coins and bids 0; the owner deposits 0 too."""
     model = DeRelayModel(_cfg(), seed=1)

@@ -93,7 +93,13 @@ class SimulatedChain:
     name = "simulated"
     real_blocks = True  # blocks carry the round's contents (RoundPayloads)
 
-    def __init__(self, chain_config: dict, n_miners: int, rng: np.random.Generator) -> None:
+    def __init__(
+        self,
+        chain_config: dict,
+        n_miners: int,
+        rng: np.random.Generator,
+        contents: str = "real",
+    ) -> None:
         try:
             from derelay.chain import BlockKind, ChainConfig, ChainSimulator
         except ImportError as exc:
@@ -110,6 +116,9 @@ class SimulatedChain:
         self.n_nodes = self.cfg.n_nodes
         self.payload_rng = payload_rng
         self.key_seed = int(payload_rng.integers(0, 2**62))
+        # "synthetic": the chain part's own small workload races instead (the round is
+        # then settled from its own arrays, as with the draw chain)
+        self.real_blocks = contents == "real"
 
     def round_payloads(self, round_index: int) -> RoundPayloads:
         """A builder of round ``round_index``'s block contents (one per round)."""
@@ -317,4 +326,4 @@ class RoundPayloads:
 def make_chain(cfg, rng: np.random.Generator):
     if cfg.chain == "draw":
         return DrawChain(rng)
-    return SimulatedChain(cfg.chain_config, cfg.params.n_miners, rng)
+    return SimulatedChain(cfg.chain_config, cfg.params.n_miners, rng, cfg.chain_contents)

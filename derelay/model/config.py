@@ -104,6 +104,13 @@ class SimConfig(BaseModel):
     # --- components --------------------------------------------------------------------
     chain: Literal["draw", "simulated"] = "draw"
     chain_config: dict[str, Any] = Field(default_factory=dict)
+    chain_contents: Literal["real", "synthetic"] = Field(
+        "real",
+        description="simulated chain: blocks carry the round's real contracts, model hashes, "
+        "test commitment and ranking ('real'), or the chain part's small synthetic workload "
+        "('synthetic': for very large populations, whose DBs would hold tens of thousands of "
+        "contracts per round)",
+    )
     learning: Literal["abstract", "torch"] = "abstract"
     learning_config: dict[str, Any] = Field(default_factory=dict)
 
@@ -183,7 +190,11 @@ class SimConfig(BaseModel):
             if abs(total - 1.0) > 1e-9:
                 raise ValueError(f"strategies.{role}: shares must sum to 1 (they sum to {total:g})")
         if self.chain == "simulated":
-            if self.learning == "abstract" and round(self.params.q_cases) < 1:
+            if (
+                self.chain_contents == "real"
+                and self.learning == "abstract"
+                and round(self.params.q_cases) < 1
+            ):
                 # the TB carries the test cases; a TB without any is improper (IT)
                 raise ValueError(
                     f"params.q_cases = {self.params.q_cases!r} is out of range for "

@@ -195,7 +195,7 @@ def make_backend(cfg, n_participants: int, seed_seq: np.random.SeedSequence):
             lazy_sigma=cfg.lazy_sigma,
             eval_sigma=cfg.eval_sigma,
             seed=seed_seq,
-            hash_models=cfg.chain == "simulated",  # the EB records model hashes
+            hash_models=cfg.chain == "simulated" and cfg.chain_contents == "real",  # EB hashes
         )
     try:
         from derelay.learning import TorchBackend, learning_config
