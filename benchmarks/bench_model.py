@@ -1,11 +1,15 @@
-"""ABM benchmarks (plain script: python benchmarks/bench_model.py [--quick]).
+"""ABM benchmarks (plain script: python benchmarks/bench_model.py [--quick] [--simulated]).
 
 Prints
 * Fig. 3 setting (256 participants, 5,000 rounds) for both presets: total time and
   per-round time around round 100 and around round 5,000 (must not grow with the round
   index although every model's ancestor chain does);
 * 100,000 participants for 1,000 rounds (agents.parquet sampled);
-* the citation fast path against the naive ancestor walk on the same lineage.
+* the citation fast path against the naive ancestor walk on the same lineage;
+* paper_text on the simulated PoW chain (``--chain simulated``) with the round's real
+  block contents and with the chain part's synthetic workload: total, per round, per
+  stage (DB/EB/TB/SB, payload building, validation and hashing included) and the final
+  chain metrics (settled-ledger replay).  ``--simulated`` runs only this part.
 Numbers taken on a shared 2-core machine are pessimistic.
 """
 
@@ -35,8 +39,55 @@ def per_round_profile(cfg, rounds, seed=0, window=100):
     return m, total, early, late
 
 
-def main(quick: bool = False) -> None:
+def simulated_chain(rounds: int, seed: int = 0) -> None:
+    """paper_text on the simulated chain: real block contents vs synthetic payloads."""
+    import resource
+
+    for contents in ("real", "synthetic"):
+        cfg = SimConfig.from_preset("paper_text").with_updates(
+            chain="simulated", chain_contents=contents
+        )
+        m = DeRelayModel(cfg, seed=seed)
+        stage = {k: 0.0 for k in ("DB", "EB", "TB", "SB")}
+        mine = m.chain.mine
+
+        def timed(kind, *a, _mine=mine, _stage=stage):
+            t = time.perf_counter()
+            out = _mine(kind, *a)
+            _stage[kind] += time.perf_counter() - t
+            return out
+
+        m.chain.mine = timed
+        times = np.empty(rounds)
+        c0, t0 = time.process_time(), time.perf_counter()
+        for i in range(rounds):
+            t = time.perf_counter()
+            m.step()
+            times[i] = time.perf_counter() - t
+        total = time.perf_counter() - t0
+        t = time.perf_counter()
+        metrics = m.chain.metrics()
+        t_metrics = time.perf_counter() - t
+        cpu = time.process_time() - c0
+        per_stage = ", ".join(f"{k} {1e6 * v / rounds:.0f}" for k, v in stage.items())
+        rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        print(
+            f"paper_text simulated chain ({contents:9s}) 256 x {rounds} rounds: "
+            f"{total + t_metrics:6.2f} s wall, {cpu:6.2f} s CPU ({1000 * total / rounds:.3f} "
+            f"ms/round, median at ~100: {1000 * np.median(times[50:150]):.3f} ms, at "
+            f"~{rounds}: {1000 * np.median(times[-100:]):.3f} ms); per stage us: {per_stage}; "
+            f"simulator {1e6 * m.chain.sim.wall_seconds / max(1, m.chain.sim.stages):.0f} "
+            f"us/stage; final metrics {t_metrics:.2f} s (stale rate "
+            f"{metrics['stale_rate']:.3f}, conserved {metrics['ledger_conserved']}); "
+            f"max RSS so far {rss:.0f} MB"
+        )
+
+
+def main(quick: bool = False, simulated_only: bool = False) -> None:
     rounds = 1000 if quick else 5000
+    if simulated_only:
+        simulated_chain(rounds)
+        return
     for preset in ("paper_text", "authors_code"):
         cfg = SimConfig.from_preset(preset).with_updates(mesa_agents=True)
         m, total, early, late = per_round_profile(cfg, rounds)
@@ -89,7 +140,8 @@ def main(quick: bool = False) -> None:
         f"walk {1000 * t_naive:.1f} ms vs {1000 * m.timings['rounds_s'] / 2000:.3f} ms for a "
         "whole model round with the interval engine"
     )
+    simulated_chain(rounds)
 
 
 if __name__ == "__main__":
-    main(quick="--quick" in sys.argv)
+    main(quick="--quick" in sys.argv, simulated_only="--simulated" in sys.argv)
