@@ -35,7 +35,9 @@ The paper (Sec. III-B) defines the four blocks and says forks let honest miners
 4. *Deposits.*  Contracts are escrow locked by the DB and settled by the same
    round's SB on the final chain; forfeited deposits go to a treasury account (the
    paper only says they "will not be returned").  A contract packed on two branches
-   is detected and never settled twice.
+   is detected and never settled twice.  Amounts are non-negative integers: the
+   paper's bid min(coins, V_latest - V_now + 1) (Sec. IV-A(2)) is 0 for a trainer
+   without coins, so a zero deposit is proper (the ABM packs such contracts).
 5. *FHE* is out of scope: keys carry a checksum so NG is checkable, and a keyed
    hash stands for Hash(FHE(M)); test cases are committed to the round's key (C7).
 """
