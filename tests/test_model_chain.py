@@ -195,6 +195,9 @@ def test_simulated_chain_is_deterministic_and_settles_the_sb_ranking():
     for blk, row in zip(main, paid.itertuples(), strict=True):
         assert (blk.kind.value, blk.round + 1) == (row.kind, row.round)
         assert len(blk.payload[items[row.kind]]) == row.items
+        assert blk.reward == row.reward_nano  # the chain's coinbase = the ABM's Table II pay
+    k = sim.config.confirmation_depth  # the chain's settled ledger mints the same
+    assert a.meta["chain_metrics"]["settled_minted"] == int(paid["reward_nano"][:-k].sum())
 
 
 def test_torch_models_hashes_go_into_the_eb():

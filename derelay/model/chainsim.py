@@ -99,6 +99,7 @@ class SimulatedChain:
         n_miners: int,
         rng: np.random.Generator,
         contents: str = "real",
+        params=None,
     ) -> None:
         try:
             from derelay.chain import BlockKind, ChainConfig, ChainSimulator
@@ -112,7 +113,8 @@ class SimulatedChain:
         self.cfg = ChainConfig(**cfg)
         self.kinds = {k.value: k for k in BlockKind}
         sim_rng, payload_rng = rng.spawn(2)
-        self.sim = ChainSimulator(self.cfg, hash_power=None, rng=sim_rng)
+        # params: the chain's own coinbases (its settled ledger) use the run's Table II
+        self.sim = ChainSimulator(self.cfg, hash_power=None, rng=sim_rng, params=params)
         self.n_nodes = self.cfg.n_nodes
         self.payload_rng = payload_rng
         self.key_seed = int(payload_rng.integers(0, 2**62))
@@ -326,4 +328,6 @@ class RoundPayloads:
 def make_chain(cfg, rng: np.random.Generator):
     if cfg.chain == "draw":
         return DrawChain(rng)
-    return SimulatedChain(cfg.chain_config, cfg.params.n_miners, rng, cfg.chain_contents)
+    return SimulatedChain(
+        cfg.chain_config, cfg.params.n_miners, rng, cfg.chain_contents, params=cfg.params
+    )
