@@ -448,19 +448,11 @@ def chain(config: dict, seed: int) -> dict[str, pd.DataFrame]:
     plus :class:`derelay.chain.ChainConfig` fields (adversary, latency, topology, ...).
     One row (round 0) of the chain's metrics (stale/orphan rates, reorgs, invalid
     final blocks, adversary's share of the main chain, time to finality, ...)."""
-    from derelay.chain import KIND_ORDER, ChainSimulator
+    from derelay.chain.experiment import simulate
 
-    cfg = _chain_config(config)
-    sim = ChainSimulator(cfg, rng=np.random.default_rng(seed))
-    blocks = int(config.get("blocks", 2000))
-    if config.get("mode", "continuous") == "continuous":
-        m = sim.run(blocks)
-    else:
-        stage = 0
-        while sim.n_mined < blocks:
-            sim.mine_stage(KIND_ORDER[stage % 4], stage // 4)
-            stage += 1
-        m = sim.metrics()
+    own = {k: v for k, v in config.items() if k not in ("params", "label")}
+    own.setdefault("blocks", 2000)
+    m = simulate(own, seed).metrics()
     row = {k: v for k, v in m.items() if isinstance(v, int | float | bool | str)}
     row.pop("seconds", None)  # wall-clock time: not a result (keeps runs reproducible)
     row["round"] = 0
