@@ -62,6 +62,8 @@ def train_batched(
     """Train B models (``start`` is (B, P)) for ``batches.shape[0]`` steps at once."""
     if start.shape[0] == 0:
         return start.clone()
+    if cfg.optimizer == "sgd":
+        return _train_batched_sgd(spec, start, X, y, batches, cfg)
     # One leaf per layer tensor (weights stored transposed, (B, in, out)): slicing a
     # single (B, P) leaf would make autograd materialise a zero (B, P) gradient per
     # slice.  The optimisers are elementwise, so the layout does not change the result.
@@ -89,6 +91,70 @@ def train_batched(
     for k in range(n_layers):
         parts.append(leaves[2 * k].detach().transpose(1, 2).reshape(B, -1))
         parts.append(leaves[2 * k + 1].detach().reshape(B, -1))
+    return torch.cat(parts, dim=1)
+
+
+@torch.no_grad()
+def _train_batched_sgd(
+    spec: MLPSpec,
+    start: torch.Tensor,
+    X: torch.Tensor,
+    y: torch.Tensor,
+    batches: np.ndarray,
+    cfg: LearningConfig,
+) -> torch.Tensor:
+    """SGD fast path of :func:`train_batched`: the MLP's backward pass written out.
+
+    Same maths as autograd on the summed per-model mean cross-entropy: the logits'
+    gradient is (softmax - onehot) / batch_size, each layer's weight gradient is
+    ``input^T @ delta`` (one ``bmm`` for all B models), the delta flows back through
+    ``W^T`` and the ReLU mask (``> 0``, as autograd's ReLU backward).  The update is
+    ``torch.optim.SGD``'s: g = grad + weight_decay * p; buf = g on the first step, then
+    momentum * buf + g; p -= lr * buf (no dampening, no Nesterov).  Skipping autograd
+    and the optimiser's bookkeeping makes the step about twice as fast at these sizes.
+    """
+    Ws, bs_ = [], []
+    for W, b in spec.layers(start.detach()):
+        Ws.append(W.transpose(1, 2).contiguous().clone())  # (B, in, out)
+        bs_.append(b.unsqueeze(1).contiguous().clone())  # (B, 1, out)
+    params = [t for pair in zip(Ws, bs_, strict=True) for t in pair]
+    bufs: list[torch.Tensor] | None = None
+    idx = torch.as_tensor(batches)
+    tau, B, bs = idx.shape
+    n_layers = len(Ws)
+    lr, mom, wd = float(cfg.lr), float(cfg.momentum), float(cfg.weight_decay)
+    for t in range(tau):
+        h = X[idx[t]]  # (B, bs, d)
+        inputs = [h]
+        for k in range(n_layers):
+            h = torch.baddbmm(bs_[k], h, Ws[k])
+            if k < n_layers - 1:
+                h = torch.relu(h)
+                inputs.append(h)
+        delta = torch.softmax(h, dim=-1)  # (B, bs, C)
+        delta.view(B * bs, -1)[torch.arange(B * bs), y[idx[t]].reshape(-1)] -= 1.0
+        delta /= bs
+        grads: list[torch.Tensor] = [None] * (2 * n_layers)  # type: ignore[list-item]
+        for k in range(n_layers - 1, -1, -1):
+            grads[2 * k] = torch.bmm(inputs[k].transpose(1, 2), delta)
+            grads[2 * k + 1] = delta.sum(1, keepdim=True)
+            if k > 0:
+                delta = torch.bmm(delta, Ws[k].transpose(1, 2)) * (inputs[k] > 0)
+        if wd:
+            grads = [g.add_(p, alpha=wd) for g, p in zip(grads, params, strict=True)]
+        if mom:
+            if bufs is None:
+                bufs = [g.clone() for g in grads]
+            else:
+                for buf, g in zip(bufs, grads, strict=True):
+                    buf.mul_(mom).add_(g)
+            grads = bufs
+        for p, g in zip(params, grads, strict=True):
+            p.add_(g, alpha=-lr)
+    parts = []
+    for k in range(n_layers):
+        parts.append(Ws[k].transpose(1, 2).reshape(B, -1))
+        parts.append(bs_[k].reshape(B, -1))
     return torch.cat(parts, dim=1)
 
 
