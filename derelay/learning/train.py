@@ -51,6 +51,37 @@ def _sum_cross_entropy(z: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     return (lse - z.gather(1, y[:, None]).squeeze(1)).sum()
 
 
+def _stacked_layers(spec: MLPSpec, start: torch.Tensor) -> list[torch.Tensor]:
+    """``[W_0, b_0, W_1, b_1, ...]`` of B models as fresh tensors: weights transposed to
+    (B, in, out), biases (B, 1, out), so a layer is one ``baddbmm`` for all models."""
+    out = []
+    for W, b in spec.layers(start.detach()):
+        out.append(W.transpose(1, 2).contiguous().clone())
+        out.append(b.unsqueeze(1).contiguous().clone())
+    return out
+
+
+def _flat_parameters(layers: list[torch.Tensor], B: int) -> torch.Tensor:
+    """Inverse of :func:`_stacked_layers`: the (B, P) parameter vectors."""
+    parts = []
+    for k in range(0, len(layers), 2):
+        parts.append(layers[k].detach().transpose(1, 2).reshape(B, -1))
+        parts.append(layers[k + 1].detach().reshape(B, -1))
+    return torch.cat(parts, dim=1)
+
+
+def _forward(layers: list[torch.Tensor], h: torch.Tensor) -> tuple[torch.Tensor, list]:
+    """Logits of B models on (B, bs, d) inputs, and each layer's input (for backward)."""
+    inputs = [h]
+    n_layers = len(layers) // 2
+    for k in range(n_layers):
+        h = torch.baddbmm(layers[2 * k + 1], h, layers[2 * k])
+        if k < n_layers - 1:
+            h = torch.relu(h)
+            inputs.append(h)
+    return h, inputs
+
+
 def train_batched(
     spec: MLPSpec,
     start: torch.Tensor,
@@ -67,31 +98,18 @@ def train_batched(
     # One leaf per layer tensor (weights stored transposed, (B, in, out)): slicing a
     # single (B, P) leaf would make autograd materialise a zero (B, P) gradient per
     # slice.  The optimisers are elementwise, so the layout does not change the result.
-    leaves = []
-    for W, b in spec.layers(start.detach()):
-        leaves.append(W.transpose(1, 2).contiguous().requires_grad_(True))
-        leaves.append(b.unsqueeze(1).contiguous().requires_grad_(True))
+    leaves = [t.requires_grad_(True) for t in _stacked_layers(spec, start)]
     opt = _optimizer(leaves, cfg)
     idx = torch.as_tensor(batches)
     tau, B, bs = idx.shape
     C = spec.sizes[-1]
-    n_layers = len(leaves) // 2
     for t in range(tau):
-        h = X[idx[t]]  # (B, bs, d)
-        yb = y[idx[t]].reshape(-1)
-        for k in range(n_layers):
-            h = torch.baddbmm(leaves[2 * k + 1], h, leaves[2 * k])
-            if k < n_layers - 1:
-                h = torch.relu(h)
-        loss = _sum_cross_entropy(h.reshape(B * bs, C), yb) / bs
+        logits, _ = _forward(leaves, X[idx[t]])
+        loss = _sum_cross_entropy(logits.reshape(B * bs, C), y[idx[t]].reshape(-1)) / bs
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
-    parts = []
-    for k in range(n_layers):
-        parts.append(leaves[2 * k].detach().transpose(1, 2).reshape(B, -1))
-        parts.append(leaves[2 * k + 1].detach().reshape(B, -1))
-    return torch.cat(parts, dim=1)
+    return _flat_parameters(leaves, B)
 
 
 @torch.no_grad()
@@ -113,24 +131,15 @@ def _train_batched_sgd(
     momentum * buf + g; p -= lr * buf (no dampening, no Nesterov).  Skipping autograd
     and the optimiser's bookkeeping makes the step about twice as fast at these sizes.
     """
-    Ws, bs_ = [], []
-    for W, b in spec.layers(start.detach()):
-        Ws.append(W.transpose(1, 2).contiguous().clone())  # (B, in, out)
-        bs_.append(b.unsqueeze(1).contiguous().clone())  # (B, 1, out)
-    params = [t for pair in zip(Ws, bs_, strict=True) for t in pair]
+    params = _stacked_layers(spec, start)
+    Ws = params[0::2]
     bufs: list[torch.Tensor] | None = None
     idx = torch.as_tensor(batches)
     tau, B, bs = idx.shape
     n_layers = len(Ws)
     lr, mom, wd = float(cfg.lr), float(cfg.momentum), float(cfg.weight_decay)
     for t in range(tau):
-        h = X[idx[t]]  # (B, bs, d)
-        inputs = [h]
-        for k in range(n_layers):
-            h = torch.baddbmm(bs_[k], h, Ws[k])
-            if k < n_layers - 1:
-                h = torch.relu(h)
-                inputs.append(h)
+        h, inputs = _forward(params, X[idx[t]])
         delta = torch.softmax(h, dim=-1)  # (B, bs, C)
         delta.view(B * bs, -1)[torch.arange(B * bs), y[idx[t]].reshape(-1)] -= 1.0
         delta /= bs
@@ -151,11 +160,7 @@ def _train_batched_sgd(
             grads = bufs
         for p, g in zip(params, grads, strict=True):
             p.add_(g, alpha=-lr)
-    parts = []
-    for k in range(n_layers):
-        parts.append(Ws[k].transpose(1, 2).reshape(B, -1))
-        parts.append(bs_[k].reshape(B, -1))
-    return torch.cat(parts, dim=1)
+    return _flat_parameters(params, B)
 
 
 def train_looped(
