@@ -66,3 +66,33 @@ def implies(a: Any, b: Any) -> Any:
 
         return z3.Implies(a, b)
     return any_of(negate(a), b)
+
+
+def ite(cond: Any, a: Any, b: Any) -> Any:
+    """``a if cond else b`` on any backend: ``z3.If``, ``numpy.where`` or Python ``if``."""
+    if is_z3(cond) or is_z3(a) or is_z3(b):
+        import z3
+
+        c = cond if is_z3(cond) else z3.BoolVal(bool(cond))
+        return z3.If(c, a, b)
+    if any(isinstance(x, np.ndarray) for x in (cond, a, b)):
+        return np.where(cond, a, b)
+    return a if cond else b
+
+
+def maximum(a: Any, b: Any) -> Any:
+    """max(a, b) on any backend (Fractions stay exact)."""
+    if is_z3(a) or is_z3(b) or any(isinstance(x, np.ndarray) for x in (a, b)):
+        if not (is_z3(a) or is_z3(b)):
+            return np.maximum(a, b)
+        return ite(a >= b, a, b)
+    return a if a >= b else b
+
+
+def minimum(a: Any, b: Any) -> Any:
+    """min(a, b) on any backend (Fractions stay exact)."""
+    if is_z3(a) or is_z3(b) or any(isinstance(x, np.ndarray) for x in (a, b)):
+        if not (is_z3(a) or is_z3(b)):
+            return np.minimum(a, b)
+        return ite(a <= b, a, b)
+    return a if a <= b else b
