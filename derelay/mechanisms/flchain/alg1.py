@@ -176,3 +176,37 @@ def search(
         "worst_relative_gap": worst,
         "counterexample": None if best_cx is None else {**best_cx[1], **best_cx[2]},
     }
+
+
+def greedy_np(pft: np.ndarray, capacity) -> list[tuple[int, int]]:
+    """:func:`greedy` vectorised with numpy (same allocations, same tie rule).
+
+    Each pass takes the arg-max over the still-open (FLM, DP) pairs; ties go to the last
+    pair in FLM-major scan order, as in :func:`greedy`.  Used by the ABM, where the
+    population makes the pure-Python scan too slow.
+    """
+    pft = np.asarray(pft, dtype=np.float64)
+    if pft.ndim != 2:
+        raise ValueError("profits must be a 2-D array (FLMs x DPs)")
+    if not np.all(np.isfinite(pft)):
+        raise ValueError("profits must be finite")
+    m, n = pft.shape
+    free = np.asarray(capacity, dtype=np.int64).copy()
+    if free.shape != (m,) or (free < 0).any():
+        raise ValueError("capacity must be one non-negative integer per FLM")
+    work = pft.copy()
+    work[free == 0, :] = -np.inf
+    out: list[tuple[int, int]] = []
+    flat = work.reshape(-1)
+    for _ in range(min(n, int(free.sum()))):
+        k = flat.size - 1 - int(np.argmax(flat[::-1]))  # the last maximum
+        best = flat[k]
+        if not best >= 0:
+            break
+        i, j = divmod(k, n)
+        out.append((int(i), int(j)))
+        work[:, j] = -np.inf
+        free[i] -= 1
+        if free[i] == 0:
+            work[i, :] = -np.inf
+    return out
