@@ -178,7 +178,7 @@ RP = Role(
             "Table IV (RP, Dishonest Rep.): -f",
             cf.u_rp_false,
             "false_report",
-            {"false_report": True},
+            {"audits": False, "false_report": True},
         ),
     ),
 )

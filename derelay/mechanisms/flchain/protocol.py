@@ -499,8 +499,9 @@ class FLChainProtocol(Protocol):
         cand = self.nodes[ok]
         if cand.size == 0:
             return cand
-        order = np.lexsort((cand, -self.rely[cand]))  # most reliable first, then by id
-        cand = cand[order]
+        # most reliable first; ties broken uniformly at random (the paper gives no rule)
+        tie = ctx.rng("leader").permutation(cand.size)
+        cand = cand[np.lexsort((tie, -self.rely[cand]))]
         if self.p.leader == "random_top":
             k = max(1, int(np.ceil(self.options.top_fraction * cand.size)))
             top = cand[:k]
