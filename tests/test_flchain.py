@@ -203,3 +203,40 @@ def test_alg1_terminates_and_never_beats_optimum():
     with pytest.raises(ValueError, match="not finite"):
         alg1.greedy([[float("nan")]], [1])
     assert alg1.greedy([[1.0, 2.0]], [0]) == []  # a full FLM from the start
+
+
+def test_report_claims_and_table_iv_as_data():
+    from derelay.mechanisms.flchain import report
+
+    cl = report.claims(trials=50)
+    assert [c["id"] for c in cl] == [c.name for c in FLCHAIN.claims]
+    verdicts = {c["id"]: c["verdict"] for c in cl}
+    assert verdicts["flchain.pflm_gt_c_is_ir"] == "fails"
+    assert verdicts["flchain.pac_matches_flows"] == "partly"
+    for c in cl:
+        assert c["command"].startswith("python -m derelay.mechanisms.flchain.report")
+        assert c["criterion"] and c["checks"]
+        for k, v in c["measured"].items():
+            assert set(v) == {"value", "unit", "sample"}, k
+    rows = report.table_iv_rows(FLCHAIN_SPACE.values())
+    assert rows[0] == {
+        "entity": "HDP",
+        "well_train": 10.5,
+        "unrep": -2.0,
+        "rep": 0.5,
+        "dishonest_rep": 0.0,
+    }
+    json.dumps(report._jsonable(cl))
+
+
+@pytest.mark.slow
+def test_reproduce_quick_end_to_end():
+    from derelay.mechanisms.flchain.report import reproduce
+
+    r = reproduce(quick=True)
+    assert {"claims", "tables", "errata", "abm"} <= set(r)
+    for n in ("4", "10"):
+        t = r["tables"]["tables_v_vi"][n]
+        assert t["directions"]["dp_mean_acc_vs_single"]["agrees"]
+    assert r["abm"]["disagreements"] == []
+    json.dumps(r, default=float)
