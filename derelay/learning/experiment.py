@@ -166,7 +166,7 @@ def run_comparison(
     fed = TorchBackend(cfg, n, seed, data=data) if "fedavg" in methods else None
     fed_global = fed.genesis() if fed else None
     central = relay.parameters(g).clone()[None] if "central" in methods else None
-    union = data.shard_idx
+    union = data.train_union()
     X_eval, y_eval = data.X[data.eval_idx], data.y[data.eval_idx]
     rows, kept, model_rows = [], [], []
     best_so_far = relay.best_accuracy(g)
@@ -212,13 +212,10 @@ def run_comparison(
             fres = fed.train_round(r, np.full(k, fed_global), trainers, lazy, succ, trainer=trainer)
             sub = np.flatnonzero(fres.submitted)
             if len(sub):
-                w = data.shard_sizes()[trainers[sub]].astype(np.float64)
-                w = torch.as_tensor(w / w.sum(), dtype=torch.float32)
-                stack = torch.stack([fed.parameters(fres.model_ids[i]) for i in sub])
-                avg = (w[:, None] * stack).sum(0)
+                w = data.train_sizes()[trainers[sub]].astype(np.float64)
                 old_global = fed_global
+                (fed_global,) = fed.average([fres.model_ids[sub]], [w], parents=[old_global])
                 fed.release(fres.model_ids[sub])
-                fed_global = fed.add_model(avg, old_global)
                 fed.release([old_global])
             row["fedavg_accuracy"] = fed.best_accuracy(fed_global)
             t2 = time.perf_counter()
@@ -255,8 +252,15 @@ def run_comparison(
         "config": cfg.model_dump(mode="json"),
         "schedule": schedule.__dict__,
         "n_params": relay.n_params,
+        "model": cfg.model,
+        "dataset": cfg.dataset,
+        "device": cfg.device,
+        "n_samples": int(len(data.y_np)),
+        "n_shards": data.n_shards,
         "shard_size_mean": float(data.shard_sizes().mean()),
         "shard_size_min": int(data.shard_sizes().min()),
+        "train_size_mean": float(data.train_sizes().mean()),
+        "val_size_mean": float((data.shard_sizes() - data.train_sizes()).mean()),
         "genesis_accuracy": acc0,
         "seconds": {k: round(v, 4) for k, v in timing.items() if k == "relay" or k in methods},
         "seconds_total": round(time.perf_counter() - t_start, 4),
