@@ -182,3 +182,19 @@ def test_learning_abstract_every_family():
 def test_contribution_needs_learning():
     with pytest.raises(ValueError, match="'remark' = 'contribution' needs learning"):
         _run({"remark": "contribution"}, rounds=1)
+
+
+def test_compare_metrics_and_compute_cap():
+    res = _run(
+        {"flm_lifetime": 2},
+        types={"malformed": 0.2, "skip_audit": 0.2},
+        rounds=4,
+        options={"trainers_per_round": 8},
+    )
+    r = res.rounds
+    assert (r["n_federations"] <= 2).all() and (r["training_jobs"] <= 8).all()
+    assert (r["wasted_jobs"] <= r["training_jobs"]).all()
+    assert r["deviant_actions"].sum() >= r["deviant_detected"].sum() > 0
+    rates = res.model.protocol.measured_params()
+    assert 0.0 <= rates["audit"] <= 1.0
+    assert FLCHAIN.family_claims["false_report"] in {c.name for c in FLCHAIN.claims}

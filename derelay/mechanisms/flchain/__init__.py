@@ -383,6 +383,8 @@ class FLChain(Mechanism):
     learning_mode = "fedavg"
     finality = "bft"
     errata = ERRATA
+    #: the claim ``derelay compare`` shows beside a family's cell
+    family_claims = {"false_report": "flchain.false_report_unprofitable"}
 
     def extras(self, p: Any) -> dict[str, Any]:
         """``outcomes`` (four scenarios), ``table_iv`` (literal) and the shares."""

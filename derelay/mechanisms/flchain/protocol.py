@@ -84,6 +84,9 @@ class FLChainOptions(StrictModel):
     top_fraction: float = Field(
         1 / 3, gt=0.0, le=1.0, description="random_top: the most reliable share of nodes"
     )
+    trainers_per_round: int | None = Field(
+        None, ge=1, description="at most this many training jobs per round (fewer FLMs)"
+    )
     deposit_funding: Literal["external", "balance"] = Field(
         "external", description="a DP short of its deposit: bring it from outside, or stay out"
     )
@@ -180,6 +183,8 @@ class FLChainProtocol(Protocol):
             "semantic": 0,
             "semantic_total": 0,
         }
+        self.acts = {"actions": 0, "detected": 0}  # deviant actions of the round
+        self.audits = {"federations": 0, "audited": 0}
         self.feds: list[np.ndarray] = []
         self.fed_of = np.full(n, -1, dtype=np.int64)
         self.nodes = np.empty(0, dtype=np.int64)
@@ -237,8 +242,20 @@ class FLChainProtocol(Protocol):
         return amount
 
     # ---------------------------------------------------------------- 0. lifetime
+    def _act(self, detected: bool) -> None:
+        self.acts["actions"] += 1
+        self.acts["detected"] += int(bool(detected))
+
+    def measured_params(self) -> dict:
+        """Measured rates for the closed form (``derelay compare``): the share of
+        federations an auditing reporter actually audited."""
+        if self.audits["federations"] == 0:
+            return {}
+        return {"audit": self.audits["audited"] / self.audits["federations"]}
+
     def stage_lifetime(self, ctx) -> None:
         self._ctx = ctx
+        self.acts = {"actions": 0, "detected": 0}
         if ctx.round % self.L == 0:
             self._start_lifetime(ctx)
         m = self.model
@@ -259,6 +276,8 @@ class FLChainProtocol(Protocol):
         self.reporters = np.sort(perm[k_nodes : k_nodes + k_rep])
         cand = np.sort(perm[k_nodes + k_rep :])
         n_flm = o.n_flms or max(1, cand.size // self.cap)
+        if o.trainers_per_round is not None:
+            n_flm = max(1, min(n_flm, o.trainers_per_round // self.cap))
         self.lt_rev = np.zeros(n)
         self.lt_cost = np.zeros(n)
         self.fed_of[:] = -1
@@ -402,8 +421,12 @@ class FLChainProtocol(Protocol):
             a_code = self._codes("RP", [auditor])[0] if auditor >= 0 else -1
             audits = auditor >= 0 and bool(self.b_audits[a_code])
             if t == 0:
+                self.audits["federations"] += 1
                 if auditor >= 0 and audits:
                     self._spend(auditor, p.c_audit)
+                    self.audits["audited"] += 1
+                elif auditor >= 0 and not self.b_false[a_code]:
+                    self._act(False)  # an assigned audit skipped
                 # malformed ciphertexts / unmask shares, checked by partners and auditor
                 for a, code in zip(g.tolist(), codes.tolist(), strict=True):
                     if not self.b_malformed[code] or self.fed_halted[f]:
@@ -420,6 +443,7 @@ class FLChainProtocol(Protocol):
                         self.detected["malformed"] += 1
                     else:
                         self.failed[f] = True
+                    self._act(self.guilty[a])
                 # unqualified DPs, found by an auditing reporter (the authority can tell)
                 for a, code in zip(g.tolist(), codes.tolist(), strict=True):
                     if not self.b_unqualified[code] or self.fed_halted[f]:
@@ -428,6 +452,7 @@ class FLChainProtocol(Protocol):
                     if audits:
                         self._report("unqualified", f, a, auditor, "RP")
                         self.detected["unqualified"] += 1
+                    self._act(audits)
                 if auditor >= 0:
                     self._false_report(ctx, f, auditor, a_code)
                     self._play_rp(auditor, a_code)
@@ -440,6 +465,7 @@ class FLChainProtocol(Protocol):
                     if partners.size:
                         rep = int(partners[rd.integers(0, partners.size)])
                         self._report("misbehaviour", f, a, rep, "DP")
+                    self._act(self.guilty[a])
             # semantic evaluation before the sale (EarlyAbort, Poison)
             if t == self.L - 1 and not self.fed_halted[f]:
                 for a, code in zip(g.tolist(), codes.tolist(), strict=True):
@@ -453,6 +479,7 @@ class FLChainProtocol(Protocol):
                             rep = int(partners[rd.integers(0, partners.size)])
                             self._report("misbehaviour", f, a, rep, "DP")
                             self.detected["semantic"] += 1
+                    self._act(self.guilty[a])
 
     def _false_report(self, ctx, f: int, rp: int, code: int) -> None:
         if not self.b_false[code]:
@@ -465,6 +492,7 @@ class FLChainProtocol(Protocol):
             self._row("false_uq_report_fee", rp, "PAC", self.nano["f2"])
             self._spend(rp, self.p.f2)
         self.totals["false_reports"] += 1
+        self._act(True)  # a false report is rejected and its fee forfeited
 
     def _play_rp(self, rp: int, code: int) -> None:
         ctx_play = self._ctx.play
@@ -482,7 +510,9 @@ class FLChainProtocol(Protocol):
 
     # ------------------------------------------------------------- 1. aggregation
     def stage_aggregate(self, ctx) -> None:
-        ctx.data["new_models"] = None
+        feds = ctx.data["train_feds"]
+        live = ~(self.fed_halted | self.failed) if len(self.feds) else np.zeros(0, bool)
+        ctx.data["used_jobs"] = int(live[feds].sum()) if feds.size else 0
         if self.learning is None or "train_ids" not in ctx.data:
             return
         ids, feds = ctx.data["train_ids"], ctx.data["train_feds"]
@@ -521,6 +551,7 @@ class FLChainProtocol(Protocol):
             i = int(np.searchsorted(self.nodes, a))
             if wrong[i]:
                 code = self._codes("Node", [a])
+                self._act(outvote)
                 if outvote:  # out-voted, replaced and slashed
                     amt = int(self.deposit[a])
                     self.ledger.slash(amt, self.acct["PAC"], R["node_slash"].reason)
@@ -537,12 +568,15 @@ class FLChainProtocol(Protocol):
         groups, which, ids = ctx.data.get("agg", ([], [], None))
         if accepted_wrong:
             self.totals["wrong_accepted"] += 1
+            ctx.data["used_jobs"] = 0
         elif groups:
             new = self.learning.average(groups)
             self.learning.release(self.models[which])
             self.models[which] = new
         if ids is not None:
             self.learning.release(ids)
+        if self.learning is not None and len(self.models):
+            self.last_accuracy = self.learning.eval_accuracy(self.models)
         if leader < 0:
             self.totals["no_leader"] += 1
             return
@@ -585,9 +619,6 @@ class FLChainProtocol(Protocol):
         for i, a in enumerate(self.nodes.tolist()):
             if self.node_ok[i]:
                 self._refund(a)
-        if self.learning is not None and len(self.models):
-            ctx.data["final_accuracy"] = self.learning.eval_accuracy(self.models)
-            self.last_accuracy = ctx.data["final_accuracy"]
         self._metrics(ctx)
 
     def _update_rely(self, f: int, g: np.ndarray) -> None:
@@ -631,7 +662,18 @@ class FLChainProtocol(Protocol):
         ctx.metric("mean_rely", float(self.rely.mean()))
         ctx.metric("alloc_profit", float(getattr(self, "alloc_profit", 0.0)))
         acc = getattr(self, "last_accuracy", None)
-        ctx.metric("accuracy", float(np.mean(acc)) if acc is not None and len(acc) else np.nan)
+        ok = acc is not None and len(acc) > 0
+        ctx.metric("accuracy", float(np.mean(acc)) if ok else np.nan)
+        honest = np.flatnonzero((self.fed_of >= 0) & (self.model.types.family == 0))
+        ctx.metric(
+            "honest_accuracy",
+            float(np.mean(acc[self.fed_of[honest]])) if ok and honest.size else np.nan,
+        )
+        jobs = int(ctx.data.get("trainers", np.empty(0)).size)
+        ctx.metric("training_jobs", jobs)
+        ctx.metric("wasted_jobs", jobs - int(ctx.data.get("used_jobs", 0)))
+        ctx.metric("deviant_actions", self.acts["actions"])
+        ctx.metric("deviant_detected", self.acts["detected"])
 
     def meta(self) -> dict:
         nano = self.model.nano
