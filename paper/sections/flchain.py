@@ -92,6 +92,8 @@ def run(ctx) -> Section:
               _rows(t["outcomes"]["defaults"])),
         Table("Table V (4 DPs): ours on digits vs the paper", _rows(t["table_v_rows"])),
         Table("Table VI (10 DPs): ours on digits vs the paper", _rows(t["table_vi_rows"])),
+        Table("Cross-check: derelay.learning.federated_sanity in the same setting "
+              "(no local validation part)", _rows(t["sanity_rows"])),
         Table("ABM: realised mean utility per role and strategy vs the closed form",
               _rows(a["utilities"])),
         Table("ABM: IC margins U_N - U_dev, simulated vs closed form", _rows(a["ic_margins"])),

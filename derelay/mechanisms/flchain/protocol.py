@@ -184,6 +184,7 @@ class FLChainProtocol(Protocol):
             "semantic_total": 0,
         }
         self.acts = {"actions": 0, "detected": 0}  # deviant actions of the round
+        self._pending_halt: set[int] = set()  # federations with a report this round
         self.audits = {"federations": 0, "audited": 0}
         self.feds: list[np.ndarray] = []
         self.fed_of = np.full(n, -1, dtype=np.int64)
@@ -387,7 +388,7 @@ class FLChainProtocol(Protocol):
         self._spend(guilty, self.deposit[guilty] / self.model.nano)
         self.deposit[guilty] = 0
         self.guilty[guilty] = True
-        self._halt(f)
+        self._pending_halt.add(f)
 
     def _halt(self, f: int) -> None:
         if self.fed_halted[f]:
@@ -410,76 +411,83 @@ class FLChainProtocol(Protocol):
             self.deposit[a] = 0
 
     def stage_verify(self, ctx) -> None:
-        p = self.p
+        """Every misbehaviour of the round is checked and reported (each report its
+        Table III rows); a federation with a report is halted after all of them, so
+        co-located deviants are all found guilty before the innocent are compensated."""
         t = ctx.round % self.L
         rd = ctx.rng("detect")
+        self._pending_halt = set()
         for f, g in enumerate(self.feds):
             if self.fed_halted[f]:
                 continue
-            codes = self._codes("DP", g)
-            auditor = int(self.auditor[f])
-            a_code = self._codes("RP", [auditor])[0] if auditor >= 0 else -1
-            audits = auditor >= 0 and bool(self.b_audits[a_code])
-            if t == 0:
-                self.audits["federations"] += 1
-                if auditor >= 0 and audits:
-                    self._spend(auditor, p.c_audit)
-                    self.audits["audited"] += 1
-                elif auditor >= 0 and not self.b_false[a_code]:
-                    self._act(False)  # an assigned audit skipped
-                # malformed ciphertexts / unmask shares, checked by partners and auditor
-                for a, code in zip(g.tolist(), codes.tolist(), strict=True):
-                    if not self.b_malformed[code] or self.fed_halted[f]:
-                        continue
-                    self.detected["malformed_total"] += 1
-                    partners = g[g != a]
-                    check = partners[rd.random(partners.size) < p.q_crypto]
-                    if check.size:
-                        rep = int(check[rd.integers(0, check.size)])
-                        self._report("misbehaviour", f, a, rep, "DP")
-                        self.detected["malformed"] += 1
-                    elif audits:
-                        self._report("misbehaviour", f, a, auditor, "RP")
-                        self.detected["malformed"] += 1
-                    else:
-                        self.failed[f] = True
-                    self._act(self.guilty[a])
-                # unqualified DPs, found by an auditing reporter (the authority can tell)
-                for a, code in zip(g.tolist(), codes.tolist(), strict=True):
-                    if not self.b_unqualified[code] or self.fed_halted[f]:
-                        continue
-                    self.detected["unqualified_total"] += 1
-                    if audits:
-                        self._report("unqualified", f, a, auditor, "RP")
-                        self.detected["unqualified"] += 1
-                    self._act(audits)
-                if auditor >= 0:
-                    self._false_report(ctx, f, auditor, a_code)
-                    self._play_rp(auditor, a_code)
-            # an abort misses the round's deadline: visible on chain, reported by a partner
+            self._verify_federation(ctx, f, g, t, rd)
+            if f in self._pending_halt:
+                self._halt(f)
+
+    def _verify_federation(self, ctx, f: int, g: np.ndarray, t: int, rd) -> None:
+        p = self.p
+        codes = self._codes("DP", g)
+        auditor = int(self.auditor[f])
+        a_code = self._codes("RP", [auditor])[0] if auditor >= 0 else -1
+        audits = auditor >= 0 and bool(self.b_audits[a_code])
+        if t == 0:
+            self.audits["federations"] += 1
+            if auditor >= 0 and audits:
+                self._spend(auditor, p.c_audit)
+                self.audits["audited"] += 1
+            elif auditor >= 0 and not self.b_false[a_code]:
+                self._act(False)  # an assigned audit skipped
+            # malformed ciphertexts / unmask shares, checked by partners and auditor
             for a, code in zip(g.tolist(), codes.tolist(), strict=True):
-                if self.fed_halted[f]:
-                    break
-                if self.b_aborts[code] and self.aborted[a] and not self.guilty[a]:
+                if not self.b_malformed[code]:
+                    continue
+                self.detected["malformed_total"] += 1
+                partners = g[(g != a) & ~self.guilty[g]]
+                check = partners[rd.random(partners.size) < p.q_crypto]
+                if check.size:
+                    rep = int(check[rd.integers(0, check.size)])
+                    self._report("misbehaviour", f, a, rep, "DP")
+                    self.detected["malformed"] += 1
+                elif audits:
+                    self._report("misbehaviour", f, a, auditor, "RP")
+                    self.detected["malformed"] += 1
+                else:
+                    self.failed[f] = True
+                self._act(self.guilty[a])
+            # unqualified DPs, found by an auditing reporter (the authority can tell)
+            for a, code in zip(g.tolist(), codes.tolist(), strict=True):
+                if not self.b_unqualified[code]:
+                    continue
+                self.detected["unqualified_total"] += 1
+                if audits:
+                    self._report("unqualified", f, a, auditor, "RP")
+                    self.detected["unqualified"] += 1
+                self._act(audits)
+            if auditor >= 0:
+                self._false_report(ctx, f, auditor, a_code)
+                self._play_rp(auditor, a_code)
+        # an abort misses the round's deadline: visible on chain, reported by a partner
+        for a, code in zip(g.tolist(), codes.tolist(), strict=True):
+            if self.b_aborts[code] and self.aborted[a] and not self.guilty[a]:
+                partners = g[(g != a) & ~self.guilty[g]]
+                if partners.size:
+                    rep = int(partners[rd.integers(0, partners.size)])
+                    self._report("misbehaviour", f, a, rep, "DP")
+                self._act(self.guilty[a])
+        # semantic evaluation before the sale (EarlyAbort, Poison)
+        if t == self.L - 1 and f not in self._pending_halt:
+            for a, code in zip(g.tolist(), codes.tolist(), strict=True):
+                lazy = self.b_steps[code] < 1.0 or self.b_data[code] != "own"
+                if not lazy:
+                    continue
+                self.detected["semantic_total"] += 1
+                if rd.random() < p.q_sem:
                     partners = g[(g != a) & ~self.guilty[g]]
                     if partners.size:
                         rep = int(partners[rd.integers(0, partners.size)])
                         self._report("misbehaviour", f, a, rep, "DP")
-                    self._act(self.guilty[a])
-            # semantic evaluation before the sale (EarlyAbort, Poison)
-            if t == self.L - 1 and not self.fed_halted[f]:
-                for a, code in zip(g.tolist(), codes.tolist(), strict=True):
-                    lazy = self.b_steps[code] < 1.0 or self.b_data[code] != "own"
-                    if not lazy or self.fed_halted[f]:
-                        continue
-                    self.detected["semantic_total"] += 1
-                    if rd.random() < p.q_sem:
-                        partners = g[g != a]
-                        if partners.size:
-                            rep = int(partners[rd.integers(0, partners.size)])
-                            self._report("misbehaviour", f, a, rep, "DP")
-                            self.detected["semantic"] += 1
-                    self._act(self.guilty[a])
+                        self.detected["semantic"] += 1
+                self._act(self.guilty[a])
 
     def _false_report(self, ctx, f: int, rp: int, code: int) -> None:
         if not self.b_false[code]:

@@ -354,6 +354,19 @@ def tables(quick: bool) -> dict[str, Any]:
                 "paper_acc": paper["full"]["acc"],
             },
         ]
+    fs = tv["federated_sanity"]
+    out["sanity_rows"] = [
+        {
+            "dps": int(n),
+            "samples_per_party": fs[n]["samples_per_party"],
+            "single": fs[n]["single"],
+            "fedavg": fs[n]["fedavg"],
+            "central": fs[n]["central"],
+            "fedavg_vs_single": fs[n]["directions"]["fedavg_vs_single"],
+            "central_vs_fedavg": fs[n]["directions"]["central_vs_fedavg"],
+        }
+        for n in ("4", "10")
+    ]
     out["table_v_rows"] = rows["4"]
     out["table_vi_rows"] = rows["10"]
     return out
@@ -384,6 +397,7 @@ def abm(quick: bool, seed: int = 0) -> dict[str, Any]:
                 "mean": float(r["mean"]),
                 "se": float(r["se"]),
                 "closed_form": float(closed[r["role"]][r["strategy"]]),
+                "run": "every family",
             }
         )
     by = {(x["role"], x["strategy"]): x for x in rows}
@@ -412,6 +426,27 @@ def abm(quick: bool, seed: int = 0) -> dict[str, Any]:
                     "agree": (bool(sign == np.sign(cfm)) if sign != 0 or cfm == 0 else None),
                 }
             )
+    # BadUnmaskShare shares the malformed family with MalformedCipher (which the family's
+    # agents play), so it gets its own run with a strategy share
+    cfg2 = RunConfig(
+        mechanism="flchain",
+        params=params,
+        options={"learning": "off"},
+        strategies={"DP": {"N": 0.9, "BadUnmaskShare": 0.1}},
+    )
+    mu2 = run_simulation(cfg2, rounds=rounds, seed=seed).model.recorder.mean_utilities()
+    for _, r in mu2[mu2["strategy"] == "BadUnmaskShare"].iterrows():
+        rows.append(
+            {
+                "role": "DP",
+                "strategy": "BadUnmaskShare",
+                "plays": int(r["plays"]),
+                "mean": float(r["mean"]),
+                "se": float(r["se"]),
+                "closed_form": float(closed["DP"]["BadUnmaskShare"]),
+                "run": "strategies DP: N 0.9, BadUnmaskShare 0.1",
+            }
+        )
     meta = res.meta["flchain"]
     det = meta["detected"]
     flows = res.flows["reason"].astype(str).value_counts()

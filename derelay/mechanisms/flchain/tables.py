@@ -174,6 +174,7 @@ def tables_v_vi(
     g10 = np.mean(out["10"]["dp_acc"]) - out["10"]["single"]["acc"]
     p4 = np.mean(PAPER[4]["dp_acc"]) - PAPER[4]["single"]["acc"]
     p10 = np.mean(PAPER[10]["dp_acc"]) - PAPER[10]["single"]["acc"]
+    out["federated_sanity"] = sanity(iterations, period, dataset, seed)
     out["smaller_shards_gain_more"] = {
         "measured_gain": [float(g4), float(g10)],
         "paper_gain": [float(p4), float(p10)],
@@ -182,3 +183,34 @@ def tables_v_vi(
         "agrees": _direction(g10, g4) == _direction(p10, p4),
     }
     return out
+
+
+def sanity(iterations: int, period: int, dataset: str = "digits", seed: int = 0) -> dict:
+    """The learning part's own federated run in the same setting
+    (:func:`derelay.learning.federated.federated_sanity`: no local validation part, its
+    own loop), as an independent check of the FedAvg / single / full-set directions."""
+    from derelay.learning.federated import federated_sanity
+
+    res = federated_sanity(
+        (4, 10),
+        dataset=dataset,
+        model="mlp",
+        iterations=iterations,
+        period=period,
+        lr=0.5,
+        seed=seed,
+    )
+    return {
+        n: {
+            k: res["results"][n][k]
+            for k in (
+                "samples_per_party",
+                "single",
+                "fedavg",
+                "central",
+                "directions",
+                "agrees_with_papers",
+            )
+        }
+        for n in ("4", "10")
+    } | {"seconds": res["seconds"], "setting": res["setting"]}
