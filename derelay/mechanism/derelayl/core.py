@@ -632,6 +632,7 @@ class DeRelayL(Mechanism):
     conditions = CONDITIONS
     learning_mode = "relay"
     finality = "forkable_pow"
+    protocol = "derelay.mechanism.derelayl.protocol:DeRelayLProtocol"
 
     #: Condition protecting each role's IR.
     ir_condition = {"MO": "T1", "T": "T2", "DBM": "T3", "EBM": "T4", "TBM": "T5", "SBM": "T6"}
