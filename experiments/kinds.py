@@ -333,8 +333,16 @@ def _abm_split(config: dict) -> tuple[dict, dict]:
     return own, rest
 
 
+#: Keys only a generic :class:`derelay.engine.RunConfig` has (a config with one of them is
+#: a RunConfig, whatever the mechanism).
+RUN_CONFIG_ONLY = ("options", "types", "coalitions", "coalition_members")
+
+
 def _generic_mechanism(config: dict) -> bool:
-    """Whether ``config`` runs a mechanism on its own protocol (not DeRelayL's SimConfig)."""
+    """Whether ``config`` is a generic RunConfig (another mechanism on its own protocol, or
+    any mechanism given RunConfig keys) rather than DeRelayL's SimConfig."""
+    if any(k in config for k in RUN_CONFIG_ONLY):
+        return True
     name = config.get("mechanism", "derelayl")
     if name == "derelayl":
         return False
@@ -355,7 +363,7 @@ def abm_config(config: dict):
         from derelay.engine import RunConfig, build_model
 
         if "preset" in own:
-            raise ValueError(f"'preset' is DeRelayL's; mechanism {rest['mechanism']!r} has none")
+            raise ValueError("'preset' is DeRelayL's SimConfig key; a RunConfig has none")
         try:
             cfg = RunConfig(**rest)
         except ValidationError as exc:

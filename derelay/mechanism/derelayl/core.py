@@ -748,6 +748,26 @@ class DeRelayL(Mechanism):
     claims = CLAIMS
     errata = ERRATA
     scopes = {"auction": scope_auction, "lazy": scope_lazy, "coalition": scope_coalition}
+    #: Hints for the mechanism contract suite (tests/test_mechanism_contract.py): a small
+    #: run, and the (role, strategy) whose realised mean utility equals the closed form at
+    #: the run's parameters - a forked-away block costs exactly C_Mine (eqs. 48-69).
+    contract = {
+        "params": {"n_participants": 32, "n_miners": 16},
+        "rounds": 6,
+        "closed_form": [
+            {
+                "role": role,
+                "strategy": dev,
+                "run": {
+                    "strategies": {role: {"N": 0.5, dev: 0.5}},
+                    "params": {"n_participants": 64, "n_miners": 32},
+                },
+                "rounds": 30,
+                "tolerance": 1e-12,
+            }
+            for role, dev in (("DBM", "PI"), ("EBM", "NG"), ("TBM", "IT"), ("SBM", "IRa"))
+        ],
+    }
 
     #: Condition protecting each role's IR.
     ir_condition = {"MO": "T1", "T": "T2", "DBM": "T3", "EBM": "T4", "TBM": "T5", "SBM": "T6"}
