@@ -175,6 +175,7 @@ class FLChainProtocol(Protocol):
         self.shortfall = {"PAC": 0, "FED": 0}
         self.pac_min = 0
         self.residue_nano = 0
+        self.deposit_funding_nano = 0  # EXTERNAL money that only funds deposits and fees
         self.detected = {
             "malformed": 0,
             "malformed_total": 0,
@@ -212,6 +213,7 @@ class FLChainProtocol(Protocol):
             return True
         if self.options.deposit_funding == "external":
             self.ledger.external(who, short, "flchain.deposit_funding")
+            self.deposit_funding_nano += short
             return True
         return False
 
@@ -667,6 +669,7 @@ class FLChainProtocol(Protocol):
         ctx.metric("pac_shortfall", self.shortfall["PAC"] / nano)
         ctx.metric("fed_shortfall", self.shortfall["FED"] / nano)
         ctx.metric("sale_residue", self.residue_nano / nano)
+        ctx.metric("deposit_funding", self.deposit_funding_nano / nano)
         ctx.metric("mean_rely", float(self.rely.mean()))
         ctx.metric("alloc_profit", float(getattr(self, "alloc_profit", 0.0)))
         acc = getattr(self, "last_accuracy", None)
@@ -692,6 +695,7 @@ class FLChainProtocol(Protocol):
                 "fed_shortfall": self.shortfall["FED"] / nano,
                 "pac_min_balance": self.pac_min / nano,
                 "sale_residue": self.residue_nano / nano,
+                "deposit_funding": self.deposit_funding_nano / nano,
                 "totals": dict(self.totals),
                 "detected": dict(self.detected),
             }

@@ -478,6 +478,8 @@ def abm(quick: bool, seed: int = 0) -> dict[str, Any]:
         "final_accuracy": float(last["accuracy"]),
         "minted": float(last["minted"]),
         "external": float(last["external"]),
+        "deposit_funding": float(meta["deposit_funding"]),
+        "external_sales": float(last["external"]) - float(meta["deposit_funding"]),
         "flows_by_row": {k: int(v) for k, v in flows.items()},
         "command": f"{CMD} --only abm" + (" --quick" if quick else ""),
     }
