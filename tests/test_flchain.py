@@ -246,7 +246,8 @@ def test_paper_section_claims_are_valid_report_claims():
     from derelay.mechanisms.flchain import report
     from paper.sections import flchain as section
 
-    for c in report.claims(trials=50):
-        claim = section.to_claim(c)  # no typed-in numbers, every placeholder filled
+    for i, c in enumerate(report.claims(trials=50)):
+        claim = section.to_claim(c, i + 1)  # no typed-in numbers, every placeholder filled
         assert claim.verdict == c["verdict"]
+        assert claim.id == f"C{section.ORDER}{i + 1:02d}" and c["id"] in claim.where
         assert claim.to_json()["command"] == c["command"]

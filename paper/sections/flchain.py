@@ -41,16 +41,21 @@ def _q(d: dict[str, Any]) -> Q:
     return Q(v, d.get("unit", ""), d.get("sample", ""), fmt)
 
 
-def to_claim(c: dict[str, Any]) -> Claim:
-    """One claim of ``reproduce()`` as a report :class:`Claim`."""
+def to_claim(c: dict[str, Any], number: int = 1, command: str | None = None) -> Claim:
+    """One claim of ``reproduce()`` as a report :class:`Claim`.
+
+    The report numbers claims C<k> (it sorts and checks them by that number): FLChain's
+    become C<ORDER><k> (C23001 ...), with the claim's name in ``where``.  ``command``
+    (default: the claim's own) is the exact command that reproduces its numbers.
+    """
     return Claim(
-        c["id"],
-        c["where"],
+        f"C{ORDER}{number:02d}",
+        f"{c['id']} ({c['where']})",
         c["paper"],
         c["summary"],
         {k: _q(v) for k, v in c["measured"].items()},
         [Check(x["text"], x["holds"], x["evidence"], x["part"]) for x in c["checks"]],
-        c["command"],
+        c["command"] if command is None else command,
     )
 
 
@@ -98,7 +103,9 @@ def run(ctx) -> Section:
               _rows(a["utilities"])),
         Table("ABM: IC margins U_N - U_dev, simulated vs closed form", _rows(a["ic_margins"])),
     ]  # fmt: skip
-    sec.claims += [to_claim(c) for c in res["claims"]]
+    # the section's numbers come from reproduce(quick): its command is the paper's own
+    cmd = "derelay paper --quick --only flchain" if ctx.quick else "derelay paper --only flchain"
+    sec.claims += [to_claim(c, i + 1, cmd) for i, c in enumerate(res["claims"])]
     for e in res["errata"]:
         # the renderer orders errata by the number after "E": FLChain's E<k> becomes
         # E<ORDER><k> (E2301 ...) so it never collides with another section's

@@ -377,7 +377,7 @@ def tables(quick: bool, dataset: str = "digits") -> dict[str, Any]:
 def abm(quick: bool, seed: int = 0) -> dict[str, Any]:
     from derelay.engine import RunConfig, run_simulation
 
-    n, rounds = (128, 60) if quick else (256, 200)
+    n, rounds = (96, 40) if quick else (256, 200)
     params = {"n_participants": n}
     cfg = RunConfig(
         mechanism="flchain", params=params, types=FAMILY_SHARES, options={"learning": "abstract"}
@@ -554,7 +554,7 @@ def reproduce(quick: bool = True) -> dict[str, Any]:
         "paper": FLCHAIN.paper,
         "quick": quick,
         "claims": [
-            *claims(a, trials=300 if quick else 2000),
+            *claims(a, trials=100 if quick else 2000),
             collaboration_claim(tb["tables_v_vi"], quick),
         ],
         "tables": tb,
