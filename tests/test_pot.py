@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 import z3
 
+from derelay.formal.claims import prove_claim
 from derelay.mechanism import get_mechanism
 from derelay.mechanisms.pot.closed import settlement
 from derelay.params import ParamsError
@@ -153,7 +154,9 @@ def test_claims_have_the_issue_names_and_verdicts():
         "pot.audit_all", "pot.challenge_deters", "pot.multisig_10pct",
         "pot.tax_covers_settlement", "pot.winner_majority",
     ]
-    status = {c.name: decide(c)[0] for c in POT.claims}
+    status = {c.name: decide(c)[0] if c.symbolic else prove_claim(POT, c)["status"]
+              for c in POT.claims}
+    assert status == {c.name: prove_claim(POT, c)["status"] for c in POT.claims}
     assert status == {
         "pot.audit_all": "counterexample",
         "pot.challenge_deters": "counterexample",
@@ -173,7 +176,10 @@ def test_claims_have_the_issue_names_and_verdicts():
 
 def test_tax_claim_fails_when_the_reward_is_below_break_even():
     base = SPACE.validate({"reward": 0.3})
-    assert decide(POT.claim("pot.tax_covers_settlement"), base)[0] == "counterexample"
+    res = prove_claim(POT, "pot.tax_covers_settlement", base)
+    assert res["status"] == "counterexample" and res["break_even_reward"] == pytest.approx(
+        1_609_893 * 4.562e-9 / 0.02
+    )
     assert decide(POT.claim("pot.winner_majority"), SPACE.validate({"rho": 0.45, "tax": 0.1}))[
         0
     ] == "counterexample"
