@@ -87,6 +87,10 @@ class PoTOptions(StrictModel):
     lazy_sigma: float = Field(0.01, ge=0.0, description="noise of a lazy model (perturb)")
     random_sigma: float = Field(1.0, gt=0.0, description="noise of a Random validator's scores")
     biased_sigma: float = Field(1.0, gt=0.0, description="bias of a BiasedTest D_test")
+    trainers_per_round: int | None = Field(
+        None, ge=1, description="cap on the providers (training jobs) per round over all "
+        "orders, for equal compute across mechanisms; None: K per order"
+    )
 
 
 # ----------------------------------------------------------------------------------------
@@ -220,9 +224,14 @@ class PoTProtocol(Protocol):
         m = self.model
         acc = {k: 0.0 for k in ("jobs", "wasted", "validations", "wrong", "caught", "audits",
                                 "sealed", "drained", "blocked", "copy_rejected", "withheld",
-                                "false_challenges", "invalidated")}
+                                "false_challenges", "invalidated", "deviant_actions",
+                                "deviant_detected")}
+        self._honest_models: list[int] = []
         perm = ctx.rng("roles").permutation(np.flatnonzero(~self.seat))
         k = self.k_eff
+        cap = self.options.trainers_per_round
+        if cap is not None:
+            k = max(1, min(k, cap // self.options.orders_per_round))
         per = k + self.n_v + self.n_x + (1 if self.options.client_agent else 0)
         seats = np.flatnonzero(self.seat)
         m.state.role[seats] = m.role_code("A")
@@ -245,13 +254,22 @@ class PoTProtocol(Protocol):
         ctx.play("A", None, seats, self._seat_rev[seats] - self._seat_cost[seats],
                  self._seat_rev[seats], self._seat_cost[seats])
         # metrics
-        ctx.metric("best_accuracy", float(self.learning.eval_accuracy([self.start])[0]))
+        best = float(self.learning.eval_accuracy([self.start])[0])
+        ctx.metric("best_accuracy", best)
+        ctx.metric("accuracy", best)
+        hm = self._honest_models
+        ctx.metric("honest_accuracy", float(np.mean(self.learning.eval_accuracy(hm)))
+                   if hm else float("nan"))
+        ctx.metric("training_jobs", acc["jobs"])
+        ctx.metric("wasted_jobs", acc["wasted"])
+        ctx.metric("deviant_actions", acc["deviant_actions"])
+        ctx.metric("deviant_detected", acc["deviant_detected"])
         ctx.metric("wasted_compute_share", acc["wasted"] / acc["jobs"] if acc["jobs"] else 0.0)
         ctx.metric("winners_gini", gini(self.winnings[self.ever_provider]))
         ctx.metric("cheat_rate", acc["wrong"] / acc["validations"] if acc["validations"] else 0.0)
         ctx.metric("audit_rate", acc["audits"] / acc["validations"] if acc["validations"] else 0.0)
         ctx.metric("detection_rate", acc["caught"] / acc["wrong"] if acc["wrong"] else float("nan"))
-        ctx.metric("provider_exit", (self.k - k) / self.k)
+        ctx.metric("provider_exit", (self.k - self.k_eff) / self.k)
         ctx.metric("n_providers_active", float(k))
         for key in ("sealed", "drained", "blocked", "copy_rejected", "withheld",
                     "false_challenges", "invalidated"):
@@ -313,6 +331,10 @@ class PoTProtocol(Protocol):
                 sigma=self.options.lazy_sigma, round=ctx.round,
             )
         has = models >= 0
+        self._honest_models.extend(int(x) for x in models[honest_ok])
+        acc["deviant_actions"] += float((~is_["N"]).sum())
+        acc["deviant_detected"] += float((is_["Withhold"] | is_["Copy"] & (
+            honest_ok.any())).sum())
         hashes = self.learning.hashes(models[has]) if has.any() else []
         commits = {int(a): h for a, h in zip(prov[has].tolist(), hashes, strict=True)}
         # reveal (after the deadline): Withhold never reveals; Copy claims a copy first
@@ -364,6 +386,7 @@ class PoTProtocol(Protocol):
                 scores[rnd] = true[None, :] + rng_v.normal(
                     0.0, self.options.random_sigma, (rnd.size, n_models)
                 )
+            acc["deviant_actions"] += float((~is_v["N"]).sum())
             evaluates = ~is_v["Random"]
             add(cost, val[evaluates], n_models * p.c_eval)
             add(cost, val, p.c_tx)
@@ -423,6 +446,7 @@ class PoTProtocol(Protocol):
                     else:
                         lg.slash(amount, None, "validation_slash_burn")
             acc["audits"] += float(checked.sum())
+            acc["deviant_detected"] += float(slashed_v.sum())
             # false challenges: one correct validation each, the challenge stake is lost
             fc = np.flatnonzero(sx == self.sX["FalseChallenge"])
             if fc.size:
@@ -431,6 +455,8 @@ class PoTProtocol(Protocol):
                 lg.slash(int(cs.sum()), None, "false_challenge")
                 add(cost, ver[fc], cs / NANO + p.c_tx)
                 acc["false_challenges"] += float(fc.size)
+            acc["deviant_actions"] += float((sx != self.sX["Audit"]).sum())
+            acc["deviant_detected"] += float(fc.size)
             # corrected scores: the truth where a verification happened, else the agreed one
             corrected = np.where(verified, true, scores[0])
             best = corrected.max()
@@ -442,6 +468,9 @@ class PoTProtocol(Protocol):
         drain_code = self.sA["Drain"]
         drainers = seats[m.strategy_of("A", seats) == drain_code]
         coalition = self._largest_coalition(drainers)
+        acc["deviant_actions"] += float(drainers.size)
+        if c_strat is not None and c_strat != self.sC["N"]:
+            acc["deviant_actions"] += 1.0
         escrow_open = nano["reward"]
         if coalition.size >= self.k_sig:
             # Drain: the coalition signs the escrow away and forfeits its stakes
@@ -455,6 +484,7 @@ class PoTProtocol(Protocol):
             self.seat[coalition] = False
             self.seat_stake[coalition] = 0
             self._refill += int(coalition.size)
+            acc["deviant_detected"] += float(coalition.size)
             acc["drained"] += 1
             acc["wasted"] += float(trains.sum())
             sealed = False
