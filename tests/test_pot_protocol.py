@@ -5,9 +5,11 @@ from __future__ import annotations
 from fractions import Fraction
 
 import numpy as np
+import pytest
 
 from derelay.engine import RunConfig, run_simulation
 from derelay.engine.ledger import BURN, ESCROW, EXTERNAL, NANO
+from derelay.mechanism import get_mechanism
 from derelay.mechanisms.pot.protocol import accept_reveal, finalize_split
 
 QUIET = {"sigma": 0.1}  # honest training always improves on the start model
@@ -122,3 +124,29 @@ def test_same_seed_same_tables():
     a = run(types={"lazy": 0.2, "misreport": 0.2}, rounds=4, seed=3)
     b = run(types={"lazy": 0.2, "misreport": 0.2}, rounds=4, seed=3)
     assert a.rounds.equals(b.rounds) and a.flows.equals(b.flows)
+
+
+def test_verdict_rule():
+    from derelay.mechanisms.pot.report import check, judge
+
+    assert judge([check("a", True, "solver"), check("b", True, "simulation")]) == "✅"
+    assert judge([check("a", True, "self")]) == "⚠️"  # the closed form against itself
+    assert judge([check("a", False, "solver"), check("b", True, "self", "correction")]) == "⚠️"
+    assert judge([check("a", False, "solver"), check("b", False, "simulation")]) == "❌"
+
+
+@pytest.mark.slow
+def test_reproduce_quick_has_every_claim_family_and_table6():
+    from derelay.mechanisms.pot.report import POT_FAMILIES, reproduce
+
+    out = reproduce(quick=True)
+    names = [c["name"] for c in out["claims"]]
+    assert names == [c.name for c in get_mechanism("pot").claims]
+    verdicts = {c["name"]: c["verdict"] for c in out["claims"]}
+    assert verdicts["pot.audit_all"] == "❌" and verdicts["pot.multisig_10pct"] == "✅"
+    assert set(POT_FAMILIES) <= set(out["abm"]["families_played"])
+    assert out["tables"]["table6"][3]["gas"] == 1_609_893
+    for c in out["claims"]:
+        assert c["command"] and c["criterion"]
+        for v in c["measured"].values():
+            assert v["unit"] and v["sample"]
