@@ -130,8 +130,8 @@ def test_verdict_rule():
     from derelay.mechanisms.pot.report import check, judge
 
     assert judge([check("a", True, "solver"), check("b", True, "simulation")]) == "✅"
-    assert judge([check("a", True, "self")]) == "⚠️"  # the closed form against itself
-    assert judge([check("a", False, "solver"), check("b", True, "self", "correction")]) == "⚠️"
+    assert judge([check("a", True, "closed form vs itself")]) == "⚠️"  # the closed form against itself
+    assert judge([check("a", False, "solver"), check("b", True, "closed form vs itself", "correction")]) == "⚠️"
     assert judge([check("a", False, "solver"), check("b", False, "simulation")]) == "❌"
 
 
