@@ -47,6 +47,8 @@ def run(ctx) -> Section:
     sec.tables.append(Table("Closed form (unilateral deviation) against the ABM, coin per "
                             "play", t["closed_form_vs_abm"], ".3g"))
     sec.tables.append(Table("ABM per-round metrics (means)", t["abm_summary"], ".3g"))
+    sec.tables.append(Table("All validators in one cluster: closed form and ABM against the "
+                            "audit rate", t["cluster_vs_audit"], ".3g"))
     for i, e in enumerate(data["errata"], start=1):
         # the renderer numbers errata E<int>; PoT's are E201, E202, ... (PoT-E1, ...)
         sec.errata.append(Erratum(
