@@ -72,6 +72,11 @@ def _runs(quick: bool) -> dict[str, Any]:
     for s in seeds:
         out["mixed"].append(run_simulation(mixed_cfg, rounds=rounds, seed=s))
         out["honest"].append(run_simulation(honest_cfg, rounds=rounds, seed=s))
+    # Inflate and Deflate share the misreport family (an agent type plays the first one,
+    # Inflate): a strategy-share run plays both
+    mis_cfg = RunConfig(mechanism="pot",
+                        strategies={"V": {"N": 0.8, "Inflate": 0.1, "Deflate": 0.1}})
+    out["misreport"] = [run_simulation(mis_cfg, rounds=rounds, seed=s) for s in seeds]
     out["cluster"] = {}
     for a in CLUSTER_AUDITS:
         cfg = RunConfig(mechanism="pot", strategies={"V": {"Cluster": 1.0}},
@@ -117,6 +122,7 @@ def reproduce(quick: bool = True) -> dict[str, Any]:
     runs = _runs(quick)
     rounds, seeds = runs["rounds"], runs["seeds"]
     mixed = _play_means(runs["mixed"])
+    misrep = _play_means(runs["misreport"])
     honest = _play_means(runs["honest"])
     smp = f"{len(seeds)} seed(s) x {rounds} rounds, every PoT family at {runs['share']:.0%}"
     smp_h = f"{len(seeds)} seed(s) x {rounds} rounds, all honest"
@@ -163,7 +169,8 @@ def reproduce(quick: bool = True) -> dict[str, Any]:
     })
     # -- pot.challenge_deters ------------------------------------------------------------
     pc = proofs["pot.challenge_deters"]
-    vn, vi, vd, vr = (m(("V", a)) for a in ("N", "Inflate", "Deflate", "Random"))
+    vn, vi, vr = (m(("V", a)) for a in ("N", "Inflate", "Random"))
+    vd = m(("V", "Deflate"), _play_means(runs["misreport"]))
     margin = float(mech.utility("V", "N", ex) - mech.utility("V", "Inflate", ex))
     det = np.concatenate([r.rounds.detection_rate.to_numpy() for r in runs["mixed"]])
     lone_caught = float(np.nanmean(det)) if np.isfinite(det).any() else float("nan")
@@ -308,6 +315,7 @@ def reproduce(quick: bool = True) -> dict[str, Any]:
         for s in role.strategies:
             cf = float(s.utility(ex))
             h, mx = m((role.abbr, s.abbr), honest), m((role.abbr, s.abbr))
+            mr = m((role.abbr, s.abbr), misrep) if role.abbr == "V" else {"n": 0}
             cf_rows.append({
                 "role": role.abbr, "strategy": s.abbr, "family": s.deviation_family,
                 "closed form": cf,
@@ -316,6 +324,7 @@ def reproduce(quick: bool = True) -> dict[str, Any]:
                 "ABM mixed run": mx["mean"] if mx["n"] else None,
                 "ABM mixed SE": mx["se"] if mx["n"] else None,
                 "plays (mixed)": int(mx["n"]),
+                "ABM misreport run": mr["mean"] if mr["n"] else None,
             })
     pn = m(("P", "N"), honest)
     u_pn = float(mech.utility("P", "N", ex))
