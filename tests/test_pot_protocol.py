@@ -150,3 +150,22 @@ def test_reproduce_quick_has_every_claim_family_and_table6():
         assert c["command"] and c["criterion"]
         for v in c["measured"].values():
             assert v["unit"] and v["sample"]
+
+
+DEVIATIONS = [(r.abbr, s.abbr) for r in get_mechanism("pot").roles for s in r.deviations]
+
+
+@pytest.mark.parametrize(("role", "strategy"), DEVIATIONS)
+def test_every_strategy_conserves_the_ledger(role, strategy):
+    normal = get_mechanism("pot").role(role).normal.abbr
+    cfg = RunConfig(
+        mechanism="pot", strategies={role: {strategy: 1.0, normal: 0.0}},
+        options={"learning_config": QUIET, "client_agent": role == "C"},
+    )
+    res = run_simulation(cfg, rounds=3, seed=1)
+    u = res.utilities
+    assert u[(u.role == role) & (u.strategy == strategy)].n.sum() > 0
+    led = res.meta["ledger"]
+    assert led["total_balances_nano"] + led["escrow_nano"] == (
+        led["minted_nano"] + led["external_nano"] - led["burned_nano"]
+    )
