@@ -79,6 +79,9 @@ class BrainOptions(BaseModel):
     commit_latency: int = Field(1, ge=1, description="blocks from election to COMMIT")
     reveal_latency: int = Field(1, ge=1, description="blocks from the end of (2)-a to REVEAL")
     abstract_scale: float = Field(10.0, gt=0.0, description="abstract value -> score scale")
+    trainers_per_round: int | None = Field(
+        None, ge=1, description="cap on proposers (training jobs) per round; None: k_proposers"
+    )
 
 
 ACC0, ACC_MAX = 0.10, 0.95
@@ -97,11 +100,14 @@ class BrainProtocol(Protocol):
         from derelay.learning import make_learning
 
         self.nodes = np.arange(int(p.n_nodes))
+        # the data (and the learning noise) from the shared "data" stream: the same for
+        # every mechanism run with this seed (common random numbers, docs/ENGINE.md sec. 6)
+        data_seed = int(m.streams.shared("data").integers(0, 2**63))
         self.learn = make_learning(
             o.learning,
             o.learning_config or None,
             n_participants=m.n,
-            seed_seq=m.streams.seed_seq("learn"),
+            seed_seq=np.random.SeedSequence(data_seed),
         )
         self.torch = o.learning == "torch"
         # lazy family: Lazy (default) or Stale
@@ -200,7 +206,8 @@ class BrainProtocol(Protocol):
     def stage_suggest(self, ctx) -> None:
         m, p, o = self.model, self.p, self.options
         act = self.active()
-        k = min(int(p.k_proposers), act.size)
+        cap = o.trainers_per_round
+        k = min(int(p.k_proposers), act.size, int(cap) if cap is not None else act.size)
         props = np.sort(ctx.rng("roles").choice(act, size=k, replace=False)) if k else act[:0]
         codes = m.strategy_of("P", props)
         kinds = self.train_kind[codes]
@@ -276,7 +283,7 @@ class BrainProtocol(Protocol):
             codes = m.strategy_of("C", members)
             ev = np.where(self.score_kind[codes] == "honest", 2 if relative else 1, 0)
             for i, e in zip(members.tolist(), ev.tolist(), strict=True):
-                plays.append([i, int(m.strategy_of("C", [i])[0]), 0.0, e * p.c_eval + p.c_tx])
+                plays.append([i, int(m.strategy_of("C", [i])[0]), 0.0, e * p.c_eval + p.c_tx, 0])
                 d["gas"] += self.gas["verify_fast"] + self.gas["commit_h"]
             return req, None, h + int(p.t_commit) + 1
         members = np.array([i for _, i in events], dtype=np.int64)
@@ -291,7 +298,7 @@ class BrainProtocol(Protocol):
         rk = self.reveal_kind[codes]
         ev = np.where(self.score_kind[codes] == "honest", 2 if relative else 1, 0)
         seat = {
-            int(i): [int(i), int(c), 0.0, e * p.c_eval + p.c_tx]
+            int(i): [int(i), int(c), 0.0, e * p.c_eval + p.c_tx, 0]
             for i, c, e in zip(members, codes, ev, strict=True)
         }
         hb = req.h_c + o.reveal_latency
@@ -312,8 +319,10 @@ class BrainProtocol(Protocol):
             seat[i][2] += self.pay(i, nano["r_r"], "reward_reveal")
         for i in req.withheld:
             seat[i][3] += self.penalise(i, nano["p_r"], "penalty_reveal", d)
+            seat[i][4] = 1
         for i in req.rejected:
             seat[i][3] += self.penalise(i, nano["p_c"], "penalty_commit", d)
+            seat[i][4] = 1
         rv = sorted(req.revealed)
         adv = sum(1 for i in rv if self.score_kind[m.strategy_of("C", [i])[0]] != "honest")
         d["n_committees"] += 1
@@ -474,6 +483,29 @@ class BrainProtocol(Protocol):
         ctx.metric("penalty_uncollected", d["penalty_due"] - d["burned"])
         ctx.metric("active_nodes", int(self.active().size))
         ctx.metric("applied_updates", float(applied.sum()))
+        # docs/ENGINE.md sec. 6 conventions
+        fam = m.types.family[self.nodes]
+        hon = self.nodes[fam == 0]
+        ctx.metric(
+            "honest_accuracy",
+            float(self.accuracy(self.local[hon]).mean()) if hon.size else float("nan"),
+        )
+        trains = d["trains"]
+        ctx.metric("training_jobs", int(trains.sum()))
+        ctx.metric("wasted_jobs", int((trains & (outcome != 1)).sum()))
+        n_code = m.strategy_code("P", "N")
+        dev_p = codes != n_code
+        acts = int(dev_p.sum())
+        det = int((dev_p & (outcome == 2)).sum())
+        if d["plays"]:
+            arr = np.array(d["plays"], dtype=np.float64)
+            dev_c = arr[:, 1].astype(np.int64) != m.strategy_code("C", "N")
+            acts += int(dev_c.sum())
+            det += int((dev_c & (arr[:, 4] > 0)).sum())
+        omit = ~self.applies[m.strategy_of("A", self.nodes)]
+        acts += int(omit.sum()) * n_acc  # one omission per accepted update and node
+        ctx.metric("deviant_actions", acts)
+        ctx.metric("deviant_detected", det)
         self.totals["gas"] += d["gas"]
         self.totals["accepted"] += n_acc
         self.totals["decided"] += int(decided.sum())
