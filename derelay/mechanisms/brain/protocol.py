@@ -92,7 +92,7 @@ class BrainProtocol(Protocol):
     streams = ("roles", "learn", "sortition", "score", "order")
     system_accounts = ("TREASURY",)
     stages = ("suggest", "evaluate", "finalize")
-    agent_columns = ("deposit_left",)
+    agent_columns = ("deposit_left", "money_cum")
 
     # --- set-up -----------------------------------------------------------------------
     def setup(self) -> None:
@@ -132,6 +132,8 @@ class BrainProtocol(Protocol):
             self.ledger.lock(nodes, dep, "deposit")
         self.model.state.deposit_left = np.zeros(m.n, dtype=np.int64)
         self.model.state.deposit_left[nodes] = dep
+        # coins only (rewards - penalties - costs), without the value of the model held
+        self.model.state.money_cum = np.zeros(m.n)
         self.need = min(dep, max(self.nano["p_c"], self.nano["p_r"], self.nano["p_s"]))
         self.treasury = self.ledger.account("TREASURY")
         # models: every node starts from M_0 with its own Alg. 1 state
@@ -401,6 +403,7 @@ class BrainProtocol(Protocol):
         np.add.at(st.revenue, props, rev_p)
         np.add.at(st.cost, props, d["prop_money"][:, 1])  # c_p was added in stage_suggest
         ctx.play("P", codes, props, rev_p - cost_p, rev_p, cost_p)
+        np.add.at(st.money_cum, props, rev_p - cost_p)
         # committee seats
         if d["plays"]:
             arr = np.array(d["plays"], dtype=np.float64)
@@ -408,12 +411,14 @@ class BrainProtocol(Protocol):
             np.add.at(st.revenue, agents, arr[:, 2])
             np.add.at(st.cost, agents, arr[:, 3])
             ctx.play("C", scodes, agents, arr[:, 2] - arr[:, 3], arr[:, 2], arr[:, 3])
+            np.add.at(st.money_cum, agents, arr[:, 2] - arr[:, 3])
             st.role[np.setdiff1d(agents, props)] = m.role_code("C")
         # nodes
         c_a = applied * p.c_apply
         st.revenue[self.nodes] += gain
         st.cost[self.nodes] += c_a
         ctx.play("A", m.strategy_of("A", self.nodes), self.nodes, gain - c_a, gain, c_a)
+        st.money_cum[self.nodes] -= c_a
         self.history.append(self.shared())
         keep = self.options.stale_lag + 2
         if len(self.history) > keep:
