@@ -192,6 +192,15 @@ class BrainProtocol(Protocol):
         self.ledger.transfer(self.treasury, int(who), amount_nano, reason)
         return amount_nano / self.model.nano
 
+    def pay_many(self, who: np.ndarray, amount_nano: int, reason: str) -> np.ndarray:
+        """The same reward to each of ``who`` (one treasury top-up, one transfer)."""
+        who = np.asarray(who, dtype=np.int64)
+        if amount_nano <= 0 or not who.size:
+            return np.zeros(who.size)
+        self.ledger.external(self.treasury, amount_nano * who.size, "fees_in")
+        self.ledger.transfer(self.treasury, who, amount_nano, reason)
+        return np.full(who.size, amount_nano / self.model.nano)
+
     def penalise(self, who: int, amount_nano: int, reason: str, d: dict) -> float:
         """Slash up to ``amount_nano`` from ``who``'s deposit and burn it; coins slashed."""
         st = self.model.state
@@ -315,10 +324,15 @@ class BrainProtocol(Protocol):
         if req.phase == "reveal":
             req.expire_reveal(req.h_c + int(p.t_reveal) + 1)
         nano = self.nano
-        for i in members.tolist():
-            seat[i][2] += self.pay(i, nano["r_c"], "reward_commit")
-        for i in req.revealed:
-            seat[i][2] += self.pay(i, nano["r_r"], "reward_reveal")
+        for i, v in zip(
+            members.tolist(), self.pay_many(members, nano["r_c"], "reward_commit"), strict=True
+        ):
+            seat[i][2] += v
+        rv_ids = np.array(sorted(req.revealed), dtype=np.int64)
+        for i, v in zip(
+            rv_ids.tolist(), self.pay_many(rv_ids, nano["r_r"], "reward_reveal"), strict=True
+        ):
+            seat[i][2] += v
         for i in req.withheld:
             seat[i][3] += self.penalise(i, nano["p_r"], "penalty_reveal", d)
             seat[i][4] = 1

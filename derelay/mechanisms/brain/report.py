@@ -75,17 +75,25 @@ def _run(family: str | None, share: float, seed: int, rounds: int, params=None):
     return run_simulation(cfg, rounds=rounds, seed=seed)
 
 
-def abm(quick: bool = True, params: dict | None = None) -> dict:
+def abm(
+    quick: bool = True,
+    params: dict | None = None,
+    families: tuple[str, ...] | None = None,
+    shares: list[float] | None = None,
+    rounds: int | None = None,
+) -> dict:
     """Every deviation family against adversarial shares 0 .. 0.6, paired with all-honest."""
     from .calibrate import calibrated_point, measured_rates
 
     mech = _mech()
-    shares = [0.2, 0.4, 0.6] if quick else [0.1, 0.2, 0.3, 0.4, 0.5, 0.6]
+    if shares is None:
+        shares = [0.2, 0.4, 0.6] if quick else [0.1, 0.2, 0.3, 0.4, 0.5, 0.6]
     seeds = [0] if quick else [0, 1, 2]
-    rounds = 15 if quick else 40
+    if rounds is None:
+        rounds = 15 if quick else 40
     honest = {s: _run(None, 0.0, s, rounds, params) for s in seeds}
     rows = [_row(None, 0.0, honest, honest, mech, calibrated_point, measured_rates)]
-    for family in FAMILY_STRATEGY:
+    for family in families or tuple(FAMILY_STRATEGY):
         for share in shares:
             runs = {s: _run(family, share, s, rounds, params) for s in seeds}
             rows.append(_row(family, share, runs, honest, mech, calibrated_point, measured_rates))
@@ -173,7 +181,11 @@ def _row(family, share, runs, honest, mech, calibrated_point, measured_rates) ->
 # -- claims ---------------------------------------------------------------------------------
 
 
-def claims(quick: bool = True, abm_table: dict | None = None) -> list[dict]:
+def claims(
+    quick: bool = True, abm_table: dict | None = None, only: str | None = None
+) -> list[dict]:
+    """The five claims (``only``: just that one), with verdicts, criteria, measured numbers
+    and commands; ``brain.proposer_ic`` uses the lazy rows of ``abm_table`` (run if None)."""
     from derelay.formal.claims import prove_claim
 
     mech = _mech()
@@ -182,6 +194,8 @@ def claims(quick: bool = True, abm_table: dict | None = None) -> list[dict]:
     out = []
 
     def add(name, verdict, criterion, measured, extra=None):
+        if only is not None and name != only:
+            return
         res = prove_claim(mech, name)
         out.append(
             {
@@ -194,7 +208,7 @@ def claims(quick: bool = True, abm_table: dict | None = None) -> list[dict]:
                 "verdict": verdict(res),
                 "criterion": criterion,
                 "measured": measured(res),
-                "command": f"{CMD} --claim {name}",
+                "command": f"{CMD} --claim {name}" + (" --quick" if quick else ""),
                 **(extra(res) if extra else {}),
             }
         )
@@ -260,9 +274,11 @@ def claims(quick: bool = True, abm_table: dict | None = None) -> list[dict]:
         },
     )
     # proposer_ic at the rates the ABM measures (all-honest run, and the lazy family)
+    if only not in (None, "brain.proposer_ic"):
+        return out
     if abm_table is None:
-        abm_table = abm(quick=quick)
-    lazy = [row for row in abm_table["rows"] if row["family"] == "lazy"]
+        abm_table = abm(quick=quick, families=("lazy",), shares=[0.2])
+    lazy = [r for r in abm_table["rows"] if r["family"] == "lazy" and abs(r["share"] - 0.2) < 1e-9]
     row = lazy[0] if lazy else None
     pi_n = row["rates"]["pi_n"] if row else None
     pi_l = row["rates"]["pi_l"] if row else None
@@ -380,7 +396,7 @@ def main(argv: list[str] | None = None) -> int:
                 f"error: unknown claim {a.claim!r}; claims are {', '.join(names)}", file=sys.stderr
             )
             return 2
-        out = next(c for c in claims(quick=True) if c["name"] == a.claim)
+        out = claims(quick=a.quick, only=a.claim)[0]
     elif a.abm:
         out = abm(quick=a.quick)
     else:
