@@ -41,12 +41,15 @@ def run(ctx) -> Section:
     rep = report.reproduce(quick=ctx.quick)
     ctx.step(2, 3, "BRAIN tables")
     cl = {c["name"]: c for c in rep["claims"]}
-    cmd = {n: c["command"] for n, c in cl.items()}
+    # the report's command re-runs this section (each claim also has a finer command,
+    # ``python -m derelay.mechanisms.brain.report --claim NAME``, in reproduction.json)
+    section_cmd = "derelay paper --only brain" + (" --quick" if ctx.quick else "")
+    cmd = {n: section_cmd for n in cl}
 
     c = cl["brain.median_robust"]
     m = c["measured"]
     sec.claims.append(Claim(
-        "B1", "Sec. V-A, VII-A",
+        "C211", "Sec. V-A, VII-A",
         "the median can provide a reliable result unless the majority of nodes are malicious",
         "z3 over every count of revealed scores up to {m_max} ({queries} queries): the median "
         "stays within the honest scores' range iff strictly fewer than half are adversarial; "
@@ -63,7 +66,7 @@ def run(ctx) -> Section:
     m = c["measured"]
     wg, ws = _gain(rep, "withhold")
     sec.claims.append(Claim(
-        "B2", "Sec. III-B",
+        "C212", "Sec. III-B",
         "R_C is set to zero to encourage nodes to submit the following REVEAL",
         "z3 finds a counterexample with `R_C = 0` (P_R = {p_r}); at the defaults revealing beats "
         "withholding by {margin} coin per seat, and withholders earn {gain} coin per round "
@@ -83,7 +86,7 @@ def run(ctx) -> Section:
     m = c["measured"]
     rg, rs = _gain(rep, "lazy_eval")
     sec.claims.append(Claim(
-        "B3", "Sec. III-B, V-A",
+        "C213", "Sec. III-B, V-A",
         "penalties encourage honest inference and evaluation",
         "no rule looks at what a member scored: random scoring saves the evaluation cost, "
         "honest minus random is {margin} coin per seat for every reward level, and random "
@@ -98,7 +101,7 @@ def run(ctx) -> Section:
     c = cl["brain.commit_reveal_no_freeride"]
     m = c["measured"]
     sec.claims.append(Claim(
-        "B4", "Sec. III-A, IV-C",
+        "C214", "Sec. III-A, IV-C",
         "commit-and-reveal prevents free-riders who copy another entity's result",
         "the contract rejects {rejected} of {attempts} copying moves; a copier is paid as a "
         "bad revealer ({u_copy} coin per seat), a guess as a random scorer ({u_guess})",
@@ -107,14 +110,14 @@ def run(ctx) -> Section:
         [Check("every copying move is rejected",
                m["rejected"]["value"] == m["attempts"]["value"], "simulation")],
         cmd["brain.commit_reveal_no_freeride"],
-        note="committing a guess without evaluating is not prevented (B3)",
+        note="committing a guess without evaluating is not prevented (C213)",
     ))  # fmt: skip
 
     c = cl["brain.proposer_ic"]
     m = c["measured"]
     lg, ls = _gain(rep, "lazy")
     sec.claims.append(Claim(
-        "B5", "Sec. V-C",
+        "C215", "Sec. V-C",
         "the proposer is rewarded R_S if the agreed score exceeds the threshold and penalised "
         "P_S otherwise",
         "at the acceptance rates the ABM measures (honest {pi_n}, lazy {pi_l}) honest training "

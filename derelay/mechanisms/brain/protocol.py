@@ -266,11 +266,14 @@ class BrainProtocol(Protocol):
         sk = self.score_kind[codes]
         vals = np.zeros((members.size, 2))
         hon = np.flatnonzero(sk == "honest")
-        if hon.size:
-            ids = [sid] + [int(self.local[i]) for i in members[hon]]
-            sc = self.scores(ids, members[hon])
-            vals[hon, 0] = sc[:, 0]
-            vals[hon, 1] = sc[np.arange(hon.size), 1 + np.arange(hon.size)]
+        if members.size:
+            # every member's reading is drawn (common random numbers: a deviant committee
+            # leaves the learning backend's noise sequence as in its all-honest twin); only
+            # the honest members use theirs (and pay C_eval for it)
+            ids = [sid] + [int(self.local[i]) for i in members]
+            sc = self.scores(ids, members)
+            vals[hon, 0] = sc[hon, 0]
+            vals[hon, 1] = sc[hon, 1 + hon]
         rnd = np.flatnonzero(sk == "random")
         vals[rnd] = rng.random((rnd.size, 2))
         vals[sk == "inflate"] = (1.0, 0.0)
