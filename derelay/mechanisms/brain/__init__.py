@@ -93,6 +93,37 @@ class Brain(Mechanism):
     learning_mode = "wma"
     finality = "bft"
     errata = ERRATA
+    #: hints for the engine's contract tests (tests/test_mechanism_contract.py): runs in
+    #: which a realised mean utility equals the closed form at the run's parameters
+    #: (all-honest committees: Q_C seats and one executor per decided request; a
+    #: withholding or bad-revealing seat's money does not depend on the committee)
+    contract = {
+        "rounds": 6,
+        "closed_form": [
+            {"role": "C", "strategy": "N", "run": {}, "rounds": 10, "tolerance": 1e-9},
+            {
+                "role": "C",
+                "strategy": "Withhold",
+                "run": {"types": {"withhold": 0.2}},
+                "rounds": 10,
+                "tolerance": 1e-9,
+            },
+            {
+                "role": "C",
+                "strategy": "BadReveal",
+                "run": {"types": {"malformed": 0.2}},
+                "rounds": 10,
+                "tolerance": 1e-9,
+            },
+            {
+                "role": "A",
+                "strategy": "OmitUpdates",
+                "run": {"types": {"censor": 0.2}},
+                "rounds": 10,
+                "tolerance": 1e-9,
+            },
+        ],
+    }
 
     def extras(self, p: Any) -> dict[str, Any]:
         return _extras(self, p)
