@@ -148,3 +148,14 @@ def test_torch_nodes_hold_hash_identical_models():
     res = _run(rounds=2, options={"learning": "torch"}, types={"censor": 0.2})
     assert (res.rounds.models_identical == 1.0).all()
     assert res.rounds.accepted.sum() > 0
+
+
+def test_finality_factor_selects_the_sortition_seed_and_trainers_cap():
+    a = _run(params={"finality_f": 0}, rounds=3)
+    b = _run(params={"finality_f": 2}, rounds=3)
+    assert a.model.protocol.seeds == b.model.protocol.seeds  # one seed chain ...
+    ra = a.flows[a.flows.reason == "reward_reveal"].dst.tolist()
+    rb = b.flows[b.flows.reason == "reward_reveal"].dst.tolist()
+    assert ra != rb  # ... but seed_{r-f} draws other committees
+    capped = _run(options={"trainers_per_round": 2}, rounds=3).rounds
+    assert (capped.suggestions == 2).all() and (capped.training_jobs <= 2).all()
