@@ -247,7 +247,10 @@ def test_funding_and_extras():
     # K pi_q (pi_n r_s + Q_C (r_c + r_r) + r_u) = 4 (0.45 + 0.11 + 0.01)
     assert MECH.funding.external(p) == pytest.approx(2.28)
     ex = json.loads(json.dumps(MECH.extras(p)))
-    assert json.loads(json.dumps(MECH.extras(BRAIN_SPACE.exact(p)))) == ex  # the check path
+    exact = json.loads(json.dumps(MECH.extras(BRAIN_SPACE.exact(p))))  # the check path
+    assert exact.keys() == ex.keys()
+    assert exact["adversarial_majority"] == ex["adversarial_majority"]
+    assert exact["external_per_round"] == pytest.approx(ex["external_per_round"])
     am = ex["adversarial_majority"]
     assert am["at"]["q_reveal"] == 11 and am["at"]["share"] == 0.1
     assert [g["share"] for g in am["grid"]][-1] == 0.6
