@@ -237,7 +237,7 @@ def test_cli_tables_and_out(tmp_path):
     "extra, needle",
     [
         (["--tau", "0"], "tau"),
-        (["--data", "mnist"], "dataset"),
+        (["--data", "cifar"], "dataset"),
         (["--methods", "relay,sgd"], "--methods"),
         (["--lazy-share", "2"], "lazy_share"),
         (["--q-cases", "100000"], "q_cases"),
