@@ -338,9 +338,17 @@ class ParamSpace:
         return ParamValues(**out)
 
     def symbolic(
-        self, keys: Iterable[str] | None = None, base: Mapping[str, Any] | None = None
+        self,
+        keys: Iterable[str] | None = None,
+        base: Mapping[str, Any] | None = None,
+        ctx: Any = None,
     ) -> ParamValues:
-        """z3 Reals for ``keys`` (default: every numeric key); the rest exact from ``base``."""
+        """z3 Reals for ``keys`` (default: every numeric key); the rest exact from ``base``.
+
+        Integer parameters are Reals too (so ``/`` stays real division);
+        :meth:`domain_constraints` adds ``IsInt`` for them.  ``ctx``: a z3 context (a
+        fresh one per query keeps verdicts independent of what ran before).
+        """
         import z3
 
         keys = self.numeric_keys if keys is None else tuple(keys)
@@ -348,7 +356,7 @@ class ParamSpace:
         for k in keys:
             if k not in self.info or not self.info[k].numeric:
                 raise ParamsError([f"parameter '{k}' cannot be symbolic (not a number)"])
-            vals[k] = z3.Real(k)
+            vals[k] = z3.Real(k, ctx)
         return ParamValues(**vals)
 
     def domain_constraints(self, p: Any, keys: Iterable[str] | None = None) -> list:
@@ -358,7 +366,12 @@ class ParamSpace:
         for k in keys:
             spec = self.info[k]
             if spec.numeric:
-                out.extend(spec.domain.constraints(getattr(p, k)))
+                x = getattr(p, k)
+                out.extend(spec.domain.constraints(x))
+                if (spec.kind == "int" or spec.domain.integer) and _is_z3(x):
+                    import z3
+
+                    out.append(z3.IsInt(x))
         for c in self.constraints:
             out.append(c.holds(p))
         return out
@@ -472,6 +485,10 @@ class ParamSpace:
             lines += [f"- {c.description}" for c in self.constraints]
             lines.append("")
         return "\n".join(lines)
+
+
+def _is_z3(x: Any) -> bool:
+    return type(x).__module__.startswith("z3")
 
 
 def _replace(spec: ParamSpec, **changes: Any) -> ParamSpec:

@@ -8,6 +8,8 @@ which other streams were used).
 
 from __future__ import annotations
 
+import zlib
+
 import numpy as np
 
 #: Streams the engine itself uses (after the protocol's own).
@@ -39,3 +41,15 @@ class Streams:
     def int_seed(self, name: str) -> int:
         """A 32-bit integer seed derived from a stream (for libraries taking ints)."""
         return int(self.seed_seq(name).generate_state(1)[0])
+
+    def shared(self, name: str) -> np.random.Generator:
+        """A stream that depends on the seed and the *name* only, not on the protocol's
+        stream list: the same for every mechanism run with the same seed.  Used for
+        what a comparison holds equal across mechanisms ("population": agent types,
+        "data": learning shards and held-out sets)."""
+        key = "shared:" + name
+        g = self._rng.get(key)
+        if g is None:
+            ss = np.random.SeedSequence(self.seed, spawn_key=(0x5EED, zlib.crc32(name.encode())))
+            g = self._rng[key] = np.random.default_rng(ss)
+        return g
