@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 import z3
 
+from derelay.formal.claims import prove_claim
 from derelay.mechanism import get_mechanism
 from derelay.mechanisms.deepchain import DEEPCHAIN, closed, crypto, lottery, timing
-from derelay.mechanisms.deepchain.claims import prove
 from derelay.params import ParamsError
 
 SPACE = DEEPCHAIN.space
@@ -131,10 +131,10 @@ def test_fee_shares_inverse_to_data():
     ],
 )
 def test_claims(name, status):
-    res = prove(DEEPCHAIN, DEEPCHAIN.claim(name))
+    res = prove_claim(DEEPCHAIN, DEEPCHAIN.claim(name))
     assert res["status"] == status
     if status == "counterexample" and DEEPCHAIN.claim(name).symbolic:
-        assert res["replayed"] is True
+        assert res["witness"]["replayed"] is True
 
 
 def test_thm1_intended_witness_by_hand():
@@ -148,7 +148,7 @@ def test_thm1_intended_witness_by_hand():
 
 
 def test_thm2_implications():
-    res = prove(DEEPCHAIN, DEEPCHAIN.claim("deepchain.thm2_readings"))
+    res = prove_claim(DEEPCHAIN, DEEPCHAIN.claim("deepchain.thm2_readings"))
     imp = {(i["from"], i["to"]): i["status"] for i in res["implications"]}
     assert imp[("a", "c")] == imp[("c", "b")] == imp[("a", "b")] == "proved"
     assert imp[("c", "a")] == imp[("b", "c")] == imp[("b", "a")] == "counterexample"

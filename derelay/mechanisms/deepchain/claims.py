@@ -35,9 +35,9 @@ between the premises and every (premise, value) pair, intended conclusion includ
 ``deepchain.threshold_table_vs_text`` and ``deepchain.packing`` are combinatorial
 (``evaluate=``).
 
-:func:`prove` decides a symbolic claim with z3 under a deterministic resource limit
-(``rlimit``) and replays a counterexample in exact arithmetic; the report prefers
-``derelay.formal.claims.prove_claim`` once that is on main.
+Symbolic claims are decided by the generic prover ``derelay.formal.claims.prove_claim``
+(fresh z3 context, deterministic ``rlimit``, exact replay); ``thm2_readings`` runs its own
+z3 queries the same way (fresh solver, ``rlimit``) and replays its witnesses exactly.
 """
 
 from __future__ import annotations
@@ -47,7 +47,7 @@ from typing import Any
 
 from derelay.mechanism import Claim
 from derelay.mechanism.ops import all_of, implies, maximum, negate
-from derelay.params import Domain, ParamValues
+from derelay.params import Domain
 
 from . import crypto
 from .closed import pr_vc, thm1_premise, value
@@ -380,52 +380,3 @@ PACKING = Claim(
 )
 
 CLAIMS = (THM1_LITERAL, THM1_INTENDED, THM1_WITH_IR, TIGHT, THM2_READINGS, THRESHOLD, PACKING)
-
-
-# ---------------------------------------------------------------------------------------
-# deciding symbolic claims
-# ---------------------------------------------------------------------------------------
-
-
-def prove(mech, claim: Claim, base=None, rlimit: int = RLIMIT) -> dict:
-    """Decide ``claim`` (see module docstring).  Returns name, source, statement, status,
-    witness (exact values as strings), replayed and encoding."""
-    out = {
-        "name": claim.name,
-        "source": claim.source,
-        "statement": claim.statement,
-        "encoding": claim.encoding,
-    }
-    space = mech.space
-    point = space.defaults() if base is None else space.validate(base)
-    if not claim.symbolic:
-        res = claim.evaluate(space.exact(point))
-        return {**out, **res}
-    import z3
-
-    keys = claim.free if claim.free is not None else space.numeric_keys
-    z = space.symbolic(keys, point)
-    bound = {n: z3.Real(n) for n in claim.bound}
-    v = ParamValues(**bound)
-    hyps = list(space.domain_constraints(z, keys)) if claim.free is not None else []
-    if claim.free is None:
-        hyps = list(space.domain_constraints(z))
-    for n, dom in claim.bound.items():
-        hyps.extend(dom.constraints(bound[n]))
-    hyps.extend(claim.hypotheses(z, v))
-    names = {k: getattr(z, k) for k in keys} | bound
-    res = _z3_valid(hyps, claim.conclusion(z, v), names, rlimit)
-    replayed = None
-    if res["status"] == "counterexample":
-        w = res["witness"]
-        ex = dict(vars(space.exact(point)))
-        ex.update({k: w[k] for k in keys})
-        pe = ParamValues(**ex)
-        ve = ParamValues(**{n: w[n] for n in claim.bound})
-        replayed = bool(all(claim.hypotheses(pe, ve))) and not bool(claim.conclusion(pe, ve))
-    return {
-        **out,
-        "status": res["status"],
-        "witness": _fmt_witness(res["witness"]),
-        "replayed": replayed,
-    }

@@ -66,6 +66,9 @@ class DeepChainOptions(BaseModel):
 
     model_config = ConfigDict(extra="forbid", strict=True)
     groups: int = Field(1, ge=1, description="collaborative groups per round")
+    trainers_per_round: int | None = Field(
+        None, ge=1, description="cap on training jobs per round (None: groups * n_parties)"
+    )
     learning: Literal["abstract", "torch"] = "abstract"
     learning_config: dict[str, Any] = Field(default_factory=dict)
     wrong_sigma: float = Field(1.0, ge=0.0, description="noise of a wrong aggregate")
@@ -86,7 +89,7 @@ class DeepChainOptions(BaseModel):
 
 class DeepChainProtocol(Protocol):
     Options = DeepChainOptions
-    streams = ("roles", "honesty", "verify", "workers", "lottery", "learn")
+    streams = ("roles", "honesty", "verify", "workers", "lottery")
     system_accounts = ("FEES",)
     stages = ("draw", "train", "aggregate", "leader", "commit", "settle")
 
@@ -96,7 +99,15 @@ class DeepChainProtocol(Protocol):
         if o is None:
             self.options = o = DeepChainOptions()
         n_p, w = int(p.n_parties), int(p.n_workers)
-        need = w + o.groups * n_p
+        self.n_groups = o.groups
+        if o.trainers_per_round is not None:
+            if o.trainers_per_round < n_p:
+                raise ValueError(
+                    f"trainers_per_round = {o.trainers_per_round} is too small: a group "
+                    f"trains n_parties = {n_p} jobs per round"
+                )
+            self.n_groups = min(o.groups, o.trainers_per_round // n_p)
+        need = w + self.n_groups * n_p
         if m.n < need:
             raise ValueError(
                 f"n_participants = {m.n} is too small: needs n_workers + groups * n_parties "
@@ -131,11 +142,12 @@ class DeepChainProtocol(Protocol):
         from derelay.learning import make_learning
 
         cfg = dict(o.learning_config)
-        self.learn = make_learning(
-            o.learning, cfg or None, n_participants=m.n, seed_seq=m.streams.seed_seq("learn")
-        )
+        # data (and the learning noise) from the shared "data" stream: the same for every
+        # mechanism run with the same seed (docs/ENGINE.md sec. 6)
+        data_ss = np.random.SeedSequence(int(m.streams.shared("data").integers(2**63)))
+        self.learn = make_learning(o.learning, cfg or None, n_participants=m.n, seed_seq=data_ss)
         g0 = self.learn.genesis()
-        self.group_model = np.full(o.groups, g0, dtype=np.int64)
+        self.group_model = np.full(self.n_groups, g0, dtype=np.int64)
         self.wins = np.zeros(w, dtype=np.int64)
         self.leader_rows: list[dict] = []
         self.party_rows: list[dict[str, np.ndarray]] = []
@@ -145,7 +157,7 @@ class DeepChainProtocol(Protocol):
     # -- 0. draw ----------------------------------------------------------------------------
     def stage_draw(self, ctx) -> None:
         m, lg, p = self.model, self.ledger, self.p
-        n_p, g = int(p.n_parties), self.options.groups
+        n_p, g = int(p.n_parties), self.n_groups
         rng = ctx.rng("roles")
         parties = rng.choice(self.non_workers, size=g * n_p, replace=False).reshape(g, n_p)
         ctx.data["parties"] = parties
@@ -363,6 +375,19 @@ class DeepChainProtocol(Protocol):
         coins = lg.coins[self.workers].astype(float)
         richest = int(np.argmax(coins))
         rounds_done = ctx.round + 1
+        fam = m.types.family
+        honest_party = fam[flat] == FAMILY_CODE["honest"]
+        dev_w = np.array([self.w_abbr[c] != "Correct" for c in m.strategy_of("W", self.workers)])
+        used = ~d["dropped"] & np.repeat(d["decrypt_ok"], n_p) & bool(valid)
+        ctx.metric("accuracy", float(np.mean(acc_group)))
+        ctx.metric(
+            "honest_accuracy",
+            float(np.mean(held_acc[honest_party])) if honest_party.any() else np.nan,
+        )
+        ctx.metric("training_jobs", int(flat.size))
+        ctx.metric("wasted_jobs", int((~used).sum()))
+        ctx.metric("deviant_actions", int((real != self.p_code_n).sum() + dev_w.sum()))
+        ctx.metric("deviant_detected", int(caught.sum() + dev_w[failed].sum()))
         ctx.metric("global_accuracy", float(np.mean(acc_group)))
         ctx.metric("party_accuracy_mean", float(np.mean(held_acc)))
         ctx.metric("solo_accuracy_mean", float(np.nanmean(solo_acc)))
