@@ -234,3 +234,16 @@ def test_extras_json_ready():
     json.dumps(ex)
     assert ex["value"]["value"][-1] == pytest.approx(0.5)
     assert ex["threshold"]["t_min"] == 2
+
+
+def test_every_utility_agrees_on_z3_at_the_default_point():
+    z = SPACE.symbolic()
+    ex = SPACE.exact()
+    subs = [(getattr(z, k), z3.RealVal(str(getattr(ex, k)))) for k in SPACE.numeric_keys]
+    uz, ue = DEEPCHAIN.utilities(z), DEEPCHAIN.utilities(ex)
+    for r in uz:
+        for s in uz[r]:
+            val = z3.simplify(
+                z3.substitute(z3.ToReal(uz[r][s]) if z3.is_int(uz[r][s]) else uz[r][s], *subs)
+            )
+            assert F(val.as_fraction()) == ue[r][s], (r, s)
