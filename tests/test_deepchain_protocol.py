@@ -128,3 +128,22 @@ def test_literal_validity_with_expiring_genesis_locks_in_the_leader():
 def test_too_small_population_is_one_clear_error():
     with pytest.raises(ValueError, match="n_participants = 10 is too small"):
         _run(params={"n_participants": 10})
+
+
+def test_bad_decryption_shares_fail_decryption_below_the_threshold():
+    # 3 of 4 parties with bad shares (caught): 1 good share < t = 2 (table) -> no update
+    res = _run(
+        rounds=12, seed=1, strategies={"P": {"N": 0.25, "BadDecShare": 0.75}, "W": {"Correct": 1.0}}
+    )
+    pt = res.tables["parties"]
+    bad = pt.groupby("round").realised.apply(lambda s: int((s == "BadDecShare").sum()))
+    failed = res.rounds.decrypt_failed.to_numpy()
+    assert ((bad.to_numpy() >= 3) == (failed == 1)).all()
+    assert (res.rounds.accuracy.diff().fillna(res.rounds.accuracy)[failed == 1] == 0).all()
+
+
+def test_measured_pi_is_the_accuracy_gain_over_the_solo_model():
+    res = _run(rounds=5, params={"pi_p_source": "measured"})
+    pt = res.tables["parties"]
+    assert np.allclose(pt.pi, pt.gain_points)  # abstract values are in coins already
+    assert np.allclose(pt.gain_points, pt.accuracy - pt.solo_accuracy)
