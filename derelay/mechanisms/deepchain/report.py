@@ -196,11 +196,13 @@ def abm_runs(quick: bool) -> dict:
         "lazy_eval",
         "collude",
     ]
-    for fam in fams:
+    runs = [(f, 0.0 if f == "honest" else 0.25) for f in fams]
+    runs += [("misreport", 0.5), ("collude", 0.5)]  # more than 1/3 of the workers, often
+    for fam, share in runs:
         stats: dict[tuple, list] = {}
-        acc, valid, g, rich = [], [], [], []
+        acc, valid, g, rich, dev_workers = [], [], [], [], []
         for s in range(seeds):
-            types = {} if fam == "honest" else {fam: 0.25}
+            types = {} if fam == "honest" else {fam: share}
             cfg = RunConfig(
                 mechanism="deepchain",
                 params=params,
@@ -208,25 +210,39 @@ def abm_runs(quick: bool) -> dict:
                 coalitions=1 if fam == "collude" else 0,
             )
             res = run_simulation(cfg, rounds=rounds, seed=s)
-            u = res.utilities.groupby(["role", "strategy"])[["n", "utility_sum"]].sum()
+            u = res.utilities.groupby(["role", "strategy"])[
+                ["n", "utility_sum", "utility_sq_sum"]
+            ].sum()
             for (role, st), row in u.iterrows():
-                stats.setdefault((role, st), []).append((row.n, row.utility_sum))
+                stats.setdefault((role, st), []).append(
+                    (row.n, row.utility_sum, row.utility_sq_sum)
+                )
+            w1 = res.agents[(res.agents["round"] == 1) & (res.agents.role == "W")]
+            dev_workers.append(int((w1.strategy != "Correct").sum()))
             acc.append(float(res.rounds.global_accuracy.iloc[-1]))
             valid.append(float(res.rounds.block_valid.mean()))
             g.append(float(res.rounds.gini_worker_coins.iloc[-1]))
             rich.append(float(res.rounds.richest_worker_win_share.iloc[-1]))
         plays = {}
         for (role, st), lst in stats.items():
-            n = sum(a for a, _ in lst)
+            n = sum(a for a, _, _ in lst)
+            mean = sum(b for _, b, _ in lst) / n
+            var = max(sum(c for _, _, c in lst) / n - mean**2, 0.0)
+            se = float(np.sqrt(var / n)) if n > 1 else float("nan")
+            closed = float(cf[role][st])
             plays[f"{role}.{st}"] = {
                 "plays": int(n),
-                "realised_mean": float(sum(b for _, b in lst) / n),
-                "closed_form": float(cf[role][st]),
+                "realised_mean": float(mean),
+                "realised_se": se,
+                "closed_form": closed,
+                # the closed form is unilateral (others honest, blocks valid, equal stakes)
+                "within_4se": bool(abs(mean - closed) <= 4 * se + 1e-9),
             }
         rows.append(
             {
                 "family": fam,
-                "share": 0.0 if fam == "honest" else 0.25,
+                "deviant_workers": dev_workers,
+                "share": share,
                 "rounds": rounds,
                 "seeds": seeds,
                 "plays": plays,
