@@ -47,6 +47,23 @@ def test_reproduce_quick_runs_every_family():
         "misreport",
         "lazy_eval",
         "collude",
+        "misreport",
+        "collude",
     ]
     assert sec["tables"]["cnn_parameters"] == 252_398
     assert {e["id"] for e in sec["errata"]} >= {"DC-E1", "DC-E2", "DC-E6"}
+
+
+@pytest.mark.slow
+def test_paper_section_builds_with_computed_verdicts():
+    from types import SimpleNamespace
+
+    from paper.sections import deepchain as section
+
+    sec = section.run(SimpleNamespace(quick=True))
+    ids = [c.id for c in sec.claims]
+    assert ids == [f"C{i}" for i in range(230, 242)]
+    assert [e.id for e in sec.errata] == [f"E{i}" for i in range(230, 240)]
+    v = {c.id: c.verdict for c in sec.claims}
+    assert v["C230"] == "holds" and v["C231"] == "fails" and v["C234"] == "partly"
+    json.dumps([c.to_json() for c in sec.claims])
