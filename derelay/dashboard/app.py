@@ -57,6 +57,7 @@ from .sim import ADAPTATIONS, SimError, make_sim, sim_class
 #: green for positive margins, red for negative (RdYlGn11 runs green -> red)
 DIVERGING = tuple(reversed(RdYlGn11))
 PLAY_PERIOD_MS = 100
+PLAY_PERIODS = (20, 50, 100, 250, 500)
 MAP_POINTS = 120
 GOOD, BAD = "#1a7f37", "#cf222e"
 
@@ -174,12 +175,14 @@ class Dashboard:
                 show_value=False,
                 width=230,
                 name=f"slider-{k.name}",
+                css_classes=[f"slider-{k.name}"],
             )
             box = NumericInput(
                 value=int(v) if k.kind == "int" else v,
                 mode="int" if k.kind == "int" else "float",
                 width=130,
                 name=f"input-{k.name}",
+                css_classes=[f"input-{k.name}"],
                 description=tip,
             )
             s.on_change("value", lambda _a, _o, new, key=k.name: self.set_value(key, new, "slider"))
@@ -305,9 +308,21 @@ class Dashboard:
         self.adapt_select = Select(
             title="adaptation", value="fixed", options=list(ADAPTATIONS), width=150
         )
-        self.step_button = Button(label="Step", button_type="primary", width=80, name="step")
-        self.play_toggle = Toggle(label="Play", button_type="success", width=80, name="play")
-        self.reset_button = Button(label="Reset", width=80, name="reset")
+        self.step_button = Button(
+            label="Step", button_type="primary", width=80, name="step", css_classes=["step"]
+        )
+        self.play_toggle = Toggle(
+            label="Play", button_type="success", width=80, name="play", css_classes=["play"]
+        )
+        self.reset_button = Button(label="Reset", width=80, name="reset", css_classes=["reset"])
+        self.speed = Select(
+            title="play: ms per round",
+            value=str(PLAY_PERIOD_MS),
+            options=[str(x) for x in PLAY_PERIODS],
+            width=120,
+            name="speed",
+        )
+        self.speed.on_change("value", lambda _a, _o, _n: self._restart_play())
         self.step_button.on_click(lambda: self.step())
         self.reset_button.on_click(lambda: self.reset())
         self.play_toggle.on_change("active", lambda _a, _o, new: self.play(bool(new)))
@@ -324,6 +339,7 @@ class Dashboard:
                     title=f"{role.abbr}: {d.abbr} share",
                     width=170,
                     name=f"mix-{role.abbr}-{d.abbr}",
+                    css_classes=[f"mix-{role.abbr}-{d.abbr}"],
                 )
                 self.mix.setdefault(role.abbr, {})[d.abbr] = s
                 sliders.append(s)
@@ -331,7 +347,7 @@ class Dashboard:
                 mix_rows.append(row(*sliders))
         controls = column(
             row(self.step_button, self.play_toggle, self.reset_button),
-            row(self.seed_input, self.adapt_select),
+            row(self.seed_input, self.adapt_select, self.speed),
             Div(text="<b>Strategy mix per role</b> (Normal plays the rest; Reset applies)"),
             *mix_rows,
             width=400,
@@ -377,6 +393,12 @@ class Dashboard:
             f.legend.click_policy = "hide"
             f.legend.label_text_font_size = "8pt"
             f.legend.location = "top_left"
+            if len(spec.columns) > 4:  # many lines: the legend beside the plot
+                f.legend.spacing = 0
+                f.legend.label_height = 10
+                f.legend.glyph_height = 10
+                f.add_layout(f.legend[0], "right")
+                f.width = 560
             f.xaxis.axis_label = "round"
         f.yaxis.axis_label = spec.y_label
         self.sim_plots[spec.key] = f
@@ -695,12 +717,22 @@ class Dashboard:
             f"{self.sim.round}{last}{playing}</span>"
         )
 
+    def _restart_play(self) -> None:
+        if self._play_cb is not None:
+            self.stop()
+            self.play(True)
+
     def play(self, on: bool) -> None:
         if on and self._play_cb is None:
-            self._play_cb = self.doc.add_periodic_callback(self.step, PLAY_PERIOD_MS)
+            period = int(self.speed.value) if hasattr(self, "speed") else PLAY_PERIOD_MS
+            self._play_cb = self.doc.add_periodic_callback(self.step, period)
         elif not on:
             self.stop()
         self._status()
+
+    def forget_play(self) -> None:
+        """The session ended: Bokeh drops its callbacks itself."""
+        self._play_cb = None
 
     def stop(self) -> None:
         if self._play_cb is not None:
@@ -768,5 +800,5 @@ class Dashboard:
 def make_document(doc: Document, mechanism: str = "derelayl", compare_dir: str = "") -> Dashboard:
     """Build the page into ``doc`` (used by the server for each browser session)."""
     dash = Dashboard(doc, mechanism, compare_dir)
-    doc.on_session_destroyed(lambda _ctx: dash.stop())
+    doc.on_session_destroyed(lambda _ctx: dash.forget_play())
     return dash
