@@ -137,6 +137,15 @@ def test_simulation_step_play_reset(dash):
     assert dash._play_cb is not None and len(dash.doc.session_callbacks) == 1
     dash.play(False)
     assert dash._play_cb is None and len(dash.doc.session_callbacks) == 0
+    # backpressure: a tick steps only once the page has acknowledged the last round
+    dash.ack.value = 2
+    dash.tick()
+    assert dash.sim.round == 4
+    dash.tick()  # round 4 shown, only 2 painted: skipped
+    assert dash.sim.round == 4 and dash.skipped_ticks == 1
+    dash.ack.value = 4
+    dash.tick()
+    assert dash.sim.round == 5
     dash.mix["T"]["NTr"].value = 0.25
     dash.seed_input.value = 3
     dash.reset()

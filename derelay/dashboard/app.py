@@ -32,6 +32,7 @@ from bokeh.models import (
     Checkbox,
     ColorBar,
     ColumnDataSource,
+    CustomJS,
     DataTable,
     Div,
     FactorRange,
@@ -58,6 +59,18 @@ from .sim import ADAPTATIONS, SimError, make_sim, sim_class
 DIVERGING = tuple(reversed(RdYlGn11))
 PLAY_PERIOD_MS = 100
 PLAY_PERIODS = (20, 50, 100, 250, 500)
+#: Playing steps only while the browser is at most this many rounds behind (backpressure:
+#: the page acknowledges each round once it has painted it).
+MAX_IN_FLIGHT = 1
+#: Runs in the browser whenever the status line changes: acknowledge the round it shows
+#: after the next paint.
+ACK_JS = """
+const m = cb_obj.text.match(/data-round='(\\d+)'/);
+if (m) {
+  const r = Number(m[1]);
+  requestAnimationFrame(() => { ack.value = r; });
+}
+"""
 MAP_POINTS = 120
 GOOD, BAD = "#1a7f37", "#cf222e"
 
@@ -296,6 +309,8 @@ class Dashboard:
     # --- simulation tab ---------------------------------------------------------
     def _sim_tab(self) -> Any:
         self.sim_status = Div(text="", width=900, name="sim-status")
+        self.ack = NumericInput(value=0, mode="int", visible=False, name="ack")
+        self.sim_status.js_on_change("text", CustomJS(args={"ack": self.ack}, code=ACK_JS))
         cls = sim_class(self.mech)
         if cls is None:
             try:
@@ -321,6 +336,7 @@ class Dashboard:
             options=[str(x) for x in PLAY_PERIODS],
             width=120,
             name="speed",
+            css_classes=["speed"],
         )
         self.speed.on_change("value", lambda _a, _o, _n: self._restart_play())
         self.step_button.on_click(lambda: self.step())
@@ -357,7 +373,7 @@ class Dashboard:
         self.reset()
         figs = [self._sim_figure(spec) for spec in self.sim.plots] if self.sim else []
         grid_rows = [row(*figs[i : i + 2]) for i in range(0, len(figs), 2)]
-        return column(self.sim_status, row(controls, column(*grid_rows)))
+        return column(self.sim_status, self.ack, row(controls, column(*grid_rows)))
 
     def _sim_figure(self, spec) -> Any:
         src = self.sim_sources[spec.key]
@@ -664,6 +680,8 @@ class Dashboard:
             self.sim_status.text = f"<span style='color:{BAD}'>{html.escape(str(exc))}</span>"
             return
         self.sim = sim
+        self.ack.value = 0
+        self.skipped_ticks = 0
         self.step_times = []
         self.model_times: list[float] = []
         for spec in sim.plots:
@@ -702,6 +720,16 @@ class Dashboard:
         self.step_times.append(t2 - t0)
         self._status()
 
+    def tick(self) -> None:
+        """One tick of play: a round, unless the browser has not yet painted the last one
+        (it acknowledges each round through ``ack``), so a slow page is never flooded."""
+        if self.sim is None:
+            return
+        if self.sim.round - int(self.ack.value or 0) > MAX_IN_FLIGHT:
+            self.skipped_ticks += 1
+            return
+        self.step()
+
     def _status(self) -> None:
         if self.sim is None:
             return
@@ -725,7 +753,7 @@ class Dashboard:
     def play(self, on: bool) -> None:
         if on and self._play_cb is None:
             period = int(self.speed.value) if hasattr(self, "speed") else PLAY_PERIOD_MS
-            self._play_cb = self.doc.add_periodic_callback(self.step, period)
+            self._play_cb = self.doc.add_periodic_callback(self.tick, period)
         elif not on:
             self.stop()
         self._status()
