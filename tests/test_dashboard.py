@@ -23,7 +23,10 @@ MECH = get_mechanism("derelayl")
 
 @pytest.fixture(scope="module")
 def dash():
-    return make_document(Document(), "derelayl")
+    d = make_document(Document(), "derelayl")
+    d.tabs.active = 1  # builds the Simulation tab as a click on it does
+    d.open_tab(2)
+    return d
 
 
 def _cond(d, name):
@@ -137,15 +140,22 @@ def test_simulation_step_play_reset(dash):
     assert dash._play_cb is not None and len(dash.doc.session_callbacks) == 1
     dash.play(False)
     assert dash._play_cb is None and len(dash.doc.session_callbacks) == 0
-    # backpressure: a tick steps only once the page has acknowledged the last round
-    dash.ack.value = 2
+    # backpressure: a tick steps only once the page has painted the update before the last
     dash.tick()
     assert dash.sim.round == 4
-    dash.tick()  # round 4 shown, only 2 painted: skipped
+    dash.tick()  # round 4 sent, round 3 not yet acknowledged as painted: skipped
     assert dash.sim.round == 4 and dash.skipped_ticks == 1
-    dash.ack.value = 4
+    dash.ack.value = 3
+    dash.batch.value = "5"
     dash.tick()
-    assert dash.sim.round == 5
+    assert dash.sim.round == 9 and dash.sim_sources["coins"].data["round"][-5:] == [
+        5.0,
+        6.0,
+        7.0,
+        8.0,
+        9.0,
+    ]
+    dash.batch.value = "1"
     dash.mix["T"]["NTr"].value = 0.25
     dash.seed_input.value = 3
     dash.reset()

@@ -59,6 +59,7 @@ from .sim import ADAPTATIONS, SimError, make_sim, sim_class
 DIVERGING = tuple(reversed(RdYlGn11))
 PLAY_PERIOD_MS = 100
 PLAY_PERIODS = (20, 50, 100, 250, 500)
+BATCHES = (1, 2, 5, 10, 25)
 #: Playing steps only while the browser is at most this many rounds behind (backpressure:
 #: the page acknowledges each round once it has painted it).
 MAX_IN_FLIGHT = 1
@@ -137,19 +138,29 @@ class Dashboard:
             "own formulas at the point you set.</span>",
             width=900,
         )
-        tabs = Tabs(
+        # the Simulation and Compare tabs are built when first opened (a faster first render)
+        self._builders: list[Any] = [None, self._sim_tab, self._compare_tab]
+        self.tabs = Tabs(
             tabs=[
                 TabPanel(child=self._design_tab(), title="Design"),
-                TabPanel(child=self._sim_tab(), title="Simulation"),
-                TabPanel(child=self._compare_tab(), title="Compare"),
+                TabPanel(child=column(Div(text="…")), title="Simulation"),
+                TabPanel(child=column(Div(text="…")), title="Compare"),
             ],
             name="tabs",
         )
-        self.root = column(row(self.mech_select, header), tabs, name="root")
+        self.tabs.on_change("active", lambda _a, _o, new: self.open_tab(new))
+        self.root = column(row(self.mech_select, header), self.tabs, name="root")
         self.doc.clear()
         self.doc.title = f"derelay dashboard: {self.mech.name}"
         self.doc.add_root(self.root)
         self.refresh()
+
+    def open_tab(self, index: int) -> None:
+        """Build tab ``index`` if it has not been built yet."""
+        build = self._builders[index]
+        if build is not None:
+            self._builders[index] = None
+            self.tabs.tabs[index].child.children = [build()]
 
     def _switch(self, name: str) -> None:
         if name != self.mech.name:
@@ -308,7 +319,7 @@ class Dashboard:
 
     # --- simulation tab ---------------------------------------------------------
     def _sim_tab(self) -> Any:
-        self.sim_status = Div(text="", width=900, name="sim-status")
+        self.sim_status = Div(text="", width=900, height=22, name="sim-status")
         self.ack = NumericInput(value=0, mode="int", visible=False, name="ack")
         self.sim_status.js_on_change("text", CustomJS(args={"ack": self.ack}, code=ACK_JS))
         cls = sim_class(self.mech)
@@ -339,6 +350,14 @@ class Dashboard:
             css_classes=["speed"],
         )
         self.speed.on_change("value", lambda _a, _o, _n: self._restart_play())
+        self.batch = Select(
+            title="rounds per update",
+            value="1",
+            options=[str(x) for x in BATCHES],
+            width=120,
+            name="batch",
+            css_classes=["batch"],
+        )
         self.step_button.on_click(lambda: self.step())
         self.reset_button.on_click(lambda: self.reset())
         self.play_toggle.on_change("active", lambda _a, _o, new: self.play(bool(new)))
@@ -363,7 +382,8 @@ class Dashboard:
                 mix_rows.append(row(*sliders))
         controls = column(
             row(self.step_button, self.play_toggle, self.reset_button),
-            row(self.seed_input, self.adapt_select, self.speed),
+            row(self.seed_input, self.adapt_select),
+            row(self.speed, self.batch),
             Div(text="<b>Strategy mix per role</b> (Normal plays the rest; Reset applies)"),
             *mix_rows,
             width=400,
@@ -681,6 +701,7 @@ class Dashboard:
             return
         self.sim = sim
         self.ack.value = 0
+        self._prev_round = 0
         self.skipped_ticks = 0
         self.step_times = []
         self.model_times: list[float] = []
@@ -699,42 +720,48 @@ class Dashboard:
                 src.data = data
         self._status()
 
-    def step(self) -> None:
-        """One round: step the model, stream the new row into every plot."""
+    def step(self, rounds: int = 1) -> None:
+        """``rounds`` rounds: step the model, then stream the new rows into every plot at
+        once (one message per plot, however many rounds)."""
         if self.sim is None:
             return
         t0 = time.perf_counter()
-        out = self.sim.step()
+        rows = [self.sim.step() for _ in range(max(1, int(rounds)))]
         t1 = time.perf_counter()
+        last = rows[-1]
         for spec in self.sim.plots:
             src = self.sim_sources[spec.key]
             if spec.kind == "bars":
                 src.data = {
                     "label": [lab for _c, lab in spec.columns],
-                    "value": [out[c] for c, _l in spec.columns],
+                    "value": [last[c] for c, _l in spec.columns],
                 }
             else:
-                src.stream({"round": [out["round"]], **{c: [out[c]] for c, _l in spec.columns}})
+                new = {"round": [r["round"] for r in rows]}
+                new.update({c: [r[c] for r in rows] for c, _l in spec.columns})
+                src.stream(new)
         t2 = time.perf_counter()
-        self.model_times.append(t1 - t0)
-        self.step_times.append(t2 - t0)
+        self.model_times.append((t1 - t0) / len(rows))
+        self.step_times.append((t2 - t0) / len(rows))
         self._status()
 
     def tick(self) -> None:
-        """One tick of play: a round, unless the browser has not yet painted the last one
-        (it acknowledges each round through ``ack``), so a slow page is never flooded."""
+        """One tick of play: ``batch`` rounds, unless the browser has not yet painted the
+        update before the last one (it acknowledges each painted round through ``ack``), so
+        a slow page is never flooded with updates it cannot draw."""
         if self.sim is None:
             return
-        if self.sim.round - int(self.ack.value or 0) > MAX_IN_FLIGHT:
+        if int(self.ack.value or 0) < self._prev_round:
             self.skipped_ticks += 1
             return
-        self.step()
+        self._prev_round = self.sim.round
+        self.step(int(self.batch.value))
 
     def _status(self) -> None:
         if self.sim is None:
             return
         last = (
-            f" · last step {1e3 * self.step_times[-1]:.1f} ms "
+            f" · last update {1e3 * self.step_times[-1]:.1f} ms per round "
             f"(model {1e3 * self.model_times[-1]:.1f} ms)"
             if self.step_times
             else ""
