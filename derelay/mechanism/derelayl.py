@@ -33,7 +33,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from .base import Condition, Mechanism, Role, Strategy
+from derelay.space import DERELAYL_SPACE
+
+from .base import Condition, Funding, Mechanism, Role, Strategy
 
 # --------------------------------------------------------------------------------------
 # Cost and revenue terms (shared sub-expressions, Appendix A)
@@ -317,6 +319,7 @@ MO = Role(
             "(28)",
             u_mo_ntm,
             ic_equation="(85)",
+            family="withhold",
         ),
     ),
 )
@@ -335,6 +338,7 @@ T = Role(
             "(35)",
             u_t_ntr,
             ic_equation="(86)-(87)",
+            family="lazy",
         ),
         Strategy(
             "T",
@@ -344,6 +348,7 @@ T = Role(
             "(38)",
             u_t_nbr,
             ic_equation="(88)-(91)",
+            family="withhold",
         ),
     ),
 )
@@ -362,6 +367,7 @@ DBM = Role(
             "(45)",
             u_dbm_npa,
             ic_equation="(92)-(94)",
+            family="censor",
         ),
         Strategy(
             "DBM",
@@ -371,6 +377,7 @@ DBM = Role(
             "(48)",
             u_mine_only,
             ic_equation="(95)-(96)",
+            family="malformed",
         ),
     ),
 )
@@ -396,6 +403,7 @@ EBM = Role(
             "(55)",
             u_mine_only,
             ic_equation="(97)",
+            family="malformed",
         ),
     ),
 )
@@ -414,6 +422,7 @@ TBM = Role(
             "(62)",
             u_mine_only,
             ic_equation="(98)",
+            family="malformed",
         ),
     ),
 )
@@ -439,6 +448,7 @@ SBM = Role(
             "(69)",
             u_mine_only,
             ic_equation="(99)",
+            family="misreport",
         ),
     ),
 )
@@ -561,8 +571,12 @@ class DeRelayL(Mechanism):
 
     name = "derelayl"
     title = "DeRelayL: Sustainable Decentralized Relay Learning"
+    paper = "Duan et al., DeRelayL: Sustainable Decentralized Relay Learning, IEEE TMC 2025"
+    space = DERELAYL_SPACE
     roles = (MO, T, DBM, EBM, TBM, SBM)
     conditions = CONDITIONS
+    learning_mode = "relay"
+    finality = "forkable_pow"
 
     #: Condition protecting each role's IR.
     ir_condition = {"MO": "T1", "T": "T2", "DBM": "T3", "EBM": "T4", "TBM": "T5", "SBM": "T6"}
@@ -589,3 +603,8 @@ class DeRelayL(Mechanism):
 
 
 DERELAYL = DeRelayL()
+DeRelayL.funding = Funding(
+    minted=DERELAYL.issuance,
+    external=lambda p: 0,
+    description="citation and miner rewards are minted; nothing is paid in from outside",
+)
