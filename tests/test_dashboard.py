@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import math
 import re
+import sys
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -19,6 +21,22 @@ from derelay.mechanism import get_mechanism
 from derelay.params import Params, as_values
 
 MECH = get_mechanism("derelayl")
+EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "derelay_toy"
+
+
+@pytest.fixture(scope="module")
+def toy():
+    """The engine's example plug-in (examples/derelay_toy), registered as a user would."""
+    sys.path.insert(0, str(EXAMPLE))
+    try:
+        from derelay_toy import TOY
+
+        from derelay.mechanism import register_mechanism
+
+        register_mechanism(TOY)
+        yield TOY
+    finally:
+        sys.path.remove(str(EXAMPLE))
 
 
 @pytest.fixture(scope="module")
@@ -241,3 +259,62 @@ def test_cli_bad_input_exits_2(args, needle):
     assert res.exit_code == 2
     text = re.sub(r"\s+", " ", res.output)
     assert needle in text and "Traceback" not in text
+
+
+def test_exact_design_answer_agrees_with_the_scan(dash):
+    base = {**spaces.defaults(MECH), "r_cited": 0.001, "p_comp": 2.2e-8}
+    ex = logic.exact_design(MECH, base, "b_t", "T IR and IC")
+    assert ex["status"] == "empty"
+    assert (
+        "T IR needs b_t <= 0.9524" in ex["text"] and "T IC vs NTr needs b_t > 3.0276" in ex["text"]
+    )
+    scan = logic.design_scan(MECH, base, "b_t", 0.0, 12.0, "T IR and IC")
+    ir = next(c for c in scan.conflict if c["label"] == "IR T")["intervals"][0]
+    assert math.isclose(ir.hi, 2381 / 2500, rel_tol=1e-9)  # the exact bound, 2381/2500
+    assert logic.exact_design(MECH, base, "b_t", "condition T7")["status"] == "n/a"
+    # on the page: the design box shows both, the exact one labelled as such
+    dash.design_want.value = "T IR and IC"
+    dash.refresh_exact()
+    assert "data-exact-status='region'" in dash.design_div.text
+    assert "derelay design" in dash.design_div.text and "Scan:" in dash.design_div.text
+    dash.design_want.value = "all roles IR and IC"
+
+
+def test_a_new_mechanism_gets_its_page_with_no_dashboard_code(toy):
+    d = make_document(Document(), toy.name)
+    assert set(d.sliders) == set(toy.space.numeric_keys)
+    assert d.map_x.value == "reward" and d.map_y.value == "deposit"  # its levers first
+    assert {c["name"] for c in d.last_verdicts.conditions} == {c.name for c in toy.conditions}
+    # verdicts follow the toy's own formulas at the slider's value
+    d.sliders["p_detect"].value = 0.01
+    p = toy.space.values(toy.space.validate(d.values))
+    for c in toy.conditions:
+        assert _cond(d, c.name)["holds"] is bool(c.holds(p))
+    ev = toy.evaluate(p)
+    for r in d.last_verdicts.roles:
+        assert r["ir"] is bool(ev.ir[r["role"]]) and r["ic_ok"] is bool(ev.ic[r["role"]])
+    # the live ABM runs on the generic engine with the mix per role
+    d.open_tab(1)
+    assert d.sim.name == "derelay.engine.MechanismModel"
+    lazy = next(s.abbr for s in toy.role("W").deviations)
+    d.mix["W"][lazy].value = 0.2
+    d.reset()
+    d.step(2)
+    coins = d.sim_sources["coins"].data
+    assert coins["round"] == [1.0, 2.0]
+    assert d.sim_sources["ledger"].data["external"][-1] > 0  # the toy's client pays in
+    shares = d.sim_sources["shares"].data
+    assert math.isclose(shares[f"share_W_{lazy}"][-1], 0.2, abs_tol=1 / 256)
+    # and the same run is what derelay.engine gives for that config and seed
+    from derelay.engine import RunConfig, run_simulation
+
+    res = run_simulation(
+        RunConfig(
+            mechanism=toy.name,
+            params=toy.space.validate(d.values).to_dict(),
+            strategies={"W": {"N": 0.8, lazy: 0.2}},
+        ),
+        rounds=2,
+        seed=0,
+    )
+    assert math.isclose(d.sim_sources["ledger"].data["burned"][-1], res.rounds["burned"].iloc[-1])

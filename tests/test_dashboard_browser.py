@@ -203,6 +203,8 @@ def test_dashboard_in_chromium_offline(server):
             assert ic_ntr == str(bool(mech.ic_against("T", "NTr", p))).lower() == "true"
             failing = page.locator("[data-failing]").inner_text()
             assert "T7" in failing
+            # the exact derelay design answer arrives after the fast updates
+            page.locator("[data-exact-status=region]").wait_for()
 
             # --- the ABM: step, then play, then stop ----------------------------------
             page.get_by_text("Simulation", exact=True).click()

@@ -295,6 +295,8 @@ class Dashboard:
         for w in (self.design_want, self.design_lo, self.design_hi):
             w.on_change("value", lambda _a, _o, _n: self.refresh_design())
         self.design_div = Div(text="", width=620, name="design")
+        self._exact_token = 0
+        self.scan_text = self.exact_text = ""
         map_box = column(row(self.map_x, self.map_y, self.map_want), self.map_fig, self.map_info)
         design_box = column(
             Div(text="<b>Design interval for one free parameter</b>", width=600),
@@ -667,12 +669,40 @@ class Dashboard:
             return
         self.last_design = res
         colour = GOOD if res.intervals else BAD
-        self.design_div.text = (
-            f"<div data-design-status='{res.status}'><b style='color:{colour}'>"
+        self.scan_text = (
+            f"<div data-design-status='{res.status}'>Scan: <b style='color:{colour}'>"
             f"{html.escape(res.summary())}</b><br><span style='color:#555'>"
-            f"'{html.escape(want)}' with every other parameter at the current point; "
-            f"<i>{html.escape(res.method)}</i> (not the exact solver answer of "
-            "<code>derelay design</code>)</span></div>"
+            f"<i>{html.escape(res.method)}</i></span></div>"
+        )
+        self._exact_token += 1
+        token = self._exact_token
+        self.exact_text = "<div data-exact-status='pending'>Exact: computing…</div>"
+        self._render_design()
+        if self.doc.session_context is not None:  # served: after the fast updates are out
+            self.doc.add_next_tick_callback(lambda: self.refresh_exact(token))
+
+    def refresh_exact(self, token: int | None = None) -> None:
+        """The exact answer of ``derelay design`` for the design box (skipped when a newer
+        change has superseded it)."""
+        if token is not None and token != self._exact_token:
+            return
+        key, want = self.design_key.value, self.design_want.value
+        res = logic.exact_design(self.mech, self.values, key, want)
+        self.last_exact = res
+        colour = {"region": GOOD, "empty": BAD}.get(res["status"], "#555")
+        self.exact_text = (
+            f"<div data-exact-status='{res['status']}'>Exact (<code>derelay design</code>, "
+            f"whole domain): <b style='color:{colour}'>{html.escape(res['text'])}</b></div>"
+        )
+        self._render_design()
+
+    def _render_design(self) -> None:
+        want = self.design_want.value
+        self.design_div.text = (
+            self.exact_text
+            + self.scan_text
+            + f"<span style='color:#555'>'{html.escape(want)}' with every other parameter "
+            "at the current point</span>"
         )
 
     # --- simulation ---------------------------------------------------------------

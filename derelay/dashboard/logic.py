@@ -145,12 +145,18 @@ def property_names(mechanism: Any) -> list[str]:
     """The wanted properties the region map and the design scan offer."""
     names = ["all roles IR and IC", "all roles IR", "all roles IC"]
     names += [f"{r.abbr} IR and IC" for r in mechanism.roles]
+    names += ["all conditions"] if mechanism.conditions else []
     names += [f"condition {c.name}" for c in mechanism.conditions]
     return names
 
 
 def _parts(mechanism: Any, p: Any, want: str) -> list[tuple[str, Any, Any]]:
     """(label, holds array, margin array or None) of the properties ``want`` requires."""
+    if want == "all conditions":
+        out = []
+        for c in mechanism.conditions:
+            out.extend(_parts(mechanism, p, f"condition {c.name}"))
+        return out
     if want.startswith("condition "):
         name = want.removeprefix("condition ")
         c = mechanism.condition(name)
@@ -428,6 +434,51 @@ def _conflict(parts, inside, xs, intervals, holds_at) -> list[dict[str, Any]]:
     return [{"label": lab, "intervals": intervals(m, holds_at({lab}))} for lab, m in masks]
 
 
+def exact_query(mechanism: Any, want: str) -> tuple[tuple[str, ...], list[str] | None] | None:
+    """``(want, roles)`` of :func:`derelay.formal.design.design` for a page property, or
+    ``None`` where it has no exact counterpart (a single condition)."""
+    if want == "all roles IR and IC":
+        return ("ir", "ic"), None
+    if want == "all roles IR":
+        return ("ir",), None
+    if want == "all roles IC":
+        return ("ic",), None
+    if want == "all conditions":
+        return ("conditions",), None
+    if want.endswith(" IR and IC"):
+        role = want.removesuffix(" IR and IC")
+        if role in [r.abbr for r in mechanism.roles]:
+            return ("ir", "ic"), [role]
+    return None
+
+
+def exact_design(mechanism: Any, base: Mapping[str, Any], key: str, want: str) -> dict[str, Any]:
+    """The exact answer of ``derelay design`` (z3 + sympy, exact rationals) for one free
+    parameter: ``status`` region / empty / unknown, with ``text`` in words."""
+    q = exact_query(mechanism, want)
+    if q is None:
+        return {
+            "status": "n/a",
+            "text": "derelay design answers groups of properties (IR, IC, all conditions); "
+            "this single condition has the scan only",
+        }
+    from derelay.formal.design import DesignError, design
+
+    wants, roles = q
+    try:
+        res = design(mechanism, dict(base), [key], list(wants), roles, None)
+    except (DesignError, ValueError) as exc:
+        return {"status": "unknown", "text": str(exc).splitlines()[0]}
+    status = res.get("status", "unknown")
+    if status == "region":
+        text = f"{res['region']['text']}"
+    elif status == "empty":
+        text = "conflict: " + res["conflict"]["text"]
+    else:
+        text = "unknown: " + str(res.get("reason", "z3/sympy could not decide"))
+    return {"status": status, "text": text, "result": res}
+
+
 __all__ = [
     "DesignScan",
     "Interval",
@@ -435,6 +486,8 @@ __all__ = [
     "SCAN_POINTS",
     "Verdicts",
     "design_scan",
+    "exact_design",
+    "exact_query",
     "evaluate_property",
     "property_names",
     "region",

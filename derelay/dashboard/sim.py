@@ -9,16 +9,22 @@ model, so a second implementation plugs in with a second adapter:
 * :class:`DeRelaySim` drives today's :class:`derelay.model.DeRelayModel` (Mesa 3) through
   :class:`derelay.model.SimConfig`.
 
-:func:`make_sim` picks the adapter for a mechanism, or says in one line that no model runs
-it (the page then shows that line instead of the simulation).  The generic engine's
-``MechanismModel`` (issue 10) gets its adapter here once it lands.
+* :class:`EngineSim` drives the generic engine's ``MechanismModel`` (issue 10) for any
+  mechanism that declares a round protocol.
+
+:func:`make_sim` picks the adapter for a mechanism (DeRelaySim for DeRelayL, whose engine
+port is not on main yet; EngineSim for any other mechanism with a protocol), or says in one
+line that no model runs it (the page then shows that line instead of the simulation).
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
+
+import numpy as np
 
 ADAPTATIONS = ("fixed", "imitation", "best_response", "replicator")
 VERSION_BINS = 6  # the version plot: 0..4 versions behind the latest, then "5+"
@@ -163,10 +169,127 @@ class DeRelaySim:
         return out
 
 
+#: Row columns an engine protocol may report that the accuracy plot shows.
+ACCURACY_COLUMNS = ("accuracy", "best_accuracy", "mean_accuracy", "final_accuracy")
+_LEDGER_COLUMNS = {"round", "halted", "minted", "external", "burned", "escrow", "total_coins"}
+
+
+class EngineSim:
+    """The generic engine's model (:func:`derelay.engine.build_model`, issue 10) for any
+    mechanism that declares a round protocol.
+
+    The strategy mix per role goes into ``RunConfig.strategies``.  The plots follow the
+    protocol's round rows: coins per participant and the ledger's minted / external /
+    burned money always; strategy shares per role; the mechanism's accuracy when its rows
+    report one; counts (``n_*`` columns, such as trainers) and its other metrics."""
+
+    name = "derelay.engine.MechanismModel"
+
+    def __init__(
+        self,
+        mechanism: Any,
+        params: Any,
+        mix: Mapping[str, Mapping[str, float]],
+        seed: int,
+        adaptation: str = "fixed",
+    ) -> None:
+        from derelay.engine import RunConfig, build_model
+
+        self.mechanism = mechanism
+        point = params.to_dict() if hasattr(params, "to_dict") else dict(params)
+        try:
+            cfg = RunConfig(
+                mechanism=mechanism.name,
+                params=point,
+                strategies=normal_shares(mechanism, mix),
+                adaptation=adaptation,
+            )
+            self.model = build_model(cfg, seed=int(seed))
+            # the protocol's row columns, from one round of a second model of the same run
+            probe = build_model(cfg, seed=int(seed))
+            probe.step()
+            self.columns = [k for k, v in probe.recorder.rows[-1].items() if _is_number(v)]
+        except ValueError as exc:
+            raise SimError(str(exc).strip().splitlines()[0]) from None
+        self.cfg = cfg
+
+    @property
+    def round(self) -> int:
+        return int(self.model.round)
+
+    @property
+    def plots(self) -> list[PlotSpec]:
+        cols = self.columns
+        shares = tuple(
+            (c, c.removeprefix("share_").replace("_", " ", 1))
+            for c in cols
+            if c.startswith("share_")
+        )
+        accuracy = tuple((c, c) for c in cols if c in ACCURACY_COLUMNS)
+        counts = tuple((c, c.removeprefix("n_")) for c in cols if c.startswith("n_"))
+        other = tuple(
+            (c, c)
+            for c in cols
+            if c not in _LEDGER_COLUMNS
+            and not c.endswith("_nano")
+            and not c.startswith(("share_", "n_"))
+            and c not in ACCURACY_COLUMNS
+        )
+        plots = [
+            PlotSpec(
+                "coins",
+                "Coins per participant",
+                (("mean_coins", "mean"), ("max_coins", "max"), ("min_coins", "min")),
+                y_label="coins",
+            )
+        ]
+        if accuracy:
+            plots.append(PlotSpec("accuracy", "Accuracy", accuracy, y_label="accuracy"))
+        if shares:
+            plots.append(PlotSpec("shares", "Strategy shares per role", shares, y_label="share"))
+        if counts:
+            plots.append(PlotSpec("trainers", "Counts per round", counts, y_label="count"))
+        if other:
+            plots.append(PlotSpec("metrics", f"{self.mechanism.name} round metrics", other))
+        plots.append(
+            PlotSpec(
+                "ledger",
+                "Ledger (cumulative)",
+                (("minted", "minted"), ("external", "external"), ("burned", "burned")),
+                y_label="coins",
+            )
+        )
+        return plots
+
+    def step(self) -> dict[str, float]:
+        from derelay.engine.ledger import NANO
+
+        self.model.step()
+        row = self.model.recorder.rows[-1]
+        out = {k: float(row[k]) if _is_number(row.get(k)) else math.nan for k in self.columns}
+        coins = np.asarray(self.model.state.coins, dtype=np.float64) / NANO
+        out.update(
+            round=float(self.round),
+            mean_coins=float(coins.mean()),
+            max_coins=float(coins.max()),
+            min_coins=float(coins.min()),
+        )
+        lg = self.model.ledger
+        out.update(minted=lg.minted / NANO, external=lg.external_in / NANO, burned=lg.burned / NANO)
+        out["halted"] = float(bool(row.get("halted", False)))
+        return out
+
+
+def _is_number(v: Any) -> bool:
+    return isinstance(v, int | float | np.integer | np.floating) and not isinstance(v, bool)
+
+
 def sim_class(mechanism: Any):
     """The adapter class for ``mechanism``, or ``None`` with no model to run it."""
     if mechanism.name == "derelayl":
         return DeRelaySim
+    if getattr(mechanism, "protocol", None):
+        return EngineSim
     return None
 
 
@@ -175,7 +298,7 @@ def make_sim(mechanism: Any, params: Any, mix, seed: int, adaptation: str = "fix
     if cls is None:
         raise SimError(
             f"no agent-based model runs mechanism '{mechanism.name}' here "
-            "(only DeRelayL's derelay.model.DeRelayModel is wired in)"
+            "(it declares no round protocol for derelay.engine)"
         )
     if adaptation not in ADAPTATIONS:
         raise SimError(f"adaptation = {adaptation!r} is not allowed: allowed {list(ADAPTATIONS)}")
