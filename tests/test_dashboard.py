@@ -281,7 +281,11 @@ def test_exact_design_answer_agrees_with_the_scan(dash):
 
 
 def test_a_new_mechanism_gets_its_page_with_no_dashboard_code(toy):
-    d = make_document(Document(), toy.name)
+    doc = Document()
+    d = make_document(doc, "derelayl")
+    assert toy.name in d.mech_select.options
+    d.mech_select.value = toy.name  # the selector rebuilds the page for the toy
+    assert d.mech is toy and len(doc.roots) == 1 and doc.title.endswith(toy.name)
     assert set(d.sliders) == set(toy.space.numeric_keys)
     assert d.map_x.value == "reward" and d.map_y.value == "deposit"  # its levers first
     assert {c["name"] for c in d.last_verdicts.conditions} == {c.name for c in toy.conditions}

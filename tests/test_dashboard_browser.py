@@ -205,6 +205,8 @@ def test_dashboard_in_chromium_offline(server):
             assert "T7" in failing
             # the exact derelay design answer arrives after the fast updates
             page.locator("[data-exact-status=region]").wait_for()
+            ARTIFACTS.mkdir(parents=True, exist_ok=True)
+            page.screenshot(path=str(ARTIFACTS / "dashboard_design.png"))
 
             # --- the ABM: step, then play, then stop ----------------------------------
             page.get_by_text("Simulation", exact=True).click()

@@ -580,12 +580,20 @@ class Dashboard:
                 + "</td></tr>"
             )
         eq = v.equilibrium
-        failing = ", ".join(v.failing) if v.failing else "nothing"
+        conds = {c["name"]: c for c in v.conditions}
+        bad_c = [
+            n + (" (sufficient only)" if conds[n]["exactness"] == "sufficient" else "")
+            for n in v.failing
+            if n in conds
+        ]
+        bad_r = [n for n in v.failing if n not in conds]
         head = (
             f'<div data-rev="{self.revision}" data-equilibrium="{str(eq).lower()}">'
-            f"<b>Normal is {'an equilibrium' if eq else 'NOT an equilibrium'}</b> "
-            f'{_mark(eq)} · failing: <span data-failing="1">{html.escape(failing)}</span>'
-            f" · tightest margin {_fmt(v.tightest)}</div>"
+            f"<b>Normal is {'an equilibrium' if eq else 'NOT an equilibrium'}</b> {_mark(eq)}"
+            f" (every role IR and IC) · tightest margin {_fmt(v.tightest)}<br>"
+            f'failing IR/IC: <span data-failing-roles="1">'
+            f"{html.escape(', '.join(bad_r) or 'none')}</span> · failing conditions: "
+            f'<span data-failing="1">{html.escape(", ".join(bad_c) or "none")}</span></div>'
         )
         self.verdict_div.text = (
             head + "<table style='border-collapse:collapse;font-size:12px'>"

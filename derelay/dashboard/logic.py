@@ -18,12 +18,17 @@ Margins
 
 The design interval
 -------------------
-For one free parameter the page shows where the wanted property holds on a dense scan
-(:data:`SCAN_POINTS` points over the chosen range, evaluated as one numpy array), with each
-end refined by bisection between the last scan point where the property holds and the first
-where it fails.  It is a *scan*, labelled as such on the page: a piece narrower than one
-scan step can be missed, and an end is exact only to the bisection tolerance.
-``derelay design`` (exact, z3) is the authoritative answer where it exists.
+For one free parameter the page shows two answers, each labelled:
+
+* **Exact**: :func:`derelay.formal.design.design` (``derelay design``: z3 and sympy on exact
+  rationals, over the parameter's whole domain) for the groups of properties it takes
+  (IR, IC, all conditions; per role), with the conflicting properties named when no value
+  works.  A single condition has no exact counterpart there and gets the scan only.
+* **Scan**: where the property holds on a dense scan (:data:`SCAN_POINTS` points over the
+  chosen range, one numpy evaluation), each end refined by bisection between the last scan
+  point where it holds and the first where it fails.  A piece narrower than one scan step
+  can be missed, and an end is exact only to the bisection tolerance; it is fast enough to
+  follow every slider move, and it cross-checks the exact answer on the page.
 """
 
 from __future__ import annotations

@@ -9,6 +9,7 @@ that is not to loopback.
 
 from __future__ import annotations
 
+import socket
 import sys
 from collections.abc import Callable
 from functools import partial
@@ -34,20 +35,44 @@ def make_server(
 
     settings.resources.set_value("server")  # BokehJS from this server, never a CDN
     app = Application(FunctionHandler(partial(_session, mechanism, compare_dir, make_document)))
+    port = int(port) or free_port(host)
     return Server(
         {"/": app},
         address=host,
-        port=int(port),
-        allow_websocket_origin=["*"],  # the socket is bound to loopback only
+        port=port,
+        allow_websocket_origin=[f"{host}:{port}", f"localhost:{port}"],
         num_procs=1,
         check_unused_sessions_milliseconds=10_000,
         unused_session_lifetime_milliseconds=30_000,
     )
 
 
+def free_port(host: str = HOST) -> int:
+    """A port on ``host`` that is free right now (the OS picks it)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((host, 0))
+        return int(sock.getsockname()[1])
+
+
 def _session(mechanism: str, compare_dir: str, make_document: Callable, doc) -> None:
     args = doc.session_context.request.arguments if doc.session_context else {}
-    mech = args.get("mechanism", [mechanism.encode()])[0].decode()
+    mech = args.get("mechanism", [mechanism.encode()])[0].decode(errors="replace")
+    from .spaces import mechanism_names
+
+    names = mechanism_names()
+    if mech not in names:
+        import html
+
+        from bokeh.models import Div
+
+        doc.add_root(
+            Div(
+                text=f"<b>unknown mechanism {html.escape(repr(mech))}</b>: allowed "
+                + ", ".join(f"<a href='?mechanism={n}'>{n}</a>" for n in names),
+                name="error",
+            )
+        )
+        return
     make_document(doc, mech, compare_dir)
 
 
