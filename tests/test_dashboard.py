@@ -322,3 +322,11 @@ def test_a_new_mechanism_gets_its_page_with_no_dashboard_code(toy):
         seed=0,
     )
     assert math.isclose(d.sim_sources["ledger"].data["burned"][-1], res.rounds["burned"].iloc[-1])
+
+
+def test_the_docs_python_block_runs():
+    text = (Path(__file__).resolve().parents[1] / "docs" / "dashboard.md").read_text("utf-8")
+    blocks = re.findall(r"^```python\n(.*?)^```", text, re.S | re.M)
+    assert blocks
+    for code in blocks:
+        exec(compile(code, "docs/dashboard.md", "exec"), {"__name__": "docs_dashboard"})

@@ -73,6 +73,7 @@ if (m) {
 }
 """
 MAP_POINTS = 120
+EXACT_DELAY_MS = 250
 GOOD, BAD = "#1a7f37", "#cf222e"
 
 
@@ -686,8 +687,10 @@ class Dashboard:
         token = self._exact_token
         self.exact_text = "<div data-exact-status='pending'>Exact: computing…</div>"
         self._render_design()
-        if self.doc.session_context is not None:  # served: after the fast updates are out
-            self.doc.add_next_tick_callback(lambda: self.refresh_exact(token))
+        if self.doc.session_context is not None:
+            # served: once the changes settle (a slider drag sends many), after the fast
+            # updates are out; a superseded answer is skipped by its token
+            self.doc.add_timeout_callback(lambda: self.refresh_exact(token), EXACT_DELAY_MS)
 
     def refresh_exact(self, token: int | None = None) -> None:
         """The exact answer of ``derelay design`` for the design box (skipped when a newer
