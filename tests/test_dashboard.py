@@ -287,7 +287,8 @@ def test_a_new_mechanism_gets_its_page_with_no_dashboard_code(toy):
     d.mech_select.value = toy.name  # the selector rebuilds the page for the toy
     assert d.mech is toy and len(doc.roots) == 1 and doc.title.endswith(toy.name)
     assert set(d.sliders) == set(toy.space.numeric_keys)
-    assert d.map_x.value == "reward" and d.map_y.value == "deposit"  # its levers first
+    assert (d.map_x.value, d.map_y.value) == toy.space.levers[:2]  # its reward levers
+    assert d.design_key.value == toy.space.levers[0]
     assert {c["name"] for c in d.last_verdicts.conditions} == {c.name for c in toy.conditions}
     # verdicts follow the toy's own formulas at the slider's value
     d.sliders["p_detect"].value = 0.01
@@ -330,3 +331,13 @@ def test_the_docs_python_block_runs():
     assert blocks
     for code in blocks:
         exec(compile(code, "docs/dashboard.md", "exec"), {"__name__": "docs_dashboard"})
+
+
+def test_status_says_when_the_design_point_changed_since_reset(dash):
+    dash.reset()
+    assert "changed since Reset" not in dash.sim_status.text
+    dash.inputs["r_cited"].value = 0.5
+    assert "changed since Reset" in dash.sim_status.text
+    dash.reset()
+    assert "changed since Reset" not in dash.sim_status.text
+    dash.inputs["r_cited"].value = 1.0

@@ -119,6 +119,7 @@ class Dashboard:
     # ------------------------------------------------------------------------------
     def build(self, mechanism: str) -> None:
         self.stop()
+        self.sim = None
         self.mech = spaces.get(mechanism)
         self.knobs = {k.name: k for k in spaces.knobs(self.mech)}
         self.values: dict[str, Any] = spaces.defaults(self.mech)
@@ -282,7 +283,8 @@ class Dashboard:
         self.map_info = Div(text="", width=520, name="map-info")
         self._map_ranges: dict[str, tuple[float, float]] = {}
         # design scan
-        default_key = "b_t" if "b_t" in numeric else levers[0]
+        hint = getattr(self.mech, "dashboard_free", None)
+        default_key = hint if hint in numeric else levers[0]
         self.design_key = Select(
             title="free parameter", value=default_key, options=numeric, width=170, name="design-key"
         )
@@ -312,10 +314,11 @@ class Dashboard:
         return row(self._param_widgets(), right)
 
     def _default_axes(self, numeric: list[str]) -> tuple[str, str]:
-        prefer = [("r_cited", "b_t"), ("reward", "deposit")]
-        for x, y in prefer:
-            if x in numeric and y in numeric:
-                return x, y
+        """The region map's first axes: the mechanism's ``dashboard_axes`` hint if it
+        declares one, else its first two reward levers (then other numeric parameters)."""
+        hint = tuple(getattr(self.mech, "dashboard_axes", None) or ())
+        if len(hint) == 2 and all(h in numeric for h in hint) and hint[0] != hint[1]:
+            return hint[0], hint[1]
         levers = [k for k in numeric if self.knobs[k].lever]
         pool = levers + [k for k in numeric if k not in levers]
         return pool[0], pool[1] if len(pool) > 1 else pool[0]
@@ -562,6 +565,7 @@ class Dashboard:
         self.refresh_verdicts()
         self.refresh_map()
         self.refresh_design()
+        self._status()
 
     def refresh_verdicts(self) -> None:
         v = logic.verdicts(self.mech, self.point)
@@ -741,6 +745,7 @@ class Dashboard:
             self.sim_status.text = f"<span style='color:{BAD}'>{html.escape(str(exc))}</span>"
             return
         self.sim = sim
+        self._sim_values = dict(self.values)
         self.ack.value = 0
         self._prev_round = 0
         self.skipped_ticks = 0
@@ -808,6 +813,8 @@ class Dashboard:
             else ""
         )
         playing = " · playing" if self._play_cb is not None else ""
+        if self.values != getattr(self, "_sim_values", self.values):
+            playing += " · the Design point changed since Reset (Reset applies it)"
         self.sim_status.text = (
             f"<span data-round='{self.sim.round}'>{html.escape(self.sim.name)} · round "
             f"{self.sim.round}{last}{playing}</span>"
