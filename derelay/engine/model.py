@@ -170,7 +170,10 @@ class MechanismModel(mesa.Model):
             fams = ["honest", *sorted(f for f in types if f != "honest")]
             probs = [1.0 - sum(float(v) for f, v in types.items() if f != "honest")]
             probs += [float(types[f]) for f in fams[1:]]
-            codes = assign_by_shares(np.array(probs), n, rng)
+            # the population stream depends on the seed only (not on the protocol's
+            # streams): every mechanism run with one seed has the same deviant agents
+            pop = self.streams.shared("population")
+            codes = assign_by_shares(np.array(probs), n, pop)
             fam_idx = np.array([FAMILY_CODE[f] for f in fams], dtype=np.int8)
             self.types.family[:] = fam_idx[codes]
             for ri, role in enumerate(self.mechanism.roles):
@@ -179,7 +182,7 @@ class MechanismModel(mesa.Model):
                     abbr = role.for_family(f).abbr
                     lut[FAMILY_CODE[f]] = self._strategy_code[role.abbr].get(abbr, 0)
                 self.state.strategy[:, ri] = lut[self.types.family]
-            self._assign_coalitions(rng)
+            self._assign_coalitions(pop)
         if shares:
             self.types.family[:] = -1
             for ri, r in enumerate(self.roles):

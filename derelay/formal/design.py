@@ -34,7 +34,8 @@ Fractions elsewhere, in a fresh z3 context), so nothing is re-typed.
   empty (deletion-based minimisation), each with the bound it imposes alone, e.g.
   "T IR needs b_t < 1.6068; T IC vs NTr needs b_t > 2.9286".
 * **minimize**: an expression over the parameters (names, numbers, + - * / and
-  parentheses; ``issuance`` is the mechanism's minted money per round) minimised over the
+  parentheses; ``issuance`` is the mechanism's minted money per round, ``external`` what
+  is paid in from outside per round, ``funding`` both) minimised over the
   region: exactly for one free parameter (infimum, and whether it is attained), with
   z3's optimiser for several (linear objectives and constraints; otherwise ``unknown``).
 """
@@ -293,7 +294,7 @@ def objective(mech: Mechanism, expr: str):
         tree = ast.parse(expr, mode="eval")
     except SyntaxError:
         raise DesignError(f"option '--minimize' = {expr!r} is not an expression") from None
-    names = set(mech.space.numeric_keys) | {"issuance"}
+    names = set(mech.space.numeric_keys) | {"issuance", "external", "funding"}
     for node in ast.walk(tree):
         if isinstance(node, ast.BinOp | ast.UnaryOp):
             if not isinstance(node.op, _OPS):
@@ -305,7 +306,8 @@ def objective(mech: Mechanism, expr: str):
         if isinstance(node, ast.Name) and node.id not in names:
             raise DesignError(
                 f"option '--minimize' = {expr!r}: unknown name '{node.id}'"
-                f"{mech.space.did_you_mean(node.id)}; allowed parameters of {mech.name} or issuance"
+                f"{mech.space.did_you_mean(node.id)}; allowed parameters of {mech.name}, issuance, "
+                "external or funding"
             )
         if isinstance(node, ast.Constant) and (
             isinstance(node.value, bool) or not isinstance(node.value, int | float)
@@ -318,10 +320,14 @@ def objective(mech: Mechanism, expr: str):
             if isinstance(n, ast.Constant):
                 return Fraction(repr(n.value)) if isinstance(n.value, float) else n.value
             if isinstance(n, ast.Name):
-                if n.id == "issuance":
+                if n.id in ("issuance", "external", "funding"):
                     if mech.funding is None:
-                        raise DesignError(f"mechanism {mech.name} declares no funding (issuance)")
-                    return mech.funding.minted(p)
+                        raise DesignError(f"mechanism {mech.name} declares no funding ({n.id})")
+                    if n.id == "issuance":
+                        return mech.funding.minted(p)
+                    if n.id == "external":
+                        return mech.funding.external(p)
+                    return mech.funding.minted(p) + mech.funding.external(p)
                 return getattr(p, n.id)
             if isinstance(n, ast.UnaryOp):
                 v = ev(n.operand)
