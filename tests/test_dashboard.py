@@ -230,13 +230,16 @@ def test_compare_tab_reads_parquet(tmp_path, dash):
     dash.cmp_dir.value = str(tmp_path)
     dash.load_compare(str(tmp_path))
     heat = dash.cmp_heat_src.data
-    assert len(heat["value"]) == 3 and dash.cmp_share.value == "0.1"
+    assert len(heat["value"]) == 4 and dash.cmp_share.value == "0.1"
+    missing = heat["text"].index("–")  # pot x poison: a "–" cell, not a zero
+    assert (heat["mechanism"][missing], heat["family"][missing]) == ("pot", "poison")
+    assert math.isnan(heat["value"][missing])
     assert dash.cmp_table_src.data["seeds"] == [3] * 6
     assert "data-rows='18'" in dash.cmp_msg.text
     # `derelay dashboard --compare DIR`: the tab opens on that directory
     page = make_document(Document(), "derelayl", compare_dir=str(tmp_path))
     page.open_tab(2)
-    assert len(page.cmp_heat_src.data["value"]) == 3 and page.cmp_metric.value == "deviation_gain"
+    assert len(page.cmp_heat_src.data["value"]) == 4 and page.cmp_metric.value == "deviation_gain"
 
 
 def test_compare_tab_bad_input(tmp_path, dash):

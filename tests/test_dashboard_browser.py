@@ -63,10 +63,23 @@ def _loopback(url: str) -> bool:
 
 
 @pytest.fixture(scope="module")
-def server():
+def server(tmp_path_factory):
+    import pandas as pd
+
+    results = tmp_path_factory.mktemp("compare")
+    rows = [
+        {"mechanism": m, "family": f, "deviant_share": 0.1, "seed": s, "deviation_gain": g + s}
+        for m, f, g in (
+            ("derelayl", "lazy", -1.0),
+            ("derelayl", "poison", -2.0),
+            ("pot", "lazy", 0.5),
+        )
+        for s in range(2)
+    ]
+    pd.DataFrame(rows).to_parquet(results / "compare.parquet")
     env = {**os.environ, "PYTHONPATH": str(ROOT), "PYTHONUNBUFFERED": "1"}
     proc = subprocess.Popen(
-        [sys.executable, "-m", "derelay", "dashboard", "--port", "0"],
+        [sys.executable, "-m", "derelay", "dashboard", "--port", "0", "--compare", str(results)],
         cwd=ROOT,
         env=env,
         stdout=subprocess.PIPE,
@@ -249,6 +262,16 @@ def test_dashboard_in_chromium_offline(server):
             shot = ARTIFACTS / "dashboard_browser.png"
             page.screenshot(path=str(shot), full_page=True)
             print(f"\nscreenshot: {shot}")
+
+            # --- the compare tab on the results directory given with --compare ----------
+            page.get_by_text("Compare", exact=True).click()
+            page.locator("[data-rows='6']").wait_for()
+            heat = page.evaluate(
+                "() => Bokeh.documents[0].get_model_by_name('src-compare-heat').data.value"
+            )
+            assert len(heat) == 4 and sum(v is None or v != v for v in heat) == 1  # pot x poison
+            page.locator(".bk-DataTable").wait_for()
+            page.screenshot(path=str(ARTIFACTS / "dashboard_compare.png"))
             assert not errors, errors
         finally:
             browser.close()

@@ -48,7 +48,7 @@ from bokeh.models import (
     TextInput,
     Toggle,
 )
-from bokeh.palettes import Category20_20, RdYlGn11
+from bokeh.palettes import Category20_20, PuOr11, RdYlGn11
 from bokeh.plotting import figure
 
 from . import compare as compare_mod
@@ -465,7 +465,8 @@ class Dashboard:
         self.cmp_heat_src = ColumnDataSource(
             {"mechanism": [], "family": [], "value": [], "text": []}, name="src-compare-heat"
         )
-        self.cmp_mapper = LinearColorMapper(palette=DIVERGING, low=-1, high=1)
+        # diverging around zero without a good/bad colour: the sign's meaning is the metric's
+        self.cmp_mapper = LinearColorMapper(palette=PuOr11, low=-1, high=1, nan_color="#e8e8e8")
         self.cmp_fig = figure(
             x_range=FactorRange(),
             y_range=FactorRange(),
@@ -882,21 +883,21 @@ class Dashboard:
         mm, ff, vv, tt = [], [], [], []
         for i, m in enumerate(mechs):
             for j, f in enumerate(fams):
-                if np.isfinite(z[i, j]):
-                    mm.append(m)
-                    ff.append(f)
-                    vv.append(float(z[i, j]))
-                    tt.append(f"{z[i, j]:.3g}")
+                mm.append(m)
+                ff.append(f)
+                ok = bool(np.isfinite(z[i, j]))
+                vv.append(float(z[i, j]) if ok else math.nan)  # no rows: a grey "–" cell
+                tt.append(f"{z[i, j]:.3g}" if ok else "–")
         self.cmp_fig.x_range.factors = fams
         self.cmp_fig.y_range.factors = mechs
-        hi = max((abs(v) for v in vv), default=1.0) or 1.0
+        hi = max((abs(v) for v in vv if math.isfinite(v)), default=1.0) or 1.0
         self.cmp_mapper.low, self.cmp_mapper.high = -hi, hi
         self.cmp_heat_src.data = {"mechanism": mm, "family": ff, "value": vv, "text": tt}
         self.cmp_fig.title.text = f"{metric}: mean over seeds at deviant share {share:g}"
         self.cmp_msg.text = (
             f"<span data-rows='{len(d.frame)}'>{len(d.frame)} rows from "
             f"{html.escape(str(d.path))}; {len(mechs)} mechanisms × {len(fams)} families; "
-            "blank cells: no rows (that mechanism has no such strategy)</span>"
+            "“–”: no rows (that mechanism has no such strategy; never counted as zero)</span>"
         )
 
 

@@ -16,8 +16,7 @@ any other numeric column  float     a metric (e.g. ``deviation_gain``,
 
 The tab averages every metric over seeds (with the number of seeds) and draws a heatmap of
 mechanisms x families at one deviant share, coloured by the chosen metric and diverging
-around zero.  A (mechanism, family) with no rows shows no cell ("–" in the table), never a
-zero.
+around zero.  A (mechanism, family) with no rows shows a grey "–" cell, never a zero.
 """
 
 from __future__ import annotations
