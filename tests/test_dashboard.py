@@ -348,3 +348,72 @@ def test_status_says_when_the_design_point_changed_since_reset(dash):
     dash.reset()
     assert "changed since Reset" not in dash.sim_status.text
     dash.inputs["r_cited"].value = 1.0
+
+
+def _kinds_mechanism():
+    """A mechanism with every parameter kind (real, int, bool, choice, list)."""
+    from derelay.mechanism import Mechanism, Role, Strategy
+    from derelay.params import Domain
+    from derelay.space import COMMON_SPACE, ParamSpace, ParamSpec
+
+    space = ParamSpace(
+        "dash_kinds",
+        [
+            ParamSpec("reward", "R", "reward", "", Domain(0.0, True), 2.0, lever=True),
+            ParamSpec("k", "K", "count", "", Domain(1.0), 3, kind="int", unit="agents"),
+            ParamSpec("mode", "-", "a reading", "", kind="choice", choices=("a", "b"), default="a"),
+            ParamSpec("flag", "-", "a switch", "", kind="bool", default=False),
+            ParamSpec("rely", "RELY", "per-agent values", "", Domain(0.0), (1.0, 1.0), kind="list"),
+        ],
+        inherits=COMMON_SPACE,
+    )
+
+    def honest(p):
+        return p.reward * sum(p.rely) / len(p.rely) - p.c_train * p.k
+
+    def lazy(p):
+        return 0.5 * p.reward + 0.0 * p.k
+
+    class Kinds(Mechanism):
+        name = "dash_kinds"
+        title = "Every parameter kind"
+
+    Kinds.space = space
+    Kinds.roles = (
+        Role(
+            "W",
+            "Worker",
+            "works or shirks",
+            (
+                Strategy("W", "N", "Normal", "works", "-", honest),
+                Strategy("W", "Lazy", "Lazy", "shirks", "-", lazy, family="lazy"),
+            ),
+        ),
+    )
+    return Kinds()
+
+
+def test_every_parameter_kind_gets_a_widget():
+    from derelay.mechanism import register_mechanism
+
+    mech = register_mechanism(_kinds_mechanism())
+    d = make_document(Document(), mech.name)
+    assert d.inputs["mode"].options == ["a", "b"] and d.inputs["flag"].active is False
+    assert d.inputs["rely"].value == "1, 1"
+    assert {"reward", "k"} <= set(d.sliders) and "rely" not in d.sliders
+    # U_N - U_Lazy = 2 * mean(rely) - 0.3 - 1 at the defaults: 0.7 > 0
+    ic = d.last_verdicts.roles[0]["ic"][0]
+    assert ic["holds"] and math.isclose(ic["margin"], 0.7)
+    d.inputs["rely"].value = "0.2, 0.4"  # mean 0.3: 0.6 - 0.3 - 1 < 0
+    ic = d.last_verdicts.roles[0]["ic"][0]
+    assert not ic["holds"] and math.isclose(ic["margin"], -0.7)
+    d.inputs["rely"].value = "0.2, x"
+    assert "rely" in d.error and "numbers separated by commas" in d.error
+    d.inputs["rely"].value = "0.2, -1"
+    assert "rely" in d.error  # the space's own message: out of its domain
+    d.inputs["rely"].value = "1, 1"
+    d.inputs["flag"].active = True
+    d.inputs["mode"].value = "b"
+    assert d.error is None and d.values["flag"] is True and d.values["mode"] == "b"
+    d.open_tab(1)  # no round protocol: the tab says so in one line
+    assert "declares no round protocol" in d.sim_status.text
