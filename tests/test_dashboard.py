@@ -393,10 +393,18 @@ def _kinds_mechanism():
     return Kinds()
 
 
-def test_every_parameter_kind_gets_a_widget():
+@pytest.fixture()
+def kinds():
     from derelay.mechanism import register_mechanism
+    from derelay.mechanism.registry import MECHANISMS
 
     mech = register_mechanism(_kinds_mechanism())
+    yield mech
+    MECHANISMS.pop(mech.name, None)  # leave the registry as found
+
+
+def test_every_parameter_kind_gets_a_widget(kinds):
+    mech = kinds
     d = make_document(Document(), mech.name)
     assert d.inputs["mode"].options == ["a", "b"] and d.inputs["flag"].active is False
     assert d.inputs["rely"].value == "1, 1"

@@ -135,7 +135,8 @@ class Dashboard:
         )
         self.mech_select.on_change("value", lambda _a, _o, new: self._switch(new))
         header = Div(
-            text=f"<h2 style='margin:4px 0'>derelay dashboard · {html.escape(self.mech.title)}"
+            text=f"<h2 style='margin:4px 0'>derelay dashboard · "
+            f"{html.escape(self.mech.title or self.mech.name)}"
             "</h2><span style='color:#555'>Every number below is computed by the mechanism's "
             "own formulas at the point you set.</span>",
             width=900,
