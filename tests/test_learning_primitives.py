@@ -352,3 +352,54 @@ def test_laziness_at_scale_reports_both_rates():
     for _, row in df.iterrows():
         lo, hi = row["lazy_ci"]
         assert lo - 1e-9 <= row["lazy_top_s_rate"] <= hi + 1e-9 or row["lazy_submitted"] == 0
+
+
+def test_cli_learn_meta_names_the_model_and_the_sanity_run():
+    import json
+
+    from typer.testing import CliRunner
+
+    from derelay.cli import app
+
+    r = CliRunner()
+    out = r.invoke(
+        app,
+        [
+            "learn",
+            "--model",
+            "cnn",
+            "--rounds",
+            "1",
+            "--participants",
+            "12",
+            "--miners",
+            "4",
+            "--hidden",
+            "8",
+            "--json",
+        ],
+    )
+    assert out.exit_code == 0, out.output
+    meta = json.loads(out.output)["meta"]
+    assert meta["model"] == "cnn" and meta["n_params"] == CNNSpec(8, 8).n_params
+    assert meta["train_size_mean"] < meta["shard_size_mean"]  # the validation share
+    out = r.invoke(
+        app,
+        [
+            "learn",
+            "--federated-sanity",
+            "--data",
+            "digits",
+            "--model",
+            "mlp",
+            "--parties",
+            "2",
+            "--iterations",
+            "15",
+            "--json",
+        ],
+    )
+    assert out.exit_code == 0, out.output
+    assert json.loads(out.output)["results"]["2"]["parties"] == 2
+    bad = r.invoke(app, ["learn", "--federated-sanity", "--parties", "0"])
+    assert bad.exit_code == 2 and "--parties" in bad.output
