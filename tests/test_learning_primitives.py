@@ -426,3 +426,19 @@ def test_relay_results_unchanged_by_the_primitives_refactor():
         for col in ("relay_best_accuracy", "fedavg_accuracy", "central_accuracy", "mean_gain"):
             h.update(np.asarray(res.rounds[col], dtype=np.float64).tobytes())
     assert h.hexdigest() == "e3c9ae924a951dd5b0ac97fcff04ad208af8488e8fea749cf83f33f6bcf5f24f"
+
+
+def test_abstract_backend_and_factory_import_without_torch():
+    import subprocess
+    import sys
+
+    from derelay.model.learning import AbstractBackend as Reexported
+
+    assert Reexported is AbstractBackend
+    code = (
+        "import sys; from derelay.learning import make_learning; "
+        "b = make_learning('abstract'); g = b.genesis(); b.train([g], [0]); "
+        "b.average([[g, g]]); b.score_local([g], [0]); print('torch' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
