@@ -87,6 +87,9 @@ def plot_timeseries(
     runs is uninformative).  Returns the axes."""
     if ax is None:
         _, ax = new_figure()
+    # metrics recorded every k-th round are NaN in between: drop those rows, or no line
+    # segment joins two finite points
+    df = df[np.isfinite(pd.to_numeric(df[metric], errors="coerce"))]
     groups = [(None, df)] if hue is None else list(df.groupby(hue, sort=True))
     n_rep = df.groupby("round")[metric].count().min() if len(df) else 0
     meth = ("t" if n_rep >= 5 else "range") if method == "auto" else method
@@ -133,10 +136,15 @@ def plot_heatmap(
     vmax: float | None = None,
     cmap: str = "viridis",
     annotate: bool | None = None,
+    norm=None,
+    max_ticks: int = 7,
 ):
     """Mean ``value`` over replications on the x × y grid of a two-parameter sweep.
 
-    ``binary=True`` draws a two-colour map (e.g. "Normal is an equilibrium: yes/no").
+    ``binary=True`` draws a two-colour map (e.g. "Normal is an equilibrium: yes/no");
+    ``norm`` (a matplotlib Normalize, e.g. LogNorm) replaces ``vmin``/``vmax``.  Missing
+    cells (NaN) are left white.  At most ``max_ticks`` tick labels per axis, rounded to
+    two significant digits, so they never run together.
     """
     tab = pivot_mean(df, x, y, value)
     if ax is None:
@@ -152,15 +160,20 @@ def plot_heatmap(
         cb = fig.colorbar(im, ax=ax, ticks=[0, 1])
         cb.ax.set_yticklabels(list(binary_labels))
     else:
+        import matplotlib
+
+        cm = matplotlib.colormaps[cmap].with_extremes(bad="white")
+        lim = {} if norm is not None else {"vmin": vmin, "vmax": vmax}
         im = ax.imshow(
-            data, origin="lower", aspect="auto", cmap=cmap, vmin=vmin, vmax=vmax, extent=ext
-        )
+            np.ma.masked_invalid(data), origin="lower", aspect="auto", cmap=cm, norm=norm,
+            extent=ext, **lim,
+        )  # fmt: skip
         cb = fig.colorbar(im, ax=ax)
     cb.set_label(cbar_label or value)
-    step_x = max(1, len(xs) // 8)
-    step_y = max(1, len(ys) // 8)
-    ax.set_xticks(np.arange(len(xs))[::step_x], [f"{v:g}" for v in xs[::step_x]])
-    ax.set_yticks(np.arange(len(ys))[::step_y], [f"{v:g}" for v in ys[::step_y]])
+    step_x = max(1, -(-len(xs) // max_ticks))
+    step_y = max(1, -(-len(ys) // max_ticks))
+    ax.set_xticks(np.arange(len(xs))[::step_x], [_tick(v) for v in xs[::step_x]])
+    ax.set_yticks(np.arange(len(ys))[::step_y], [_tick(v) for v in ys[::step_y]])
     ax.set_xlabel(xlabel or x)
     ax.set_ylabel(ylabel or y)
     ax.grid(False)
@@ -175,6 +188,10 @@ def plot_heatmap(
     if title:
         ax.set_title(title)
     return ax
+
+
+def _tick(v: float) -> str:
+    return f"{v:.2g}"
 
 
 def plot_gini(gini_df: pd.DataFrame, value: str = "gini_coins", hue: str | None = None, ax=None):
@@ -211,3 +228,73 @@ def plot_sensitivity(result: dict[str, Any], output: str, ax=None):
     ax.legend(fontsize=8)
     ax.set_title(f"{result['method'].capitalize()} sensitivity of {output}")
     return ax
+
+
+def empty_panels(fig: Figure) -> list[str]:
+    """Panels of ``fig`` that draw no finite data (colour-bar axes excluded).
+
+    A line counts if it draws something: two consecutive finite points (or one with a
+    marker); a scatter or error bar if an offset is finite; an image if any pixel is
+    finite; a bar if its height and width are finite.  Twin axes sharing a panel count
+    for each other.  Returns a label per empty panel (its title, or its position).
+    """
+    import matplotlib.collections as mcoll
+    import matplotlib.image as mimage
+    import matplotlib.lines as mlines
+    import matplotlib.patches as mpatches
+
+    def has_data(ax) -> bool:
+        for ln in ax.get_lines():
+            if not isinstance(ln, mlines.Line2D) or not ln.get_visible():
+                continue
+            xy = np.asarray(ln.get_xydata(), dtype=float)
+            if xy.size == 0:
+                continue
+            ok = np.isfinite(xy).all(axis=1)
+            marker = ln.get_marker() not in (None, "None", "", " ")
+            if (marker and ok.any()) or (ln.get_linestyle() not in ("None", "") and
+                                         (ok[1:] & ok[:-1]).any()):  # fmt: skip
+                return True
+        for c in ax.collections:
+            if isinstance(c, mcoll.PathCollection | mcoll.LineCollection):
+                off = np.asarray(c.get_offsets(), dtype=float)
+                if off.size and np.isfinite(off).all(axis=1).any():
+                    return True
+                if isinstance(c, mcoll.LineCollection) and any(
+                    np.isfinite(np.asarray(s, dtype=float)).all(axis=1).sum() >= 2
+                    for s in c.get_segments()
+                ):
+                    return True
+            elif isinstance(c, mcoll.PolyCollection | mcoll.QuadMesh):
+                arr = c.get_array()
+                if arr is not None and np.isfinite(np.ma.filled(arr, np.nan)).any():
+                    return True
+                for p in c.get_paths():
+                    if np.isfinite(p.vertices).all(axis=1).sum() >= 3:
+                        return True
+        for im in ax.images:
+            if isinstance(im, mimage.AxesImage):
+                a = np.ma.filled(np.ma.asarray(im.get_array(), dtype=float), np.nan)
+                if np.isfinite(a).any():
+                    return True
+        for p in ax.patches:
+            if (
+                isinstance(p, mpatches.Rectangle)
+                and np.isfinite([p.get_width(), p.get_height()]).all()
+                and (p.get_width() != 0 or p.get_height() != 0)
+            ):
+                return True
+        return False
+
+    panels: dict[int, list] = {}
+    for ax in fig.axes:
+        if ax.get_label() == "<colorbar>":
+            continue
+        bbox = tuple(np.round(ax.get_position().bounds, 3))  # twin axes share a position
+        panels.setdefault(bbox, []).append(ax)
+    out = []
+    for i, axs in enumerate(panels.values()):
+        if not any(has_data(a) for a in axs):
+            title = next((a.get_title() for a in axs if a.get_title()), "")
+            out.append(title or f"panel {i + 1}")
+    return out

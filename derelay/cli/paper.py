@@ -13,7 +13,7 @@ from ._common import err_console, fail, out_console, print_json
 def paper(
     out: Path = typer.Option(Path("paper"), "--out", "-o", help="Output directory."),
     quick: bool = typer.Option(
-        False, "--quick", help="Fewer rounds, replications and grid points (CI, ~2 min)."
+        False, "--quick", help="Fewer rounds, replications and grid points (the CI size)."
     ),
     workers: int = typer.Option(
         None, "--workers", "-w", help="Worker processes for the sweeps (default: CPU count)."
@@ -22,6 +22,11 @@ def paper(
         None, "--only", help="Comma list of sections to run (writes REPRODUCTION.partial.md)."
     ),
     json_out: bool = typer.Option(False, "--json", help="Print the claims as one JSON object."),
+    progress: bool = typer.Option(
+        True,
+        "--progress/--no-progress",
+        help="Show progress on stderr: a live display on a terminal, else a line every 5 s.",
+    ),
 ) -> None:
     """Regenerate every figure and table of the reproduction and OUT/REPRODUCTION.md.
 
@@ -29,13 +34,14 @@ def paper(
     deviations found, our figures, and the claims/verdicts/errata report.
 
     Sections whose part of derelay is missing degrade with a note; exit status 0 when
-    every section ran, 1 when some degraded or failed, 2 for bad input.
+    every section ran, 1 when some degraded or failed, 2 for bad input.  Progress
+    (section k/N, the runs inside a section, an ETA) goes to stderr.
     """
-    from paper.generate import SECTIONS, generate
+    from paper.generate import generate, sections
 
     if workers is not None and workers < 1:
         fail(f"'--workers' = {workers} is out of range: allowed --workers >= 1")
-    keys = [k for k, _ in SECTIONS]
+    keys = [k for k, _ in sections()]
     sel = None
     if only:
         sel = [k.strip() for k in only.split(",") if k.strip()]
@@ -44,11 +50,14 @@ def paper(
             fail(escape(f"'--only' has unknown section(s) {bad}: allowed {keys}"))
 
     def log(msg: str) -> None:
-        if not json_out:
-            err_console.print(escape(msg), highlight=False)
+        err_console.print(escape(msg), highlight=False)
 
+    show = (err_console.is_terminal) if progress else None
     try:
-        rep = generate(out, quick=quick, workers=workers, only=sel, log=log)
+        rep = generate(
+            out, quick=quick, workers=workers, only=sel, log=log, progress=show,
+            console=err_console,
+        )  # fmt: skip
     except ValueError as exc:
         fail(escape(str(exc)))
     if json_out:

@@ -49,6 +49,7 @@ from .symbolic import (
     FormalError,
     base_fractions,
     fmt_fraction,
+    limit,
     to_fraction,
     verdict,
     zval,
@@ -205,35 +206,34 @@ def auction_search(
     sel_d, dep_d = _encode(point, bidders, slots, gaps, bids_dev)
     u_t = z3.If(sel_t[dv], _zmax(list(_utility_terms(point, gaps[dv], dep_t[dv]).values())), 0)
     u_d = z3.If(sel_d[dv], _zmax(list(_utility_terms(point, gaps[dv], dep_d[dv]).values())), 0)
-    s = z3.Optimize()
-    s.set("timeout", max(1, int(timeout * 1000)))
-    s.add(*base_cons, dev_bid >= 0, u_d > u_t)
+    cons = [*base_cons, dev_bid >= 0, u_d > u_t]
+    s = limit(z3.Optimize(), timeout)
+    s.add(*cons)
     h = s.maximize(u_d - u_t)
     r = s.check()
     info["bid_deviation_search"] = verdict(r, "found", "none", "unknown")
     if r == z3.sat:
-        m = s.model()
-        g = [m.eval(x, model_completion=True).as_long() for x in gaps]
-        b_dev = to_fraction(m.eval(dev_bid, model_completion=True))
-        _ = h
-        found.append(_bid_entry(point, g, b_dev, slots, dv))
+        g, b_dev, sup = _canonical_witness(point, cons, h, gaps, u_d - u_t, slots, dv,
+                                           max_gap, timeout)  # fmt: skip
+        e = _bid_entry(point, g, b_dev, slots, dv)
+        e.update(sup)
+        found.append(e)
     # -- 1b. bid shading by a bidder who wins either way (pays less) ----------------
-    s1 = z3.Optimize()
-    s1.set("timeout", max(1, int(timeout * 1000)))
-    s1.add(*base_cons, dev_bid >= 0, sel_t[dv], sel_d[dv], u_d > u_t)
-    s1.maximize(u_d - u_t)
+    cons1 = [*base_cons, dev_bid >= 0, sel_t[dv], sel_d[dv], u_d > u_t]
+    s1 = limit(z3.Optimize(), timeout)
+    s1.add(*cons1)
+    h1 = s1.maximize(u_d - u_t)
     r1 = s1.check()
     info["bid_shading_search"] = verdict(r1, "found", "none", "unknown")
     if r1 == z3.sat:
-        m = s1.model()
-        g = [m.eval(x, model_completion=True).as_long() for x in gaps]
-        b_dev = to_fraction(m.eval(dev_bid, model_completion=True))
+        g, b_dev, sup = _canonical_witness(point, cons1, h1, gaps, u_d - u_t, slots, dv,
+                                           max_gap, timeout)  # fmt: skip
         e = _bid_entry(point, g, b_dev, slots, dv)
+        e.update(sup)
         e["witness"]["search"] = "bid shading (wins either way, deposits less)"
         found.append(e)
     # -- 2. T7 broken by the deposit a winner pays (truthful bids) --------------------
-    s2 = z3.Solver()
-    s2.set("timeout", max(1, int(timeout * 1000)))
+    s2 = limit(z3.Solver(), timeout)
     s2.add(*base_cons)
     choices = []
     for i in range(bidders):
@@ -250,8 +250,7 @@ def auction_search(
     else:
         # T7 broken without Not Training paying at this point: show the outcome and
         # the training cost from which Not Training would pay for that winner
-        s3 = z3.Solver()
-        s3.set("timeout", max(1, int(timeout * 1000)))
+        s3 = limit(z3.Solver(), timeout)
         s3.add(*base_cons)
         s3.add(
             z3.Or(
@@ -264,6 +263,52 @@ def auction_search(
             info["t7_broken_outcome"] = _t7_broken_info(point, g, slots)
     info["seconds"] = round(time.perf_counter() - t0, 4)
     return found, info
+
+
+def _canonical_witness(point, cons, h, gaps, objective, slots, dv, max_gap, timeout):
+    """A witness of a maximised bid deviation that depends on the inputs only.
+
+    z3's model of an optimum is any optimal point, and when the supremum is not attained
+    (the deviant must bid *strictly* above a rival, who wins ties) any point close to
+    it; which one it returns depends on the solver's history in the process.  Here the
+    supremum is read from the objective, the gaps are fixed lexicographically smallest
+    among those reaching it (within ``coin / 100`` when it is not attained), and the bid
+    is the best of the candidate bids (0, each truthful bid, and each plus ``coin / 100``)
+    by exact replay.  Returns ``(gaps, bid, {"gain_supremum", "supremum_attained"})``.
+    """
+    inf, val, eps = (to_fraction(v) for v in h.upper_values())
+    sup_attained = eps == 0
+    step = point["coin"] / 100
+    target = val - (0 if sup_attained else step)
+    fixed = []
+    for g in gaps:
+        for v in range(max_gap + 1):
+            s = limit(z3.Solver(), timeout)
+            s.add(*cons, *fixed, objective >= zval(target), g == v)
+            if s.check() == z3.sat:
+                fixed.append(g == v)
+                break
+        else:  # unreachable when the optimum was found: keep the search's own answer
+            raise FormalError("auction witness: no gap value reaches the optimum")
+    gv = [int(str(f.arg(1))) for f in fixed]
+    bids = [_truthful(point, x) for x in gv]
+    cands = sorted({Fraction(0), *bids, *(b + step for b in bids)})
+    base = replay_outcome(point, gv, bids, slots)[dv]["utility"]
+
+    def gain(b):
+        trial = [b if i == dv else x for i, x in enumerate(bids)]
+        return replay_outcome(point, gv, trial, slots)[dv]["utility"] - base
+
+    best = max(cands, key=lambda b: (gain(b), -b))
+    return (
+        gv,
+        best,
+        {
+            "gain_supremum": float(val) if inf == 0 else float("inf"),
+            "gain_supremum_exact": fmt_fraction(val),
+            "supremum_attained": bool(sup_attained and inf == 0),
+        },
+    )
 
 
 def _bid_entry(point, gaps, b_dev: Fraction, slots: int, dv: int = 0) -> dict[str, Any]:

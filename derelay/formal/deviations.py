@@ -168,8 +168,7 @@ def _beyond(
     for k in (3, 2, 1, 0):
         step = scale * Fraction(1, 10**k)
         cand = root + step if direction == "up" else root - step
-        s = z3.Solver()
-        s.set("timeout", max(1, int(timeout * 1000)))
+        s = make_solver(timeout)
         s.add(*dom, x == zval(cand), margin < 0)
         if s.check() == z3.sat:
             return cand

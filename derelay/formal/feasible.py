@@ -57,6 +57,7 @@ from .symbolic import (
     base_fractions,
     fmt_fraction,
     infix,
+    limit,
     substitute,
     symbolic_point,
     to_fraction,
@@ -184,8 +185,7 @@ def feasible_rewards(
             ) from None
         w = None
         notes.append(f"issuance undefined: {exc}")
-    s = z3.Optimize()
-    s.set("timeout", max(1, int(timeout * 1000)))
+    s = limit(z3.Optimize(), timeout)
     tracked = {}
     for k in REWARD_KEYS:
         lit = z3.Bool(f"nonneg_{k}")
@@ -211,8 +211,7 @@ def feasible_rewards(
         tracked[str(lit)] = ("cap_issuance", cap)
     lits = [z3.Bool(n) for n in tracked]
     # feasibility with an unsat core first (Optimize supports assumptions)
-    check = z3.Solver()
-    check.set("timeout", max(1, int(timeout * 1000)))
+    check = limit(z3.Solver(), timeout)
     check.set("core.minimize", True)
     for a in s.assertions():
         check.add(a)

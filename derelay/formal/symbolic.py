@@ -33,8 +33,15 @@ import z3
 from derelay.mechanism import get_mechanism
 from derelay.params import MECHANISM_KEYS, Params, ParamValues, as_values, domain_constraints
 
-#: Default per-query timeout in seconds.
+#: Default per-query wall-clock timeout in seconds: an outer safety net only.
 DEFAULT_TIMEOUT = 5.0
+
+#: Deterministic resource limit of every solver check (z3 ``rlimit`` units, counted per
+#: ``check``).  A verdict is decided by this limit, never by the clock, so it depends on
+#: its inputs only: the largest single check of ``prove_all``, ``feasible_rewards`` and
+#: ``deviations.search`` at the defaults uses under 1e6 units, so this is a ~20x margin.
+#: The wall-clock ``timeout`` stays as an outer safety net for pathological queries.
+DEFAULT_RLIMIT = 20_000_000
 
 
 class FormalError(ValueError):
@@ -126,12 +133,20 @@ class Outcome:
     moved: list[str] = field(default_factory=list)
 
 
-def make_solver(timeout: float) -> z3.Solver:
+def limit(s, timeout: float = DEFAULT_TIMEOUT, rlimit: int = DEFAULT_RLIMIT):
+    """Give a z3 ``Solver`` or ``Optimize`` its limits: the deterministic resource limit
+    ``rlimit`` per check (which decides verdicts) and the wall-clock ``timeout`` (seconds)
+    as an outer safety net.  Returns ``s``."""
     if timeout is None or not math.isfinite(timeout) or timeout <= 0:
         raise FormalError(f"parameter 'timeout' = {timeout!r} is out of range: allowed timeout > 0")
-    s = z3.Solver()
+    s.set("rlimit", int(rlimit))
     s.set("timeout", max(1, int(round(timeout * 1000))))
     return s
+
+
+def make_solver(timeout: float) -> z3.Solver:
+    """A fresh solver with :func:`limit` applied (no state shared with other queries)."""
+    return limit(z3.Solver(), timeout)
 
 
 def _model_values(m: z3.ModelRef, sym: ParamValues, base: Mapping[str, Fraction]):
@@ -145,14 +160,14 @@ def _model_values(m: z3.ModelRef, sym: ParamValues, base: Mapping[str, Fraction]
     return out
 
 
-def _tidy(s, active, lits, sym, base, target, deadline):
+def _tidy(s, active, lits, sym, base, target):
     """Make a found model readable: restore moved coordinates to their base value
-    where possible, then try round values (0, 1) for the rest."""
+    where possible, then try round values (0, 1) for the rest.  Every step is a check
+    under the solver's resource limit (no clock), so the witness depends on the query
+    only."""
     model = _model_values(s.model(), sym, base)
     moved = [k for k in lits if k not in active]
     for k in moved:
-        if time.perf_counter() > deadline:
-            break
         trial = {**active, k: lits[k]}
         if s.check(*trial.values()) == z3.sat:
             active = trial
@@ -161,7 +176,7 @@ def _tidy(s, active, lits, sym, base, target, deadline):
     extra = []
     for k in [k for k in lits if k not in active]:
         for v in (0, 1):
-            if time.perf_counter() > deadline or model[k] == v:
+            if model[k] == v:
                 break
             lit = vars_[k] == v
             if s.check(*active.values(), *extra, lit) == z3.sat:
@@ -241,15 +256,10 @@ def nice_model(
             s.add(z3.Implies(lit, var == zval(target[k])))
             lits[k] = lit
     active = dict(lits)
-    deadline = t0 + timeout
     while True:
-        remaining = deadline - time.perf_counter()
-        if remaining <= 0:
-            return Outcome("unknown", reason="timeout", seconds=time.perf_counter() - t0)
-        s.set("timeout", max(1, int(remaining * 1000)))
         r = s.check(*active.values())
         if r == z3.sat:
-            active, model = _tidy(s, active, lits, sym, base, target, deadline)
+            active, model = _tidy(s, active, lits, sym, base, target)
             moved = [k for k in lits if k not in active]
             return Outcome("sat", model, seconds=time.perf_counter() - t0, moved=moved)
         if r == z3.unknown:
@@ -321,8 +331,7 @@ def affine_split(fn: Callable[[Any], Any], sym: ParamValues, var: str):
     c = z3.simplify(f0)
     second = z3.simplify(f2 - 2 * f1 + f0, som=True)
     if not (z3.is_rational_value(second) and second.numerator_as_long() == 0):
-        s = z3.Solver()
-        s.set("timeout", 2000)
+        s = make_solver(2.0)
         try:
             s.add(*domain_constraints(sym))
         except AttributeError:
