@@ -66,7 +66,7 @@ def test_fedavg_round_one_is_weighted_average_of_relay_round_one(small_run):
     again = be.train_round(1, rl.parent_ids, rl.trainer_ids, rl.lazy, rl.succeeded)
     assert again.hashes == rl.hashes
     sub = np.flatnonzero(again.submitted)
-    w = data.shard_sizes()[rl.trainer_ids[sub]].astype(float)
+    w = data.train_sizes()[rl.trainer_ids[sub]].astype(float)
     w = torch.as_tensor(w / w.sum(), dtype=torch.float32)
     avg = (w[:, None] * torch.stack([be.parameters(again.model_ids[i]) for i in sub])).sum(0)
     acc = evaluate(be.spec, avg, data.X[data.eval_idx], data.y[data.eval_idx])[0][0]
@@ -237,7 +237,7 @@ def test_cli_tables_and_out(tmp_path):
     "extra, needle",
     [
         (["--tau", "0"], "tau"),
-        (["--data", "mnist"], "dataset"),
+        (["--data", "cifar"], "dataset"),
         (["--methods", "relay,sgd"], "--methods"),
         (["--lazy-share", "2"], "lazy_share"),
         (["--q-cases", "100000"], "q_cases"),

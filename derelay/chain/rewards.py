@@ -1,17 +1,16 @@
-"""Coinbase of a block: the inclusion revenue of its miner's Table II utility.
+"""Coinbase of a block: its miner's inclusion revenue from the mechanism core.
 
 The paper pays each miner for what its block includes (step 3: the DB's mining
-reward "depends on the included deposit smart contracts"; eqs. (42), (52), (59),
-(66)).  The formulas are not re-typed here: the coinbase is the Normal utility of
-the block's role from :mod:`derelay.mechanism.derelayl`, evaluated on a *cost-free*
-copy of the parameters (C_Mine, transfer, key generation, case generation and
-verification costs zeroed, version gap closed) with the counts taken from the block
-itself:
+reward "depends on the included deposit smart contracts"; eqs. (40), (50), (57),
+(64)).  The formulas are not re-typed here: the coinbase is the block revenue term of
+the block's role from :mod:`derelay.mechanism.derelayl` (``dbm_revenue``, ...; the
+same terms the ABM's settlement pays and the Table II utilities add up), with the
+counts taken from the block itself:
 
-DB  u_dbm_n with Q_Deposit = contracts packed          -> Q * R_Deposit
-EB  u_ebm_n with Q_HashM = records                     -> Q * R_HashM
-TB  u_tbm_n with Q_EncryptedM = hashes, Q_Cases = cases -> Q_E * R_E + Q_C * R_Case
-SB  u_sbm_n with Q_VerifiedM = models verified, Q_Cases from the round's TB
+DB  Q_Deposit = contracts packed                   -> Q * R_Deposit
+EB  Q_HashM = records                              -> Q * R_HashM
+TB  Q_EncryptedM = hashes, Q_Cases = cases         -> Q_E * R_E + Q_C * R_Case
+SB  Q_VerifiedM = models verified, Q_Cases from the round's TB -> Q_V (R_V + Q_C R_Verify)
 
 so an NPA block (fewer deposits) earns Q_DepositLess * R_Deposit, eq. (45), and an
 invalid block earns nothing (it never reaches the ledger).  Amounts are converted to
@@ -27,7 +26,6 @@ from typing import Any
 from .blocks import BlockKind
 
 NANO = 10**9
-_COSTS_ZERO = ("c_mine", "k_transmit", "c_gen_fhe_key", "c_unit_gen_td_case", "c_unit_verify")
 
 
 class MinerRewards:
@@ -37,18 +35,8 @@ class MinerRewards:
         from derelay.mechanism import derelayl as mech
         from derelay.params import Params, as_values
 
-        base = as_values(params if params is not None else Params())
-        free = dict(vars(base))
-        for k in _COSTS_ZERO:
-            free[k] = 0.0
-        free["v_fhem"] = free["v_now_ebm"]  # the EBM's model value is not a coinbase
-        self._free = free
-        self._u = {
-            BlockKind.DB: mech.u_dbm_n,
-            BlockKind.EB: mech.u_ebm_n,
-            BlockKind.TB: mech.u_tbm_n,
-            BlockKind.SB: mech.u_sbm_n,
-        }
+        self._free = dict(vars(as_values(params if params is not None else Params())))
+        self._u = {kind: mech.BLOCK_TERMS[kind.value][0] for kind in BlockKind}
 
     def counts(
         self, kind: BlockKind, payload: Mapping[str, Any], context: Mapping[str, Any]

@@ -19,7 +19,10 @@ EXIT_USER_ERROR = 2
 
 def fail(message: str) -> NoReturn:
     """Print ``message`` to stderr and exit with status 2 (user error)."""
-    err_console.print(f"[bold red]error:[/] {message}", soft_wrap=True)
+    from rich.markup import escape
+
+    # user text (keys, file names, values) is never read as rich markup
+    err_console.print(f"[bold red]error:[/] {escape(str(message))}", soft_wrap=True)
     raise typer.Exit(code=EXIT_USER_ERROR)
 
 

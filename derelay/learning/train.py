@@ -1,5 +1,18 @@
 """Local training of many models at once (batched) and one at a time (reference).
 
+Signatures::
+
+    train_batched(spec, start (B, P), X, y, batches (tau, B, bs), cfg, labels=None,
+                  path="auto") -> (B, P)
+    train_looped(...) / train_vmap(...)   # references for tests and benchmarks
+
+``labels`` (tau, B, bs) overrides ``y[batches]`` (poisoned training: flipped or random
+labels).  ``path="auto"`` uses the MLP's hand-written SGD backward for ``optimizer="sgd"``
+(kept because it defines the reference numbers of every earlier run: autograd differs
+by ~3e-8 after 10 steps, see docs/learning.md) and autograd on the spec's batched
+training layout otherwise (Adam, and DeepChain's CNN); ``path="autograd"`` forces
+autograd.
+
 :func:`train_batched` trains B models in lock-step: the ``(B, P)`` parameter tensor
 is a single leaf, the loss is the *sum* over models of each model's mean minibatch
 cross-entropy, so the gradient w.r.t. model b's slice is exactly model b's own
@@ -51,25 +64,6 @@ def _sum_cross_entropy(z: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     return (lse - z.gather(1, y[:, None]).squeeze(1)).sum()
 
 
-def _stacked_layers(spec: MLPSpec, start: torch.Tensor) -> list[torch.Tensor]:
-    """``[W_0, b_0, W_1, b_1, ...]`` of B models as fresh tensors: weights transposed to
-    (B, in, out), biases (B, 1, out), so a layer is one ``baddbmm`` for all models."""
-    out = []
-    for W, b in spec.layers(start.detach()):
-        out.append(W.transpose(1, 2).contiguous().clone())
-        out.append(b.unsqueeze(1).contiguous().clone())
-    return out
-
-
-def _flat_parameters(layers: list[torch.Tensor], B: int) -> torch.Tensor:
-    """Inverse of :func:`_stacked_layers`: the (B, P) parameter vectors."""
-    parts = []
-    for k in range(0, len(layers), 2):
-        parts.append(layers[k].detach().transpose(1, 2).reshape(B, -1))
-        parts.append(layers[k + 1].detach().reshape(B, -1))
-    return torch.cat(parts, dim=1)
-
-
 def _forward(layers: list[torch.Tensor], h: torch.Tensor) -> tuple[torch.Tensor, list]:
     """Logits of B models on (B, bs, d) inputs, and each layer's input (for backward)."""
     inputs = [h]
@@ -83,33 +77,39 @@ def _forward(layers: list[torch.Tensor], h: torch.Tensor) -> tuple[torch.Tensor,
 
 
 def train_batched(
-    spec: MLPSpec,
+    spec,
     start: torch.Tensor,
     X: torch.Tensor,
     y: torch.Tensor,
     batches: np.ndarray,
     cfg: LearningConfig,
+    labels: torch.Tensor | None = None,
+    path: str = "auto",
 ) -> torch.Tensor:
     """Train B models (``start`` is (B, P)) for ``batches.shape[0]`` steps at once."""
     if start.shape[0] == 0:
         return start.clone()
-    if cfg.optimizer == "sgd":
-        return _train_batched_sgd(spec, start, X, y, batches, cfg)
+    if path not in ("auto", "autograd"):
+        raise ValueError(f"path={path!r}: choose auto or autograd")
+    if cfg.optimizer == "sgd" and path == "auto" and getattr(spec, "kind", "mlp") == "mlp":
+        return _train_batched_sgd(spec, start, X, y, batches, cfg, labels)
     # One leaf per layer tensor (weights stored transposed, (B, in, out)): slicing a
     # single (B, P) leaf would make autograd materialise a zero (B, P) gradient per
     # slice.  The optimisers are elementwise, so the layout does not change the result.
-    leaves = [t.requires_grad_(True) for t in _stacked_layers(spec, start)]
-    opt = _optimizer(leaves, cfg)
-    idx = torch.as_tensor(batches)
-    tau, B, bs = idx.shape
-    C = spec.sizes[-1]
-    for t in range(tau):
-        logits, _ = _forward(leaves, X[idx[t]])
-        loss = _sum_cross_entropy(logits.reshape(B * bs, C), y[idx[t]].reshape(-1)) / bs
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
-    return _flat_parameters(leaves, B)
+    with torch.enable_grad():
+        leaves = [t.requires_grad_(True) for t in spec.leaves(start)]
+        opt = _optimizer(leaves, cfg)
+        idx = torch.as_tensor(batches, device=start.device)
+        tau, B, bs = idx.shape
+        C = spec.sizes[-1]
+        for t in range(tau):
+            logits = spec.forward_leaves(leaves, X[idx[t]])
+            yt = y[idx[t]] if labels is None else labels[t]
+            loss = _sum_cross_entropy(logits.reshape(B * bs, C), yt.reshape(-1)) / bs
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+    return spec.flatten_leaves(leaves)
 
 
 @torch.no_grad()
@@ -120,6 +120,7 @@ def _train_batched_sgd(
     y: torch.Tensor,
     batches: np.ndarray,
     cfg: LearningConfig,
+    labels: torch.Tensor | None = None,
 ) -> torch.Tensor:
     """SGD fast path of :func:`train_batched`: the MLP's backward pass written out.
 
@@ -131,17 +132,19 @@ def _train_batched_sgd(
     momentum * buf + g; p -= lr * buf (no dampening, no Nesterov).  Skipping autograd
     and the optimiser's bookkeeping makes the step about twice as fast at these sizes.
     """
-    params = _stacked_layers(spec, start)
+    params = spec.leaves(start)
     Ws = params[0::2]
     bufs: list[torch.Tensor] | None = None
-    idx = torch.as_tensor(batches)
+    idx = torch.as_tensor(batches, device=start.device)
     tau, B, bs = idx.shape
     n_layers = len(Ws)
+    rows = torch.arange(B * bs, device=start.device)
     lr, mom, wd = float(cfg.lr), float(cfg.momentum), float(cfg.weight_decay)
     for t in range(tau):
         h, inputs = _forward(params, X[idx[t]])
         delta = torch.softmax(h, dim=-1)  # (B, bs, C)
-        delta.view(B * bs, -1)[torch.arange(B * bs), y[idx[t]].reshape(-1)] -= 1.0
+        yt = y[idx[t]] if labels is None else labels[t]
+        delta.view(B * bs, -1)[rows, yt.reshape(-1)] -= 1.0
         delta /= bs
         grads: list[torch.Tensor] = [None] * (2 * n_layers)  # type: ignore[list-item]
         for k in range(n_layers - 1, -1, -1):
@@ -160,25 +163,27 @@ def _train_batched_sgd(
             grads = bufs
         for p, g in zip(params, grads, strict=True):
             p.add_(g, alpha=-lr)
-    return _flat_parameters(params, B)
+    return spec.flatten_leaves(params)
 
 
 def train_looped(
-    spec: MLPSpec,
+    spec,
     start: torch.Tensor,
     X: torch.Tensor,
     y: torch.Tensor,
     batches: np.ndarray,
     cfg: LearningConfig,
+    labels: torch.Tensor | None = None,
 ) -> torch.Tensor:
     """Reference: the same training, one ``nn.Sequential`` model at a time."""
     out = []
-    idx = torch.as_tensor(batches)
+    idx = torch.as_tensor(batches, device=start.device)
     for b in range(start.shape[0]):
-        net = spec.to_module(start[b])
+        net = spec.to_module(start[b]).to(start.device)
         opt = _optimizer(net.parameters(), cfg)
         for t in range(idx.shape[0]):
-            loss = F.cross_entropy(net(X[idx[t, b]]), y[idx[t, b]])
+            yt = y[idx[t, b]] if labels is None else labels[t, b]
+            loss = F.cross_entropy(net(X[idx[t, b]]), yt)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()

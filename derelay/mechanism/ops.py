@@ -19,6 +19,14 @@ def _any_z3(xs) -> bool:
     return any(is_z3(x) for x in xs)
 
 
+def _ctx(xs):
+    """The z3 context of the first z3 term among ``xs`` (terms may live in fresh contexts)."""
+    for x in xs:
+        if is_z3(x):
+            return x.ctx
+    return None
+
+
 def all_of(*xs: Any) -> Any:
     """Logical AND of any number of conditions (bool, ndarray of bool, z3 BoolRef)."""
     if not xs:
@@ -26,7 +34,8 @@ def all_of(*xs: Any) -> Any:
     if _any_z3(xs):
         import z3
 
-        return z3.And(*[x if is_z3(x) else z3.BoolVal(bool(x)) for x in xs])
+        ctx = _ctx(xs)
+        return z3.And(*[x if is_z3(x) else z3.BoolVal(bool(x), ctx) for x in xs])
     if any(isinstance(x, np.ndarray) for x in xs):
         out = np.asarray(xs[0], dtype=bool)
         for x in xs[1:]:
@@ -41,7 +50,8 @@ def any_of(*xs: Any) -> Any:
     if _any_z3(xs):
         import z3
 
-        return z3.Or(*[x if is_z3(x) else z3.BoolVal(bool(x)) for x in xs])
+        ctx = _ctx(xs)
+        return z3.Or(*[x if is_z3(x) else z3.BoolVal(bool(x), ctx) for x in xs])
     if any(isinstance(x, np.ndarray) for x in xs):
         out = np.asarray(xs[0], dtype=bool)
         for x in xs[1:]:
@@ -64,5 +74,39 @@ def implies(a: Any, b: Any) -> Any:
     if is_z3(a) or is_z3(b):
         import z3
 
+        ctx = _ctx((a, b))
+        a = a if is_z3(a) else z3.BoolVal(bool(a), ctx)
+        b = b if is_z3(b) else z3.BoolVal(bool(b), ctx)
         return z3.Implies(a, b)
     return any_of(negate(a), b)
+
+
+def ite(cond: Any, a: Any, b: Any) -> Any:
+    """``a if cond else b`` on any backend: ``z3.If``, ``numpy.where`` or Python ``if``."""
+    if is_z3(cond) or is_z3(a) or is_z3(b):
+        import z3
+
+        ctx = _ctx((cond, a, b))
+        c = cond if is_z3(cond) else z3.BoolVal(bool(cond), ctx)
+        return z3.If(c, a, b, ctx)
+    if any(isinstance(x, np.ndarray) for x in (cond, a, b)):
+        return np.where(cond, a, b)
+    return a if cond else b
+
+
+def maximum(a: Any, b: Any) -> Any:
+    """max(a, b) on any backend (Fractions stay exact)."""
+    if is_z3(a) or is_z3(b) or any(isinstance(x, np.ndarray) for x in (a, b)):
+        if not (is_z3(a) or is_z3(b)):
+            return np.maximum(a, b)
+        return ite(a >= b, a, b)
+    return a if a >= b else b
+
+
+def minimum(a: Any, b: Any) -> Any:
+    """min(a, b) on any backend (Fractions stay exact)."""
+    if is_z3(a) or is_z3(b) or any(isinstance(x, np.ndarray) for x in (a, b)):
+        if not (is_z3(a) or is_z3(b)):
+            return np.minimum(a, b)
+        return ite(a <= b, a, b)
+    return a if a <= b else b

@@ -33,7 +33,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from .base import Condition, Mechanism, Role, Strategy
+from derelay.mechanism.base import Condition, Funding, Mechanism, Role, Strategy
+from derelay.space import DERELAYL_SPACE
 
 # --------------------------------------------------------------------------------------
 # Cost and revenue terms (shared sub-expressions, Appendix A)
@@ -127,14 +128,70 @@ def u_t_nbr(p: Any) -> Any:
     return (trainer_gap(p) + 1) * p.coin - (train_cost(p) + p.b_t + transmit_cost(p))
 
 
+# --- miners' block revenues and operating costs (written once; the ABM's settlement and
+# the chain's coinbases evaluate these with the block's own counts) ----------------------
+
+
+def dbm_revenue(p: Any) -> Any:
+    """Q_Deposit * R_Deposit: the DB's inclusion reward (eq. 40)."""
+    return p.q_deposit * p.r_deposit
+
+
+def ebm_revenue(p: Any) -> Any:
+    """Q_HashM * R_HashM: the EB's inclusion reward (eq. 50; the model value aside)."""
+    return p.q_hash_m * p.r_hash_m
+
+
+def tbm_revenue(p: Any) -> Any:
+    """Q_EncryptedM * R_EncryptedM + Q_Cases * R_Case: the TB's reward (eq. 57)."""
+    return p.q_encrypted_m * p.r_encrypted_m + p.q_cases * p.r_case
+
+
+def sbm_revenue(p: Any) -> Any:
+    """Q_VerifiedM * R_VerifiedM + Q_VerifiedM * Q_Cases * R_Verify: the SB's (eq. 64)."""
+    return p.q_verified_m * p.r_verified_m + p.q_verified_m * p.q_cases * p.r_verify
+
+
+def dbm_cost(p: Any) -> Any:
+    """C^DBM = C_Mine (eq. 41)."""
+    return p.c_mine
+
+
+def ebm_cost(p: Any) -> Any:
+    """C^EBM = C_Mine + k_Transmit k_Expand |M| + C_GenFHEKey (eq. 51)."""
+    return p.c_mine + encrypted_transfer_cost(p) + p.c_gen_fhe_key
+
+
+def tbm_cost(p: Any) -> Any:
+    """C^TBM = C_Mine + Q_Cases * C^Unit_GenTDCase (eq. 58)."""
+    return p.c_mine + p.q_cases * p.c_unit_gen_td_case
+
+
+def sbm_cost(p: Any) -> Any:
+    """C^SBM = C_Mine + Q_VerifiedM (k_T k_E |M| + Q_Cases C^Unit_Verify) (eq. 65)."""
+    return p.c_mine + p.q_verified_m * (encrypted_transfer_cost(p) + p.q_cases * p.c_unit_verify)
+
+
+#: Block kind -> (revenue, cost, the count its items set): what a miner of that block earns
+#: and bears with ``count`` items packed.
+BLOCK_TERMS = {
+    "DB": (dbm_revenue, dbm_cost, "q_deposit"),
+    "EB": (ebm_revenue, ebm_cost, "q_hash_m"),
+    "TB": (tbm_revenue, tbm_cost, "q_encrypted_m"),
+    "SB": (sbm_revenue, sbm_cost, "q_verified_m"),
+}
+#: Miner role -> the block kind it mines.
+MINER_BLOCK = {"DBM": "DB", "EBM": "EB", "TBM": "TB", "SBM": "SB"}
+
+
 def u_dbm_n(p: Any) -> Any:
     """U^DBM_N = Q_Deposit * R_Deposit - C_Mine, eq. (42)."""
-    return p.q_deposit * p.r_deposit - p.c_mine
+    return dbm_revenue(p) - dbm_cost(p)
 
 
 def u_dbm_npa(p: Any) -> Any:
     """U^DBM_NPA = Q_DepositLess * R_Deposit - C_Mine, eq. (45)."""
-    return p.q_deposit_less * p.r_deposit - p.c_mine
+    return p.q_deposit_less * p.r_deposit - dbm_cost(p)
 
 
 def u_mine_only(p: Any) -> Any:
@@ -144,26 +201,18 @@ def u_mine_only(p: Any) -> Any:
 
 def u_ebm_n(p: Any) -> Any:
     """U^EBM_N, eq. (52)."""
-    return (p.q_hash_m * p.r_hash_m + ebm_gap(p) * p.coin) - (
-        p.c_mine + encrypted_transfer_cost(p) + p.c_gen_fhe_key
-    )
+    return (ebm_revenue(p) + ebm_gap(p) * p.coin) - ebm_cost(p)
 
 
 def u_tbm_n(p: Any) -> Any:
     """U^TBM_N, eq. (59)."""
-    return (
-        p.q_encrypted_m * p.r_encrypted_m
-        + p.q_cases * p.r_case
-        - p.c_mine
-        - p.q_cases * p.c_unit_gen_td_case
-    )
+    return tbm_revenue(p) - p.c_mine - p.q_cases * p.c_unit_gen_td_case
 
 
 def u_sbm_n(p: Any) -> Any:
     """U^SBM_N, eq. (66)."""
     return (
-        p.q_verified_m * p.r_verified_m
-        + p.q_verified_m * p.q_cases * p.r_verify
+        sbm_revenue(p)
         - p.c_mine
         - p.q_verified_m * encrypted_transfer_cost(p)
         - p.q_verified_m * p.q_cases * p.c_unit_verify
@@ -317,6 +366,8 @@ MO = Role(
             "(28)",
             u_mo_ntm,
             ic_equation="(85)",
+            family="withhold",
+            behaviour={"transmits": False},
         ),
     ),
 )
@@ -335,6 +386,8 @@ T = Role(
             "(35)",
             u_t_ntr,
             ic_equation="(86)-(87)",
+            family="lazy",
+            behaviour={"trains": False},
         ),
         Strategy(
             "T",
@@ -344,6 +397,8 @@ T = Role(
             "(38)",
             u_t_nbr,
             ic_equation="(88)-(91)",
+            family="withhold",
+            behaviour={"broadcasts": False},
         ),
     ),
 )
@@ -362,6 +417,8 @@ DBM = Role(
             "(45)",
             u_dbm_npa,
             ic_equation="(92)-(94)",
+            family="censor",
+            behaviour={"pack_fraction": None},
         ),
         Strategy(
             "DBM",
@@ -371,6 +428,8 @@ DBM = Role(
             "(48)",
             u_mine_only,
             ic_equation="(95)-(96)",
+            family="malformed",
+            behaviour={"block_valid": False},
         ),
     ),
 )
@@ -396,6 +455,8 @@ EBM = Role(
             "(55)",
             u_mine_only,
             ic_equation="(97)",
+            family="malformed",
+            behaviour={"block_valid": False},
         ),
     ),
 )
@@ -414,6 +475,8 @@ TBM = Role(
             "(62)",
             u_mine_only,
             ic_equation="(98)",
+            family="malformed",
+            behaviour={"block_valid": False},
         ),
     ),
 )
@@ -439,6 +502,8 @@ SBM = Role(
             "(69)",
             u_mine_only,
             ic_equation="(99)",
+            family="misreport",
+            behaviour={"block_valid": False},
         ),
     ),
 )
@@ -561,8 +626,12 @@ class DeRelayL(Mechanism):
 
     name = "derelayl"
     title = "DeRelayL: Sustainable Decentralized Relay Learning"
+    paper = "Duan et al., DeRelayL: Sustainable Decentralized Relay Learning, IEEE TMC 2025"
+    space = DERELAYL_SPACE
     roles = (MO, T, DBM, EBM, TBM, SBM)
     conditions = CONDITIONS
+    learning_mode = "relay"
+    finality = "forkable_pow"
 
     #: Condition protecting each role's IR.
     ir_condition = {"MO": "T1", "T": "T2", "DBM": "T3", "EBM": "T4", "TBM": "T5", "SBM": "T6"}
@@ -589,3 +658,8 @@ class DeRelayL(Mechanism):
 
 
 DERELAYL = DeRelayL()
+DeRelayL.funding = Funding(
+    minted=DERELAYL.issuance,
+    external=lambda p: 0,
+    description="citation and miner rewards are minted; nothing is paid in from outside",
+)

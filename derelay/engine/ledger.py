@@ -1,0 +1,392 @@
+"""One exact ledger for every mechanism (and for the chain): integer nano-coins.
+
+Accounts are indices into one ``int64`` array, ``balances``: the participants first
+(``0 .. n-1``), then the named system accounts (``"TREASURY"``, ``"CLIENT"``, ...; index
+:meth:`Ledger.account`).  Four pseudo-accounts are not balances but the ends of flows:
+
+* ``MINT`` (-1): new money (block rewards, citation rewards);
+* ``EXTERNAL`` (-2): money paid in from outside (a client's payment, a sponsor);
+* ``BURN`` (-3): money destroyed;
+* ``ESCROW`` (-4): the pooled escrow that deposits are locked into.
+
+Operations (``amounts``: one integer or an array aligned with the accounts; repeated
+accounts add up; nothing is silently clipped - an overdraft raises :class:`LedgerError`)::
+
+    mint(to, amounts, reason)        MINT     -> to
+    external(to, amounts, reason)    EXTERNAL -> to
+    transfer(frm, to, amounts, reason)
+    lock(who, amounts, reason)       who      -> ESCROW
+    release(who, amounts, reason)    ESCROW   -> who
+    slash(amount, to, reason, shares)  ESCROW -> to (equal or weighted integer shares;
+                                     the integer remainder, or everything when ``to`` is
+                                     empty/None, is burned: ESCROW -> BURN)
+    burn(frm, amounts, reason)       frm      -> BURN
+
+The aggregates ``minted``, ``external_in``, ``burned``, ``escrow`` (and ``released``,
+``slashed``, ``redistributed``) are Python ints, so they never wrap.  The conservation
+identity
+
+    sum(balances) + escrow == minted + external_in - burned
+
+is checked by :meth:`check` (the engine calls it after every round).
+
+**Flow log.**  Every flow is logged as ``(round, reason, src, dst, amount)``; the log is
+kept as per-operation numpy chunks (no per-flow Python work) and becomes a DataFrame in
+:meth:`flows_frame` (``derelay run`` writes it as ``flows.parquet``).  ``flows`` selects
+the detail:
+
+* ``"full"``: one row per (account, amount) entry of every operation (zero amounts are
+  not logged);
+* ``"aggregate"``: one row per operation: the amount is the operation's total and a side
+  that names more than one account is ``MANY`` (-5) - for huge populations, where a round
+  moves tens of thousands of deposits (per-participant balances stay in agents.parquet);
+* ``"off"``: nothing is logged (the aggregates and the identity still hold).
+
+Dense per-participant mints (:meth:`mint_dense`, e.g. a citation vector over all ``n``
+participants) log only their non-zero entries in ``"full"`` mode and one ``MANY`` row in
+``"aggregate"`` mode.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+NANO = 10**9
+MINT = -1
+EXTERNAL = -2
+BURN = -3
+ESCROW = -4
+MANY = -5
+PSEUDO = {MINT: "MINT", EXTERNAL: "EXTERNAL", BURN: "BURN", ESCROW: "ESCROW", MANY: "MANY"}
+FLOW_MODES = ("full", "aggregate", "off")
+
+
+def to_nano(x: float) -> int:
+    """Coins -> integer nano-coins (rounded to the nearest unit)."""
+    return int(round(float(x) * NANO))
+
+
+class LedgerError(AssertionError):
+    """A flow that would break the ledger (overdraft, negative amount) or a violated
+    conservation identity."""
+
+
+class Ledger:
+    """Balances of participants and system accounts, pooled escrow, exact aggregates."""
+
+    def __init__(self, n_participants: int, system: Sequence[str] = (), flows: str = "full"):
+        if flows not in FLOW_MODES:
+            raise ValueError(f"flows = {flows!r} is invalid: allowed {list(FLOW_MODES)}")
+        self.n = int(n_participants)
+        self.system = tuple(system)
+        if len(set(self.system)) != len(self.system):
+            raise ValueError(f"duplicate system account in {self.system}")
+        self.balances = np.zeros(self.n + len(self.system), dtype=np.int64)
+        self._sys = {name: self.n + i for i, name in enumerate(self.system)}
+        self.escrow = 0
+        self.minted = 0
+        self.external_in = 0
+        self.burned = 0
+        self.released = 0
+        self.slashed = 0
+        self.redistributed = 0
+        self.round = 0
+        self.flow_mode = flows
+        self._reasons: dict[str, int] = {}
+        self._chunks: list[tuple] = []  # (round, reason code, src, dst, amount)
+
+    # --- accounts --------------------------------------------------------------------
+    @property
+    def coins(self) -> np.ndarray:
+        """The participants' balances (a view: writes go to the ledger)."""
+        return self.balances[: self.n]
+
+    def account(self, name: str) -> int:
+        """Index of a named system account."""
+        try:
+            return self._sys[name]
+        except KeyError:
+            raise KeyError(
+                f"unknown system account {name!r}; accounts: {list(self._sys)}"
+            ) from None
+
+    def account_names(self) -> dict[int, str]:
+        """Names of the non-participant account codes used in the flow log."""
+        return {**PSEUDO, **{i: name for name, i in self._sys.items()}}
+
+    def total(self) -> int:
+        """All balances (participants and system accounts), escrow excluded."""
+        return int(self.balances.sum())
+
+    # --- logging -----------------------------------------------------------------------
+    def _log(self, reason: str, src, dst, a: np.ndarray) -> None:
+        """Log aligned flows (``src``/``dst``: an account code or an id array like ``a``)."""
+        mode = self.flow_mode
+        if mode == "off":
+            return
+        code = self._reasons.get(reason)
+        if code is None:
+            code = self._reasons[reason] = len(self._reasons)
+        if mode == "aggregate":
+            total = int(a.sum())
+            if total:
+                self._chunks.append((self.round, code, _side(src), _side(dst), total))
+            return
+        nz = a != 0
+        if not nz.all():
+            a = a[nz]
+            src = src if np.ndim(src) == 0 else src[nz]
+            dst = dst if np.ndim(dst) == 0 else dst[nz]
+        elif a.size:  # the caller may reuse its arrays: keep copies
+            a = a.copy()
+            src = src if np.ndim(src) == 0 else src.copy()
+            dst = dst if np.ndim(dst) == 0 else dst.copy()
+        if a.size:
+            self._chunks.append((self.round, code, src, dst, a))
+
+    def flows_frame(self):
+        """Every logged flow: ``round, reason, src, dst, amount`` (nano-coins)."""
+        import pandas as pd
+
+        cats = sorted(self._reasons, key=self._reasons.get)
+        chunks = self._chunks
+        if not chunks:
+            z = np.zeros(0, np.int64)
+            return pd.DataFrame(
+                {
+                    "round": z,
+                    "reason": pd.Categorical([], categories=cats),
+                    "src": z,
+                    "dst": z,
+                    "amount": z,
+                }
+            )
+        sizes = np.array([np.size(c[4]) for c in chunks], dtype=np.int64)
+        rounds = np.repeat(np.array([c[0] for c in chunks], dtype=np.int64), sizes)
+        reasons = np.repeat(np.array([c[1] for c in chunks], dtype=np.int64), sizes)
+        src = np.concatenate(
+            [
+                np.broadcast_to(np.int64(c[2]) if np.ndim(c[2]) == 0 else c[2], s)
+                for c, s in zip(chunks, sizes, strict=True)
+            ]
+        )
+        dst = np.concatenate(
+            [
+                np.broadcast_to(np.int64(c[3]) if np.ndim(c[3]) == 0 else c[3], s)
+                for c, s in zip(chunks, sizes, strict=True)
+            ]
+        )
+        amount = np.concatenate([np.atleast_1d(np.asarray(c[4], dtype=np.int64)) for c in chunks])
+        return pd.DataFrame(
+            {
+                "round": rounds,
+                "reason": pd.Categorical.from_codes(reasons, categories=cats),
+                "src": src.astype(np.int64),
+                "dst": dst.astype(np.int64),
+                "amount": amount,
+            }
+        )
+
+    # --- flows -------------------------------------------------------------------------
+    @staticmethod
+    def _aligned(ids, amounts) -> tuple[np.ndarray, np.ndarray]:
+        """Account ids and amounts as aligned 1-d int64 arrays (a scalar amount is each
+        account's)."""
+        ids = np.asarray(ids, dtype=np.int64).reshape(-1)
+        a = np.asarray(amounts, dtype=np.int64)
+        if a.ndim == 0:
+            a = np.full(ids.size, a, dtype=np.int64)
+        else:
+            a = a.reshape(-1)
+            if a.size != ids.size:
+                if ids.size == 1:
+                    ids = np.full(a.size, ids[0], dtype=np.int64)
+                else:
+                    raise ValueError(f"{ids.size} accounts but {a.size} amounts")
+        if a.size and a.min() < 0:
+            raise LedgerError("a flow amount is negative")
+        return ids, a
+
+    def _credit(self, to: np.ndarray, a: np.ndarray) -> int:
+        if to.size == 1:
+            v = int(a[0])
+            self.balances[to[0]] += v
+            return v
+        np.add.at(self.balances, to, a)
+        return int(a.sum())
+
+    def _debit(self, frm: np.ndarray, a: np.ndarray) -> int:
+        b = self.balances
+        if frm.size == 1:
+            v = int(a[0])
+            if b[frm[0]] < v:
+                raise LedgerError(f"account {int(frm[0])} would go negative")
+            b[frm[0]] -= v
+            return v
+        np.subtract.at(b, frm, a)
+        if b[frm].min() < 0:
+            bad = int(frm[np.argmax(b[frm] < 0)])
+            np.add.at(b, frm, a)  # undo: all or nothing
+            raise LedgerError(f"account {bad} would go negative")
+        return int(a.sum())
+
+    def mint(self, to, amounts, reason: str = "mint") -> int:
+        """New money for ``to``; returns the total."""
+        to, a = self._aligned(to, amounts)
+        if a.size == 0:
+            return 0
+        total = self._credit(to, a)
+        self.minted += total
+        self._log(reason, MINT, to, a)
+        return total
+
+    def mint_dense(self, amounts, reason: str = "mint") -> int:
+        """Mint a full per-participant vector (length ``n``); returns the total."""
+        a = np.asarray(amounts, dtype=np.int64)
+        if a.shape != (self.n,):
+            raise ValueError(f"mint_dense needs {self.n} amounts, got shape {a.shape}")
+        if a.size and a.min() < 0:
+            raise LedgerError("a flow amount is negative")
+        self.balances[: self.n] += a
+        total = int(a.sum())
+        self.minted += total
+        if self.flow_mode == "full":
+            nz = np.flatnonzero(a)
+            if nz.size:
+                self._log(reason, MINT, nz, a[nz])
+        elif total:
+            self._log(reason, MINT, MANY, np.array([total], dtype=np.int64))
+        return total
+
+    def external(self, to, amounts, reason: str = "external") -> int:
+        """Money paid in from outside (``EXTERNAL``) to ``to``; returns the total."""
+        to, a = self._aligned(to, amounts)
+        if a.size == 0:
+            return 0
+        total = self._credit(to, a)
+        self.external_in += total
+        self._log(reason, EXTERNAL, to, a)
+        return total
+
+    def transfer(self, frm, to, amounts, reason: str = "transfer") -> int:
+        """``frm`` -> ``to`` (either side may be one account; amounts aligned with the
+        other side, or one amount per flow)."""
+        frm = np.asarray(frm, dtype=np.int64).reshape(-1)
+        to = np.asarray(to, dtype=np.int64).reshape(-1)
+        k = max(frm.size, to.size, np.size(amounts))
+        if 0 in (frm.size, to.size, np.size(amounts)):
+            return 0
+        frm, a = self._aligned(np.broadcast_to(frm, (k,)), np.broadcast_to(amounts, (k,)))
+        to = np.broadcast_to(to, (k,)).copy()
+        total = self._debit(frm, a)
+        self._credit(to, a)
+        self._log(reason, frm, to, a)
+        return total
+
+    def lock(self, who, amounts, reason: str = "lock") -> int:
+        """Balances -> escrow (a balance never goes negative)."""
+        who, a = self._aligned(who, amounts)
+        if a.size == 0:
+            return 0
+        total = self._debit(who, a)
+        self.escrow += total
+        self._log(reason, who, ESCROW, a)
+        return total
+
+    def release(self, who, amounts, reason: str = "release") -> int:
+        """Escrow -> balances."""
+        who, a = self._aligned(who, amounts)
+        if a.size == 0:
+            return 0
+        total = int(a.sum())
+        if total > self.escrow:
+            raise LedgerError(f"release of {total} exceeds the escrow {self.escrow}")
+        self._credit(who, a)
+        self.escrow -= total
+        self.released += total
+        self._log(reason, ESCROW, who, a)
+        return total
+
+    def slash(self, amount: int, to=None, reason: str = "slash", shares=None) -> int:
+        """Take ``amount`` out of escrow and pay it to ``to`` (equal integer shares, or
+        shares proportional to the non-negative integer weights ``shares``); the integer
+        remainder - or everything when ``to`` is None/empty - is burned.  Returns the
+        amount burned.
+        """
+        amount = int(amount)
+        if amount == 0:
+            return 0
+        if amount < 0 or amount > self.escrow:
+            raise LedgerError(f"slash of {amount} outside the escrow [0, {self.escrow}]")
+        self.escrow -= amount
+        self.slashed += amount
+        paid = 0
+        if to is not None and np.size(to) > 0:
+            to = np.asarray(to, dtype=np.int64).reshape(-1)
+            if shares is None:
+                pay = np.full(to.size, amount // to.size, dtype=np.int64)
+            else:
+                w = np.asarray(shares, dtype=np.int64).reshape(-1)
+                wsum = int(w.sum())
+                if w.size != to.size or wsum <= 0 or w.min() < 0:
+                    raise LedgerError("slash: shares must be non-negative weights aligned with to")
+                pay = np.array([int(x) * amount // wsum for x in w.tolist()], dtype=np.int64)
+            if pay.any():
+                self._credit(to, pay)
+                paid = int(pay.sum())
+                self._log(reason, ESCROW, to, pay)
+            self.redistributed += paid
+        burn = amount - paid
+        if burn:
+            self.burned += burn
+            self._log(reason, ESCROW, BURN, np.array([burn], dtype=np.int64))
+        return burn
+
+    def burn(self, frm, amounts, reason: str = "burn") -> int:
+        frm, a = self._aligned(frm, amounts)
+        if a.size == 0:
+            return 0
+        total = self._debit(frm, a)
+        self.burned += total
+        self._log(reason, frm, BURN, a)
+        return total
+
+    # --- invariant ---------------------------------------------------------------------
+    def conserved(self) -> bool:
+        return self.total() + self.escrow == self.minted + self.external_in - self.burned
+
+    def check(self) -> None:
+        """Raise :class:`LedgerError` unless sum(balances) + escrow == minted + external -
+        burned, escrow >= 0 and no balance is negative."""
+        total = self.total()
+        if total + self.escrow != self.minted + self.external_in - self.burned:
+            raise LedgerError(
+                f"ledger not conserved: sum(balances) {total} + escrow {self.escrow} != "
+                f"minted {self.minted} + external {self.external_in} - burned {self.burned}"
+            )
+        if self.escrow < 0 or (self.balances.size and self.balances.min() < 0):
+            raise LedgerError("negative escrow or balance")
+
+    def totals(self) -> dict[str, int]:
+        """The aggregates (Python ints) for run.json."""
+        return {
+            "minted_nano": self.minted,
+            "external_nano": self.external_in,
+            "burned_nano": self.burned,
+            "escrow_nano": self.escrow,
+            "released_nano": self.released,
+            "slashed_nano": self.slashed,
+            "redistributed_nano": self.redistributed,
+            "total_balances_nano": self.total(),
+        }
+
+
+def _side(x) -> int:
+    if np.ndim(x) == 0:
+        return int(x)
+    x = np.asarray(x)
+    if x.size == 1 or (x.size and (x == x[0]).all()):
+        return int(x.reshape(-1)[0])
+    return MANY

@@ -1,0 +1,209 @@
+"""Generic recorder: rounds, agents and realised utilities per (role, strategy).
+
+* ``rounds``: one row per round, the dict the protocol's ``round_row`` returns.
+* ``agents``: one row per participant per recorded round (``record_every``,
+  ``record_sample``): ``round, agent_id, role, strategy, coins, coins_nano``, the
+  protocol's ``agent_columns``, ``utility, revenue, cost``.
+* ``utilities``: per round and (role, strategy) the number of role plays and the sums of
+  realised utility, revenue, cost, utility squared (for Monte Carlo standard errors) and
+  of each of the protocol's ``play_stats`` (what its closed form is evaluated at).
+
+Plays are accumulated in one ``(stats, buckets)`` array per round with ``bincount``: no
+Python work per agent.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from .ledger import NANO
+
+#: Without ``record_sample``, populations above this size record a sample of AUTO_SAMPLE.
+AUTO_SAMPLE_ABOVE = 20_000
+AUTO_SAMPLE = 10_000
+BASE_STATS = ("n", "utility", "revenue", "cost", "utility_sq")
+
+
+class Recorder:
+    def __init__(self, model) -> None:
+        self.m = model
+        cfg = model.cfg
+        self.rows: list[dict] = []
+        self.agent_chunks: list[dict[str, np.ndarray]] = []
+        n = model.n
+        size = getattr(cfg, "record_sample", None)
+        if size is None and n > AUTO_SAMPLE_ABOVE:
+            size = AUTO_SAMPLE  # a full table would not fit in memory for huge runs
+        if size is not None and size < n:
+            rng = model.streams.rng("sample")
+            self.sample = np.sort(rng.choice(n, size=size, replace=False))
+        else:
+            self.sample = None
+        self.record_every = int(getattr(cfg, "record_every", 1))
+        self.stats = (*BASE_STATS, *model.protocol.play_stats)
+        self._stat_index = {s: i for i, s in enumerate(self.stats)}
+        self.n_stats = len(self.stats)
+        self.bucket_base: dict[str, int] = {}
+        off = 0
+        for r in model.roles:
+            self.bucket_base[r] = off
+            off += len(model.role_strats[r])
+        self.n_buckets = off
+        self.bucket_names = [(r, a) for r in model.roles for a in model.role_strats[r]]
+        self.util_rows: list[np.ndarray] = []
+        self._cur: np.ndarray | None = None
+
+    # --- per round ---------------------------------------------------------------------
+    def begin_round(self) -> None:
+        self._cur = np.zeros((self.n_stats, self.n_buckets))
+
+    def play(self, role: str, codes, utility, revenue=None, cost=None, **stats) -> None:
+        """Record role plays (``codes``: strategy codes in ``role``) with realised utility
+        (revenue - cost) and any of the protocol's ``play_stats`` (scalars or arrays)."""
+        codes = np.asarray(codes, dtype=np.int64).reshape(-1)
+        if codes.size == 0:
+            return
+        base = self.bucket_base[role]
+        cur = self._cur
+        idx = self._stat_index
+        if codes.size == 1:  # one player (a miner): scalar arithmetic, no numpy dispatch
+            j = base + int(codes[0])
+            u = _scalar(utility)
+            rev = u if revenue is None else _scalar(revenue)
+            c = rev - u if cost is None else _scalar(cost)
+            cur[0, j] += 1.0
+            cur[1, j] += u
+            cur[2, j] += rev
+            cur[3, j] += c
+            cur[4, j] += u * u
+            for name, v in stats.items():
+                cur[idx[name], j] += _scalar(v)
+            return
+        b = base + codes
+        nb = self.n_buckets
+        counts = np.bincount(b, minlength=nb)
+        cur[0] += counts
+        u = np.asarray(utility, dtype=np.float64)
+        rev = u if revenue is None else np.asarray(revenue, np.float64)
+        c = (rev - u) if cost is None else np.asarray(cost, np.float64)
+        cols = [(1, u), (2, rev), (3, c), (4, u * u)]
+        cols += [(idx[name], v) for name, v in stats.items()]
+        for k, col in cols:
+            if np.ndim(col) == 0:
+                v = float(col)
+                if v != 0.0:
+                    cur[k] += v * counts
+            else:
+                cur[k] += np.bincount(b, weights=col, minlength=nb)
+
+    def end_round(self, row: dict) -> None:
+        self.rows.append(row)
+        self.util_rows.append(self._cur)
+        self.record_agents()
+
+    def end_halted(self, row: dict) -> None:
+        self.rows.append(row)
+        self.util_rows.append(np.zeros((self.n_stats, self.n_buckets)))
+        self.record_agents()
+
+    def record_agents(self) -> None:
+        m = self.m
+        if m.round % self.record_every != 0:
+            return
+        st = m.state
+        idx = self.sample if self.sample is not None else np.arange(m.n)
+        role = st.role[idx]
+        idle = m.idle
+        rc = np.minimum(role, len(m.roles) - 1).astype(np.int64)
+        strat = st.strategy[idx, rc].astype(np.int16)
+        strat = np.where(role == idle, -1, strat)
+        chunk = {
+            "round": np.full(len(idx), m.round, dtype=np.int64),
+            "agent_id": idx.astype(np.int64),
+            "role_code": role.astype(np.int8),
+            "strategy_code": strat.astype(np.int16),
+            "coins_nano": st.coins[idx].copy(),
+        }
+        for name in m.protocol.agent_columns:
+            chunk[name] = m.protocol.agent_column(name, idx)
+        chunk["utility"] = st.utility[idx].copy()
+        chunk["revenue"] = st.revenue[idx].copy()
+        chunk["cost"] = st.cost[idx].copy()
+        self.agent_chunks.append(chunk)
+
+    # --- tables ---------------------------------------------------------------------------
+    def rounds_frame(self) -> pd.DataFrame:
+        return pd.DataFrame(self.rows)
+
+    def agents_frame(self) -> pd.DataFrame:
+        m = self.m
+        extra = tuple(m.protocol.agent_columns)
+        if not self.agent_chunks:
+            cols = ["round", "agent_id", "role", "strategy", "coins", *extra]
+            return pd.DataFrame({c: [] for c in cols})
+        data = {k: np.concatenate([c[k] for c in self.agent_chunks]) for k in self.agent_chunks[0]}
+        role_names = np.array(m.role_names, dtype=object)
+        width = max((len(v) for v in m.role_strats.values()), default=0)
+        lut = np.full((len(m.role_names), width + 1), "", dtype=object)
+        for ri, r in enumerate(m.roles):
+            for si, a in enumerate(m.role_strats[r]):
+                lut[ri, si] = a
+        rc = data.pop("role_code").astype(np.int64)
+        sc = data.pop("strategy_code").astype(np.int64)
+        sc = np.where(sc < 0, width, sc)
+        out = {
+            "round": data["round"],
+            "agent_id": data["agent_id"],
+            "role": pd.Categorical(role_names[rc], categories=list(m.role_names)),
+            "strategy": lut[rc, sc].astype(str),
+            "coins": data["coins_nano"] / NANO,
+            "coins_nano": data["coins_nano"],
+        }
+        for name in extra:
+            out[name] = data[name]
+        for name in ("utility", "revenue", "cost"):
+            out[name] = data[name]
+        return pd.DataFrame(out)
+
+    def utilities_frame(self) -> pd.DataFrame:
+        if not self.util_rows:
+            return pd.DataFrame(
+                columns=["round", "role", "strategy", "n", "utility_sum", "revenue_sum", "cost_sum"]
+            )
+        arr = np.stack(self.util_rows)  # (rounds, stats, buckets)
+        R, _, B = arr.shape
+        data = {
+            "round": np.repeat(np.arange(1, R + 1), B),
+            "role": np.tile([b[0] for b in self.bucket_names], R),
+            "strategy": np.tile([b[1] for b in self.bucket_names], R),
+            "n": arr[:, 0, :].reshape(-1).astype(np.int64),
+        }
+        for k, name in enumerate(self.stats[1:], start=1):
+            data[f"{name}_sum"] = arr[:, k, :].reshape(-1)
+        df = pd.DataFrame(data)
+        return df[df["n"] > 0].reset_index(drop=True)
+
+    def mean_utilities(self, burn_in: int = 0) -> pd.DataFrame:
+        """Realised mean utility per (role, strategy) over rounds after ``burn_in``:
+        ``role, strategy, plays, mean, se`` (for any mechanism)."""
+        u = self.utilities_frame()
+        u = u[u["round"] > burn_in]
+        g = u.groupby(["role", "strategy"], sort=False)[["n", "utility_sum", "utility_sq_sum"]]
+        s = g.sum().reset_index()
+        n = s["n"].astype(float)
+        mean = s["utility_sum"] / n
+        var = (s["utility_sq_sum"] / n - mean**2).clip(lower=0.0)
+        return pd.DataFrame(
+            {
+                "role": s["role"],
+                "strategy": s["strategy"],
+                "plays": s["n"].astype(np.int64),
+                "mean": mean,
+                "se": np.sqrt(var / n),
+            }
+        )
+
+
+def _scalar(x) -> float:
+    return float(x) if np.ndim(x) == 0 else float(np.ravel(x)[0])

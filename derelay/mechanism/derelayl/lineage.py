@@ -1,0 +1,400 @@
+"""Model lineage (owner, trainer, parent of every model) and the citation engine.
+
+Citation rule (Sec. IV-A(6), Step 11 part 4): every selected model pays one (c) to its
+owner (the MO who provided its parent) and to every predecessor owner up to the genesis
+owner.  Walking each selected model's ancestor chain costs O(depth) per model, i.e.
+O(rounds^2) over a run.  :class:`CitationEngine` avoids it:
+
+* all models selected in one round sit at the same depth of the lineage tree and their
+  ancestries coalesce after a few generations;
+* the *trunk* is the path from genesis to the current most recent common ancestor
+  (MRCA) of all live models; a per-participant vector counts (or, for the discounted
+  schedule, beta-weights) the paying owners on the trunk.  The trunk only ever grows
+  downwards, and each node is added once (amortised linear);
+* only the short non-trunk part is walked, level by level with numpy (duplicates merged
+  by ``bincount`` per level).
+
+Per round the cost is (non-trunk levels) x (width) plus O(participants), independent of
+the round index.  :func:`naive_citations` is the direct ancestor walk the tests pin the
+fast path against.
+
+Nodes that can never be visited again (above the trunk top, or dead branches) are
+dropped by compaction so memory stays bounded on long, large runs; ``keep_all=True``
+keeps the whole lineage for output (``lineage.parquet``).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+class Lineage:
+    """Growable struct-of-arrays of models; node ids are global and increasing."""
+
+    FIELDS = (
+        ("parent", np.int64),
+        ("recipient", np.int64),
+        ("trainer", np.int64),
+        ("depth", np.int64),
+        ("round", np.int64),
+        ("perf", np.float64),
+        ("backend_id", np.int64),
+        ("lazy", np.bool_),
+        ("selected", np.bool_),
+        ("pays", np.bool_),
+    )
+
+    def __init__(self, capacity: int = 1024, keep_all: bool = False) -> None:
+        self.capacity = max(16, int(capacity))
+        self.base = 0  # id of the first stored node
+        self.n = 0  # number of stored nodes
+        self.keep_all = keep_all
+        for name, dt in self.FIELDS:
+            setattr(self, "_" + name, np.zeros(self.capacity, dtype=dt))
+
+    @property
+    def next_id(self) -> int:
+        return self.base + self.n
+
+    def add(self, **cols) -> np.ndarray:
+        """Append nodes (all columns broadcast to one length); returns their ids."""
+        sizes = [np.size(v) for v in cols.values() if np.ndim(v) > 0]
+        k = max(sizes) if sizes else 1
+        if k == 0:
+            return np.zeros(0, dtype=np.int64)
+        if self.n + k > self.capacity:
+            new = max(self.capacity * 2, self.n + k)
+            for name, dt in self.FIELDS:
+                arr = np.zeros(new, dtype=dt)
+                arr[: self.n] = getattr(self, "_" + name)[: self.n]
+                setattr(self, "_" + name, arr)
+            self.capacity = new
+        sl = slice(self.n, self.n + k)
+        for name, _ in self.FIELDS:
+            getattr(self, "_" + name)[sl] = cols.get(name, 0)
+        ids = np.arange(self.next_id, self.next_id + k, dtype=np.int64)
+        self.n += k
+        return ids
+
+    def col(self, name: str, ids) -> np.ndarray:
+        return getattr(self, "_" + name)[np.asarray(ids, dtype=np.int64) - self.base]
+
+    def set(self, name: str, ids, values) -> None:
+        getattr(self, "_" + name)[np.asarray(ids, dtype=np.int64) - self.base] = values
+
+    def compact(self, keep_from: int) -> None:
+        """Drop nodes with id < ``keep_from`` (no-op when ``keep_all``)."""
+        if self.keep_all:
+            return
+        drop = int(keep_from) - self.base
+        if drop <= 0 or drop < self.n // 2:
+            return
+        for name, _ in self.FIELDS:
+            arr = getattr(self, "_" + name)
+            arr[: self.n - drop] = arr[drop : self.n]
+        self.n -= drop
+        self.base += drop
+
+    def table(self) -> dict[str, np.ndarray]:
+        """All stored nodes as columns (``model_id`` first)."""
+        out = {"model_id": np.arange(self.base, self.next_id, dtype=np.int64)}
+        for name, _ in self.FIELDS:
+            out[name] = getattr(self, "_" + name)[: self.n].copy()
+        return out
+
+
+class CitationEngine:
+    """Citation rewards per participant for the models selected in one round.
+
+    ``schedule="every_ancestor"``: weight 1 for the owner and every predecessor owner;
+    ``"discounted"``: weight beta^k for the k-th predecessor (k = 0: the owner).  A node
+    pays its ``recipient`` only if its ``pays`` flag is set (the genesis node pays only
+    with ``genesis_bonus``, reproducing the authors' code).
+    """
+
+    def __init__(
+        self,
+        lineage: Lineage,
+        n_participants: int,
+        genesis: int,
+        schedule: str = "every_ancestor",
+        beta: float = 1.0,
+        mode: str = "auto",
+    ) -> None:
+        self.lin = lineage
+        self.n = int(n_participants)
+        self.schedule = schedule
+        self.beta = float(beta)
+        self.discounted = schedule == "discounted"
+        self.top = int(genesis)  # trunk top (MRCA so far)
+        self.top_depth = int(lineage.col("depth", [genesis])[0])
+        dtype = np.float64 if self.discounted else np.int64
+        self.trunk = np.zeros(self.n, dtype=dtype)
+        if lineage.col("pays", [genesis])[0]:
+            self.trunk[int(lineage.col("recipient", [genesis])[0])] += 1
+        self.levels_walked = 0
+        self.narrow = 6  # below this many lineages, walk in plain Python
+        if mode not in ("auto", "interval", "dense", "walk"):
+            raise ValueError(f"mode must be 'auto', 'interval', 'dense' or 'walk', got {mode!r}")
+        self.mode = "interval" if mode == "auto" else mode
+        # interval mode: the live models in DFS order and the ancestral tree below the
+        # trunk, each node with its interval [s, e) of live leaves
+        self.leaves = np.array([int(genesis)], dtype=np.int64)
+        self.t_rec = np.zeros(0, dtype=np.int64)
+        self.t_depth = np.zeros(0, dtype=np.int64)
+        self.t_pays = np.zeros(0, dtype=bool)
+        self.t_s = np.zeros(0, dtype=np.int64)
+        self.t_e = np.zeros(0, dtype=np.int64)
+        self.tree_size = 0
+        # dense mode: one per-participant path vector per live model (rows of A)
+        self.live = np.array([int(genesis)], dtype=np.int64)
+        self.A = self.trunk[None, :].copy()
+
+    def weights(self, selected: np.ndarray) -> np.ndarray:
+        """Per-participant citation weight (count, or beta-weighted) for ``selected``.
+
+        All selected nodes must share one depth (true for every round of the relay).
+        """
+        lin = self.lin
+        sel = np.asarray(selected, dtype=np.int64)
+        out = np.zeros(self.n, dtype=self.trunk.dtype)
+        if sel.size == 0:
+            return out
+        depth = lin.col("depth", sel)
+        d = int(depth[0])
+        if np.any(depth != d):
+            raise ValueError("selected models of one round must share one depth")
+        if self.mode == "dense":
+            return self._dense(sel)
+        if self.mode == "interval":
+            return self._interval(sel, d)
+        nodes = np.unique(sel)
+        cnt = np.bincount(np.searchsorted(nodes, sel), minlength=nodes.size).astype(np.int64)
+        total = int(sel.size)
+        k = 0
+        recs: list[np.ndarray] = []
+        ws: list[np.ndarray] = []
+        # wide levels: numpy; duplicates merged by bincount over the id range (wide
+        # levels) or np.unique (sparse levels spread over many ids)
+        par_a, rec_a, pay_a, base = lin._parent, lin._recipient, lin._pays, lin.base
+        while nodes.size > self.narrow:
+            i = nodes - base
+            pays = pay_a[i]
+            w = cnt.astype(np.float64) * (self.beta**k) if self.discounted else cnt
+            if pays.all():
+                recs.append(rec_a[i])
+                ws.append(w)
+            elif pays.any():
+                recs.append(rec_a[i[pays]])
+                ws.append(w[pays])
+            parents = par_a[i]
+            lo = int(parents.min())
+            span = int(parents.max()) - lo + 1
+            if span <= 8 * parents.size:
+                merged = np.bincount(parents - lo, weights=cnt, minlength=span)
+                nz = np.flatnonzero(merged)
+                nodes = nz.astype(np.int64) + lo
+                cnt = merged[nz].astype(np.int64)
+            else:
+                nodes, inv = np.unique(parents, return_inverse=True)
+                cnt = np.bincount(inv, weights=cnt, minlength=nodes.size).astype(np.int64)
+            k += 1
+            self.levels_walked += 1
+        # the few lineages that remain coalesce slowly: plain Python is cheaper per level
+        if nodes.size > 1:
+            par, rec, pay = par_a, rec_a, pay_a
+            cur = dict(zip(nodes.tolist(), cnt.tolist(), strict=True))
+            acc: dict[int, float] = {}
+            beta = self.beta
+            wk = beta**k if self.discounted else 1
+            while len(cur) > 1:
+                nxt: dict[int, int] = {}
+                for node, c in cur.items():
+                    i = node - base
+                    if pay.item(i):
+                        r = rec.item(i)
+                        acc[r] = acc.get(r, 0) + c * wk
+                    p = par.item(i)
+                    nxt[p] = nxt.get(p, 0) + c
+                cur = nxt
+                k += 1
+                if self.discounted:
+                    wk *= beta
+                self.levels_walked += 1
+            if acc:
+                recs.append(np.fromiter(acc.keys(), dtype=np.int64, count=len(acc)))
+                ws.append(
+                    np.fromiter(
+                        acc.values(),
+                        dtype=np.float64 if self.discounted else np.int64,
+                        count=len(acc),
+                    )
+                )
+            nodes = np.fromiter(cur.keys(), dtype=np.int64, count=1)
+        mrca = int(nodes[0])
+        self._advance(mrca)
+        if recs:
+            r = np.concatenate(recs)
+            w = np.concatenate(ws)
+            if self.discounted:
+                out += np.bincount(r, weights=w, minlength=self.n)
+            else:
+                out += np.bincount(r, weights=w, minlength=self.n).astype(np.int64)
+        if self.discounted:
+            out += total * (self.beta ** (d - self.top_depth)) * self.trunk
+        else:
+            out += total * self.trunk
+        return out
+
+    def _interval(self, sel: np.ndarray, d: int) -> np.ndarray:
+        """O(tree + n) per round, independent of the round index.
+
+        The live models are kept in a DFS order, so the live descendants of every node of
+        the ancestral tree form one interval [s, e) of that order.  When the selected
+        models replace their parents, an old position i maps to f(i) = number of
+        selected children of the live models before i, so a node's new interval is
+        [f(s), f(e)) and its number of selected descendants - its citation weight -
+        is f(e) - f(s): one vectorised gather for the whole tree, whatever its depth.
+        Nodes whose interval empties die; nodes whose interval covers every selected
+        model are common ancestors and move to the trunk vector.
+        """
+        lin = self.lin
+        leaves = self.leaves
+        parents = lin.col("parent", sel)
+        lo = int(leaves.min())
+        where = np.full(int(leaves.max()) - lo + 1, -1, dtype=np.int64)
+        where[leaves - lo] = np.arange(len(leaves), dtype=np.int64)
+        rel = parents - lo
+        if np.any(rel < 0) or np.any(rel >= len(where)) or np.any(where[rel] < 0):
+            raise ValueError("interval citation mode: a selected model's parent is not live")
+        pi = where[rel]  # DFS position of each selected model's parent
+        c = np.bincount(pi, minlength=len(leaves))
+        f = np.zeros(len(leaves) + 1, dtype=np.int64)
+        np.cumsum(c, out=f[1:])
+        # stable counting order by parent position (radix sort for small keys)
+        key = pi.astype(np.uint16) if len(leaves) <= 65535 else pi
+        o = np.argsort(key, kind="stable")
+        new_leaves = sel[o]
+        n_s = len(new_leaves)
+        # remap the tree's intervals, add the new leaves
+        s_new = f[self.t_s]
+        e_new = f[self.t_e]
+        rec_new = lin.col("recipient", new_leaves)
+        self.t_rec = np.concatenate([self.t_rec, rec_new])
+        self.t_depth = np.concatenate([self.t_depth, np.full(n_s, d, dtype=np.int64)])
+        self.t_pays = np.concatenate([self.t_pays, lin.col("pays", new_leaves)])
+        self.t_s = np.concatenate([s_new, np.arange(n_s, dtype=np.int64)])
+        self.t_e = np.concatenate([e_new, np.arange(1, n_s + 1, dtype=np.int64)])
+        w = self.t_e - self.t_s
+        # weights of this round (before moving common ancestors to the trunk)
+        if self.discounted:
+            ww = np.where(self.t_pays, w * self.beta ** (d - self.t_depth).astype(np.float64), 0.0)
+            out = np.bincount(self.t_rec, weights=ww, minlength=self.n)
+            out += n_s * (self.beta ** (d - self.top_depth)) * self.trunk
+        else:
+            ww = np.where(self.t_pays, w, 0)
+            out = np.bincount(self.t_rec, weights=ww, minlength=self.n).astype(np.int64)
+            out += n_s * self.trunk
+        # prune dead nodes, move common ancestors to the trunk
+        full = w == n_s
+        keep = (w > 0) & ~full
+        if full.any():
+            fp = full & self.t_pays
+            new_top = int(self.t_depth[full].max())
+            if self.discounted:
+                self.trunk *= self.beta ** (new_top - self.top_depth)
+                np.add.at(
+                    self.trunk,
+                    self.t_rec[fp],
+                    self.beta ** (new_top - self.t_depth[fp]).astype(np.float64),
+                )
+            else:
+                np.add.at(self.trunk, self.t_rec[fp], 1)
+            self.top_depth = new_top
+        self.t_rec = self.t_rec[keep]
+        self.t_depth = self.t_depth[keep]
+        self.t_pays = self.t_pays[keep]
+        self.t_s = self.t_s[keep]
+        self.t_e = self.t_e[keep]
+        self.leaves = new_leaves
+        self.tree_size = int(keep.sum())
+        self.lin.compact(int(new_leaves.min()))
+        return out
+
+    def _dense(self, sel: np.ndarray) -> np.ndarray:
+        """Small populations: A[m] = beta * A[parent] + e_recipient(m), O(|S| * n)."""
+        lin = self.lin
+        nodes = np.unique(sel)
+        parents = lin.col("parent", nodes)
+        rows = np.searchsorted(self.live, parents)
+        if np.any(rows >= len(self.live)) or np.any(
+            self.live[np.minimum(rows, len(self.live) - 1)] != parents
+        ):
+            raise ValueError("dense citation mode: a selected model's parent is not live")
+        A = self.A[rows]
+        if self.discounted:
+            A *= self.beta
+        pays = lin.col("pays", nodes)
+        rec = lin.col("recipient", nodes)
+        idx = np.flatnonzero(pays)
+        A[idx, rec[idx]] += 1
+        self.live, self.A = nodes, A
+        self.lin.compact(int(nodes[0]))
+        if len(nodes) == len(sel):
+            return A.sum(axis=0)
+        cnt = np.bincount(np.searchsorted(nodes, sel), minlength=nodes.size)
+        return (A * cnt[:, None]).sum(axis=0).astype(A.dtype)
+
+    def _advance(self, mrca: int) -> None:
+        """Extend the trunk from its current top down to ``mrca`` (each node once)."""
+        if mrca == self.top:
+            return
+        lin = self.lin
+        path = []
+        node = mrca
+        while node != self.top:
+            path.append(node)
+            node = int(lin.col("parent", [node])[0])
+        path = np.asarray(path[::-1], dtype=np.int64)  # from just below top down to mrca
+        new_depth = int(lin.col("depth", [mrca])[0])
+        pays = lin.col("pays", path)
+        rec = lin.col("recipient", path[pays])
+        if self.discounted:
+            step = new_depth - self.top_depth
+            self.trunk *= self.beta**step
+            dep = lin.col("depth", path[pays])
+            np.add.at(self.trunk, rec, self.beta ** (new_depth - dep).astype(np.float64))
+        else:
+            np.add.at(self.trunk, rec, 1)
+        self.top = mrca
+        self.top_depth = new_depth
+        self.lin.compact(self.top)
+
+    def amounts(self, selected: np.ndarray, r_cited_nano: int) -> np.ndarray:
+        """Citation payment per participant in nano-coins (int64)."""
+        w = self.weights(selected)
+        if self.discounted:
+            return np.rint(w * float(r_cited_nano)).astype(np.int64)
+        return w * int(r_cited_nano)
+
+
+def naive_citations(
+    parent: np.ndarray,
+    recipient: np.ndarray,
+    pays: np.ndarray,
+    selected: np.ndarray,
+    n_participants: int,
+    discounted: bool = False,
+    beta: float = 1.0,
+) -> np.ndarray:
+    """Reference: walk every selected model's ancestor chain up to genesis (O(depth))."""
+    out = np.zeros(n_participants, dtype=np.float64 if discounted else np.int64)
+    for m in np.asarray(selected, dtype=np.int64):
+        node = int(m)
+        k = 0
+        while node >= 0:
+            if pays[node]:
+                out[recipient[node]] += beta**k if discounted else 1
+            node = int(parent[node])
+            k += 1
+    return out

@@ -1,0 +1,124 @@
+"""Owner-trainer matching rules (Step 1; Sec. III-C1, Algorithm 1; Sec. IV-A(3)).
+
+Every rule orders the owners and the trainers, then lets each owner in turn take the next
+block of up to Q_Selected trainers from the trainers' order (owners greedily select;
+trainers greedily accept the highest-ranked owner), fully vectorised:
+
+* ``"algorithm1"`` (Sec. III-C1): owners in ranking order (performance of the model they
+  offer, best first), trainers by deposit bid (highest first); each owner selects
+  Q_Selected = min(limit, floor(B / b^MO)) trainers (line 3, capped by Table III's
+  selection limit; b^MO = 0 gives the limit).
+* ``"sec4_text"`` (Sec. IV-A(3) as written): owners rank trainers by their last-round
+  performance and trainers rank owners by deposit, so owners go in order of b^MO
+  (highest first) and take trainers in order of their last trained model's performance.
+* ``"authors"`` (published code): owners by performance of their last model, trainers
+  by bid, each owner takes the next ``limit`` bidders.
+
+Deposits: ``"second"`` price is Algorithm 1 lines 5-10 exactly as printed: within an
+owner's selection sorted by bid, the i-th trainer deposits the (i+1)-th bid and the last
+selected deposits its own bid; ``"first"`` price: each deposits its own bid.  Ties are
+broken at random (as the authors' ``sort_bid_T`` shuffles equal bids).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+
+@dataclass
+class Matching:
+    owner_pos: np.ndarray  # index into the owners array, per pair
+    trainer: np.ndarray  # participant id, per pair
+    t_deposit: np.ndarray  # trainer deposit (nano), per pair
+    q_selected: np.ndarray  # trainers taken by each owner (aligned with owners)
+
+
+def _desc_order(keys: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Indices sorting ``keys`` descending, ties in random order.
+
+    A random permutation followed by a stable sort: equal keys keep the (uniformly
+    random) order of the permutation.
+    """
+    perm = rng.permutation(len(keys))
+    k = np.asarray(keys)[perm]
+    neg = -k if k.dtype.kind == "f" else -(k.astype(np.int64))
+    return perm[np.argsort(neg, kind="stable")]
+
+
+def match(
+    rule: str,
+    price: str,
+    owner_perf: np.ndarray,
+    owner_deposit: np.ndarray,
+    budget: int,
+    limit: int,
+    trainers: np.ndarray,
+    bids: np.ndarray,
+    trainer_perf: np.ndarray,
+    rng: np.random.Generator,
+) -> Matching:
+    n_o = len(owner_perf)
+    trainers = np.asarray(trainers, dtype=np.int64)
+    bids = np.asarray(bids, dtype=np.int64)
+    if n_o == 0 or len(trainers) == 0:
+        z = np.zeros(0, dtype=np.int64)
+        return Matching(z, z, z, np.zeros(n_o, dtype=np.int64))
+    if rule == "algorithm1":
+        o_order = _desc_order(owner_perf, rng)
+        t_order = _desc_order(bids, rng)
+        dep = np.asarray(owner_deposit, dtype=np.int64)
+        with np.errstate(divide="ignore"):
+            q = np.where(dep > 0, budget // np.maximum(dep, 1), limit)
+        q = np.minimum(q, limit).astype(np.int64)
+    elif rule == "authors":
+        o_order = _desc_order(owner_perf, rng)
+        t_order = _desc_order(bids, rng)
+        q = np.full(n_o, limit, dtype=np.int64)
+    elif rule == "sec4_text":
+        o_order = _desc_order(owner_deposit, rng)
+        tp = np.where(np.isfinite(trainer_perf), trainer_perf, -np.inf)
+        tie = rng.random(len(trainers))
+        t_order = np.lexsort((tie, -np.asarray(bids, np.float64), -tp))
+        q = np.full(n_o, limit, dtype=np.int64)
+    else:
+        raise ValueError(f"unknown matching rule {rule!r}")
+    q_in_order = q[o_order]
+    ends = np.minimum(np.cumsum(q_in_order), len(trainers))
+    starts = np.concatenate(([0], ends[:-1]))
+    taken = ends - starts
+    n_pairs = int(ends[-1]) if n_o else 0
+    owner_pos = np.repeat(o_order, taken)
+    t_idx = t_order[:n_pairs]
+    pair_bids = bids[t_idx]
+    if price == "first":
+        dep_t = pair_bids.copy()
+    elif rule in ("algorithm1", "authors"):
+        # trainers are in descending bid order already, so each owner's block is too:
+        # the i-th deposits the (i+1)-th bid, the last of the block its own
+        dep_t = pair_bids.copy()
+        if n_pairs > 1:
+            dep_t[:-1] = pair_bids[1:]
+            last = np.zeros(n_pairs, dtype=bool)
+            last[np.cumsum(taken[taken > 0]) - 1] = True
+            dep_t[last] = pair_bids[last]
+    else:
+        # within each owner's block, sort by bid (descending) and shift by one
+        block = np.repeat(np.arange(n_o), taken)
+        tie = rng.random(n_pairs)
+        o = np.lexsort((tie, -pair_bids.astype(np.float64), block))
+        sorted_bids = pair_bids[o]
+        sorted_block = block[o]
+        nxt = np.empty_like(sorted_bids)
+        if n_pairs:
+            nxt[:-1] = sorted_bids[1:]
+            nxt[-1] = sorted_bids[-1]
+            last = np.ones(n_pairs, dtype=bool)
+            last[:-1] = sorted_block[1:] != sorted_block[:-1]
+            nxt[last] = sorted_bids[last]
+        dep_t = np.empty_like(pair_bids)
+        dep_t[o] = nxt
+    q_sel = np.zeros(n_o, dtype=np.int64)
+    q_sel[o_order] = taken
+    return Matching(owner_pos.astype(np.int64), trainers[t_idx], dep_t.astype(np.int64), q_sel)

@@ -1,0 +1,861 @@
+"""DeRelayL's round on the generic engine: Sec. III-B steps 1-11 / Sec. IV-A, in stages.
+
+One round (:class:`DeRelayLProtocol`, ``stages``):
+
+1. ``roles`` (Sec. IV-A(1)): the owners are the previous round's selected trainers
+   (round 1: the genesis owner alone); Q_MO&T - #owners candidate trainers are drawn at
+   random among the other participants; the rest are candidate miners.
+2. ``bidding`` (Sec. IV-A(2)): an owner deposits min(Budget_MO, coins) / Q_SelectionLimit
+   per trainer; a trainer bids min(coins, V_latest - V_now + 1) (times its strategy's
+   ``bid_factor``).
+3. ``matching`` (Step 1, Algorithm 1 or Sec. IV-A(3); :mod:`.matching`) and deposits
+   into escrow (Step 2).
+4. ``deposit_block`` (Step 3): the DBM packs the deposit contracts (NPA: only a share; PI:
+   the block is forked away and re-mined); unpacked contracts are refunded.
+5. ``training`` (Steps 4-5): NTm owners send nothing; training succeeds with Pr_Training;
+   NTr trainers submit parent + noise; NBr trainers never broadcast.
+6. ``blocks`` (Steps 7-10): EB, TB, SB mined; miners paid their block revenues.
+7. ``settlement`` (Step 11 part 3): the top share s of the ranked models is selected,
+   their deposits returned, the rest forfeited (burned or redistributed).
+8. ``citations`` (Step 11 part 4 / Sec. IV-A(6)): citation rewards minted.
+9. ``versions``: what every participant holds after the round; the trainers' and EBM's
+   model value (Table II (V_RecM - V_Now^T [+1]) (c)).
+10. ``accounting``: realised utility per (role, strategy) for the recorder.
+11. ``next_owners``: the selected trainers become the next round's owners.
+
+All state lives in numpy arrays (``model.state``, ``model.ledger``); the Mesa agents
+(:class:`agents.Participant`) are views on an index.  No Python loop runs over the
+participants in a round.  Random draws: stream ``model`` (roles, matching ties, packing,
+training success, selection ties), ``chain`` (miners, forks), ``learn`` (the learning
+backend), in the order of the stages.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from derelay.engine.ledger import NANO, to_nano
+from derelay.engine.model import MechanismModel
+from derelay.engine.protocol import Protocol, RoundContext
+
+from . import core as dr
+from .behaviour import strategy_table
+from .chainsim import make_chain
+from .config import SimConfig
+from .learning import make_backend
+from .lineage import Lineage
+from .matching import match
+from .settlement import make_settlement
+
+#: DeRelayL's roles in code order (state.role codes, agents.parquet); idle after them.
+ROLES = tuple(r.abbr for r in dr.DERELAYL.roles)
+ROLE_CODE = {r: i for i, r in enumerate(ROLES)}
+IDLE = len(ROLES)
+ROLE_NAMES = (*ROLES, "idle")
+MO, T = dr.MO.abbr, dr.T.abbr
+BLOCK_ROLE = {kind: role for role, kind in dr.MINER_BLOCK.items()}
+N_LATEST = 10
+
+
+class DeRelayLProtocol(Protocol):
+    """DeRelayL's round (see the module docstring)."""
+
+    streams = ("model", "chain", "learn")
+    system_accounts = ()
+    stages = (
+        "roles",
+        "bidding",
+        "matching",
+        "deposit_block",
+        "training",
+        "blocks",
+        "settlement",
+        "citations",
+        "versions",
+        "accounting",
+        "next_owners",
+    )
+    play_stats = ("stake", "gap", "count", "selected", "returned")
+    agent_columns = ("version",)
+
+    @property
+    def agent_class(self):
+        from agents.participant import Participant
+
+        return Participant
+
+    def __init__(self, model, backend=None) -> None:
+        super().__init__(model)
+        self._backend_override = backend
+
+    @classmethod
+    def build_model(cls, run_cfg, seed: int = 0, backend=None):
+        """A :class:`DeRelayModel` from a generic RunConfig: ``params`` are DeRelayL's,
+        ``options`` any :class:`SimConfig` fields, the engine settings carried over."""
+        data = dict(run_cfg.options)
+        preset = data.pop("preset", None)
+        engine = run_cfg.model_dump(exclude={"mechanism", "params", "options", "types"})
+        for k in ("coalitions", "coalition_members"):
+            engine.pop(k)
+        if run_cfg.types or run_cfg.coalitions:
+            raise ValueError(
+                "mechanism derelayl draws its strategies per role: give strategies "
+                "(role -> strategy -> share), not types or coalitions"
+            )
+        data = {**engine, **data, "params": dict(run_cfg.params)}
+        if not data["strategies"]:
+            data.pop("strategies")
+        if preset is not None:
+            cfg = SimConfig.from_preset(str(preset)).with_updates(**data)
+        else:
+            cfg = SimConfig.from_mapping(data)
+        return DeRelayModel(cfg, seed=seed, backend=backend)
+
+    # --- set-up ---------------------------------------------------------------------------
+    def setup(self) -> None:
+        m, cfg, p = self.model, self.model.cfg, self.p
+        n = m.n
+        st = m.state
+        if cfg.genesis_normal:
+            st.strategy[cfg.genesis_owner, ROLE_CODE[MO]] = 0
+        st.version = np.full(n, -1, dtype=np.int64)  # reported (incl. EBM copies)
+        st.version_own = np.full(n, -1, dtype=np.int64)  # trained / received only
+        st.last_perf = np.full(n, -np.inf)
+        st.cited = np.zeros(n, dtype=np.int64)  # citation rewards received (nano)
+        self._vec = self._behaviour_vectors()
+        self.lineage = Lineage(capacity=4096, keep_all=cfg.keep_lineage)
+        streams = m.streams
+        self.rng = streams.rng("model")
+        self.backend = self._backend_override or make_backend(cfg, n, streams.seed_seq("learn"))
+        g_backend = int(self.backend.genesis())
+        self.genesis_owner = int(cfg.genesis_owner)
+        self.genesis_node = int(
+            self.lineage.add(
+                parent=-1,
+                recipient=self.genesis_owner,
+                trainer=self.genesis_owner,
+                depth=0,
+                round=0,
+                perf=0.0,
+                backend_id=g_backend,
+                pays=bool(cfg.genesis_bonus),
+                selected=True,
+            )[0]
+        )
+        self.settlement = make_settlement(cfg, self.lineage, self.genesis_node)
+        self.chain = make_chain(cfg, streams.rng("chain"))
+        st.version[self.genesis_owner] = 0
+        st.version_own[self.genesis_owner] = 0
+        self.owners = np.array([self.genesis_owner], dtype=np.int64)
+        self.owner_nodes = np.array([self.genesis_node], dtype=np.int64)
+        self.owner_backend = np.array([g_backend], dtype=np.int64)
+        self.owner_perf = np.zeros(1)
+        self.coin_nano = to_nano(p.coin)
+        self.budget_nano = to_nano(p.mo_budget)
+        self.limit = int(p.selection_limit)
+        self.n_mot = n - int(p.n_miners)
+        self.blocks: list[tuple] = []  # (round, kind, miner, valid, items, reward_nano)
+        self.learning_metrics = cfg.learning == "torch"
+
+    def _behaviour_vectors(self) -> dict[str, np.ndarray]:
+        b = self.model.behaviour
+        dq = self.p.q_deposit
+        npa = self.p.q_deposit_less / dq if dq > 0 else 0.0
+        dbm = BLOCK_ROLE["DB"]
+        return {
+            "transmits": np.array([x.transmits for x in b[MO]]),
+            "trains": np.array([x.trains for x in b[T]]),
+            "broadcasts": np.array([x.broadcasts for x in b[T]]),
+            "bid_factor": np.array([x.bid_factor for x in b[T]], dtype=np.float64),
+            **{f"valid_{r}": np.array([x.block_valid for x in b[r]]) for r in BLOCK_ROLE.values()},
+            "pack": np.array([npa if x.pack_fraction is None else x.pack_fraction for x in b[dbm]]),
+            "has_hook": np.array([any(x.hook is not None for x in b[r]) for r in ROLES]),
+        }
+
+    # --- stages ----------------------------------------------------------------------------
+    def stage_roles(self, ctx: RoundContext) -> None:
+        m, st, d = self.model, self.model.state, ctx.data
+        n = m.n
+        d["burned0"], d["forfeited0"], d["minted0"] = (
+            self.ledger.burned,
+            self.ledger.slashed,
+            self.ledger.minted,
+        )
+        d["acc"] = {}
+        owners = self.owners
+        st.role[owners] = ROLE_CODE[MO]
+        is_owner = np.zeros(n, dtype=bool)
+        is_owner[owners] = True
+        non_owner = np.flatnonzero(~is_owner)
+        n_cand = int(max(0, min(self.n_mot - len(owners), len(non_owner))))
+        cand = (
+            np.sort(self.rng.choice(non_owner, size=n_cand, replace=False))
+            if n_cand
+            else non_owner[:0]
+        )
+        is_cand = np.zeros(n, dtype=bool)
+        is_cand[cand] = True
+        d["owners"], d["cand"] = owners, cand
+        d["miners"] = np.flatnonzero(~is_owner & ~is_cand)
+        d["acc"]["n_candidates"] = n_cand
+
+    def stage_bidding(self, ctx: RoundContext) -> None:
+        st, d, cfg = self.model.state, ctx.data, self.model.cfg
+        cand, owners = d["cand"], d["owners"]
+        coins = self.ledger.coins
+        v_latest = int(self.lineage.col("depth", self.owner_nodes[:1])[0])
+        v_bid = st.version if cfg.bid_counts_ebm_copies else st.version_own
+        gap = (v_latest - np.maximum(v_bid[cand], 0) + 1).astype(np.int64)
+        want = gap * self.coin_nano
+        bf = self._vec["bid_factor"][st.strategy[cand, ROLE_CODE[T]]]
+        if np.any(bf != 1.0):
+            want = np.floor(want * bf).astype(np.int64)
+        d["bids"] = np.minimum(coins[cand], want)
+        d["mo_dep"] = np.minimum(coins[owners], self.budget_nano) // self.limit
+
+    def stage_matching(self, ctx: RoundContext) -> None:
+        st, d, cfg, lg = self.model.state, ctx.data, self.model.cfg, self.ledger
+        mt = match(
+            cfg.matching,
+            cfg.deposit_price,
+            self.owner_perf,
+            d["mo_dep"],
+            self.budget_nano,
+            self.limit,
+            d["cand"],
+            d["bids"],
+            st.last_perf[d["cand"]],
+            self.rng,
+        )
+        d["pair_owner_pos"] = mt.owner_pos
+        d["pair_owner"] = d["owners"][mt.owner_pos]
+        d["pair_t"] = mt.trainer
+        d["pair_dep_mo"] = d["mo_dep"][mt.owner_pos]
+        d["pair_dep_t"] = mt.t_deposit
+        lg.lock(d["pair_owner"], d["pair_dep_mo"])
+        lg.lock(d["pair_t"], d["pair_dep_t"])
+        d["acc"]["n_matched"] = len(mt.trainer)
+
+    def stage_deposit_block(self, ctx: RoundContext) -> None:
+        st, d, lg = self.model.state, ctx.data, self.ledger
+        r_idx = ctx.round
+        n_pairs = len(d["pair_t"])
+        d["forks"] = d["stale"] = 0
+        # chain = "simulated": the blocks carry the round's real contents and the round
+        # is settled from the main-chain blocks (RoundPayloads)
+        rp = self.chain.round_payloads(r_idx) if self.chain.real_blocks else None
+        d["rp"] = rp
+        db_build = None
+        dbm = BLOCK_ROLE["DB"]
+        if rp is not None:
+            rp.set_deposits(d["pair_owner"], d["pair_t"], d["pair_dep_mo"], d["pair_dep_t"])
+            pack, codes = self._vec["pack"], st.strategy[:, ROLE_CODE[dbm]]
+
+            def db_build(who: int, honest: bool) -> dict:
+                return rp.deposit_payload(float(pack[codes[who]]), honest)
+
+        db = self._mine("DB", r_idx, d, db_build)
+        d["db"] = db
+        packed = np.zeros(n_pairs, dtype=bool)
+        if db.miner >= 0 and rp is not None:
+            packed = rp.packed(db.payload)  # the contracts the main-chain DB packs
+            n_packed = int(packed.sum())
+            self._pay_block(db.miner, "DB", n_packed, d)
+        elif db.miner >= 0:
+            frac = float(self._vec["pack"][st.strategy[db.miner, ROLE_CODE[dbm]]])
+            if frac >= 1.0:
+                packed[:] = True
+            else:
+                k = int(math.floor(frac * n_pairs))
+                packed[self.rng.permutation(n_pairs)[:k]] = True
+            n_packed = int(packed.sum())
+            self._pay_block(db.miner, "DB", n_packed, d)
+        else:
+            n_packed = 0
+        # unpacked contracts are not on chain: refund, no training
+        if n_packed < n_pairs:
+            up = ~packed
+            lg.release(d["pair_owner"][up], d["pair_dep_mo"][up])
+            lg.release(d["pair_t"][up], d["pair_dep_t"][up])
+        pk = np.flatnonzero(packed)
+        d["p_owner"], d["p_opos"], d["p_t"] = (
+            d["pair_owner"][pk],
+            d["pair_owner_pos"][pk],
+            d["pair_t"][pk],
+        )
+        d["p_dep_mo"], d["p_dep_t"] = d["pair_dep_mo"][pk], d["pair_dep_t"][pk]
+        st.role[d["p_t"]] = ROLE_CODE[T]
+        d["acc"]["n_trainers"] = len(pk)
+
+    def stage_training(self, ctx: RoundContext) -> None:
+        st, d, cfg, S = self.model.state, ctx.data, self.model.cfg, self.settlement
+        p_owner, p_opos, p_t = d["p_owner"], d["p_opos"], d["p_t"]
+        npk = len(p_t)
+        n_own = len(d["owners"])
+        transmitted = self._vec["transmits"][st.strategy[p_owner, ROLE_CODE[MO]]]
+        ts = st.strategy[p_t, ROLE_CODE[T]]
+        trains = self._vec["trains"][ts]
+        broadcasts = self._vec["broadcasts"][ts]
+        parent_nodes = self.owner_nodes[p_opos]
+        parent_depth = self.lineage.col("depth", parent_nodes)
+        d["v_before_t"] = st.version[p_t].copy()
+        succ = transmitted & (~trains | (self.rng.random(npk) < self.p.p_train_success))
+        res = self.backend.train_round(
+            ctx.round, self.owner_backend[p_opos], p_t, ~trains, succ & transmitted
+        )
+        has_model = res.model_ids >= 0
+        submitted = has_model & broadcasts & np.asarray(res.hash_changed, dtype=bool)
+        perf = np.asarray(res.performance, dtype=np.float64)
+        # what the trainers now hold
+        if cfg.failed_keeps_received:
+            tr = p_t[transmitted]
+            st.version_own[tr] = np.maximum(st.version_own[tr], parent_depth[transmitted])
+        th = p_t[has_model & trains]
+        st.version_own[th] = np.maximum(st.version_own[th], parent_depth[has_model & trains] + 1)
+        st.last_perf[p_t[has_model]] = perf[has_model]
+        # trainers' operating costs (Table II, eqs. 31-38)
+        c = S.cost
+        t_cost = np.where(transmitted, c["transmit"], 0.0)
+        t_cost += np.where(transmitted & trains, c["train"], 0.0)
+        t_cost += np.where(has_model & broadcasts, c["encrypt"] + c["broadcast"], 0.0)
+        # owners' transmission cost, once per transmitting owner (eq. 24)
+        sent = np.bincount(p_opos[transmitted], minlength=n_own) > 0  # per owner position
+        st.cost[d["owners"][sent]] += c["transmit"]
+        # lineage nodes for the submitted models
+        sub_pos = np.flatnonzero(submitted)
+        nodes = self.lineage.add(
+            parent=parent_nodes[sub_pos],
+            recipient=p_owner[sub_pos],
+            trainer=p_t[sub_pos],
+            depth=parent_depth[sub_pos] + 1,
+            round=ctx.round + 1,
+            perf=perf[sub_pos],
+            backend_id=res.model_ids[sub_pos],
+            lazy=~trains[sub_pos],
+            pays=True,
+        )
+        node_of = np.full(npk, -1, dtype=np.int64)
+        node_of[sub_pos] = nodes
+        d.update(
+            transmitted=transmitted,
+            trains=trains,
+            parent_depth=parent_depth,
+            res=res,
+            has_model=has_model,
+            submitted=submitted,
+            perf=perf,
+            t_cost=t_cost,
+            sent=sent,
+            sub_pos=sub_pos,
+            node_of=node_of,
+        )
+
+    def stage_blocks(self, ctx: RoundContext) -> None:
+        d, S, r_idx = ctx.data, self.settlement, ctx.round
+        rp, res, sub_pos, p_owner, p_t = d["rp"], d["res"], d["sub_pos"], d["p_owner"], d["p_t"]
+        n_sub = len(sub_pos)
+        n_hash = n_sub  # an NBr trainer broadcasts nothing, not even its hash
+        n_enc = n_ver = n_sub
+        eb_build = tb_build = sb_build = None
+        if rp is not None:
+            ph, nh = res.parent_hashes, res.hashes
+            rp.set_models(
+                p_owner[sub_pos], p_t[sub_pos], [ph[i] for i in sub_pos], [nh[i] for i in sub_pos]
+            )
+            eb_build = rp.encryption_payload
+        eb = self._mine("EB", r_idx, d, eb_build)
+        if rp is not None and eb.miner >= 0:
+            n_hash = len(eb.payload["records"])
+            cases = getattr(res, "test_cases", None)
+            if cases is None:  # abstract learning: no test data
+                rp.set_cases(None, S.q_cases)
+            else:
+                from derelay.chain import hash_model
+
+                rp.set_cases(hash_model(np.asarray(cases)), len(cases))
+
+            def tb_build(who: int, honest: bool) -> dict:
+                return rp.testing_payload(eb.payload, honest)
+
+        tb = self._mine("TB", r_idx, d, tb_build) if eb.miner >= 0 else None
+        if rp is not None and tb is not None and tb.miner >= 0:
+            n_enc = len(tb.payload["encrypted"])
+            perf, submitted = d["perf"], d["submitted"]
+            rk = np.flatnonzero(submitted & np.isfinite(perf))
+            rp.set_performances(p_t[rk], perf[rk], S.top_k(len(rk)))
+
+            def sb_build(who: int, honest: bool) -> dict:
+                return rp.settlement_payload(tb.payload, honest)
+
+        sb = self._mine("SB", r_idx, d, sb_build) if tb is not None and tb.miner >= 0 else None
+        if rp is not None and sb is not None and sb.miner >= 0:
+            n_ver = len(sb.payload["performances"])
+        for stage in (d["db"], eb, tb, sb):
+            if stage is not None:
+                d["forks"] += stage.forks
+                d["stale"] += stage.stale
+        d["chain_ok"] = d["db"].miner >= 0 and sb is not None and sb.miner >= 0
+        if eb.miner >= 0:
+            self._pay_block(eb.miner, "EB", n_hash, d)
+        if tb is not None and tb.miner >= 0:
+            self._pay_block(tb.miner, "TB", n_enc, d)
+        if sb is not None and sb.miner >= 0:
+            self._pay_block(sb.miner, "SB", n_ver, d)
+        d["eb"], d["sb"] = eb, sb
+
+    def stage_settlement(self, ctx: RoundContext) -> None:
+        m, st, d, cfg, lg = self.model, self.model.state, ctx.data, self.model.cfg, self.ledger
+        p_t, p_owner = d["p_t"], d["p_owner"]
+        npk = len(p_t)
+        selected_pos = np.zeros(0, dtype=np.int64)
+        order = np.zeros(0, dtype=np.int64)
+        if d["chain_ok"] and d["rp"] is not None:  # the ranking and top_k of the main-chain SB
+            selected_pos, order = d["rp"].selection(d["sb"].payload, p_t)
+        elif d["chain_ok"]:
+            selected_pos, order = self.settlement.select(d["perf"], d["submitted"], self.rng)
+        sel_mask = np.zeros(npk, dtype=bool)
+        sel_mask[selected_pos] = True
+        # deposits: returned for selected pairs; NTm owners' trainers get theirs back;
+        # everything else is forfeited (Step 11 part 3; eqs. 28, 35, 38)
+        if d["chain_ok"]:
+            ret_t = sel_mask | ~d["transmitted"]
+            ret_mo = sel_mask
+        else:  # the round is void: every packed deposit goes back
+            ret_t = np.ones(npk, dtype=bool)
+            ret_mo = np.ones(npk, dtype=bool)
+        p_dep_t, p_dep_mo = d["p_dep_t"], d["p_dep_mo"]
+        lg.release(p_t[ret_t], p_dep_t[ret_t])
+        lg.release(p_owner[ret_mo], p_dep_mo[ret_mo])
+        lost_t = np.where(ret_t, 0, p_dep_t)
+        lost_mo = np.where(ret_mo, 0, p_dep_mo)
+        lost = int(lost_t.sum() + lost_mo.sum())
+        to = None
+        if cfg.forfeit == "redistribute":
+            to = np.concatenate([p_t[sel_mask], p_owner[sel_mask]])
+        share = 0
+        if lost:
+            lg.slash(lost, to, "forfeit")
+            if to is not None and len(to):
+                share = lost // len(to)
+                np.add.at(st.revenue, to, share / NANO)
+        st.cost[p_t] += lost_t / NANO + d["t_cost"]  # each trainer appears once per round
+        st.cost += np.bincount(p_owner, weights=lost_mo / NANO, minlength=m.n)
+        d.update(
+            selected_pos=selected_pos,
+            order=order,
+            sel_mask=sel_mask,
+            lost_t=lost_t,
+            lost_mo=lost_mo,
+            redistributed_share=share,
+        )
+
+    def stage_citations(self, ctx: RoundContext) -> None:
+        st, d, S = self.model.state, ctx.data, self.settlement
+        sel_nodes = d["node_of"][d["selected_pos"]]
+        cite = S.citations(sel_nodes) if len(sel_nodes) else None
+        if cite is not None:
+            total_cite = self.ledger.mint_dense(cite, "citation")
+            st.cited += cite
+            st.revenue += cite / NANO
+            # the owner's own share (k = 0, one R_Cited per selected child) is the MO's
+            # "now" revenue; the rest goes to predecessor owners, whatever their role
+            d["acc"]["citation_minted"] = total_cite
+            d["acc"]["cite_pred"] = (total_cite - len(d["selected_pos"]) * S.r_cited) / NANO
+        self.lineage.set("selected", sel_nodes, True)
+        d["sel_nodes"], d["cited"] = sel_nodes, cite is not None
+
+    def stage_versions(self, ctx: RoundContext) -> None:
+        st, d, cfg = self.model.state, ctx.data, self.model.cfg
+        eb, parent_depth = d["eb"], d["parent_depth"]
+        coin_f = self.p.coin
+        if (
+            d["chain_ok"]
+            and len(d["selected_pos"])
+            and cfg.ebm_receives != "none"
+            and eb.miner >= 0
+        ):
+            if cfg.ebm_receives == "best":
+                best_depth = int(parent_depth[d["order"][0]] + 1)
+            else:
+                best_depth = int((parent_depth[d["sub_pos"]] + 1).max())
+            v0 = int(st.version[eb.miner])
+            if best_depth > v0:
+                d["acc"]["ebm_gain"] = (best_depth - max(v0, -1)) * coin_f
+                st.revenue[eb.miner] += d["acc"]["ebm_gain"]
+                st.version[eb.miner] = best_depth
+        np.maximum(st.version, st.version_own, out=st.version)
+        # model value the trainers gained (Table II: (V_RecM - V_Now^T [+1]) (c))
+        p_t, v_before_t = d["p_t"], d["v_before_t"]
+        v_gain_t = np.maximum(st.version[p_t] - np.maximum(v_before_t, -1), 0) * coin_f
+        st.revenue[p_t] += v_gain_t
+        d["v_gain_t"] = v_gain_t
+        d["gap_t"] = np.where(d["transmitted"], parent_depth - np.maximum(v_before_t, -1), 0)
+
+    def stage_accounting(self, ctx: RoundContext) -> None:
+        """Realised utility per (role, strategy): owners, trainers, valid-block miners."""
+        st, d, S = self.model.state, ctx.data, self.settlement
+        red = d["redistributed_share"] / NANO
+        owners, p_t, sel = d["owners"], d["p_t"], d["sel_mask"]
+        r_cited = (S.r_cited / NANO) if d["cited"] else 0.0
+        # model owners: citations as owner (k = 0) - forfeited deposits - transmission;
+        # per-owner sums by position in the owners array (no participant-sized arrays)
+        opos, n_own = d["p_opos"], len(owners)
+
+        def per_owner(w=None, mask=None):
+            i = opos if mask is None else opos[mask]
+            if w is not None and mask is not None:
+                w = w[mask]
+            return np.bincount(i, weights=w, minlength=n_own).astype(np.float64)
+
+        sel_o = per_owner(mask=sel)
+        rev_o = sel_o * r_cited
+        if red:
+            rev_o += red * sel_o
+        cost_o = per_owner(d["lost_mo"] / NANO)
+        cost_o += d["sent"] * S.cost["transmit"]
+        dep_mo, lost_mo = d["p_dep_mo"], d["lost_mo"]
+        ctx.play(
+            MO,
+            st.strategy[owners, ROLE_CODE[MO]],
+            owners,
+            rev_o - cost_o,
+            rev_o,
+            cost_o,
+            stake=per_owner(dep_mo / NANO),
+            count=per_owner(),
+            selected=sel_o,
+            returned=per_owner((dep_mo - lost_mo) / NANO),
+        )
+        rev_t = d["v_gain_t"] + np.where(sel, red, 0.0)
+        cost_t = d["lost_t"] / NANO + d["t_cost"]
+        dep_t = d["p_dep_t"]
+        ctx.play(
+            T,
+            st.strategy[p_t, ROLE_CODE[T]],
+            p_t,
+            rev_t - cost_t,
+            rev_t,
+            cost_t,
+            stake=dep_t / NANO,
+            gap=d["gap_t"].astype(np.float64),
+            count=d["submitted"].astype(np.float64),
+            selected=sel.astype(np.float64),
+            returned=(dep_t - d["lost_t"]) / NANO,
+        )
+        ebm = BLOCK_ROLE["EB"]
+        for role, miner, reward, cost, items in d["acc"].pop("miners", []):
+            extra = gap = 0.0
+            if role == ebm:
+                extra = float(d["acc"].get("ebm_gain", 0.0))
+                gap = extra / self.p.coin
+            ctx.play(
+                role,
+                [st.strategy[miner, ROLE_CODE[role]]],
+                [miner],
+                reward + extra - cost,
+                reward + extra,
+                cost,
+                gap=gap,
+                count=float(items),
+            )
+
+    def stage_next_owners(self, ctx: RoundContext) -> None:
+        d, cfg = ctx.data, self.model.cfg
+        res, selected_pos = d["res"], d["selected_pos"]
+        stale_models = res.model_ids[d["has_model"] & ~d["sel_mask"]]
+        if len(selected_pos):
+            stale_models = np.concatenate([stale_models, self.owner_backend])
+            self.owners = d["p_t"][selected_pos]
+            self.owner_nodes = d["sel_nodes"]
+            self.owner_backend = res.model_ids[selected_pos]
+            self.owner_perf = d["perf"][selected_pos]
+        elif d["chain_ok"] and cfg.on_no_selection == "halt":
+            self.halted = True
+        # else: the owners stay owners
+        if hasattr(self.backend, "forget_before"):
+            self.backend.forget_before(int(self.owner_backend.min()))
+        else:
+            keep = np.isin(stale_models, self.owner_backend, invert=True)
+            self.backend.release(stale_models[keep & (stale_models >= 0)])
+
+    # --- mining ------------------------------------------------------------------------------
+    def _mine(self, kind: str, r_idx: int, d: dict, build=None):
+        """Mine one block; ``build(participant, honest)`` gives its contents (simulated
+        chain; ``honest`` is False for a PI/NG/IT/IRa miner, whose payload the chain's
+        rules reject)."""
+        st = self.model.state
+        role = BLOCK_ROLE[kind]
+        ri = ROLE_CODE[role]
+        miners = d["miners"]
+        valid = self._vec[f"valid_{role}"][st.strategy[miners, ri]]
+        res = self.chain.mine(kind, r_idx, miners, valid, build)
+        if len(res.invalid_miners):
+            inv = res.invalid_miners
+            c = self.settlement.block_cost(kind, 0, False)
+            np.add.at(st.cost, inv, c)
+            st.role[inv] = ri
+            self.model.recorder.play(role, st.strategy[inv, ri], -c, 0.0, c)
+            for mnr in inv.tolist():
+                self.blocks.append((r_idx + 1, kind, mnr, False, 0, 0))
+        return res
+
+    def _pay_block(self, miner: int, kind: str, n_items: int, d: dict) -> None:
+        st = self.model.state
+        role = BLOCK_ROLE[kind]
+        amount = self.settlement.block_reward(kind, n_items)
+        self.ledger.mint(miner, amount, "block_reward")
+        cost = self.settlement.block_cost(kind, n_items, True)
+        st.revenue[miner] += amount / NANO
+        st.cost[miner] += cost
+        st.role[miner] = ROLE_CODE[role]
+        d["acc"].setdefault("miners", []).append((role, miner, amount / NANO, cost, n_items))
+        self.blocks.append((self.model.round + 1, kind, int(miner), True, int(n_items), amount))
+
+    # --- recording -------------------------------------------------------------------------
+    def round_row(self, ctx: RoundContext) -> dict:
+        m, lg, d = self.model, self.ledger, ctx.data
+        acc = d["acc"]
+        st = m.state
+        n = m.n
+        v = st.version
+        latest = int(v.max())
+        has = v >= 0
+        counts = np.bincount(np.minimum(latest - v[has], N_LATEST + 1), minlength=N_LATEST + 2)
+        row = {
+            "round": m.round,
+            "n_model_owners": len(d["owners"]),
+            "n_candidates": acc.get("n_candidates", 0),
+            "n_matched": acc.get("n_matched", 0),
+            "n_trainers": acc.get("n_trainers", 0),
+            "n_submitted": len(d["sub_pos"]),
+            "n_selected": len(d["selected_pos"]),
+            "latest_version": latest,
+            "total_coins": lg.total() / NANO,
+            "minted": lg.minted / NANO,
+            "forfeited": lg.slashed / NANO,
+            "burned": lg.burned / NANO,
+            "escrow": lg.escrow / NANO,
+            "minted_round": (lg.minted - d["minted0"]) / NANO,
+            "forfeited_round": (lg.slashed - d["forfeited0"]) / NANO,
+            "burned_round": (lg.burned - d["burned0"]) / NANO,
+            "citation_minted": acc.get("citation_minted", 0) / NANO,
+            "citation_predecessors": acc.get("cite_pred", 0.0),
+            "forks": d["forks"],
+            "stale_blocks": d["stale"],
+        }
+        for k in range(N_LATEST + 1):
+            row[f"share_latest_{k}"] = counts[k] / n
+        row["share_older"] = counts[N_LATEST + 1] / n
+        row["share_none"] = 1.0 - has.sum() / n
+        coins = lg.coins
+        row["mean_coins"] = float(coins.mean()) / NANO
+        row["min_coins"] = int(coins.min()) / NANO
+        row["max_coins"] = int(coins.max()) / NANO
+        row["total_coins_nano"] = lg.total()
+        row["minted_nano"] = lg.minted
+        row["burned_nano"] = lg.burned
+        row["escrow_nano"] = lg.escrow
+        res, sel, sub = d["res"], d["sel_mask"], d["submitted"]
+        gain = np.asarray(res.gain, dtype=np.float64)
+        row["mean_gain"] = float(gain[sel].mean()) if sel.any() else np.nan
+        lz = ~d["trains"] & sub
+        row["lazy_top_s_rate"] = float((sel & lz).sum() / lz.sum()) if lz.any() else np.nan
+        perf = d["perf"]
+        row["best_performance"] = float(np.nanmax(perf[sub])) if sub.any() else np.nan
+        if self.learning_metrics:
+            from derelay.learning import round_metrics
+
+            out = round_metrics(res, sel, self.backend)
+            row.update({k: out[k] for k in ("best_accuracy", "mean_gain", "lazy_top_s_rate")})
+        row.update(m.strategy_shares())
+        row["halted"] = False
+        return row
+
+    def halted_row(self, ctx: RoundContext) -> dict:
+        last = dict(self.model.recorder.rows[-1]) if self.model.recorder.rows else {}
+        last.update(
+            round=self.model.round,
+            n_model_owners=0,
+            n_candidates=0,
+            n_matched=0,
+            n_trainers=0,
+            n_submitted=0,
+            n_selected=0,
+            minted_round=0.0,
+            forfeited_round=0.0,
+            burned_round=0.0,
+            citation_minted=0.0,
+            citation_predecessors=0.0,
+            forks=0,
+            stale_blocks=0,
+            halted=True,
+        )
+        return last
+
+    def own_state_values(self, role: str, idx: np.ndarray):
+        """A trainer's or owner's own state for best response (``None`` for miners)."""
+        if role not in (T, MO):
+            return None
+        return own_state_values(self.model, idx)
+
+    def strategy_utility(self, role: str, abbr: str):
+        return self.model.behaviour[role][self.model.role_strats[role].index(abbr)].utility
+
+    def blocks_frame(self):
+        import pandas as pd
+
+        cols = ["round", "kind", "miner", "valid", "items", "reward_nano"]
+        df = pd.DataFrame(self.blocks, columns=cols)
+        df = df.astype(
+            {
+                "round": "int64",
+                "miner": "int64",
+                "valid": "bool",
+                "items": "int64",
+                "reward_nano": "int64",
+            }
+        )
+        df["reward"] = df["reward_nano"] / NANO
+        return df
+
+    def tables(self) -> dict:
+        import pandas as pd
+
+        out = {"blocks": self.blocks_frame()}
+        if self.model.cfg.keep_lineage:
+            out["lineage"] = pd.DataFrame(self.lineage.table())
+        return out
+
+    def meta(self) -> dict:
+        lg = self.ledger
+        return {
+            "chain": self.chain.name,
+            "learning": self.model.cfg.learning,
+            "ledger": {
+                "minted_nano": lg.minted,
+                "burned_nano": lg.burned,
+                "forfeited_nano": lg.slashed,
+                "returned_nano": lg.released,
+                "redistributed_nano": lg.redistributed,
+                "escrow_nano": lg.escrow,
+                "total_coins_nano": lg.total(),
+            },
+            "chain_metrics": self.chain.metrics(),
+            "citation_tree_size": self.settlement.engine.tree_size,
+        }
+
+
+def own_state_values(model, idx: np.ndarray):
+    """Parameter values as seen by participants ``idx`` (numpy arrays, one per agent).
+
+    A trainer's own version gap and the deposit it would bid under the paper's rule
+    (V_RecM = V_latest, V_Now^T its own version, b^T = min(coins, V_latest - V_Now + 1));
+    an owner's own deposit per trainer b^MO = min(Budget_MO, coins) / limit.  Every other
+    key is the run's parameter.  The Table II formulas evaluate these arrays directly.
+    """
+    from derelay.params import as_values
+
+    p = model.p
+    v = as_values(p)
+    st = model.state
+    latest = float(st.version.max())
+    v_now = np.maximum(st.version[idx], 0).astype(np.float64)
+    coins = st.coins[idx] / NANO
+    v.v_rec = np.full(len(idx), latest)
+    v.v_now_t = np.minimum(v_now, latest)
+    v.b_t = np.minimum(coins, (latest - v.v_now_t + 1) * p.coin)
+    v.b_mo = np.minimum(p.mo_budget, coins) / p.selection_limit
+    return v
+
+
+class DeRelayModel(MechanismModel):
+    """The DeRelayL relay as a Mesa 3 model: the generic engine plus
+    :class:`DeRelayLProtocol` (vectorised state, thin agents)."""
+
+    def __init__(self, cfg: SimConfig | None = None, seed: int = 0, backend=None) -> None:
+        from derelay.mechanism import get_mechanism
+
+        cfg = cfg or SimConfig.from_preset("paper_text")
+        table = strategy_table(cfg.mechanism)
+        role_strats = {r: tuple(sorted(table[r], key=lambda a: (a != "N", a))) for r in ROLES}
+        self.behaviour = {r: [table[r][a] for a in role_strats[r]] for r in ROLES}
+        super().__init__(
+            cfg,
+            get_mechanism(cfg.mechanism),
+            DeRelayLProtocol,
+            cfg.params,
+            options=cfg,
+            seed=seed,
+            role_strategies=role_strats,
+            backend=backend,
+        )
+        self.rng = self.streams.rng("model")  # the round's stream (as before the engine)
+        self.datacollector = None
+        if cfg.datacollector:
+            import mesa
+
+            self.datacollector = mesa.DataCollector(
+                model_reporters={
+                    "total_coins": lambda m: m.ledger.total() / NANO,
+                    "latest_version": lambda m: int(m.state.version.max()),
+                    "n_model_owners": lambda m: len(m.owners),
+                },
+                agent_reporters={"coins": "coins", "version": "version", "role": "role"}
+                if cfg.mesa_agents
+                else None,
+            )
+
+    # the protocol's state, as attributes of the model (existing users read them here)
+    @property
+    def owners(self) -> np.ndarray:
+        return self.protocol.owners
+
+    @property
+    def owner_perf(self) -> np.ndarray:
+        return self.protocol.owner_perf
+
+    @property
+    def owner_nodes(self) -> np.ndarray:
+        return self.protocol.owner_nodes
+
+    @property
+    def backend(self):
+        return self.protocol.backend
+
+    @property
+    def chain(self):
+        return self.protocol.chain
+
+    @property
+    def lineage(self):
+        return self.protocol.lineage
+
+    @property
+    def settlement(self):
+        return self.protocol.settlement
+
+    @property
+    def halted(self) -> bool:
+        return self.protocol.halted
+
+    @property
+    def adapt_rng(self) -> np.random.Generator:
+        return self.streams.rng("adapt")
+
+    def strategy_for(self, index: int, role: str) -> str:
+        return self.role_strats[role][int(self.state.strategy[index, ROLE_CODE[role]])]
+
+    def behaviour_of(self, index: int):
+        rc = int(self.state.role[index])
+        if rc == IDLE:
+            return None
+        return self.behaviour[ROLES[rc]][int(self.state.strategy[index, rc])]
+
+    def after_round(self, ctx: RoundContext) -> None:
+        if self.datacollector is not None and self.round % self.cfg.record_every == 0:
+            self.datacollector.collect(self)
+        if self.protocol._vec["has_hook"].any():
+            self.agents.shuffle_do("run_hook")
+            self._shares = None

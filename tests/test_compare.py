@@ -1,0 +1,166 @@
+"""``derelay compare``: pairing, missing families, the declared schema, the report."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from derelay.cli import app
+from derelay.mechanism import register_mechanism
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "examples" / "derelay_toy"))
+from derelay_toy import TOY  # noqa: E402
+
+from experiments.compare import (  # noqa: E402
+    SCHEMA,
+    CompareConfig,
+    compare_kind,
+    plan,
+    run_compare,
+    verdict,
+)
+
+register_mechanism(TOY)
+runner = CliRunner()
+BASE = {
+    "rounds": 6,
+    "learning": "abstract",
+    "compute": "equal",
+    "trainers_per_round": 8,
+    "n_participants": 20,
+    "forks": False,
+}
+
+
+def test_honest_twin_is_a_run_without_deviants():
+    from derelay.engine import RunConfig, run_simulation
+
+    twin = compare_kind(
+        {**BASE, "mechanism": "toy", "design": "paper_defaults", "family": "honest", "share": 0.0},
+        seed=7,
+    )
+    plain = run_simulation(RunConfig(mechanism="toy", params={"n_participants": 20}), 6, seed=7)
+    a = twin["agents"].set_index("agent_id")["cum_utility"].to_numpy()
+    b = plain.model.state.cum_utility
+    assert (a == b).all()
+    assert twin["summary"]["n_deviants"].iloc[0] == 0
+    dev = compare_kind(
+        {**BASE, "mechanism": "toy", "design": "paper_defaults", "family": "lazy", "share": 0.25},
+        seed=7,
+    )
+    assert dev["summary"]["n_deviants"].iloc[0] == 5
+    # the same seed gives the same roles: the rounds' role draws do not depend on types
+    assert len(dev["agents"]) == len(twin["agents"])
+
+
+def test_missing_family_is_never_run_and_shows_a_dash(tmp_path):
+    cfg = CompareConfig(
+        mechanisms=["toy"],
+        families=["lazy", "poison"],
+        seeds=2,
+        rounds=5,
+        n_participants=20,
+        designs=["paper_defaults"],
+        unilateral=False,
+        accuracy_families=["lazy"],
+        accuracy_shares=[0.3],
+    )
+    pts = plan(cfg, ["toy"])["group"]
+    assert {p["family"] for p in pts} == {"honest", "lazy"}  # poison: toy has none
+    summary = run_compare(cfg, tmp_path / "c", workers=1, figures=False)
+    cells = summary["tables"]["paper_defaults"][0]["cells"]
+    assert cells["poison"] is None and cells["lazy"]["verdict"] in (
+        "unprofitable",
+        "profitable",
+        "inconclusive",
+    )
+    report = (tmp_path / "c" / "report.md").read_text()
+    assert "| toy |" in report and " – |" in report
+    df = pd.read_parquet(tmp_path / "c" / "compare.parquet")
+    assert list(df.columns) == list(SCHEMA)
+    assert {str(t) for t in df.dtypes} <= {"string", "float64", "int64", "boolean"}
+    assert not (df["family"] == "poison").any()
+    assert set(df["setting"]) == {"group", "accuracy"}
+
+
+def test_cli_quick_on_the_toy_with_figures(tmp_path):
+    out = tmp_path / "q"
+    r = runner.invoke(
+        app,
+        [
+            "compare",
+            "--mechanisms",
+            "toy",
+            "--quick",
+            "--rounds",
+            "4",
+            "--seeds",
+            "2",
+            "--workers",
+            "1",
+            "--no-progress",
+            "--out",
+            str(out),
+        ],
+    )
+    assert r.exit_code == 0, r.output
+    assert (out / "compare.parquet").exists() and (out / "report.md").exists()
+    assert {p.name for p in (out / "figures").iterdir()} >= {
+        "gain_heatmap.png",
+        "accuracy_vs_share.png",
+        "outlay_vs_accuracy.png",
+        "gini_over_rounds.png",
+    }
+    # a used directory is refused, --resume finishes it, bad input exits 2
+    r = runner.invoke(app, ["compare", "--mechanisms", "toy", "--quick", "--out", str(out)])
+    assert r.exit_code == 2 and "is not empty" in r.output
+    r = runner.invoke(
+        app,
+        [
+            "compare",
+            "--mechanisms",
+            "toy",
+            "--quick",
+            "--rounds",
+            "4",
+            "--seeds",
+            "2",
+            "--workers",
+            "1",
+            "--no-progress",
+            "--resume",
+            "--out",
+            str(out),
+        ],
+    )
+    assert r.exit_code == 0, r.output
+    for args, needle in [
+        (["--mechanisms", "bogus"], "unknown mechanism 'bogus'"),
+        (["--learning", "gpu"], "'--learning' = 'gpu'"),
+        (["--mechanisms", ","], "'--mechanisms' is empty"),
+    ]:
+        r = runner.invoke(app, ["compare", *args, "--out", str(tmp_path / "z")])
+        assert r.exit_code == 2 and needle in r.output, r.output
+    bad = tmp_path / "bad.toml"
+    bad.write_text("share = 0.9\n")
+    r = runner.invoke(app, ["compare", "--config", str(bad), "--out", str(tmp_path / "z")])
+    assert r.exit_code == 2 and "share" in r.output
+    assert not (tmp_path / "z").exists()
+
+
+@pytest.mark.parametrize(
+    ("lo", "hi", "want"),
+    [
+        (-2, -1, "unprofitable"),
+        (1, 2, "profitable"),
+        (-1, 1, "inconclusive"),
+        (float("nan"), 1, "inconclusive"),
+    ],
+)
+def test_verdict_rule(lo, hi, want):
+    assert verdict(lo, hi) == want
