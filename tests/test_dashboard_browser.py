@@ -284,6 +284,11 @@ def test_dashboard_in_chromium_offline(server):
             assert len(heat) == 4 and sum(v is None or v != v for v in heat) == 1  # pot x poison
             page.locator(".bk-DataTable").wait_for()
             page.screenshot(path=str(ARTIFACTS / "dashboard_compare.png"))
+
+            # --- an unknown ?mechanism= gets a page naming the allowed ones ------------
+            page.goto(url + "?mechanism=nope")
+            page.get_by_text("unknown mechanism").wait_for()
+            assert page.locator("a[href='?mechanism=derelayl']").count() == 1
             assert not errors, errors
         finally:
             browser.close()
