@@ -186,6 +186,21 @@ def test_simulation_step_play_reset(dash):
     dash.mix["T"]["NTr"].value = dash.mix["T"]["NBr"].value = 0.0
 
 
+@pytest.mark.parametrize("preset", ["paper_text", "authors_code"])
+def test_simulation_is_the_run_derelay_run_makes(preset):
+    from derelay.model import SimConfig, run_simulation
+
+    p = Params(r_cited=0.5)
+    sim = make_sim(MECH, p, {"T": {"NTr": 0.2}}, seed=7, preset=preset)
+    rows = [sim.step() for _ in range(5)]
+    cfg = SimConfig.from_preset(preset).with_updates(
+        params={"r_cited": 0.5}, strategies={"T": {"N": 0.8, "NTr": 0.2}}
+    )
+    ref = run_simulation(cfg, rounds=5, seed=7).rounds
+    for key in ("minted", "burned", "n_trainers", "n_selected", "mean_coins", "share_T_NTr"):
+        assert [r[key] for r in rows] == ref[key].astype(float).tolist(), key
+
+
 def test_simulation_is_deterministic_per_seed():
     p = Params()
     a = make_sim(MECH, p, {"T": {"NTr": 0.2}}, seed=5)

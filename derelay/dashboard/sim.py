@@ -69,6 +69,8 @@ class DeRelaySim:
     """:class:`derelay.model.DeRelayModel` (the DeRelayL ABM on Mesa 3), one round a step."""
 
     name = "derelay.model.DeRelayModel"
+    #: the readings of the paper the model can start from (``derelay run --preset``)
+    presets = ("paper_text", "authors_code")
 
     def __init__(
         self,
@@ -77,13 +79,17 @@ class DeRelaySim:
         mix: Mapping[str, Mapping[str, float]],
         seed: int,
         adaptation: str = "fixed",
+        preset: str | None = None,
     ) -> None:
         from derelay.model import DeRelayModel, SimConfig, SimConfigError
 
         self.mechanism = mechanism
         strategies = normal_shares(mechanism, mix)
         try:
-            cfg = SimConfig(params=params, strategies=strategies, adaptation=adaptation)
+            # `derelay run`'s configuration: a preset, with the page's point, mix and rule
+            data = SimConfig.from_preset(preset or self.presets[0]).model_dump()
+            data.update(params=dict(params), strategies=strategies, adaptation=adaptation)
+            cfg = SimConfig.from_mapping(data)
         except (SimConfigError, ValueError) as exc:
             raise SimError(str(exc).splitlines()[0]) from None
         self.cfg = cfg
@@ -184,6 +190,7 @@ class EngineSim:
     report one; counts (``n_*`` columns, such as trainers) and its other metrics."""
 
     name = "derelay.engine.MechanismModel"
+    presets: tuple[str, ...] = ()
 
     def __init__(
         self,
@@ -192,6 +199,7 @@ class EngineSim:
         mix: Mapping[str, Mapping[str, float]],
         seed: int,
         adaptation: str = "fixed",
+        preset: str | None = None,
     ) -> None:
         from derelay.engine import RunConfig, build_model
 
@@ -293,7 +301,14 @@ def sim_class(mechanism: Any):
     return None
 
 
-def make_sim(mechanism: Any, params: Any, mix, seed: int, adaptation: str = "fixed"):
+def make_sim(
+    mechanism: Any,
+    params: Any,
+    mix,
+    seed: int,
+    adaptation: str = "fixed",
+    preset: str | None = None,
+):
     cls = sim_class(mechanism)
     if cls is None:
         raise SimError(
@@ -302,4 +317,6 @@ def make_sim(mechanism: Any, params: Any, mix, seed: int, adaptation: str = "fix
         )
     if adaptation not in ADAPTATIONS:
         raise SimError(f"adaptation = {adaptation!r} is not allowed: allowed {list(ADAPTATIONS)}")
-    return cls(mechanism, params, mix, seed, adaptation)
+    if preset is not None and preset not in cls.presets:
+        raise SimError(f"preset = {preset!r} is not allowed: allowed {list(cls.presets)}")
+    return cls(mechanism, params, mix, seed, adaptation, preset)
