@@ -68,7 +68,11 @@ class SimConfig(BaseModel):
     params: Params = Field(default_factory=Params)
 
     # --- round logic -------------------------------------------------------------------
-    mechanism: str = Field("derelayl", description="settlement component (registry name)")
+    mechanism: str = Field(
+        "derelayl",
+        description="registry name of a mechanism on DeRelayL's round protocol (DeRelayL or a "
+        "variant of it); other mechanisms run with derelay.engine.RunConfig",
+    )
     matching: Literal["algorithm1", "sec4_text", "authors"] = "algorithm1"
     deposit_price: Literal["second", "first"] = "second"
     citation: Literal["every_ancestor", "discounted"] = "every_ancestor"
@@ -169,6 +173,18 @@ class SimConfig(BaseModel):
                 f"genesis_owner = {self.genesis_owner} is out of range: allowed "
                 f"0 <= genesis_owner < n_participants = {p.n_participants}"
             )
+        if self.mechanism != "derelayl":
+            from derelay.mechanism import get_mechanism
+
+            proto = get_mechanism(self.mechanism).load_protocol()
+            if not hasattr(proto, "build_model") or proto.build_model.__func__ is not (
+                _derelayl_build_model()
+            ):
+                raise ValueError(
+                    f"mechanism = {self.mechanism!r} has its own round protocol; SimConfig is "
+                    "DeRelayL's configuration: run it with derelay.engine.RunConfig(mechanism="
+                    f"{self.mechanism!r}) or `derelay run --mechanism {self.mechanism}`"
+                )
         known = known_strategies(self.mechanism)
         for role, shares in self.strategies.items():
             if role not in known:
@@ -291,6 +307,12 @@ class SimConfig(BaseModel):
         data = self.model_dump()
         data = _merge(data, changes)
         return type(self).from_mapping(data)
+
+
+def _derelayl_build_model():
+    from .protocol import DeRelayLProtocol
+
+    return DeRelayLProtocol.build_model.__func__
 
 
 def _first_line(exc: Exception) -> str:
