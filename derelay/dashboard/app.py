@@ -440,7 +440,9 @@ class Dashboard:
                     legend_label=lab,
                     color=Category20_20[i % 20],
                     line_width=2,
+                    visible=not spec.show_first or i < spec.show_first,
                 )
+            f.y_range.only_visible = True  # hidden lines do not stretch the axis
             f.legend.click_policy = "hide"
             f.legend.label_text_font_size = "8pt"
             f.legend.location = "top_left"

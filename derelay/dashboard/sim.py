@@ -40,6 +40,8 @@ class PlotSpec:
     columns: tuple[tuple[str, str], ...]  # (row key, legend label)
     kind: str = "line"
     y_label: str = ""
+    #: lines shown at first (0: all); the others are listed in the legend, a click shows them
+    show_first: int = 0
 
 
 class SimError(ValueError):
@@ -177,6 +179,8 @@ class DeRelaySim:
 
 #: Row columns an engine protocol may report that the accuracy plot shows.
 ACCURACY_COLUMNS = ("accuracy", "best_accuracy", "mean_accuracy", "final_accuracy")
+#: Metrics every engine protocol reports for the comparison (shown first).
+COMMON_METRICS = ("honest_accuracy", "training_jobs", "wasted_jobs", "deviant_detected")
 _LEDGER_COLUMNS = {"round", "halted", "minted", "external", "burned", "escrow", "total_coins"}
 
 
@@ -235,14 +239,22 @@ class EngineSim:
         )
         accuracy = tuple((c, c) for c in cols if c in ACCURACY_COLUMNS)
         counts = tuple((c, c.removeprefix("n_")) for c in cols if c.startswith("n_"))
-        other = tuple(
-            (c, c)
+        other = [
+            c
             for c in cols
             if c not in _LEDGER_COLUMNS
             and not c.endswith("_nano")
             and not c.startswith(("share_", "n_"))
             and c not in ACCURACY_COLUMNS
+        ]
+        # the engine's common comparison metrics first, then the protocol's own
+        other.sort(
+            key=lambda c: (
+                c not in COMMON_METRICS,
+                COMMON_METRICS.index(c) if c in COMMON_METRICS else 0,
+            )
         )
+        other = tuple((c, c) for c in other)
         plots = [
             PlotSpec(
                 "coins",
@@ -258,7 +270,9 @@ class EngineSim:
         if counts:
             plots.append(PlotSpec("trainers", "Counts per round", counts, y_label="count"))
         if other:
-            plots.append(PlotSpec("metrics", f"{self.mechanism.name} round metrics", other))
+            plots.append(
+                PlotSpec("metrics", f"{self.mechanism.name} round metrics", other, show_first=3)
+            )
         plots.append(
             PlotSpec(
                 "ledger",
