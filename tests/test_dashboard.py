@@ -17,7 +17,7 @@ from derelay.cli import app as cli_app
 from derelay.dashboard import compare, logic, spaces
 from derelay.dashboard.app import make_document
 from derelay.dashboard.sim import SimError, make_sim
-from derelay.mechanism import get_mechanism
+from derelay.mechanism import get_mechanism, mechanism_names
 from derelay.params import Params, as_values
 
 MECH = get_mechanism("derelayl")
@@ -184,6 +184,21 @@ def test_simulation_step_play_reset(dash):
     dash.reset()  # 0.25 + 0.9 > 1: refused with one line, the old run stays
     assert "deviations sum to 1.15" in dash.sim_status.text
     dash.mix["T"]["NTr"].value = dash.mix["T"]["NBr"].value = 0.0
+
+
+@pytest.mark.parametrize("preset", ["paper_text", "authors_code"])
+def test_simulation_is_the_run_derelay_run_makes(preset):
+    from derelay.model import SimConfig, run_simulation
+
+    p = Params(r_cited=0.5)
+    sim = make_sim(MECH, p, {"T": {"NTr": 0.2}}, seed=7, preset=preset)
+    rows = [sim.step() for _ in range(5)]
+    cfg = SimConfig.from_preset(preset).with_updates(
+        params={"r_cited": 0.5}, strategies={"T": {"N": 0.8, "NTr": 0.2}}
+    )
+    ref = run_simulation(cfg, rounds=5, seed=7).rounds
+    for key in ("minted", "burned", "n_trainers", "n_selected", "mean_coins", "share_T_NTr"):
+        assert [r[key] for r in rows] == ref[key].astype(float).tolist(), key
 
 
 def test_simulation_is_deterministic_per_seed():
@@ -425,3 +440,26 @@ def test_every_parameter_kind_gets_a_widget(kinds):
     assert d.error is None and d.values["flag"] is True and d.values["mode"] == "b"
     d.open_tab(1)  # no round protocol: the tab says so in one line
     assert "declares no round protocol" in d.sim_status.text
+
+
+@pytest.mark.parametrize("name", mechanism_names())
+def test_every_registered_mechanism_gets_its_page_and_live_run(name):
+    mech = get_mechanism(name)
+    d = make_document(Document(), name)
+    assert set(d.sliders) == {k.name for k in spaces.knobs(mech) if k.numeric}
+    p = spaces.validate(mech, d.values)
+    ev = mech.evaluate(p)
+    for r in d.last_verdicts.roles:  # the page says what the mechanism's formulas say
+        assert r["ir"] is bool(ev.ir[r["role"]]) and r["ic_ok"] is bool(ev.ic[r["role"]])
+    for c in d.last_verdicts.conditions:
+        assert c["holds"] is bool(mech.condition(c["name"]).holds(p))
+    assert d.map_info.text and "data-design-status" in d.design_div.text
+    d.open_tab(1)
+    assert d.sim is not None, d.sim_status.text
+    d.step(2)
+    for spec in d.sim.plots:
+        data = d.sim_sources[spec.key].data
+        if spec.kind == "line":
+            assert data["round"] == [1.0, 2.0] and all(len(data[c]) == 2 for c, _ in spec.columns)
+    ledger = d.sim_sources["ledger"].data
+    assert all(ledger[k][-1] >= 0 for k in ("minted", "external", "burned"))

@@ -169,6 +169,15 @@ def test_dashboard_in_chromium_offline(server):
             page.route("**/*", route)
             errors: list[str] = []
             page.on("pageerror", lambda e: errors.append(str(e)))
+            idle: list[float] = []  # BokehJS logs "document idle at N ms" once drawn
+            page.on(
+                "console",
+                lambda m: (
+                    idle.append(float(m.text.split(" at ")[1].split()[0]))
+                    if "document idle at" in m.text
+                    else None
+                ),
+            )
 
             # --- first render -----------------------------------------------------
             t0 = time.perf_counter()
@@ -176,6 +185,9 @@ def test_dashboard_in_chromium_offline(server):
             page.locator("[data-rev]").wait_for()
             page.locator("[data-cond=T7]").wait_for()
             timings["first_render_s"] = time.perf_counter() - t0
+            page.wait_for_function("() => true")
+            if idle:
+                timings["bokehjs_document_idle_ms"] = idle[0]
             assert page.locator("[data-cond=T7]").get_attribute("data-holds") == "true"
             rev = _rev(page)
 
@@ -272,6 +284,11 @@ def test_dashboard_in_chromium_offline(server):
             assert len(heat) == 4 and sum(v is None or v != v for v in heat) == 1  # pot x poison
             page.locator(".bk-DataTable").wait_for()
             page.screenshot(path=str(ARTIFACTS / "dashboard_compare.png"))
+
+            # --- an unknown ?mechanism= gets a page naming the allowed ones ------------
+            page.goto(url + "?mechanism=nope")
+            page.get_by_text("unknown mechanism").wait_for()
+            assert page.locator("a[href='?mechanism=derelayl']").count() == 1
             assert not errors, errors
         finally:
             browser.close()

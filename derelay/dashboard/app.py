@@ -341,6 +341,14 @@ class Dashboard:
         self.adapt_select = Select(
             title="adaptation", value="fixed", options=list(ADAPTATIONS), width=150
         )
+        self.preset_select = Select(
+            title="reading (preset)",
+            value=cls.presets[0] if cls.presets else "",
+            options=list(cls.presets),
+            width=150,
+            visible=bool(cls.presets),
+            name="preset",
+        )
         self.step_button = Button(
             label="Step", button_type="primary", width=80, name="step", css_classes=["step"]
         )
@@ -389,7 +397,7 @@ class Dashboard:
                 mix_rows.append(row(*sliders))
         controls = column(
             row(self.step_button, self.play_toggle, self.reset_button),
-            row(self.seed_input, self.adapt_select),
+            row(self.seed_input, self.adapt_select, self.preset_select),
             row(self.speed, self.batch),
             Div(text="<b>Strategy mix per role</b> (Normal plays the rest; Reset applies)"),
             *mix_rows,
@@ -432,7 +440,9 @@ class Dashboard:
                     legend_label=lab,
                     color=Category20_20[i % 20],
                     line_width=2,
+                    visible=not spec.show_first or i < spec.show_first,
                 )
+            f.y_range.only_visible = True  # hidden lines do not stretch the axis
             f.legend.click_policy = "hide"
             f.legend.label_text_font_size = "8pt"
             f.legend.location = "top_left"
@@ -741,7 +751,12 @@ class Dashboard:
             return
         try:
             sim = make_sim(
-                self.mech, self.model_point, self._mix(), int(seed), self.adapt_select.value
+                self.mech,
+                self.model_point,
+                self._mix(),
+                int(seed),
+                self.adapt_select.value,
+                self.preset_select.value or None,
             )
         except SimError as exc:
             self.sim_status.text = f"<span style='color:{BAD}'>{html.escape(str(exc))}</span>"

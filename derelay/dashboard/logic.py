@@ -40,6 +40,8 @@ from typing import Any
 
 import numpy as np
 
+from derelay.params import ParamValues
+
 from . import spaces
 
 SCAN_POINTS = 4001
@@ -264,12 +266,13 @@ def region(
     return Region(x, y, xs, ys, holds, margin, inside, want)
 
 
-def with_axes(mechanism: Any, base: Mapping[str, Any], axes: Mapping[str, Any]):
-    """The validated ``base`` point with some keys replaced by arrays (or floats).
+def with_axes(mechanism: Any, base: Mapping[str, Any] | ParamValues, axes: Mapping[str, Any]):
+    """The validated ``base`` point (a mapping, validated here, or an already validated
+    :class:`~derelay.params.ParamValues`) with some keys replaced by arrays (or floats).
 
     The arrays are not validated here: :func:`spaces.in_domain` masks the points outside a
     domain or cross-constraint, so a map or scan may run up to a domain's edge."""
-    p = spaces.validate(mechanism, base)
+    p = base if isinstance(base, ParamValues) else spaces.validate(mechanism, base)
     values = dict(vars(p))
     values.update(
         {k: (np.asarray(v, dtype=float) if np.ndim(v) else float(v)) for k, v in axes.items()}
@@ -378,6 +381,7 @@ def design_scan(
             f"({knob.domain.describe(key)})"
         )
     xs = xs[ok_axis]
+    base = spaces.validate(mechanism, base)  # once: the bisection below evaluates often
     p = with_axes(mechanism, base, {key: xs})
     inside = spaces.in_domain(mechanism, p, xs.shape)
     with np.errstate(all="ignore"):

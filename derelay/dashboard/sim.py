@@ -40,6 +40,8 @@ class PlotSpec:
     columns: tuple[tuple[str, str], ...]  # (row key, legend label)
     kind: str = "line"
     y_label: str = ""
+    #: lines shown at first (0: all); the others are listed in the legend, a click shows them
+    show_first: int = 0
 
 
 class SimError(ValueError):
@@ -69,6 +71,8 @@ class DeRelaySim:
     """:class:`derelay.model.DeRelayModel` (the DeRelayL ABM on Mesa 3), one round a step."""
 
     name = "derelay.model.DeRelayModel"
+    #: the readings of the paper the model can start from (``derelay run --preset``)
+    presets = ("paper_text", "authors_code")
 
     def __init__(
         self,
@@ -77,13 +81,17 @@ class DeRelaySim:
         mix: Mapping[str, Mapping[str, float]],
         seed: int,
         adaptation: str = "fixed",
+        preset: str | None = None,
     ) -> None:
         from derelay.model import DeRelayModel, SimConfig, SimConfigError
 
         self.mechanism = mechanism
         strategies = normal_shares(mechanism, mix)
         try:
-            cfg = SimConfig(params=params, strategies=strategies, adaptation=adaptation)
+            # `derelay run`'s configuration: a preset, with the page's point, mix and rule
+            data = SimConfig.from_preset(preset or self.presets[0]).model_dump()
+            data.update(params=dict(params), strategies=strategies, adaptation=adaptation)
+            cfg = SimConfig.from_mapping(data)
         except (SimConfigError, ValueError) as exc:
             raise SimError(str(exc).splitlines()[0]) from None
         self.cfg = cfg
@@ -171,6 +179,8 @@ class DeRelaySim:
 
 #: Row columns an engine protocol may report that the accuracy plot shows.
 ACCURACY_COLUMNS = ("accuracy", "best_accuracy", "mean_accuracy", "final_accuracy")
+#: Metrics every engine protocol reports for the comparison (shown first).
+COMMON_METRICS = ("honest_accuracy", "training_jobs", "wasted_jobs", "deviant_detected")
 _LEDGER_COLUMNS = {"round", "halted", "minted", "external", "burned", "escrow", "total_coins"}
 
 
@@ -184,6 +194,7 @@ class EngineSim:
     report one; counts (``n_*`` columns, such as trainers) and its other metrics."""
 
     name = "derelay.engine.MechanismModel"
+    presets: tuple[str, ...] = ()
 
     def __init__(
         self,
@@ -192,6 +203,7 @@ class EngineSim:
         mix: Mapping[str, Mapping[str, float]],
         seed: int,
         adaptation: str = "fixed",
+        preset: str | None = None,
     ) -> None:
         from derelay.engine import RunConfig, build_model
 
@@ -227,14 +239,22 @@ class EngineSim:
         )
         accuracy = tuple((c, c) for c in cols if c in ACCURACY_COLUMNS)
         counts = tuple((c, c.removeprefix("n_")) for c in cols if c.startswith("n_"))
-        other = tuple(
-            (c, c)
+        other = [
+            c
             for c in cols
             if c not in _LEDGER_COLUMNS
             and not c.endswith("_nano")
             and not c.startswith(("share_", "n_"))
             and c not in ACCURACY_COLUMNS
+        ]
+        # the engine's common comparison metrics first, then the protocol's own
+        other.sort(
+            key=lambda c: (
+                c not in COMMON_METRICS,
+                COMMON_METRICS.index(c) if c in COMMON_METRICS else 0,
+            )
         )
+        other = tuple((c, c) for c in other)
         plots = [
             PlotSpec(
                 "coins",
@@ -250,7 +270,9 @@ class EngineSim:
         if counts:
             plots.append(PlotSpec("trainers", "Counts per round", counts, y_label="count"))
         if other:
-            plots.append(PlotSpec("metrics", f"{self.mechanism.name} round metrics", other))
+            plots.append(
+                PlotSpec("metrics", f"{self.mechanism.name} round metrics", other, show_first=3)
+            )
         plots.append(
             PlotSpec(
                 "ledger",
@@ -293,7 +315,14 @@ def sim_class(mechanism: Any):
     return None
 
 
-def make_sim(mechanism: Any, params: Any, mix, seed: int, adaptation: str = "fixed"):
+def make_sim(
+    mechanism: Any,
+    params: Any,
+    mix,
+    seed: int,
+    adaptation: str = "fixed",
+    preset: str | None = None,
+):
     cls = sim_class(mechanism)
     if cls is None:
         raise SimError(
@@ -302,4 +331,6 @@ def make_sim(mechanism: Any, params: Any, mix, seed: int, adaptation: str = "fix
         )
     if adaptation not in ADAPTATIONS:
         raise SimError(f"adaptation = {adaptation!r} is not allowed: allowed {list(ADAPTATIONS)}")
-    return cls(mechanism, params, mix, seed, adaptation)
+    if preset is not None and preset not in cls.presets:
+        raise SimError(f"preset = {preset!r} is not allowed: allowed {list(cls.presets)}")
+    return cls(mechanism, params, mix, seed, adaptation, preset)
