@@ -80,3 +80,12 @@ def test_cli_one_claim_and_bad_name(capsys):
     assert out["status"] == "proved" and out["verdict"] == "⚠️"
     assert report.main(["--claim", "brain.nope"]) == 2
     assert "unknown claim 'brain.nope'" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_torch_spot_check():
+    pytest.importorskip("torch")
+    out = report.torch_check(rounds=3)
+    assert [r["family"] for r in out["rows"]] == ["lazy", "poison"]
+    assert all(r["models_identical"] for r in out["rows"])
+    assert out["rows"][0]["pi_l"] is not None
