@@ -12,13 +12,22 @@ from derelay.mechanisms.brain import report
 @pytest.fixture(scope="module")
 def small_abm():
     return report.abm(
-        quick=True, families=("lazy", "withhold", "lazy_eval"), shares=[0.2], rounds=6
+        quick=True,
+        families=("lazy", "withhold", "lazy_eval", "poison+collude"),
+        shares=[0.2],
+        rounds=6,
     )
 
 
 def test_abm_rows_pair_with_the_honest_run(small_abm):
     rows = small_abm["rows"]
-    assert [r["family"] for r in rows] == ["honest", "lazy", "withhold", "lazy_eval"]
+    assert [r["family"] for r in rows] == [
+        "honest",
+        "lazy",
+        "withhold",
+        "lazy_eval",
+        "poison+collude",
+    ]
     for r in rows[1:]:
         assert r["share"] == 0.2 and r["models_identical"]
         assert isinstance(r["gain_per_round"], float)

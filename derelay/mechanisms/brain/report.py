@@ -43,6 +43,8 @@ FAMILY_STRATEGY = {
     "withhold": ("C", "Withhold"),
     "malformed": ("C", "BadReveal"),
     "censor": ("A", "OmitUpdates"),
+    # a coalition: half the share poisons, half inflates every score (collusion)
+    "poison+collude": ("P", "Poison"),
 }
 
 
@@ -71,6 +73,8 @@ def _run(family: str | None, share: float, seed: int, rounds: int, params=None):
     if family == "lazy:stale":
         fam, opts = "lazy", {"lazy_strategy": "Stale"}
     types = {fam: share} if fam and share > 0 else {}
+    if fam == "poison+collude" and share > 0:
+        types = {"poison": share / 2, "collude": share / 2}
     cfg = RunConfig(mechanism="brain", params=params or {}, types=types, options=opts)
     return run_simulation(cfg, rounds=rounds, seed=seed)
 
