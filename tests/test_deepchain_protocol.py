@@ -154,3 +154,17 @@ def test_solo_baseline_can_be_skipped_but_not_for_measured_pi():
     assert res.rounds.solo_accuracy_mean.isna().all()
     with pytest.raises(ValueError, match="needs the solo baseline"):
         _run(rounds=1, params={"pi_p_source": "measured"}, options={"solo_baseline": False})
+
+
+def test_measured_params_feed_the_closed_form():
+    from derelay.engine import build_model
+
+    cfg = RunConfig(mechanism="deepchain", params={**PARAMS, "pi_p_source": "measured"})
+    m = build_model(cfg, seed=0)
+    assert m.protocol.measured_params() == {}
+    m.run(5)
+    mp = m.protocol.measured_params()
+    pt = m.protocol.tables()["parties"]
+    assert mp["pi_p_source"] == "given"
+    assert mp["pi_p"] == pytest.approx(max(pt.pi[~pt.caught].mean(), 0.0))
+    DEEPCHAIN.space.validate({**PARAMS, **mp})

@@ -438,6 +438,17 @@ class DeepChainProtocol(Protocol):
             }
         )
 
+    def measured_params(self) -> dict[str, Any]:
+        """Measured rates for the closed form (``derelay compare``): with a measured π_P,
+        its mean realised value over the parties that received the model."""
+        if self.p.pi_p_source != "measured" or not self.party_rows:
+            return {}
+        pi = np.concatenate([r["pi"] for r in self.party_rows])
+        got = ~np.concatenate([r["caught"] for r in self.party_rows])
+        if not got.any():
+            return {}
+        return {"pi_p": max(float(pi[got].mean()), 0.0), "pi_p_source": "given"}
+
     def tables(self) -> dict[str, Any]:
         import pandas as pd
 
