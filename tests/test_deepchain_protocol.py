@@ -168,3 +168,16 @@ def test_measured_params_feed_the_closed_form():
     assert mp["pi_p_source"] == "given"
     assert mp["pi_p"] == pytest.approx(max(pt.pi[~pt.caught].mean(), 0.0))
     DEEPCHAIN.space.validate({**PARAMS, **mp})
+
+
+def test_fees_inverse_to_data_size_with_torch_shards():
+    res = _run(rounds=2, params={"n_participants": 20}, options={"learning": "torch"})
+    m = res.model
+    sizes = m.protocol.data_sizes
+    fees = res.flows[res.flows.reason == "fee"]
+    total = int(DEEPCHAIN.space.defaults().fee_total * 15 * NANO)
+    for rnd, fl in fees.groupby("round"):
+        d = sizes[fl.src.to_numpy()]
+        assert abs(int(fl.amount.sum()) - total) <= len(fl)
+        assert np.allclose(fl.amount.to_numpy() * d, (fl.amount.to_numpy() * d)[0], rtol=1e-6)
+    assert len(set(sizes.tolist())) > 1

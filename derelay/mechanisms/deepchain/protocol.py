@@ -156,6 +156,13 @@ class DeepChainProtocol(Protocol):
         # mechanism run with the same seed (docs/ENGINE.md sec. 6)
         data_ss = np.random.SeedSequence(int(m.streams.shared("data").integers(2**63)))
         self.learn = make_learning(o.learning, cfg or None, n_participants=m.n, seed_seq=data_ss)
+        # D_j: each participant's training data (torch: its shard; abstract: equal)
+        data = getattr(self.learn, "data", None)
+        self.data_sizes = (
+            np.asarray(data.train_sizes(), dtype=np.float64)
+            if data is not None and hasattr(data, "train_sizes")
+            else np.ones(m.n)
+        )
         g0 = self.learn.genesis()
         self.group_model = np.full(self.n_groups, g0, dtype=np.int64)
         self.wins = np.zeros(w, dtype=np.int64)
@@ -192,8 +199,13 @@ class DeepChainProtocol(Protocol):
         real = np.where(honest_draw, self.p_code_n, own)
         caught = (real != self.p_code_n) & (ctx.rng("verify").random(flat.size) < self.p_prv[real])
         fault = [self.p_fault[c] for c in real]
-        # fees ∝ 1/D_j (equal shards: equal shares)
-        fee_each = to_nano(p.fee_total * p.period / n_p)
+        # fees ∝ 1/D_j over each group (Sec. 4.2.2; equal shards: equal shares)
+        d_j = self.data_sizes[flat].reshape(g, n_p)
+        inv = 1.0 / d_j
+        share = inv / inv.sum(axis=1, keepdims=True)
+        fee_each = np.array(
+            [to_nano(x) for x in (p.fee_total * p.period * share).ravel()], dtype=np.int64
+        )
         fee = np.minimum(lg.coins[flat], fee_each)
         lg.transfer(flat, self.fees_acc, fee, "fee")
         ctx.data["fee"] = fee
@@ -245,7 +257,7 @@ class DeepChainProtocol(Protocol):
         models, dropped, fault, caught = (
             ctx.data[k] for k in ("models", "dropped", "fault", "caught")
         )
-        groups, ok = [], np.zeros(g, dtype=bool)
+        groups, weights, ok = [], [], np.zeros(g, dtype=bool)
         for gi in range(g):
             sl = slice(gi * n_p, (gi + 1) * n_p)
             admitted = models[sl][~dropped[sl]]
@@ -254,8 +266,10 @@ class DeepChainProtocol(Protocol):
             good_shares = int((~bad_share & ~late).sum())
             uncaught_bad = bool((bad_share & ~caught[sl]).any())
             ok[gi] = admitted.size > 0 and good_shares >= self.t_min and not uncaught_bad
-            groups.append(admitted if admitted.size else models[sl])
-        agg = self.learn.average(groups)
+            keep = ~dropped[sl] if admitted.size else np.ones(n_p, dtype=bool)
+            groups.append(models[sl][keep])
+            weights.append(self.data_sizes[parties[gi]][keep])  # FedAvg: ∝ data size
+        agg = self.learn.average(groups, weights)
         ctx.data.update(aggregate=agg, decrypt_ok=ok)
         # each worker's published result class
         w = self.workers.size
