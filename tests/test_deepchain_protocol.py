@@ -176,8 +176,21 @@ def test_fees_inverse_to_data_size_with_torch_shards():
     sizes = m.protocol.data_sizes
     fees = res.flows[res.flows.reason == "fee"]
     total = int(DEEPCHAIN.space.defaults().fee_total * 15 * NANO)
-    for rnd, fl in fees.groupby("round"):
+    for _rnd, fl in fees.groupby("round"):
         d = sizes[fl.src.to_numpy()]
         assert abs(int(fl.amount.sum()) - total) <= len(fl)
         assert np.allclose(fl.amount.to_numpy() * d, (fl.amount.to_numpy() * d)[0], rtol=1e-6)
     assert len(set(sizes.tolist())) > 1
+
+
+@pytest.mark.parametrize("learning", ["abstract", "torch"])
+def test_unverified_malformed_ciphertexts_enter_the_average_as_garbage(learning):
+    res = _run(
+        {"malformed": 0.5},
+        rounds=3,
+        params={"pr_v_crypto": 0.0, "n_participants": 24},
+        options={"learning": learning},
+    )
+    pt = res.tables["parties"]
+    assert not pt.caught.any() and (pt.realised == "Malformed").any()
+    assert res.rounds.block_valid.all()

@@ -220,9 +220,10 @@ class DeepChainProtocol(Protocol):
         if lazy.any():
             models[lazy] = self.learn.perturb(parents[lazy], flat[lazy], o.lazy_sigma)
         garbage = np.array([f == "malformed" for f in fault]) & ~caught
-        if garbage.any():
-            self.learn.release(models[garbage])
-            models[garbage] = self.learn.perturb(models[garbage], flat[garbage], o.malformed_sigma)
+        if garbage.any():  # an unverified malformed ciphertext decrypts to garbage
+            clean = models[garbage].copy()
+            models[garbage] = self.learn.perturb(clean, flat[garbage], o.malformed_sigma)
+            self.learn.release(clean)
         dropped = caught & np.array([f in ("malformed", "late") for f in fault])
         # forfeits to the group's honest parties
         honest = (real == self.p_code_n) & ~caught
