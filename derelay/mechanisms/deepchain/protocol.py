@@ -356,9 +356,11 @@ class DeepChainProtocol(Protocol):
             worker_rev[leader] += (fees_total + self.nano["block_reward"]) / m.nano
             self.wins[leader] += 1
             new = d["aggregate"].copy()
+            upd = d["decrypt_ok"]
             if d["result"][leader] != CORRECT:  # a wrong aggregate got through
                 new = self.learn.perturb(new, np.full(g, lj), o.wrong_sigma)
-            upd = d["decrypt_ok"]
+                if (~upd).any():
+                    self.learn.release(new[~upd])
             self.group_model = np.where(upd, new, self.group_model)
         elif fees_total:
             lg.transfer(self.fees_acc, flat, d["fee"], "fee_refund")
