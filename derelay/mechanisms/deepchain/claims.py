@@ -37,7 +37,7 @@ between the premises and every (premise, value) pair, intended conclusion includ
 
 Symbolic claims are decided by the generic prover ``derelay.formal.claims.prove_claim``
 (fresh z3 context, deterministic ``rlimit``, exact replay); ``thm2_readings`` runs its own
-z3 queries the same way (fresh solver, ``rlimit``) and replays its witnesses exactly.
+z3 queries the same way (a fresh context per query, ``rlimit``) and replays its witnesses exactly.
 """
 
 from __future__ import annotations
