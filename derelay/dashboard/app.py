@@ -405,10 +405,21 @@ class Dashboard:
         )
         self.sim_sources: dict[str, ColumnDataSource] = {}
         self.sim_plots = {}
+        self.sim_grid = column(name="sim-plots")
+        if self.doc.session_context is not None:
+            # served: show the tab first, then build the model (a protocol's first round
+            # may take seconds to warm up its learning backend)
+            self.sim_status.text = f"starting {html.escape(cls.name)} …"
+            self.doc.add_next_tick_callback(self._start_sim)
+        else:
+            self._start_sim()
+        return column(self.sim_status, self.ack, row(controls, self.sim_grid))
+
+    def _start_sim(self) -> None:
+        """The first model of the tab and its plots."""
         self.reset()
         figs = [self._sim_figure(spec) for spec in self.sim.plots] if self.sim else []
-        grid_rows = [row(*figs[i : i + 2]) for i in range(0, len(figs), 2)]
-        return column(self.sim_status, self.ack, row(controls, column(*grid_rows)))
+        self.sim_grid.children = [row(*figs[i : i + 2]) for i in range(0, len(figs), 2)]
 
     def _sim_figure(self, spec) -> Any:
         src = self.sim_sources[spec.key]
