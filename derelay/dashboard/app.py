@@ -393,8 +393,8 @@ class Dashboard:
                 )
                 self.mix.setdefault(role.abbr, {})[d.abbr] = s
                 sliders.append(s)
-            if sliders:
-                mix_rows.append(row(*sliders))
+            for i in range(0, len(sliders), 2):  # two per line: the column stays 400 px
+                mix_rows.append(row(*sliders[i : i + 2]))
         controls = column(
             row(self.step_button, self.play_toggle, self.reset_button),
             row(self.seed_input, self.adapt_select, self.preset_select),
