@@ -82,6 +82,9 @@ def test_alg1_values_by_hand():
     assert wma_sequence(F(0), [(F(1), F(1)), (F(1), F(1))], 2) == [F(0), F(1, 2), F(3, 4)]
     with pytest.raises(ValueError, match="n >= 2"):
         WMA(1)
+    z = WMA(2)
+    z.push(F(0))  # a_0 = 1 keeps the first window positive
+    assert z.push(F(0)) == 0  # a window of zeros: alpha = 0 (the model stays as it is)
 
 
 def test_alg1_counts_accepted_updates_only():

@@ -12,13 +12,22 @@ from derelay.mechanisms.brain import report
 @pytest.fixture(scope="module")
 def small_abm():
     return report.abm(
-        quick=True, families=("lazy", "withhold", "lazy_eval"), shares=[0.2], rounds=6
+        quick=True,
+        families=("lazy", "withhold", "lazy_eval", "poison+collude"),
+        shares=[0.2],
+        rounds=6,
     )
 
 
 def test_abm_rows_pair_with_the_honest_run(small_abm):
     rows = small_abm["rows"]
-    assert [r["family"] for r in rows] == ["honest", "lazy", "withhold", "lazy_eval"]
+    assert [r["family"] for r in rows] == [
+        "honest",
+        "lazy",
+        "withhold",
+        "lazy_eval",
+        "poison+collude",
+    ]
     for r in rows[1:]:
         assert r["share"] == 0.2 and r["models_identical"]
         assert isinstance(r["gain_per_round"], float)
@@ -80,3 +89,12 @@ def test_cli_one_claim_and_bad_name(capsys):
     assert out["status"] == "proved" and out["verdict"] == "⚠️"
     assert report.main(["--claim", "brain.nope"]) == 2
     assert "unknown claim 'brain.nope'" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_torch_spot_check():
+    pytest.importorskip("torch")
+    out = report.torch_check(rounds=3)
+    assert [r["family"] for r in out["rows"]] == ["lazy", "poison"]
+    assert all(r["models_identical"] for r in out["rows"])
+    assert out["rows"][0]["pi_l"] is not None

@@ -147,3 +147,10 @@ def test_measured_pi_is_the_accuracy_gain_over_the_solo_model():
     pt = res.tables["parties"]
     assert np.allclose(pt.pi, pt.gain_points)  # abstract values are in coins already
     assert np.allclose(pt.gain_points, pt.accuracy - pt.solo_accuracy)
+
+
+def test_solo_baseline_can_be_skipped_but_not_for_measured_pi():
+    res = _run(rounds=3, options={"solo_baseline": False})
+    assert res.rounds.solo_accuracy_mean.isna().all()
+    with pytest.raises(ValueError, match="needs the solo baseline"):
+        _run(rounds=1, params={"pi_p_source": "measured"}, options={"solo_baseline": False})

@@ -198,3 +198,16 @@ def test_compare_metrics_and_compute_cap():
     rates = res.model.protocol.measured_params()
     assert 0.0 <= rates["audit"] <= 1.0
     assert FLCHAIN.family_claims["false_report"] in {c.name for c in FLCHAIN.claims}
+
+
+def test_rely_update_rule_proof_only():
+    # one lifetime: RELY <- (1 - eta) RELY + eta remark, remark 0 for the guilty, else 1
+    res = _run({"flm_lifetime": 3, "rely_eta": 0.25}, types={"malformed": 0.2}, rounds=3)
+    proto = res.model.protocol
+    members = np.flatnonzero(proto.fed_of >= 0)
+    guilty = members[proto.guilty[members]]
+    innocent = members[~proto.guilty[members]]
+    assert guilty.size > 0 and innocent.size > 0
+    assert np.allclose(proto.rely[guilty], 0.75) and np.allclose(proto.rely[innocent], 1.0)
+    outside = np.setdiff1d(np.arange(N), members)
+    assert np.allclose(proto.rely[outside], 1.0)  # nodes and reporters are not remarked

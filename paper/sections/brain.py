@@ -167,6 +167,13 @@ def run(ctx) -> Section:
         for r in rep["abm"]["rows"]
     ], note=f"command: {rep['abm']['command']}"))  # fmt: skip
 
+    if "abm_torch" in rep:
+        tc = rep["abm_torch"]
+        sec.tables.append(Table("Real learning (torch): acceptance rates of decided suggestions", [
+            {k: r.get(k) for k in ("family", "share", "pi_n", "pi_l", "pi_p", "pi_q",
+                                    "final_accuracy", "models_identical")}
+            for r in tc["rows"]
+        ], note=f"command: {tc['command']}"))  # fmt: skip
     w = t["alg1_vs_window"]
     am = next(a for a in t["adversarial_majority"] if abs(a["share"] - 0.4) < 1e-9)
     tii = t["table_ii"]

@@ -102,6 +102,8 @@ def run(ctx) -> Section:
         Table("ABM: realised mean utility per role and strategy vs the closed form",
               _rows(a["utilities"])),
         Table("ABM: IC margins U_N - U_dev, simulated vs closed form", _rows(a["ic_margins"])),
+        Table(f"ABM dynamics ({a['best_response']['setting']}): final DP strategy shares",
+              [a["best_response"]["final_shares"]]),
     ]  # fmt: skip
     # the section's numbers come from reproduce(quick): its command is the paper's own
     cmd = "derelay paper --quick --only flchain" if ctx.quick else "derelay paper --only flchain"

@@ -446,13 +446,7 @@ class BrainProtocol(Protocol):
         self._metrics(ctx, corr, applied, gain)
 
     def _alpha(self, node: int, a: float) -> float:
-        w = self.wma[node]
-        try:
-            return float(w.push(a))
-        except ZeroDivisionError:
-            w._a.append(a)
-            w.r += 1
-            return 0.0
+        return float(self.wma[node].push(a))
 
     def _release_old(self, ids) -> None:
         keep = set(self.history) | set(self.local.tolist())

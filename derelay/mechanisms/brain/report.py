@@ -43,6 +43,8 @@ FAMILY_STRATEGY = {
     "withhold": ("C", "Withhold"),
     "malformed": ("C", "BadReveal"),
     "censor": ("A", "OmitUpdates"),
+    # a coalition: half the share poisons, half inflates every score (collusion)
+    "poison+collude": ("P", "Poison"),
 }
 
 
@@ -71,6 +73,8 @@ def _run(family: str | None, share: float, seed: int, rounds: int, params=None):
     if family == "lazy:stale":
         fam, opts = "lazy", {"lazy_strategy": "Stale"}
     types = {fam: share} if fam and share > 0 else {}
+    if fam == "poison+collude" and share > 0:
+        types = {"poison": share / 2, "collude": share / 2}
     cfg = RunConfig(mechanism="brain", params=params or {}, types=types, options=opts)
     return run_simulation(cfg, rounds=rounds, seed=seed)
 
@@ -176,6 +180,29 @@ def _row(family, share, runs, honest, mech, calibrated_point, measured_rates) ->
             and sim_prof != cf_prof
         )
     return row
+
+
+def torch_check(rounds: int = 10, seed: int = 0) -> dict:
+    """Real learning (torch, the learning part's default data): acceptance per proposer
+    strategy with a lazy and a poisoning share of 0.3 (relative mode, the defaults)."""
+    from derelay.engine import RunConfig, run_simulation
+
+    from .calibrate import measured_rates
+
+    out = {"rounds": rounds, "seed": seed, "rows": []}
+    for fam in ("lazy", "poison"):
+        cfg = RunConfig(mechanism="brain", types={fam: 0.3}, options={"learning": "torch"})
+        res = run_simulation(cfg, rounds=rounds, seed=seed)
+        r = res.rounds
+        out["rows"].append({
+            "family": fam,
+            "share": 0.3,
+            **{k: _f(v) for k, v in measured_rates(res).items() if k != "v_update"},
+            "final_accuracy": float(r.accuracy.iloc[-1]),
+            "models_identical": bool((r.models_identical == 1).all()),
+        })  # fmt: skip
+    out["command"] = f"{CMD} --torch"
+    return out
 
 
 # -- claims ---------------------------------------------------------------------------------
@@ -368,7 +395,9 @@ def reproduce(quick: bool = True) -> dict:
     """BRAIN's section of the reproduction report (see the module docstring)."""
     mech = _mech()
     abm_table = abm(quick=quick)
+    extra = {} if quick else {"abm_torch": torch_check()}
     return {
+        **extra,
         "mechanism": mech.name,
         "title": mech.title,
         "paper": mech.paper,
@@ -388,6 +417,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--quick", action="store_true", help="1 seed, 15 rounds, shares 0.2/0.4/0.6")
     ap.add_argument("--claim", default=None, help="one claim by name")
     ap.add_argument("--abm", action="store_true", help="only the ABM table")
+    ap.add_argument("--torch", action="store_true", help="only the torch spot check")
     a = ap.parse_args(argv)
     if a.claim is not None:
         names = [c.name for c in _mech().claims]
@@ -399,6 +429,8 @@ def main(argv: list[str] | None = None) -> int:
         out = claims(quick=a.quick, only=a.claim)[0]
     elif a.abm:
         out = abm(quick=a.quick)
+    elif a.torch:
+        out = torch_check()
     else:
         out = reproduce(quick=a.quick)
     json.dump(out, sys.stdout, indent=1, default=str, ensure_ascii=False)

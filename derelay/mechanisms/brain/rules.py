@@ -62,7 +62,8 @@ class WMA:
     def alpha(self, a: Any) -> Any:
         # For the next index r = self.r + 1: when r >= n - 1 the window a_{r-n+1} .. a_r is
         # the n - 1 stored weights plus a_r; otherwise a_0 .. a_r is all r stored plus a_r.
-        return a / (sum(self._a) + a)
+        total = sum(self._a) + a
+        return a / total if total else 0 * a  # derelay's guard: an all-zero window adds nothing
 
     def push(self, a: Any) -> Any:
         al = self.alpha(a)

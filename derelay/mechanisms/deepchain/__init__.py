@@ -120,6 +120,45 @@ class DeepChain(Mechanism):
     learning_mode = "fedavg"
     finality = "committee"
     errata = ERRATA
+    #: hints for the engine's contract suite (tests/test_mechanism_contract.py): runs in
+    #: which the closed form's assumptions meet (unilateral deviants with full deposits,
+    #: valid blocks, symmetric stakes)
+    contract = {
+        "params": {"n_participants": 40, "initial_coins": 1000.0},
+        "rounds": 6,
+        "closed_form": [
+            {"role": "P", "strategy": "N", "run": {}, "rounds": 20, "tolerance": 1e-9},
+            {
+                "role": "P",
+                "strategy": "Lazy",
+                "run": {"types": {"lazy": 0.3}},
+                "rounds": 20,
+                "tolerance": 1e-9,
+            },
+            {
+                "role": "P",
+                "strategy": "Poison",
+                "run": {"types": {"poison": 0.3}},
+                "rounds": 20,
+                "tolerance": 1e-9,
+            },
+            {
+                "role": "P",
+                "strategy": "Malformed",
+                "run": {"types": {"malformed": 0.3}},
+                "rounds": 20,
+                "tolerance": 1e-9,
+            },
+            {
+                "role": "P",
+                "strategy": "Late",
+                "run": {"types": {"withhold": 0.3}},
+                "rounds": 20,
+                "tolerance": 1e-9,
+            },
+            {"role": "W", "strategy": "Correct", "run": {}, "rounds": 200, "tolerance": "4se"},
+        ],
+    }
 
     def extras(self, p: Any) -> dict[str, Any]:
         """``check --json`` extras: Value(p) on a grid, the tight condition, Thm 1's

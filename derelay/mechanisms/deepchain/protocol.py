@@ -85,6 +85,11 @@ class DeepChainOptions(BaseModel):
         "unit of the backend's accuracy (None: 100 for "
         "torch, 1 for abstract, whose values are in coins)",
     )
+    solo_baseline: bool = Field(
+        True,
+        description="train each party's solo model (its own period steps from the same "
+        "start) for the accuracy-vs-solo metrics and a measured π_P",
+    )
 
 
 class DeepChainProtocol(Protocol):
@@ -107,6 +112,11 @@ class DeepChainProtocol(Protocol):
                     f"trains n_parties = {n_p} jobs per round"
                 )
             self.n_groups = min(o.groups, o.trainers_per_round // n_p)
+        if p.pi_p_source == "measured" and not o.solo_baseline:
+            raise ValueError(
+                "pi_p_source = 'measured' needs the solo baseline: options.solo_baseline = "
+                "false is not allowed with it"
+            )
         need = w + self.n_groups * n_p
         if m.n < need:
             raise ValueError(
@@ -344,9 +354,12 @@ class DeepChainProtocol(Protocol):
         # π_P
         scale = o.accuracy_scale or (100.0 if o.learning == "torch" else 1.0)
         acc_group = self.learn.eval_accuracy(self.group_model)
-        solo = self.learn.train(np.repeat(prev, n_p), flat, int(p.period), "own")
-        solo_acc = self.learn.eval_accuracy(solo)
-        self.learn.release(solo)
+        if o.solo_baseline:
+            solo = self.learn.train(np.repeat(prev, n_p), flat, int(p.period), "own")
+            solo_acc = self.learn.eval_accuracy(solo)
+            self.learn.release(solo)
+        else:
+            solo_acc = np.full(flat.size, np.nan)
         held_acc = np.repeat(acc_group, n_p)
         gain_pts = scale * (held_acc - solo_acc)
         gets_model = ~d["dropped"] & ~caught
@@ -390,8 +403,8 @@ class DeepChainProtocol(Protocol):
         ctx.metric("deviant_detected", int(caught.sum() + dev_w[failed].sum()))
         ctx.metric("global_accuracy", float(np.mean(acc_group)))
         ctx.metric("party_accuracy_mean", float(np.mean(held_acc)))
-        ctx.metric("solo_accuracy_mean", float(np.nanmean(solo_acc)))
-        ctx.metric("party_gain_vs_solo", float(np.nanmean(gain_pts)))
+        ctx.metric("solo_accuracy_mean", float(np.mean(solo_acc)))
+        ctx.metric("party_gain_vs_solo", float(np.mean(gain_pts)))
         ctx.metric("leader", int(self.workers[leader]) if valid else -1)
         ctx.metric("leader_attempts", int(len(failed) + (1 if leader >= 0 else 0)))
         ctx.metric("block_valid", bool(valid))

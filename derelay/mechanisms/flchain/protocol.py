@@ -80,7 +80,9 @@ class FLChainOptions(StrictModel):
     reporter_share: float = Field(0.125, ge=0.0, le=1.0, description="share of reporters")
     n_flms: int | None = Field(None, ge=1, description="FLMs per lifetime (None: fill)")
     intention_spread: float = Field(0.5, ge=0.0, le=1.0, description="EINC/COST spread")
-    local_steps: int = Field(10, ge=1, description="local steps per FedAvg period")
+    local_steps: int = Field(
+        10, ge=1, description="SGD steps per FedAvg iteration (a round runs period x these)"
+    )
     top_fraction: float = Field(
         1 / 3, gt=0.0, le=1.0, description="random_top: the most reliable share of nodes"
     )

@@ -154,7 +154,7 @@ def tables_v_vi(
     quick: bool = False, seed: int = 0, dataset: str = "digits", period: int = 1
 ) -> dict[str, Any]:
     """Tables V (4 DPs) and VI (10 DPs) with the paper's directions."""
-    iterations = 150 if quick else 1500
+    iterations = 300 if quick else 1500
     out: dict[str, Any] = {
         "setting": {
             "dataset": dataset,
