@@ -337,15 +337,15 @@ class Dashboard:
                 self.sim_status.text = html.escape(str(exc))
             self.sim_plots: dict[str, Any] = {}
             return column(self.sim_status)
-        self.seed_input = NumericInput(value=0, mode="int", title="seed", width=100, name="seed")
+        self.seed_input = NumericInput(value=0, mode="int", title="seed", width=80, name="seed")
         self.adapt_select = Select(
-            title="adaptation", value="fixed", options=list(ADAPTATIONS), width=150
+            title="adaptation", value="fixed", options=list(ADAPTATIONS), width=135
         )
         self.preset_select = Select(
             title="reading (preset)",
             value=cls.presets[0] if cls.presets else "",
             options=list(cls.presets),
-            width=150,
+            width=135,
             visible=bool(cls.presets),
             name="preset",
         )
