@@ -34,7 +34,7 @@ from derelay.params import Params, as_values
 ROOT = Path(__file__).resolve().parents[1]
 ARTIFACTS = ROOT / "tests" / "artifacts"
 CHROMIUM = os.environ.get("DERELAY_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
-TIMEOUT_MS = 20_000
+TIMEOUT_MS = 60_000  # generous: CI machines can be loaded; a pass never waits this long
 
 try:
     from playwright.sync_api import sync_playwright
