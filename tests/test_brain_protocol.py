@@ -94,6 +94,9 @@ def test_lazy_rates_fed_back_decide_proposer_ic():
     assert rates["pi_l"] > 0.8
     assert _mean_u(res, "P", "Lazy") == pytest.approx(float(MECH.utility("P", "Lazy", q)))
     assert MECH.ic_margin("P", "Lazy", q) < 0  # lazy pays at the measured rates
+    live = res.model.protocol.measured_params()  # the hook derelay compare calls
+    assert live["pi_n"] == pytest.approx(rates["pi_n"]) and live["pi_l"] == rates["pi_l"]
+    assert live["pi_q"] == rates["pi_q"] and res.meta["brain"]["measured"] == live
 
 
 def test_quorum_failure_matches_the_sortition_closed_form():

@@ -146,6 +146,7 @@ class BrainProtocol(Protocol):
         self.height = 0
         self.request_id = 0
         self.totals = {"gas": 0.0, "accepted": 0, "decided": 0, "suggested": 0}
+        self.counts: dict[str, list] = {}  # decided / accepted per proposer kind
         self.gas = {
             k: float(getattr(p, f"gas_{k}"))
             for k in ("verify_fast", "commit_h", "reveal_h", "push", "pop")
@@ -465,6 +466,9 @@ class BrainProtocol(Protocol):
             name = {"N": "honest", "Lazy": "lazy", "Stale": "stale", "Poison": "poison"}[abbr]
             ctx.metric(f"n_decided_{name}", int(sel.sum()))
             ctx.metric(f"n_accepted_{name}", int((outcome[sel] == 1).sum()))
+            cnt = self.counts.setdefault(name, [0, 0])
+            cnt[0] += int(sel.sum())
+            cnt[1] += int((outcome[sel] == 1).sum())
             return float((outcome[sel] == 1).mean()) if sel.any() else float("nan")
 
         n_acc = int((outcome == 1).sum())
@@ -522,10 +526,33 @@ class BrainProtocol(Protocol):
         acts += int(omit.sum()) * n_acc  # one omission per accepted update and node
         ctx.metric("deviant_actions", acts)
         ctx.metric("deviant_detected", det)
+        self.counts.setdefault("applied", [0.0, 0.0])
+        self.counts["applied"][0] += float(applied[corr].sum()) if corr.size else 0.0
+        self.counts["applied"][1] += float(gain[corr].sum()) if corr.size else 0.0
         self.totals["gas"] += d["gas"]
         self.totals["accepted"] += n_acc
         self.totals["decided"] += int(decided.sum())
         self.totals["suggested"] += k
+
+    def measured_params(self) -> dict[str, float]:
+        """The rates measured so far, as space keys (fed back into the closed form, e.g. by
+        ``derelay compare``; pooled like :func:`calibrate.measured_rates`)."""
+        out: dict[str, float] = {}
+        for key, name in (
+            ("pi_n", "honest"),
+            ("pi_l", "lazy"),
+            ("pi_stale", "stale"),
+            ("pi_p", "poison"),
+        ):
+            dec, acc = self.counts.get(name, [0, 0])
+            if dec:
+                out[key] = acc / dec
+        if self.totals["suggested"]:
+            out["pi_q"] = self.totals["decided"] / self.totals["suggested"]
+        n_app, gain = self.counts.get("applied", [0.0, 0.0])
+        if n_app:
+            out["v_update"] = max(0.0, gain / n_app)
+        return out
 
     def meta(self) -> dict:
         return {
@@ -533,5 +560,7 @@ class BrainProtocol(Protocol):
                 "totals": dict(self.totals),
                 "height": self.height,
                 "learning": self.options.learning,
+                "nodes": int(self.nodes.size),
+                "measured": self.measured_params(),
             }
         }
