@@ -162,3 +162,10 @@ def test_finality_factor_selects_the_sortition_seed_and_trainers_cap():
     assert ra != rb  # ... but seed_{r-f} draws other committees
     capped = _run(options={"trainers_per_round": 2}, rounds=3).rounds
     assert (capped.suggestions == 2).all() and (capped.training_jobs <= 2).all()
+
+
+def test_nodes_follow_the_population_unless_given():
+    assert _run(params={"n_participants": 30}, rounds=2).model.protocol.nodes.size == 30
+    assert (
+        _run(params={"n_participants": 30, "n_nodes": 25}, rounds=2).model.protocol.nodes.size == 25
+    )

@@ -1,7 +1,8 @@
 """BRAIN's ABM round on the generic engine (issue 13).
 
-Participants ``0 .. n_nodes - 1`` are BRAIN nodes; each locks ``deposit`` (paid in from
-EXTERNAL) at set-up.  One round:
+Participants ``0 .. n_nodes - 1`` are BRAIN nodes (every participant when the run's
+parameters do not name ``n_nodes``); each locks ``deposit`` (paid in from EXTERNAL) at
+set-up.  One round:
 
 1. **suggest** - ``k_proposers`` active nodes are drawn (stream ``roles``); each builds a
    suggestion from its *local* copy of the shared model by its proposer strategy
@@ -99,7 +100,11 @@ class BrainProtocol(Protocol):
         m, p, o = self.model, self.p, self.options
         from derelay.learning import make_learning
 
-        self.nodes = np.arange(int(p.n_nodes))
+        # the nodes: participants 0 .. n_nodes - 1 when n_nodes is given, else the whole
+        # population (a run that sets only n_participants, e.g. derelay compare, makes every
+        # agent a BRAIN node; the defaults are the paper's 21 either way)
+        given = dict(getattr(m.cfg, "params", None) or {})
+        self.nodes = np.arange(int(p.n_nodes) if "n_nodes" in given else m.n)
         # the data (and the learning noise) from the shared "data" stream: the same for
         # every mechanism run with this seed (common random numbers, docs/ENGINE.md sec. 6)
         data_seed = int(m.streams.shared("data").integers(0, 2**63))
