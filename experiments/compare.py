@@ -838,14 +838,20 @@ def summarise(df, cfg: CompareConfig, mechanisms: Sequence[str]) -> dict[str, An
 
 
 def make_figures(df, out: Path, cfg: CompareConfig, mechanisms: Sequence[str]) -> list[str]:
+    """Save the comparison's figures as ``out/figures/<name>.png``; their file names."""
+    figdir = Path(out) / "figures"
+    figdir.mkdir(parents=True, exist_ok=True)
+    return [_save(fig, figdir / name) for name, fig in figures(df, out, cfg, mechanisms)]
+
+
+def figures(df, out: Path, cfg: CompareConfig, mechanisms: Sequence[str]) -> list[tuple[str, Any]]:
+    """The comparison's four figures as (name, matplotlib figure) pairs."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     from matplotlib.colors import TwoSlopeNorm
 
-    figdir = Path(out) / "figures"
-    figdir.mkdir(parents=True, exist_ok=True)
     made = []
     fams = list(cfg.families)
     group = df[(df["setting"] == "group") & (df["design"] == "paper_defaults")]
@@ -891,7 +897,7 @@ def make_figures(df, out: Path, cfg: CompareConfig, mechanisms: Sequence[str]) -
     )
     fig.colorbar(im, ax=ax, label="gain per round (coins)")
     fig.tight_layout()
-    made.append(_save(fig, figdir / "gain_heatmap"))
+    made.append(("gain_heatmap", fig))
     # 2. accuracy against deviant share, poison and lazy
     fig, axes = plt.subplots(
         1, len(cfg.accuracy_families), figsize=(5 * len(cfg.accuracy_families), 3.6), squeeze=False
@@ -929,7 +935,7 @@ def make_figures(df, out: Path, cfg: CompareConfig, mechanisms: Sequence[str]) -
                 0.5, 0.5, f"no mechanism has a {fam} strategy", transform=ax.transAxes, ha="center"
             )
     fig.tight_layout()
-    made.append(_save(fig, figdir / "accuracy_vs_share"))
+    made.append(("accuracy_vs_share", fig))
     # 3. outlay per round against final accuracy, designs joined by arrows
     fig, ax = plt.subplots(figsize=(6, 4.2))
     g = df[df["setting"] == "group"]
@@ -960,7 +966,7 @@ def make_figures(df, out: Path, cfg: CompareConfig, mechanisms: Sequence[str]) -
     else:
         ax.text(0.5, 0.5, "no mechanism reported an accuracy", transform=ax.transAxes, ha="center")
     fig.tight_layout()
-    made.append(_save(fig, figdir / "outlay_vs_accuracy"))
+    made.append(("outlay_vs_accuracy", fig))
     # 4. wealth concentration over time (all-honest runs)
     from experiments.runner import load_results
 
@@ -986,7 +992,7 @@ def make_figures(df, out: Path, cfg: CompareConfig, mechanisms: Sequence[str]) -
     if ax.get_legend_handles_labels()[0]:
         ax.legend(fontsize=7)
     fig.tight_layout()
-    made.append(_save(fig, figdir / "gini_over_rounds"))
+    made.append(("gini_over_rounds", fig))
     return made
 
 
