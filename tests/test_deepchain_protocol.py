@@ -194,3 +194,13 @@ def test_unverified_malformed_ciphertexts_enter_the_average_as_garbage(learning)
     pt = res.tables["parties"]
     assert not pt.caught.any() and (pt.realised == "Malformed").any()
     assert res.rounds.block_valid.all()
+
+
+def test_bad_options_are_one_line_naming_key_value_and_range():
+    from derelay.strict import ConfigError
+
+    with pytest.raises(ConfigError) as exc:
+        _run(rounds=1, options={"groups": 0, "learning": "tensorflow", "grups": 2})
+    msg = str(exc.value)
+    assert len(msg.splitlines()) == 1
+    assert "'groups' = 0" in msg and "'learning'" in msg and "grups" in msg

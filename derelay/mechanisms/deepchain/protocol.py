@@ -47,11 +47,12 @@ from __future__ import annotations
 from typing import Any, Literal
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field, ValidationError
 
 from derelay.engine import Protocol
 from derelay.engine.ledger import to_nano
 from derelay.mechanism import FAMILY_CODE
+from derelay.strict import ConfigError, StrictModel, format_errors
 
 from . import closed, crypto
 from .lottery import LeaderLottery, gini
@@ -61,10 +62,17 @@ CORRECT = 0
 NONE = -1
 
 
-class DeepChainOptions(BaseModel):
-    """The protocol's own settings (``RunConfig.options``)."""
+class DeepChainOptions(StrictModel):
+    """The protocol's own settings (``RunConfig.options``).  A bad option is one line naming
+    the key, its value and what is allowed (:class:`derelay.strict.ConfigError`)."""
 
-    model_config = ConfigDict(extra="forbid", strict=True)
+    def __init__(self, **data: Any) -> None:
+        try:
+            super().__init__(**data)
+        except ValidationError as exc:
+            problems = format_errors(type(self), exc, data)
+            raise ConfigError(["; ".join(problems)], "options") from None
+
     groups: int = Field(1, ge=1, description="collaborative groups per round")
     trainers_per_round: int | None = Field(
         None, ge=1, description="cap on training jobs per round (None: groups * n_parties)"
