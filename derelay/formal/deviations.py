@@ -574,41 +574,41 @@ def simulate_witness(
     """
     if entry.get("kind") != "lazy":
         return {"status": "unavailable", "reason": "only lazy (C4) witnesses can be simulated"}
-    try:
-        from derelay.model import SimConfig, run_simulation
-    except Exception as exc:  # the ABM is optional here
-        return {"status": "unavailable", "reason": f"derelay.model not importable: {exc}"}
-    try:
-        cfg = SimConfig(
-            params=params or Params(),
-            strategies={"T": {"N": 1.0 - lazy_share, "NTr": lazy_share}},
+    # the engine runs DeRelayL's round protocol (loaded by the mechanism's declaration):
+    # the formal layer imports no simulation module
+    from derelay.engine.run import RunConfig, run_simulation
+
+    params = params or Params()
+    cfg = RunConfig(
+        mechanism="derelayl",
+        params=params.model_dump(),
+        strategies={"T": {"N": 1.0 - lazy_share, "NTr": lazy_share}},
+        mesa_agents=False,
+    )
+    res = run_simulation(cfg, rounds=rounds, seed=seed, progress=False)
+    u = res.utilities
+    u = u[u["role"] == "T"].groupby("strategy")[["n", "utility_sum"]].sum()
+    if "NTr" not in u.index or "N" not in u.index:
+        return {"status": "unavailable", "reason": "no lazy or no normal trainers in the run"}
+    mean = (u["utility_sum"] / u["n"]).to_dict()
+    rate = res.rounds["lazy_top_s_rate"].dropna()
+    p_hat = float(rate.mean()) if len(rate) else None
+    out = {
+        "status": "ok",
+        "rounds": rounds,
+        "seed": seed,
+        "lazy_share": lazy_share,
+        "mean_utility_lazy": float(mean["NTr"]),
+        "mean_utility_normal": float(mean["N"]),
+        "simulated_gain": float(mean["NTr"] - mean["N"]),
+        "lazy_top_s_rate": p_hat,
+    }
+    if p_hat is not None:
+        pv = _float_point(base_fractions(params))
+        out["closed_form_gain_at_measured_p"] = float(
+            lazy_gain(pv, p_hat, entry["witness"].get("citations", "scaled"))
         )
-        res = run_simulation(cfg, rounds=rounds, seed=seed, progress=False)
-        u = res.utilities
-        u = u[u["role"] == "T"].groupby("strategy")[["n", "utility_sum"]].sum()
-        if "NTr" not in u.index or "N" not in u.index:
-            return {"status": "unavailable", "reason": "no lazy or no normal trainers in the run"}
-        mean = (u["utility_sum"] / u["n"]).to_dict()
-        rate = res.rounds["lazy_top_s_rate"].dropna()
-        p_hat = float(rate.mean()) if len(rate) else None
-        out = {
-            "status": "ok",
-            "rounds": rounds,
-            "seed": seed,
-            "lazy_share": lazy_share,
-            "mean_utility_lazy": float(mean["NTr"]),
-            "mean_utility_normal": float(mean["N"]),
-            "simulated_gain": float(mean["NTr"] - mean["N"]),
-            "lazy_top_s_rate": p_hat,
-        }
-        if p_hat is not None:
-            pv = _float_point(base_fractions(params))
-            out["closed_form_gain_at_measured_p"] = float(
-                lazy_gain(pv, p_hat, entry["witness"].get("citations", "scaled"))
-            )
-        return out
-    except Exception as exc:  # pragma: no cover - depends on the ABM's progress
-        return {"status": "unavailable", "reason": f"simulation failed: {exc}"}
+    return out
 
 
 # ------------------------------------------------------------------------------------
