@@ -204,3 +204,31 @@ def test_run_that_would_overflow_an_account_stops_with_a_clear_error():
     )
     with pytest.raises(LedgerOverflowError, match="limit of 9,223,372,036 coins"):
         run_simulation(cfg, rounds=30, seed=0)
+
+
+def test_chain_ledger_is_exact_and_refuses_overflow():
+    from derelay.chain import BlockKind, deposit_contract, deposit_payload
+    from derelay.chain import Ledger as ChainLedger
+    from derelay.chain import LedgerError as ChainLedgerError
+    from derelay.chain.blocks import make_block
+
+    genesis = {f"p:{i}": MAX_NANO - 5 for i in range(4)}
+    led = ChainLedger(genesis, block_reward=10)
+    assert led.total() == 4 * (MAX_NANO - 5)  # beyond int64, exact
+    assert led.conserved()
+    g = make_block(None, -1, 0, None, -1, {"genesis": True}, 0.0, 0)
+    g.id = 0
+    # a coinbase onto an account that would pass the limit
+    led2 = ChainLedger({"miner:0": MAX_NANO - 5}, block_reward=10)
+    b = make_block(BlockKind.SB, 0, 1, g, 0, {"ranking": [], "top_k": 0}, 1.0, 1)
+    with pytest.raises(ChainLedgerError, match="limit"):
+        led2.apply(b)
+    assert led2.total() == MAX_NANO - 5 and led2.conserved() and not led2.applied
+    # a deposit amount no int64 holds is refused, not cast
+    led3 = ChainLedger({"p:0": 10, "p:1": 10})
+    db = make_block(
+        BlockKind.DB, 0, 1, g, 0, deposit_payload([deposit_contract(0, 0, 1, 2**64, 1)]), 1.0, 2
+    )
+    with pytest.raises(ChainLedgerError):
+        led3.apply(db)
+    assert led3.total() == 20 and led3.conserved()
