@@ -330,6 +330,8 @@ def test_federated_sanity_is_a_reusable_deterministic_function():
         r = a["results"][n]
         assert len(r["fedavg_curve"]) == 2 and 0 <= r["fedavg"] <= 1
         assert set(r["directions"].values()) <= {"higher", "lower", "equal"}
+        assert set(r["within_noise"]) == set(r["differences_pp"]) == set(r["directions"])
+        assert r["noise_pp"] > 0
         assert r["samples_per_party"] * int(n) <= r["pool"]
     assert a["results"]["2"]["central"] == a["results"]["3"]["central"]  # same pool
     b = federated_sanity((2,), **kw)
