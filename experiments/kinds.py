@@ -536,3 +536,6 @@ def learning(config: dict, seed: int) -> dict[str, pd.DataFrame]:
         central_budget=config.get("central_budget", "compute"),
     )
     return {"rounds": res.rounds}
+
+# the comparison of the mechanisms (experiments/compare.py) is a run kind too
+from . import compare as _compare  # noqa: E402,F401

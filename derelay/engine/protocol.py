@@ -112,6 +112,9 @@ class Protocol:
             escrow_nano=lg.escrow,
         )
         row.update(m.strategy_shares())
+        from .metrics import standard_columns
+
+        row.update(standard_columns(m))
         row["halted"] = False
         return row
 
