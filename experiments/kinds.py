@@ -158,22 +158,18 @@ def min_issuance(params, free: list[str] | None = None, solver: str = "lp") -> d
     conditions met with a margin of 1e-9 coin); the two agree (tests show it).
     """
     if solver == "z3" and (free is None or set(free) == set(REWARD_KEYS)):
-        try:
-            from derelay.formal.feasible import feasible_rewards
-        except ImportError:
-            feasible_rewards = None
-        if feasible_rewards is not None:
-            r = feasible_rewards(params)
-            out = {"feasible": bool(r["feasible"]), "solver": "z3"}
-            out["min_issuance"] = float(r["issuance"]) if r["feasible"] else float("nan")
-            for k, v in (r.get("rewards") or {}).items():
-                out[f"opt_{k}"] = float(v)
-            out["binding"] = ",".join(r.get("binding") or [])
-            from derelay.mechanism import get_mechanism
-            from derelay.params import as_values
+        from derelay.formal.feasible import feasible_rewards
+        from derelay.mechanism import get_mechanism
+        from derelay.params import as_values
 
-            out["issuance_at_params"] = float(get_mechanism().issuance(as_values(params)))
-            return out
+        r = feasible_rewards(params)
+        out = {"feasible": bool(r["feasible"]), "solver": "z3"}
+        out["min_issuance"] = float(r["issuance"]) if r["feasible"] else float("nan")
+        for k, v in (r.get("rewards") or {}).items():
+            out[f"opt_{k}"] = float(v)
+        out["binding"] = ",".join(r.get("binding") or [])
+        out["issuance_at_params"] = float(get_mechanism().issuance(as_values(params)))
+        return out
     from scipy.optimize import linprog
 
     from derelay.mechanism import get_mechanism
@@ -331,23 +327,53 @@ def dynamics(config: dict, seed: int) -> dict[str, pd.DataFrame]:
 # ---------------------------------------------------------------------------------------
 
 
-def _missing(part: str, module: str, exc: ImportError) -> ValueError:
-    return ValueError(f"run kind needs {module} ({part}), which is not available: {exc}")
-
-
 def _abm_split(config: dict) -> tuple[dict, dict]:
     own = {k: config[k] for k in ("rounds", "preset", "keep", "label") if k in config}
     rest = {k: v for k, v in config.items() if k not in own}
     return own, rest
 
 
+#: Keys only a generic :class:`derelay.engine.RunConfig` has (a config with one of them is
+#: a RunConfig, whatever the mechanism).
+RUN_CONFIG_ONLY = ("options", "types", "coalitions", "coalition_members")
+
+
+def _generic_mechanism(config: dict) -> bool:
+    """Whether ``config`` is a generic RunConfig (another mechanism on its own protocol, or
+    any mechanism given RunConfig keys) rather than DeRelayL's SimConfig."""
+    if any(k in config for k in RUN_CONFIG_ONLY):
+        return True
+    name = config.get("mechanism", "derelayl")
+    if name == "derelayl":
+        return False
+    from derelay.mechanism import get_mechanism
+
+    return not hasattr(get_mechanism(name).load_protocol(), "build_model")
+
+
 def abm_config(config: dict):
-    """The :class:`derelay.model.SimConfig` of an ``abm`` run config (preset + overrides)."""
-    try:
-        from derelay.model import SimConfig
-    except ImportError as exc:
-        raise _missing("the ABM, issue 5", "derelay.model", exc) from None
+    """The configuration of an ``abm`` run config: DeRelayL's
+    :class:`derelay.model.SimConfig` (preset + overrides), or for any other mechanism a
+    :class:`derelay.engine.RunConfig` (``mechanism``, ``params``, ``options``, ``types``,
+    ...)."""
     own, rest = _abm_split(config)
+    if _generic_mechanism(config):
+        from pydantic import ValidationError
+
+        from derelay.engine import RunConfig, build_model
+
+        if "preset" in own:
+            raise ValueError("'preset' is DeRelayL's SimConfig key; a RunConfig has none")
+        try:
+            cfg = RunConfig(**rest)
+        except ValidationError as exc:
+            err = exc.errors()[0]
+            loc = ".".join(str(x) for x in err["loc"])
+            raise ValueError(f"'{loc}': {str(err['msg']).removeprefix('Value error, ')}") from None
+        build_model(cfg.model_copy(update={"mesa_agents": False}))  # validates params/options
+        return cfg
+    from derelay.model import SimConfig
+
     preset = own.get("preset")
     if preset is not None:
         base = SimConfig.from_preset(str(preset))
@@ -393,19 +419,24 @@ def _with_shares_and_gini(rounds: pd.DataFrame, agents: pd.DataFrame) -> pd.Data
     return rounds
 
 
-@register_kind("abm", _validate_abm, "the agent-based model (derelay.model.run_simulation)")
+@register_kind(
+    "abm", _validate_abm, "the agent-based model of any mechanism (DeRelayL's by default)"
+)
 def abm(config: dict, seed: int) -> dict[str, pd.DataFrame]:
-    """One ABM run: ``preset`` (paper_text | authors_code) plus SimConfig overrides.
+    """One ABM run: ``preset`` (paper_text | authors_code) plus SimConfig overrides; with
+    ``mechanism`` (the spec's ``mechanism`` key) another mechanism's RunConfig keys.
 
     ``rounds`` (default 100); ``keep``: tables to return (rounds, agents, utilities;
     default rounds).  The rounds table gains ``share_N`` / ``share_N_min`` (mean and
     minimum over roles of the Normal share; ``share_normal`` = ``share_N_min``) and
     ``gini_coins`` (Gini of participants' coins, on recorded rounds).
     """
-    from derelay.model import run_simulation
-
     own, _ = _abm_split(config)
     cfg = abm_config(config)
+    if _generic_mechanism(config):
+        from derelay.engine import run_simulation
+    else:
+        from derelay.model import run_simulation
     res = run_simulation(cfg, rounds=int(own.get("rounds", 100)), seed=int(seed))
     out = {"rounds": _with_shares_and_gini(res.rounds, res.agents)}
     keep = own.get("keep", ["rounds"])
@@ -420,10 +451,8 @@ _CHAIN_OWN = {"blocks", "mode", "label"}
 
 
 def _chain_config(config: dict):
-    try:
-        from derelay.chain import ChainConfig
-    except ImportError as exc:
-        raise _missing("the chain, issue 4", "derelay.chain", exc) from None
+    from derelay.chain import ChainConfig
+
     rest = {k: v for k, v in config.items() if k not in _CHAIN_OWN and k != "params"}
     return ChainConfig(**rest)
 
@@ -463,11 +492,9 @@ _LEARN_OWN = {"rounds", "methods", "central_budget", "lazy_share", "params", "la
 
 
 def _learning_parts(config: dict):
-    try:
-        from derelay.learning import learning_config
-        from derelay.learning.experiment import METHODS, Schedule
-    except ImportError as exc:
-        raise _missing("real learning, issue 6", "derelay.learning", exc) from None
+    from derelay.learning import learning_config
+    from derelay.learning.experiment import METHODS, Schedule
+
     p = _params(config)
     rest = {k: v for k, v in config.items() if k not in _LEARN_OWN}
     base = {"q_cases": int(p.q_cases), "s": float(p.s)}
@@ -509,3 +536,6 @@ def learning(config: dict, seed: int) -> dict[str, pd.DataFrame]:
         central_budget=config.get("central_budget", "compute"),
     )
     return {"rounds": res.rounds}
+
+# the comparison of the mechanisms (experiments/compare.py) is a run kind too
+from . import compare as _compare  # noqa: E402,F401

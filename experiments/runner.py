@@ -169,9 +169,18 @@ def execute_run(
     tables: list[str],
     metrics: list[str],
     every: int,
+    plugins: bytes | None = None,
 ) -> dict[str, Any]:
-    """Run one sweep run and write its tables and status record; never raises."""
+    """Run one sweep run and write its tables and status record; never raises.
+
+    ``plugins``: run-time registrations of the parent process
+    (:func:`derelay.engine.plugins.snapshot`), re-registered here first.
+    """
+    from derelay.engine.plugins import restore
+
     from . import kinds as _kinds  # noqa: F401  (registers the built-in kinds in workers)
+
+    restore(plugins)
 
     out_p = Path(out)
     t0 = time.perf_counter()
@@ -442,6 +451,9 @@ def run_sweep(
     skipped = len(runs) - len(pending)
     outputs = spec.outputs
     args = (list(outputs.tables), list(outputs.metrics), outputs.every)
+    from derelay.engine.plugins import snapshot
+
+    blob = snapshot()  # registrations a worker process would not see (None: none)
     auto = workers is None
     workers = workers or os.cpu_count() or 1
     results: dict[int, dict[str, Any]] = {}
@@ -461,7 +473,7 @@ def run_sweep(
     with _Progress(len(pending), progress and bool(pending), spec.name) as bar:
         try:
             if scheduler:
-                _run_dask(spec.kind, pending, out, args, scheduler, workers, bar, collect)
+                _run_dask(spec.kind, pending, out, (*args, blob), scheduler, workers, bar, collect)
             elif workers <= 1 or len(pending) <= 1:
                 for r in pending:
                     collect(execute_run(spec.kind, r.as_record(), str(out), *args), bar)
@@ -481,7 +493,7 @@ def run_sweep(
                     for r in rest:
                         collect(execute_run(spec.kind, r.as_record(), str(out), *args), bar)
                 elif rest:
-                    _run_pool(spec.kind, rest, out, args, workers, bar, collect)
+                    _run_pool(spec.kind, rest, out, (*args, blob), workers, bar, collect)
         except KeyboardInterrupt:
             interrupted = True
     write_manifest(out, spec, runs)

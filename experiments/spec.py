@@ -4,6 +4,8 @@ A spec file looks like::
 
     name = "smoke"
     kind = "dynamics"          # a key of experiments.runner.RUN_KINDS
+    mechanism = "derelayl"     # optional: any registered mechanism (`derelay mechanisms`);
+                               # bare axis names are then that mechanism's parameters
     replications = 2
     seed = 20250101            # root of numpy.random.SeedSequence
     seeding = "per_run"        # or "common": replication r uses the same seed at every point
@@ -124,6 +126,7 @@ class Spec(BaseModel):
     name: str = "experiment"
     description: str = ""
     kind: str
+    mechanism: str = "derelayl"
     replications: int = Field(1, ge=1, le=1_000_000)
     seed: int = Field(0, ge=0)
     seeding: Literal["per_run", "common"] = "per_run"
@@ -136,6 +139,8 @@ class Spec(BaseModel):
     def digest(self) -> str:
         """Hash of everything that determines the runs (used to guard --resume)."""
         d = self.model_dump(mode="json", exclude={"description", "sensitivity", "name"})
+        if d.get("mechanism") == "derelayl":  # digests of specs without the key are unchanged
+            d.pop("mechanism")
         return hashlib.sha256(json.dumps(d, sort_keys=True).encode()).hexdigest()[:16]
 
     def points(self) -> list[dict[str, Any]]:
@@ -148,6 +153,13 @@ class Spec(BaseModel):
                 if k not in names:
                     names.append(k)
         return names
+
+    def config_at(self, pt: Mapping[str, Any]) -> dict[str, Any]:
+        """The run config at sweep point ``pt`` (``mechanism`` added unless DeRelayL)."""
+        cfg = apply_point(self.base, pt, self.mechanism)
+        if self.mechanism != "derelayl":
+            cfg.setdefault("mechanism", self.mechanism)
+        return cfg
 
     def runs(self) -> list[RunSpec]:
         pts = self.points()
@@ -169,7 +181,7 @@ class Spec(BaseModel):
                         replication=r,
                         seed=seed,
                         values=dict(pt),
-                        config=apply_point(self.base, pt),
+                        config=self.config_at(pt),
                     )
                 )
         return out
@@ -197,19 +209,30 @@ class RunSpec:
         }
 
 
-def config_path(name: str) -> tuple[str, ...]:
-    """Where an axis name lands in the config dict: bare Params keys go under params."""
+def _param_keys(mechanism: str) -> Any:
+    if mechanism == "derelayl":
+        return PARAM_INFO
+    from derelay.mechanism import get_mechanism
+
+    return get_mechanism(mechanism).space.info
+
+
+def config_path(name: str, mechanism: str = "derelayl") -> tuple[str, ...]:
+    """Where an axis name lands in the config dict: bare parameter names of the
+    mechanism's space go under params."""
     if "." in name:
         return tuple(name.split("."))
-    if name in PARAM_INFO:
+    if name in _param_keys(mechanism):
         return ("params", name)
     return (name,)
 
 
-def apply_point(base: Mapping[str, Any], point: Mapping[str, Any]) -> dict[str, Any]:
+def apply_point(
+    base: Mapping[str, Any], point: Mapping[str, Any], mechanism: str = "derelayl"
+) -> dict[str, Any]:
     cfg = copy.deepcopy(dict(base))
     for name, value in point.items():
-        path = config_path(name)
+        path = config_path(name, mechanism)
         node = cfg
         for key in path[:-1]:
             nxt = node.get(key)
@@ -292,6 +315,17 @@ def validate_spec(spec: Spec, source: str = "") -> None:
         raise SpecError(
             f"unknown run kind 'kind' = {spec.kind!r}{where}: available {sorted(RUN_KINDS)}"
         )
+    from derelay.mechanism import get_mechanism
+
+    try:
+        mech = get_mechanism(spec.mechanism)
+    except KeyError as exc:
+        raise SpecError(f"'mechanism' = {spec.mechanism!r}{where}: {exc}") from None
+    if spec.base.get("mechanism", spec.mechanism) != spec.mechanism:
+        raise SpecError(
+            f"'base.mechanism' = {spec.base['mechanism']!r} contradicts 'mechanism' = "
+            f"{spec.mechanism!r}{where}"
+        )
     try:
         points = spec.points()
     except SpecError as exc:
@@ -302,11 +336,14 @@ def validate_spec(spec: Spec, source: str = "") -> None:
     seen_ok: set[str] = set()
     validator = KIND_VALIDATORS.get(spec.kind)
     for pt in points:
-        cfg = apply_point(spec.base, pt)
+        cfg = spec.config_at(pt)
         key = json.dumps(cfg.get("params", {}), sort_keys=True, default=str)
         if key not in seen_ok:
             try:
-                params_from_mapping(cfg.get("params", {}), source=f"sweep point {pt}")
+                if spec.mechanism == "derelayl":
+                    params_from_mapping(cfg.get("params", {}), source=f"sweep point {pt}")
+                else:
+                    mech.space.validate(cfg.get("params", {}), source=f"sweep point {pt}")
             except ParamsError as exc:
                 raise SpecError(f"{exc}{where}") from None
             seen_ok.add(key)
@@ -319,6 +356,6 @@ def validate_spec(spec: Spec, source: str = "") -> None:
                 ) from None
     if spec.sensitivity is not None:
         for k in spec.sensitivity.ranges:
-            path = config_path(k)
-            if path[0] == "params" and path[-1] not in PARAM_INFO:
+            path = config_path(k, spec.mechanism)
+            if path[0] == "params" and path[-1] not in _param_keys(spec.mechanism):
                 raise SpecError(f"sensitivity range of unknown parameter '{k}'{where}")

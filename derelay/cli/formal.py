@@ -42,13 +42,22 @@ def prove_cmd(
     ),
     json_out: bool = typer.Option(False, "--json", help="Print one JSON object."),
     timeout: float = typer.Option(5.0, "--timeout", help="Per-query solver timeout (seconds)."),
+    mechanism: str = typer.Option(
+        None, "--mechanism", "-m", help="Mechanism (default derelayl; see `derelay mechanisms`)."
+    ),
+    rlimit: int = typer.Option(
+        None, "--rlimit", help="z3 resource limit per query (other mechanisms; deterministic)."
+    ),
 ) -> None:
-    """Do T1-T8 and the domain imply IR and IC for every role and Table II deviation?
+    """Do the conditions and the domain imply IR and IC for every role and deviation, and
+    do the mechanism's claims hold?  (DeRelayL: T1-T8 and Table II.)
 
-    Also: is each T_i necessary (a witness where it fails yet its property holds), the
-    exact condition instead, and the domain problems of the printed conditions.
+    DeRelayL also: is each T_i necessary (a witness where it fails yet its property
+    holds), the exact condition instead, and the domain problems of the printed conditions.
     """
     _check_timeout(timeout)
+    if mechanism not in (None, "derelayl"):
+        return _prove_generic(mechanism, params, json_out, rlimit)
     base = _load(params)
     from derelay.formal.prove import prove_all
 
@@ -89,6 +98,39 @@ def prove_cmd(
         out_console.print(f"[yellow]domain:[/] {d['detail']}")
     for note in result["paper_notes"]:
         out_console.print(f"[cyan]paper {note['equation']}:[/] {note['text']}")
+    out_console.print(f"solver time {result['seconds']:.2f} s")
+
+
+def _rlimit(rlimit: int | None) -> int:
+    from derelay.formal.generic import DEFAULT_RLIMIT
+
+    if rlimit is None:
+        return DEFAULT_RLIMIT
+    if rlimit < 1:
+        fail(f"option '--rlimit' = {rlimit} is out of range: allowed rlimit >= 1")
+    return rlimit
+
+
+def _prove_generic(name, params, json_out, rlimit) -> None:
+    from derelay.formal.generic import prove_mechanism
+
+    from .mechanisms import load_point, print_status_table, resolve
+
+    mech = resolve(name)
+    result = prove_mechanism(mech, load_point(mech, params), _rlimit(rlimit))
+    if json_out:
+        print_json(result)
+        return
+    print_status_table(
+        f"{mech.name}: the conditions and the domain imply ...",
+        result["properties"],
+        ("role", "property", "deviation", "status", "witness"),
+    )
+    print_status_table(
+        f"{mech.name}: claims", result["claims"], ("name", "source", "status", "witness")
+    )
+    for e in result["errata"]:
+        out_console.print(f"[cyan]erratum {e['id']} ({e['where']}):[/] {e['text']}")
     out_console.print(f"solver time {result['seconds']:.2f} s")
 
 
@@ -141,8 +183,17 @@ def feasible_cmd(
     points: int = typer.Option(50, "--points", help="Grid points per region axis."),
     out: Path = typer.Option(None, "--out", help="Write the region as CSV or Parquet (by suffix)."),
     timeout: float = typer.Option(5.0, "--timeout", help="Solver timeout (seconds)."),
+    mechanism: str = typer.Option(
+        None, "--mechanism", "-m", help="Mechanism (default derelayl; see `derelay mechanisms`)."
+    ),
+    rlimit: int = typer.Option(
+        None, "--rlimit", help="z3 resource limit (other mechanisms; deterministic)."
+    ),
 ) -> None:
-    """Rewards meeting T1-T8 exactly (rationals) at least issuance, or the conflict."""
+    """Rewards meeting the conditions exactly (rationals) at least issuance, or the
+    conflict (DeRelayL: T1-T8; others: when their conditions are affine in their levers)."""
+    if mechanism not in (None, "derelayl"):
+        return _feasible_generic(mechanism, params, json_out, epsilon, rlimit)
     from derelay.formal.feasible import (
         feasible_region,
         feasible_rewards,
@@ -217,6 +268,33 @@ def feasible_cmd(
             out_console.print(f"  - {line}")
 
 
+def _feasible_generic(name, params, json_out, epsilon, rlimit) -> None:
+    from fractions import Fraction
+
+    from derelay.formal.generic import feasible_mechanism
+
+    from .mechanisms import load_point, resolve
+
+    if not math.isfinite(epsilon) or epsilon <= 0:
+        fail(f"option '--epsilon' = {epsilon!r} is out of range: allowed 0 < epsilon")
+    mech = resolve(name)
+    result = feasible_mechanism(
+        mech, load_point(mech, params), Fraction(repr(epsilon)), _rlimit(rlimit)
+    )
+    if json_out:
+        print_json(result)
+        return
+    if not result.get("affine", True) or result["feasible"] is None:
+        out_console.print(f"[yellow]{result['reason']}[/]")
+    elif result["feasible"]:
+        out_console.print(
+            f"feasible: {result['rewards_exact']}; funding per round {result['funding']}; "
+            f"binding: {', '.join(result['binding']) or '-'}"
+        )
+    else:
+        out_console.print(f"[bold red]infeasible[/]: {', '.join(result['conflict'])}")
+
+
 # ----------------------------------------------------------------------------------
 # deviations
 # ----------------------------------------------------------------------------------
@@ -255,12 +333,21 @@ def deviations_cmd(
         False, "--simulate", help="Also replay lazy/coalition witnesses in the ABM if available."
     ),
     timeout: float = typer.Option(5.0, "--timeout", help="Per-query solver timeout (seconds)."),
+    mechanism: str = typer.Option(
+        None, "--mechanism", "-m", help="Mechanism (default derelayl; see `derelay mechanisms`)."
+    ),
+    rlimit: int = typer.Option(
+        None, "--rlimit", help="z3 resource limit per query (other mechanisms; deterministic)."
+    ),
 ) -> None:
-    """Search for strategies that beat Normal: unilateral, auction, lazy (C4), coalition (C8)."""
+    """Search for strategies that beat Normal: unilateral, and the mechanism's own scopes
+    (DeRelayL: auction, lazy (C4), coalition (C8))."""
     from derelay.formal.deviations import search
     from derelay.formal.symbolic import FormalError
 
     _check_timeout(timeout)
+    if mechanism not in (None, "derelayl"):
+        return _deviations_generic(mechanism, params, scope, json_out, rlimit)
     if scope not in SCOPES:
         fail(f"option '--scope' = {scope!r} is not allowed: use {', '.join(SCOPES)}")
     for name, v in (("--lazy-p", lazy_p), ("--fork-q", fork_q)):
@@ -321,6 +408,32 @@ def deviations_cmd(
     if "auction" in result:
         out_console.print(f"auction: {result['auction']}")
     out_console.print(f"seconds: {result['seconds']}")
+
+
+def _deviations_generic(name, params, scope, json_out, rlimit) -> None:
+    from derelay.formal.generic import MechanismFormalError, deviations_mechanism
+
+    from .mechanisms import load_point, resolve
+
+    mech = resolve(name)
+    try:
+        result = deviations_mechanism(
+            mech, load_point(mech, params), "all" if scope is None else scope, _rlimit(rlimit)
+        )
+    except MechanismFormalError as exc:
+        fail(str(exc))
+    if json_out:
+        print_json(result)
+        return
+    t = Table(title=f"{mech.name}: deviations (scope {result['scope']})")
+    for col in ("role", "deviation", "family", "gain at point", "never pays under conditions"):
+        t.add_column(col)
+    for r in result.get("unilateral_table", []):
+        t.add_row(r["role"], r["deviation"], r["family"], f"{r['gain']:.6g}", r["under_conditions"])
+    out_console.print(t)
+    for k in mech.scopes or {}:
+        if k in result:
+            out_console.print(f"{k}: {result[k]}")
 
 
 def register(app: typer.Typer) -> None:

@@ -44,6 +44,12 @@ def sweep(
     dry_run: bool = typer.Option(
         False, "--dry-run", help="Validate SPEC and list its runs (id, point, seed); run nothing."
     ),
+    mechanism: str = typer.Option(
+        None,
+        "--mechanism",
+        "-m",
+        help="Mechanism to sweep (overrides the spec's `mechanism` key; default derelayl).",
+    ),
 ) -> None:
     """Run every (point, replication) of SPEC; write a tidy Parquet dataset and a manifest.
 
@@ -53,12 +59,17 @@ def sweep(
     2 bad input, 130 interrupted (continue with --resume).
     """
     from experiments.runner import SweepInterrupted, run_sweep
-    from experiments.spec import SpecError, load_spec
+    from experiments.spec import SpecError, load_spec, spec_from_mapping
 
     if workers is not None and workers < 1:
         fail(f"'--workers' = {workers} is out of range: allowed --workers >= 1")
     try:
         sp = load_spec(spec)
+        if mechanism is not None and mechanism != sp.mechanism:
+            data = sp.model_dump()
+            data["mechanism"] = mechanism
+            data["base"].pop("mechanism", None)
+            sp = spec_from_mapping(data, f"{spec} with --mechanism {mechanism}")
     except SpecError as exc:
         fail(str(exc))
     out = out or Path("runs") / sp.name
@@ -67,6 +78,7 @@ def sweep(
         listing = {
             "name": sp.name,
             "kind": sp.kind,
+            "mechanism": sp.mechanism,
             "runs": len(runs),
             "points": len(sp.points()),
             "replications": sp.replications,

@@ -122,7 +122,12 @@ class Ledger:
 
     # --- logging -----------------------------------------------------------------------
     def _log(self, reason: str, src, dst, a: np.ndarray) -> None:
-        """Log aligned flows (``src``/``dst``: an account code or an id array like ``a``)."""
+        """Log aligned flows (``src``/``dst``: an account code or an id array like ``a``).
+
+        Cheap by design (this runs for every ledger operation): the arrays are copied
+        (callers may reuse theirs) and zero amounts are dropped once, in
+        :meth:`flows_frame`.
+        """
         mode = self.flow_mode
         if mode == "off":
             return
@@ -134,17 +139,16 @@ class Ledger:
             if total:
                 self._chunks.append((self.round, code, _side(src), _side(dst), total))
             return
-        nz = a != 0
-        if not nz.all():
-            a = a[nz]
-            src = src if np.ndim(src) == 0 else src[nz]
-            dst = dst if np.ndim(dst) == 0 else dst[nz]
-        elif a.size:  # the caller may reuse its arrays: keep copies
-            a = a.copy()
-            src = src if np.ndim(src) == 0 else src.copy()
-            dst = dst if np.ndim(dst) == 0 else dst.copy()
         if a.size:
-            self._chunks.append((self.round, code, src, dst, a))
+            self._chunks.append(
+                (
+                    self.round,
+                    code,
+                    src if type(src) is int else src.copy(),
+                    dst if type(dst) is int else dst.copy(),
+                    a.copy(),
+                )
+            )
 
     def flows_frame(self):
         """Every logged flow: ``round, reason, src, dst, amount`` (nano-coins)."""
@@ -179,13 +183,14 @@ class Ledger:
             ]
         )
         amount = np.concatenate([np.atleast_1d(np.asarray(c[4], dtype=np.int64)) for c in chunks])
+        keep = amount != 0  # zero amounts are no flows
         return pd.DataFrame(
             {
-                "round": rounds,
-                "reason": pd.Categorical.from_codes(reasons, categories=cats),
-                "src": src.astype(np.int64),
-                "dst": dst.astype(np.int64),
-                "amount": amount,
+                "round": rounds[keep],
+                "reason": pd.Categorical.from_codes(reasons[keep], categories=cats),
+                "src": src.astype(np.int64)[keep],
+                "dst": dst.astype(np.int64)[keep],
+                "amount": amount[keep],
             }
         )
 
@@ -194,11 +199,13 @@ class Ledger:
     def _aligned(ids, amounts) -> tuple[np.ndarray, np.ndarray]:
         """Account ids and amounts as aligned 1-d int64 arrays (a scalar amount is each
         account's)."""
-        ids = np.asarray(ids, dtype=np.int64).reshape(-1)
+        ids = np.asarray(ids, dtype=np.int64)
+        if ids.ndim != 1:
+            ids = ids.reshape(-1)
         a = np.asarray(amounts, dtype=np.int64)
         if a.ndim == 0:
             a = np.full(ids.size, a, dtype=np.int64)
-        else:
+        elif a.ndim != 1 or a.size != ids.size:
             a = a.reshape(-1)
             if a.size != ids.size:
                 if ids.size == 1:
@@ -356,6 +363,13 @@ class Ledger:
     # --- invariant ---------------------------------------------------------------------
     def conserved(self) -> bool:
         return self.total() + self.escrow == self.minted + self.external_in - self.burned
+
+    def check_conserved(self) -> None:
+        """The per-round check: the identity only (one pass over the balances; every
+        debit already refuses to overdraw, so balances cannot be negative)."""
+        total = int(self.balances.sum())
+        if total + self.escrow != self.minted + self.external_in - self.burned or self.escrow < 0:
+            self.check()
 
     def check(self) -> None:
         """Raise :class:`LedgerError` unless sum(balances) + escrow == minted + external -

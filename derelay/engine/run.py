@@ -116,6 +116,64 @@ class RunConfig(BaseModel):
                 raise ValueError(f"strategies.{role}: shares must sum to 1 (they sum to {total:g})")
 
 
+class RunConfigError(ValueError):
+    """A bad run configuration; ``str(exc)`` is one complete user-facing line."""
+
+
+def run_config(data: dict[str, Any], source: str | None = None) -> RunConfig:
+    """A validated RunConfig (mechanism-dependent checks included) or one clear line."""
+    from pydantic import ValidationError
+
+    from derelay.mechanism import get_mechanism
+    from derelay.params import ParamsError
+
+    where = f" in {source}" if source else ""
+    try:
+        cfg = RunConfig(**data)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        loc = ".".join(str(x) for x in err["loc"]) or "config"
+        msg = str(err["msg"]).removeprefix("Value error, ")
+        if err.get("type") == "extra_forbidden":
+            msg = "unknown configuration key"
+        raise RunConfigError(f"'{loc}'{where}: {msg} (got {err.get('input')!r})") from None
+    try:
+        mech = get_mechanism(cfg.mechanism)
+        if not hasattr(mech.load_protocol(), "build_model"):
+            cfg.validate_for(mech)
+            mech.space.validate(cfg.params, source=source)
+    except ParamsError as exc:
+        raise RunConfigError(str(exc)) from None
+    except KeyError as exc:
+        raise RunConfigError(f"'mechanism'{where}: {exc}") from None
+    except ValueError as exc:
+        raise RunConfigError(f"invalid configuration{where}: {exc}") from None
+    return cfg
+
+
+def load_run_config(path, overrides: dict[str, Any] | None = None) -> RunConfig:
+    """A RunConfig from a TOML or JSON file (keys of :class:`RunConfig`) plus overrides."""
+    import tomllib
+    from pathlib import Path as _Path
+
+    path = _Path(path)
+    if not path.is_file():
+        raise RunConfigError(f"configuration file not found: {path}")
+    text = path.read_text(encoding="utf-8")
+    try:
+        data = json.loads(text) if path.suffix.lower() == ".json" else tomllib.loads(text)
+    except (tomllib.TOMLDecodeError, json.JSONDecodeError) as exc:
+        raise RunConfigError(f"cannot parse {path}: {exc}") from None
+    if not isinstance(data, dict):
+        raise RunConfigError(f"{path}: the configuration must be a table/object")
+    for k, v in (overrides or {}).items():
+        if isinstance(v, dict):
+            data[k] = {**dict(data.get(k) or {}), **v}
+        else:
+            data[k] = v
+    return run_config(data, source=str(path))
+
+
 def build_model(cfg: RunConfig, seed: int = 0, **kwargs):
     """The model of ``cfg``'s mechanism (its protocol's ``build_model`` if it has one)."""
     from derelay.mechanism import get_mechanism

@@ -68,7 +68,11 @@ class SimConfig(BaseModel):
     params: Params = Field(default_factory=Params)
 
     # --- round logic -------------------------------------------------------------------
-    mechanism: str = Field("derelayl", description="settlement component (registry name)")
+    mechanism: str = Field(
+        "derelayl",
+        description="registry name of a mechanism on DeRelayL's round protocol (DeRelayL or a "
+        "variant of it); other mechanisms run with derelay.engine.RunConfig",
+    )
     matching: Literal["algorithm1", "sec4_text", "authors"] = "algorithm1"
     deposit_price: Literal["second", "first"] = "second"
     citation: Literal["every_ancestor", "discounted"] = "every_ancestor"
@@ -107,6 +111,14 @@ class SimConfig(BaseModel):
     learning_config: dict[str, Any] = Field(default_factory=dict)
 
     # --- strategies and dynamics ---------------------------------------------------------
+    types: dict[str, float] = Field(
+        default_factory=dict,
+        description="share of agents per deviation family (persistent types, the rest "
+        "honest), e.g. {'lazy': 0.1}: each plays its family's strategy in whatever role it "
+        "holds (T: NTr; MO: NTm for 'withhold', ...); the alternative to strategies",
+    )
+    coalitions: int = Field(0, ge=0, description="number of coalitions among typed agents")
+    coalition_members: Literal["deviants", "all"] = "deviants"
     strategies: dict[str, dict[str, float]] = Field(
         default_factory=dict,
         description="initial share of each strategy per role, e.g. {'T': {'N': 0.9, 'NTr': 0.1}}",
@@ -169,6 +181,31 @@ class SimConfig(BaseModel):
                 f"genesis_owner = {self.genesis_owner} is out of range: allowed "
                 f"0 <= genesis_owner < n_participants = {p.n_participants}"
             )
+        if self.mechanism != "derelayl":
+            from derelay.mechanism import get_mechanism
+
+            proto = get_mechanism(self.mechanism).load_protocol()
+            if not hasattr(proto, "build_model") or proto.build_model.__func__ is not (
+                _derelayl_build_model()
+            ):
+                raise ValueError(
+                    f"mechanism = {self.mechanism!r} has its own round protocol; SimConfig is "
+                    "DeRelayL's configuration: run it with derelay.engine.RunConfig(mechanism="
+                    f"{self.mechanism!r}) or `derelay run --mechanism {self.mechanism}`"
+                )
+        from derelay.mechanism import FAMILIES
+
+        total = 0.0
+        for fam, share in self.types.items():
+            if fam not in FAMILIES:
+                raise ValueError(f"types: unknown family {fam!r}; families are {list(FAMILIES)}")
+            if not (0.0 <= float(share) <= 1.0):
+                raise ValueError(f"types.{fam} = {share!r} is out of range: allowed 0 <= share <= 1")
+            total += float(share) if fam != "honest" else 0.0
+        if total > 1.0 + 1e-9:
+            raise ValueError(f"types: deviant shares sum to {total:g}; allowed sum <= 1")
+        if self.types and self.strategies:
+            raise ValueError("give either types or strategies, not both")
         known = known_strategies(self.mechanism)
         for role, shares in self.strategies.items():
             if role not in known:
@@ -291,6 +328,12 @@ class SimConfig(BaseModel):
         data = self.model_dump()
         data = _merge(data, changes)
         return type(self).from_mapping(data)
+
+
+def _derelayl_build_model():
+    from .protocol import DeRelayLProtocol
+
+    return DeRelayLProtocol.build_model.__func__
 
 
 def _first_line(exc: Exception) -> str:

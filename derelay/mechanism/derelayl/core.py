@@ -33,7 +33,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from derelay.mechanism.base import Condition, Funding, Mechanism, Role, Strategy
+from derelay.mechanism.base import Claim, Condition, Erratum, Funding, Mechanism, Role, Strategy
 from derelay.space import DERELAYL_SPACE
 
 # --------------------------------------------------------------------------------------
@@ -621,6 +621,118 @@ CONDITIONS: tuple[Condition, ...] = (
 )
 
 
+# --------------------------------------------------------------------------------------
+# The paper's own statements (claims), its slips (errata) and DeRelayL's own searches
+# --------------------------------------------------------------------------------------
+
+CLAIMS = (
+    Claim(
+        "derelayl.t1_mo_ir",
+        "Appendix B-1, eq. (72)",
+        "T1 makes the model owner's Normal strategy individually rational",
+        "T1 (division-free, eq. 72) => U^MO_N >= 0 over the whole space (0 < beta < 1)",
+        hypotheses=lambda p, v: [t1(p)],
+        conclusion=lambda p, v: u_mo_n(p) >= 0,
+    ),
+    Claim(
+        "derelayl.t3_dbm_ir",
+        "Appendix B-1, eq. (78)",
+        "T3 makes the deposit-block miner's Normal strategy individually rational",
+        "T3 => U^DBM_N >= 0 over the whole space",
+        hypotheses=lambda p, v: [t3(p)],
+        conclusion=lambda p, v: u_dbm_n(p) >= 0,
+    ),
+    Claim(
+        "derelayl.t2_t7_ic_ntr",
+        "Appendix B-2, eqs. (86)-(87)",
+        "T2 and T7 make Not Training strictly worse than Normal for a trainer",
+        "T2 and T7 (division-free) => U^T_N > U^T_NTr over the whole space",
+        hypotheses=lambda p, v: [t2(p), t7(p)],
+        conclusion=lambda p, v: u_t_n(p) > u_t_ntr(p),
+    ),
+)
+
+ERRATA = (
+    Erratum(
+        "E1",
+        "(85)",
+        "IC for MO argues 'U_N^MO >= 0 due to the IR for EBM'; it is the IR "
+        "for MO (T1) that gives U_N^MO >= 0.",
+    ),
+    Erratum(
+        "E2",
+        "(85)",
+        "calls Q_Selected * b^MO 'the revenue for including records' and "
+        "asserts it is > 0; it is the MO's deposit, and it is 0 when b^MO = 0 or "
+        "Q_Selected = 0, so strict IC against NTm fails at U_N^MO = 0 (see the claim's "
+        "witness).",
+    ),
+    Erratum(
+        "E3",
+        "(99)",
+        "IC for SBM argues 'U_N^SBM >= 0 due to the IR for TBM'; it is the IR for SBM (T6).",
+    ),
+    Erratum("E4", "(82)", "concludes 'to hold IR for DBM' for the EBM's condition T4."),
+    Erratum(
+        "E5",
+        "(83)",
+        "prints T5 with '>' while (11) and (104) print '>='; we use '>=' (IR is weak).",
+    ),
+    Erratum(
+        "E6",
+        "(94), (96)-(99)",
+        "strict IC of the miners needs R_Deposit > 0 or C_Mine > "
+        "0; the domain (C_Mine >= 0, rewards >= 0) allows ties (see claims and "
+        "domain_problems).",
+    ),
+    Erratum(
+        "E7",
+        "(23), Appendix",
+        "the appendix allows 0 <= beta <= 1 and 0 <= s <= 1; beta = "
+        "1 makes every citation value (R/(1-beta)) undefined and beta = 0 makes T2/T8's "
+        "printed forms undefined.",
+    ),
+)
+
+
+def _params_of(point: Any):
+    from derelay.params import Params
+
+    return Params(**{k: float(v) for k, v in vars(point).items()})
+
+
+def _pick(opts: dict, *keys: str) -> dict:
+    return {k: opts[k] for k in keys if opts.get(k) is not None}
+
+
+def scope_auction(point: Any, **opts: Any) -> dict:
+    """Algorithm 1 (Sec. III-C1): profitable bids and T7-breaking deposits (z3)."""
+    from derelay.formal.auction import auction_search
+
+    found, info = auction_search(
+        _params_of(point), **_pick(opts, "bidders", "slots", "deviant", "timeout")
+    )
+    return {"deviations": found, **info}
+
+
+def scope_lazy(point: Any, **opts: Any) -> dict:
+    """C4: the luck p and the deposit at which a lazy (NTr) trainer gains."""
+    from derelay.formal.deviations import lazy
+
+    found, info = lazy(_params_of(point), **_pick(opts, "lazy_p", "citations", "timeout"))
+    return {"deviations": found, **info}
+
+
+def scope_coalition(point: Any, **opts: Any) -> dict:
+    """C8: the fork probability below which a TBM + SBM + T collusion pays."""
+    from derelay.formal.deviations import coalition
+
+    found, info = coalition(
+        _params_of(point), **_pick(opts, "lazy_p", "fork_q", "citations", "timeout")
+    )
+    return {"deviations": found, **info}
+
+
 class DeRelayL(Mechanism):
     """DeRelayL (Duan et al., IEEE TMC 2025): Table II and conditions T1-T8."""
 
@@ -632,6 +744,30 @@ class DeRelayL(Mechanism):
     conditions = CONDITIONS
     learning_mode = "relay"
     finality = "forkable_pow"
+    protocol = "derelay.mechanism.derelayl.protocol:DeRelayLProtocol"
+    claims = CLAIMS
+    errata = ERRATA
+    scopes = {"auction": scope_auction, "lazy": scope_lazy, "coalition": scope_coalition}
+    #: Hints for the mechanism contract suite (tests/test_mechanism_contract.py): a small
+    #: run, and the (role, strategy) whose realised mean utility equals the closed form at
+    #: the run's parameters - a forked-away block costs exactly C_Mine (eqs. 48-69).
+    contract = {
+        "params": {"n_participants": 32, "n_miners": 16},
+        "rounds": 6,
+        "closed_form": [
+            {
+                "role": role,
+                "strategy": dev,
+                "run": {
+                    "strategies": {role: {"N": 0.5, dev: 0.5}},
+                    "params": {"n_participants": 64, "n_miners": 32},
+                },
+                "rounds": 30,
+                "tolerance": 1e-12,
+            }
+            for role, dev in (("DBM", "PI"), ("EBM", "NG"), ("TBM", "IT"), ("SBM", "IRa"))
+        ],
+    }
 
     #: Condition protecting each role's IR.
     ir_condition = {"MO": "T1", "T": "T2", "DBM": "T3", "EBM": "T4", "TBM": "T5", "SBM": "T6"}
