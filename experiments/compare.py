@@ -37,8 +37,12 @@ Measured per (mechanism, design, family, share, seed)
   of the mechanism's claim for that family, where the mechanism names one.
 * ``detection_rate``: deviant actions penalised or rejected / deviant actions.
 * money per round: ``minted``, ``external``, ``burned`` and ``outlay`` (net money reaching
-  participants: the change of their balances and escrow).
-* accuracy: final and mean (area under the curve / rounds) accuracy of the mechanism's
+  participants: the change of their balances and escrow), money moved while setting a run
+  up excluded, and outside money that only funds participants' own deposits (a protocol's
+  cumulative ``deposit_funding`` column) excluded from both ``external`` and ``outlay``.
+* accuracy, in percentage points (torch: held-out accuracy x 100; abstract learning: the
+  stand-in's value in (c), which the common currency makes points): final and mean (area
+  under the curve / rounds) accuracy of the mechanism's
   output model, mean accuracy of models held by honest agents, accuracy lost against the
   all-honest run, wasted compute share, Gini of coins, outlay per accuracy point gained.
 
@@ -321,6 +325,8 @@ def run_config(config: Mapping[str, Any]):
     params = dict(config.get("mech_params") or {})
     if "n_participants" in mech.space:
         params.setdefault("n_participants", int(config["n_participants"]))
+    if "n_miners" in mech.space:  # population-coupled: half the agents mine (Table III)
+        params.setdefault("n_miners", int(config["n_participants"]) // 2)
     family, share = config["family"], float(config["share"])
     types = {} if family == "honest" or share <= 0 else {family: share}
     return RunConfig(
@@ -358,6 +364,8 @@ def compare_kind(config: dict, seed: int) -> dict[str, Any]:
     lg = model.ledger
     n = model.n
     part0 = int(lg.coins.sum()) + int(lg.escrow)
+    # money moved while setting the run up (a genesis mint, initial coins) is not per-round
+    minted0, external0, burned0 = int(lg.minted), int(lg.external_in), int(lg.burned)
     gini = np.zeros(rounds)
     for r in range(rounds):
         model.step()
@@ -371,14 +379,22 @@ def compare_kind(config: dict, seed: int) -> dict[str, Any]:
     def col(name, default=0.0):
         return rdf[name].to_numpy(dtype=float) if name in rdf else np.full(len(rdf), default)
 
-    acc = col("accuracy", np.nan)
+    # accuracy in percentage points: torch reports held-out accuracy in [0, 1]; the abstract
+    # stand-in reports values in (c), which the common currency makes points already
+    scale = 100.0 if config.get("learning", "abstract") == "torch" else 1.0
+    acc = col("accuracy", np.nan) * scale
+    hon_acc = col("honest_accuracy", np.nan) * scale
     jobs, wasted = col("training_jobs").sum(), col("wasted_jobs").sum()
     actions, detected = col("deviant_actions").sum(), col("deviant_detected").sum()
     part1 = int(lg.coins.sum()) + int(lg.escrow)
-    outlay = (part1 - part0) / nano
+    # money a protocol paid in from outside only to fund participants' own deposits
+    # (a cumulative ``deposit_funding`` column, e.g. FLChain's) is neither outside cost
+    # nor outlay: it is the participants' stake, returned or forfeited
+    dep = float(rdf["deposit_funding"].iloc[-1]) if "deposit_funding" in rdf and len(rdf) else 0.0
+    outlay = (part1 - part0) / nano - dep
     acc0 = float(acc[0]) if len(acc) and np.isfinite(acc[0]) else float("nan")
     accf = float(acc[-1]) if len(acc) else float("nan")
-    gain_pts = (accf - acc0) * 100 if np.isfinite(accf) and np.isfinite(acc0) else float("nan")
+    gain_pts = (accf - acc0) if np.isfinite(accf) and np.isfinite(acc0) else float("nan")
     cf = closed_form(
         mech, params, config["family"], getattr(model.protocol, "measured_params", None)
     )
@@ -390,15 +406,15 @@ def compare_kind(config: dict, seed: int) -> dict[str, Any]:
         "deviant_utility_total": float(cum[dev].sum()),
         "deviant_actions": float(actions),
         "deviant_detected": float(detected),
-        "minted_per_round": lg.minted / nano / rounds,
-        "external_per_round": lg.external_in / nano / rounds,
-        "burned_per_round": lg.burned / nano / rounds,
+        "minted_per_round": (lg.minted - minted0) / nano / rounds,
+        "external_per_round": ((lg.external_in - external0) / nano - dep) / rounds,
+        "burned_per_round": (lg.burned - burned0) / nano / rounds,
         "outlay_per_round": outlay / rounds,
         "accuracy_initial": acc0,
         "accuracy_final": accf,
         "accuracy_auc": float(np.nanmean(acc)) if np.isfinite(acc).any() else float("nan"),
-        "honest_accuracy": float(np.nanmean(col("honest_accuracy", np.nan)))
-        if np.isfinite(col("honest_accuracy", np.nan)).any()
+        "honest_accuracy": float(np.nanmean(hon_acc))
+        if np.isfinite(hon_acc).any()
         else float("nan"),
         "wasted_share": float(wasted / jobs) if jobs > 0 else float("nan"),
         "gini_coins": float(gini[-1]) if rounds else 0.0,
@@ -662,7 +678,7 @@ def collect_results(out: str | Path, cfg: CompareConfig):
                 gain = 0.0
             acc_lost = float("nan")
             if twin is not None:
-                acc_lost = float(twin["accuracy_auc"] - r["accuracy_auc"]) * 100
+                acc_lost = float(twin["accuracy_auc"] - r["accuracy_auc"])
             actions = float(r.get("deviant_actions", 0.0) or 0.0)
             row.update(
                 gain_per_round=gain,
@@ -830,14 +846,20 @@ def summarise(df, cfg: CompareConfig, mechanisms: Sequence[str]) -> dict[str, An
 
 
 def make_figures(df, out: Path, cfg: CompareConfig, mechanisms: Sequence[str]) -> list[str]:
+    """Save the comparison's figures as ``out/figures/<name>.png``; their file names."""
+    figdir = Path(out) / "figures"
+    figdir.mkdir(parents=True, exist_ok=True)
+    return [_save(fig, figdir / name) for name, fig in figures(df, out, cfg, mechanisms)]
+
+
+def figures(df, out: Path, cfg: CompareConfig, mechanisms: Sequence[str]) -> list[tuple[str, Any]]:
+    """The comparison's four figures as (name, matplotlib figure) pairs."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     from matplotlib.colors import TwoSlopeNorm
 
-    figdir = Path(out) / "figures"
-    figdir.mkdir(parents=True, exist_ok=True)
     made = []
     fams = list(cfg.families)
     group = df[(df["setting"] == "group") & (df["design"] == "paper_defaults")]
@@ -883,7 +905,7 @@ def make_figures(df, out: Path, cfg: CompareConfig, mechanisms: Sequence[str]) -
     )
     fig.colorbar(im, ax=ax, label="gain per round (coins)")
     fig.tight_layout()
-    made.append(_save(fig, figdir / "gain_heatmap"))
+    made.append(("gain_heatmap", fig))
     # 2. accuracy against deviant share, poison and lazy
     fig, axes = plt.subplots(
         1, len(cfg.accuracy_families), figsize=(5 * len(cfg.accuracy_families), 3.6), squeeze=False
@@ -901,7 +923,7 @@ def make_figures(df, out: Path, cfg: CompareConfig, mechanisms: Sequence[str]) -
                 continue
             xs, ms, los, his = [], [], [], []
             for s, g in sub.groupby("share"):
-                mean, lo, hi = _ci(g["accuracy_final"].to_numpy() * 100)
+                mean, lo, hi = _ci(g["accuracy_final"].to_numpy())
                 if math.isfinite(mean):
                     xs.append(s)
                     ms.append(mean)
@@ -912,7 +934,7 @@ def make_figures(df, out: Path, cfg: CompareConfig, mechanisms: Sequence[str]) -
                 ax.fill_between(xs, los, his, alpha=0.2)
                 drawn = True
         ax.set_xlabel(f"share of {fam} agents")
-        ax.set_ylabel("final accuracy of the output model (%)")
+        ax.set_ylabel("final accuracy of the output model (points)")
         ax.set_title(f"Accuracy vs {fam} share (95% bands over seeds)")
         if drawn:
             ax.legend(fontsize=7)
@@ -921,7 +943,7 @@ def make_figures(df, out: Path, cfg: CompareConfig, mechanisms: Sequence[str]) -
                 0.5, 0.5, f"no mechanism has a {fam} strategy", transform=ax.transAxes, ha="center"
             )
     fig.tight_layout()
-    made.append(_save(fig, figdir / "accuracy_vs_share"))
+    made.append(("accuracy_vs_share", fig))
     # 3. outlay per round against final accuracy, designs joined by arrows
     fig, ax = plt.subplots(figsize=(6, 4.2))
     g = df[df["setting"] == "group"]
@@ -935,7 +957,7 @@ def make_figures(df, out: Path, cfg: CompareConfig, mechanisms: Sequence[str]) -
                 sub = g[(g["mechanism"] == m) & (g["design"] == d) & sel]
                 if len(sub):
                     x = _nanmean(sub["outlay_per_round"])
-                    y = _nanmean(sub["accuracy_final"]) * 100
+                    y = _nanmean(sub["accuracy_final"])
                     if math.isfinite(x) and math.isfinite(y):
                         pts[(d, kind)] = (x, y)
         for kind, mk in (("honest", "o"), ("mixed", "x")):
@@ -945,14 +967,14 @@ def make_figures(df, out: Path, cfg: CompareConfig, mechanisms: Sequence[str]) -
             if a and b:
                 ax.annotate("", xy=b, xytext=a, arrowprops={"arrowstyle": "->", "lw": 0.8})
     ax.set_xlabel("outlay to participants per round (coins)")
-    ax.set_ylabel("final accuracy (%)")
+    ax.set_ylabel("final accuracy (points)")
     ax.set_title("Outlay vs accuracy; arrows: paper_defaults → min_feasible")
     if ax.get_legend_handles_labels()[0]:
         ax.legend(fontsize=6, ncol=2)
     else:
         ax.text(0.5, 0.5, "no mechanism reported an accuracy", transform=ax.transAxes, ha="center")
     fig.tight_layout()
-    made.append(_save(fig, figdir / "outlay_vs_accuracy"))
+    made.append(("outlay_vs_accuracy", fig))
     # 4. wealth concentration over time (all-honest runs)
     from experiments.runner import load_results
 
@@ -978,7 +1000,7 @@ def make_figures(df, out: Path, cfg: CompareConfig, mechanisms: Sequence[str]) -
     if ax.get_legend_handles_labels()[0]:
         ax.legend(fontsize=7)
     fig.tight_layout()
-    made.append(_save(fig, figdir / "gini_over_rounds"))
+    made.append(("gini_over_rounds", fig))
     return made
 
 
@@ -1035,7 +1057,7 @@ def render_report(summary: Mapping[str, Any], cfg: CompareConfig) -> str:
         lines.append(
             "| mechanism | "
             + " | ".join(fams)
-            + " | minted/round | outlay/round | acc. honest % | acc. mixed % | acc. lost (pts) | outlay/point | wasted % |"
+            + " | minted/round | outlay/round | acc. honest (pts) | acc. mixed (pts) | acc. lost (pts) | outlay/point | wasted % |"
         )
         lines.append("|---" * (len(fams) + 8) + "|")
         for r in rows:
@@ -1063,8 +1085,8 @@ def render_report(summary: Mapping[str, Any], cfg: CompareConfig) -> str:
             lines.append(
                 f"| {r['mechanism']} | "
                 + " | ".join(cells)
-                + f" | {_f(r['minted_per_round'])} | {_f(r['outlay_per_round'])} | {_f(r['accuracy_honest'] * 100)}"
-                f" | {_f(r['accuracy_mixed'] * 100)} | {_f(r['accuracy_lost'])} | {_f(r['outlay_per_point'])}"
+                + f" | {_f(r['minted_per_round'])} | {_f(r['outlay_per_round'])} | {_f(r['accuracy_honest'])}"
+                f" | {_f(r['accuracy_mixed'])} | {_f(r['accuracy_lost'])} | {_f(r['outlay_per_point'])}"
                 f" | {_f(r['wasted_share'] * 100)} |"
             )
         lines.append("")

@@ -26,7 +26,7 @@ import pandas as pd
 
 from derelay.params import REWARD_KEYS, params_from_mapping
 
-from .runner import register_kind
+from .registry import register_kind
 
 # ---------------------------------------------------------------------------------------
 # helpers
@@ -536,3 +536,6 @@ def learning(config: dict, seed: int) -> dict[str, pd.DataFrame]:
         central_budget=config.get("central_budget", "compute"),
     )
     return {"rounds": res.rounds}
+
+# the comparison of the mechanisms (experiments/compare.py) is a run kind too
+from . import compare as _compare  # noqa: E402,F401

@@ -298,6 +298,7 @@ class Section:
             "empty_panels": dict(self.empty_panels),
             "seconds": round(self.seconds, 1),
             "intro": fill(self.intro, self.values),
+            "intro_template": self.intro,
             "values": {k: q.to_json() for k, q in self.values.items()},
             "tables": [t.to_json() for t in self.tables],
         }

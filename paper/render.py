@@ -84,8 +84,10 @@ def claim_detail(c: Claim) -> list[str]:
     if c.note:
         lines += ["", c.text("note")]
     samples = sorted({q.sample for q in c.measured.values() if q.sample})
+    # drop a sample described inside a longer one (the same runs, narrowed)
+    samples = [a for a in samples if not any(a != b and a in b for b in samples)]
     if samples:
-        lines += ["", "Sample: " + "; ".join(samples) + "."]
+        lines += ["", "Samples: " + "; ".join(samples) + "."]
     lines.append("")
     return lines
 

@@ -164,3 +164,14 @@ def test_cli_quick_on_the_toy_with_figures(tmp_path):
 )
 def test_verdict_rule(lo, hi, want):
     assert verdict(lo, hi) == want
+
+
+def test_shipped_compare_config_is_valid():
+    import tomllib
+
+    from derelay.strict import validate
+
+    data = tomllib.loads((ROOT / "experiments" / "compare.toml").read_text())
+    cfg = validate(CompareConfig, data, "experiments/compare.toml")
+    assert cfg.mechanisms == ["derelayl", "pot", "brain", "flchain", "deepchain"]
+    assert cfg == CompareConfig(unilateral_seeds=10)

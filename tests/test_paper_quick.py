@@ -113,6 +113,21 @@ def test_every_number_in_claim_and_errata_rows_is_in_the_json(quick):
     assert seen_c == len(claims) and seen_e == len(errata)
 
 
+def test_every_number_in_section_prose_is_a_field(quick):
+    from paper.core import typed_numbers
+
+    out, data = quick
+    md = (out / "REPRODUCTION.md").read_text(encoding="utf-8")
+    for s in data["sections"]:
+        if not s["intro"]:
+            continue
+        assert typed_numbers(s["intro_template"]) == [], s["key"]
+        assert s["intro"] in md, s["key"]
+        shown = set().union(*(_tokens(q["shown"]) for q in s["values"].values()), set())
+        literal = _tokens(PLACEHOLDER.sub(" ", s["intro_template"]))
+        assert _tokens(s["intro"]) <= shown | literal, s["key"]
+
+
 # ---- each claim's command reproduces its numbers ------------------------------------
 
 

@@ -126,6 +126,22 @@ def learn(
         help="With --calibrate: write the parameter point with the calibrated coin (JSON), "
         "usable as --params of derelay check / deviations.",
     ),
+    sanity: bool = typer.Option(
+        False,
+        "--federated-sanity",
+        help="Run the FedAvg sanity check in DeepChain's/FLChain's setting instead "
+        "(derelay.learning.federated_sanity; defaults --data mnist --model cnn --lr 0.5 "
+        "--batch-size 64).",
+    ),
+    parties: str = typer.Option(
+        "4,10", "--parties", help="With --federated-sanity: comma list of party counts N."
+    ),
+    iterations: int = typer.Option(
+        1500, "--iterations", help="With --federated-sanity: local iterations per party."
+    ),
+    period: int = typer.Option(
+        15, "--period", help="With --federated-sanity: average every this many iterations."
+    ),
     json_out: bool = typer.Option(False, "--json", help="Print one JSON object."),
 ) -> None:
     """Relay learning with real torch training vs FedAvg vs centralised training.
@@ -136,6 +152,21 @@ def learn(
     from derelay.learning.experiment import METHODS, Schedule, run_comparison
     from derelay.learning.experiment import calibrate as do_calibrate
 
+    if sanity:
+        _sanity(
+            parties,
+            iterations,
+            period,
+            data,
+            data_dir,
+            model,
+            lr,
+            batch_size,
+            seed,
+            device,
+            json_out,
+        )
+        return
     p = load_params_or_exit(params)
     overrides = {
         "dataset": data,
@@ -276,6 +307,70 @@ def learn(
         out_console.print(f"wrote calibrated parameters to {write_params}")
     if out is not None:
         out_console.print(f"wrote {out}/rounds.parquet, rounds.csv, models.parquet, learn.json")
+
+
+def _sanity(
+    parties, iterations, period, data, data_dir, model, lr, batch_size, seed, device, json_out
+) -> None:
+    from derelay.learning import LearningConfigError, federated_sanity
+
+    try:
+        ns = tuple(int(x) for x in parties.split(",") if x.strip())
+    except ValueError:
+        fail(f"--parties={parties!r}: give a comma list of integers >= 1, e.g. 4,10")
+    if not ns or min(ns) < 1:
+        fail(f"--parties={parties!r}: give a comma list of integers >= 1, e.g. 4,10")
+    try:
+        res = federated_sanity(
+            ns,
+            dataset=data or "mnist",
+            model=model or "cnn",
+            iterations=iterations,
+            period=period,
+            batch_size=batch_size or 64,
+            lr=lr if lr is not None else 0.5,
+            seed=seed,
+            data_dir=None if data_dir is None else str(data_dir),
+            device=device or "cpu",
+        )
+    except (LearningConfigError, ValueError) as exc:
+        fail(str(exc))
+    if json_out:
+        print_json(res)
+        return
+    st = res["setting"]
+    t = Table(
+        title=f"FedAvg sanity: {st['model'].upper()} on {st['dataset']}, {st['iterations']} "
+        f"iterations, averaging every {st['period']} (held-out accuracy)"
+    )
+    for col in (
+        "N",
+        "per party",
+        "single party",
+        "FedAvg",
+        "centralised",
+        "FedAvg vs single",
+        "central vs FedAvg",
+    ):
+        t.add_column(col, justify="right")
+    for r in res["results"].values():
+        d = r["directions"]
+        t.add_row(
+            str(r["parties"]),
+            str(r["samples_per_party"]),
+            _fmt(r["single"]),
+            _fmt(r["fedavg"]),
+            _fmt(r["central"]),
+            d["fedavg_vs_single"],
+            d["central_vs_fedavg"],
+        )
+    out_console.print(t)
+    pub = res["published"]
+    out_console.print(
+        f"Published (full MNIST): single {pub['single_party'][0]:.3f}-{pub['single_party'][1]:.3f}, "
+        f"collaborative {pub['collaborative'][0]:.3f}-{pub['collaborative'][1]:.3f}, "
+        f"full set {pub['full_set']:.4f}; time {res['seconds']:.0f} s"
+    )
 
 
 def _sweep(cfg, spec: str, rounds, seed, sched, skip_rounds, out, json_out) -> None:

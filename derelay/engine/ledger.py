@@ -76,7 +76,13 @@ class LedgerError(AssertionError):
 class Ledger:
     """Balances of participants and system accounts, pooled escrow, exact aggregates."""
 
-    def __init__(self, n_participants: int, system: Sequence[str] = (), flows: str = "full"):
+    def __init__(
+        self,
+        n_participants: int,
+        system: Sequence[str] = (),
+        flows: str = "full",
+        allow_overdraft: bool = False,
+    ):
         if flows not in FLOW_MODES:
             raise ValueError(f"flows = {flows!r} is invalid: allowed {list(FLOW_MODES)}")
         self.n = int(n_participants)
@@ -84,7 +90,7 @@ class Ledger:
         if len(set(self.system)) != len(self.system):
             raise ValueError(f"duplicate system account in {self.system}")
         self.balances = np.zeros(self.n + len(self.system), dtype=np.int64)
-        self._sys = {name: self.n + i for i, name in enumerate(self.system)}
+        self._sys: dict[str, int] = {name: self.n + i for i, name in enumerate(self.system)}
         self.escrow = 0
         self.minted = 0
         self.external_in = 0
@@ -94,6 +100,9 @@ class Ledger:
         self.redistributed = 0
         self.round = 0
         self.flow_mode = flows
+        #: balances may go negative (a layer tracking flows relative to off-ledger holdings,
+        #: e.g. the chain's settled ledger); the identity still holds exactly
+        self.allow_overdraft = bool(allow_overdraft)
         self._reasons: dict[str, int] = {}
         self._chunks: list[tuple] = []  # (round, reason code, src, dst, amount)
 
@@ -112,6 +121,50 @@ class Ledger:
                 f"unknown system account {name!r}; accounts: {list(self._sys)}"
             ) from None
 
+    def open(self, name: str) -> int:
+        """Index of system account ``name``, opened (balance 0) if new.  Growing the
+        ledger reallocates ``balances``: earlier views (``coins``) no longer follow it."""
+        i = self._sys.get(name)
+        if i is None:
+            i = self._sys[name] = self.n + len(self._sys)
+            self.system = (*self.system, name)
+            if i >= len(self.balances):  # amortised doubling; unused slots hold 0
+                grow = np.zeros(max(8, len(self.balances)), dtype=np.int64)
+                self.balances = np.concatenate([self.balances, grow])
+        return i
+
+    # --- reorganisations ----------------------------------------------------------------
+    def mark(self) -> tuple:
+        """The aggregates and the flow-log length now (for :meth:`rewind`)."""
+        return (
+            self.minted,
+            self.external_in,
+            self.burned,
+            self.escrow,
+            self.released,
+            self.slashed,
+            self.redistributed,
+            len(self._chunks),
+        )
+
+    def rewind(self, mark: tuple, deltas) -> None:
+        """Undo every operation since ``mark`` exactly: ``deltas`` (account -> net balance
+        change since the mark, as the caller recorded it) are taken back, the aggregates
+        and the flow log return to the mark.  The primitive of reorg-aware layers."""
+        for i, d in deltas.items():
+            self.balances[i] -= d
+        (
+            self.minted,
+            self.external_in,
+            self.burned,
+            self.escrow,
+            self.released,
+            self.slashed,
+            self.redistributed,
+            n_chunks,
+        ) = mark
+        del self._chunks[n_chunks:]
+
     def account_names(self) -> dict[int, str]:
         """Names of the non-participant account codes used in the flow log."""
         return {**PSEUDO, **{i: name for name, i in self._sys.items()}}
@@ -122,7 +175,12 @@ class Ledger:
 
     # --- logging -----------------------------------------------------------------------
     def _log(self, reason: str, src, dst, a: np.ndarray) -> None:
-        """Log aligned flows (``src``/``dst``: an account code or an id array like ``a``)."""
+        """Log aligned flows (``src``/``dst``: an account code or an id array like ``a``).
+
+        Cheap by design (this runs for every ledger operation): the arrays are copied
+        (callers may reuse theirs) and zero amounts are dropped once, in
+        :meth:`flows_frame`.
+        """
         mode = self.flow_mode
         if mode == "off":
             return
@@ -134,17 +192,16 @@ class Ledger:
             if total:
                 self._chunks.append((self.round, code, _side(src), _side(dst), total))
             return
-        nz = a != 0
-        if not nz.all():
-            a = a[nz]
-            src = src if np.ndim(src) == 0 else src[nz]
-            dst = dst if np.ndim(dst) == 0 else dst[nz]
-        elif a.size:  # the caller may reuse its arrays: keep copies
-            a = a.copy()
-            src = src if np.ndim(src) == 0 else src.copy()
-            dst = dst if np.ndim(dst) == 0 else dst.copy()
         if a.size:
-            self._chunks.append((self.round, code, src, dst, a))
+            self._chunks.append(
+                (
+                    self.round,
+                    code,
+                    src if type(src) is int else src.copy(),
+                    dst if type(dst) is int else dst.copy(),
+                    a.copy(),
+                )
+            )
 
     def flows_frame(self):
         """Every logged flow: ``round, reason, src, dst, amount`` (nano-coins)."""
@@ -179,13 +236,14 @@ class Ledger:
             ]
         )
         amount = np.concatenate([np.atleast_1d(np.asarray(c[4], dtype=np.int64)) for c in chunks])
+        keep = amount != 0  # zero amounts are no flows
         return pd.DataFrame(
             {
-                "round": rounds,
-                "reason": pd.Categorical.from_codes(reasons, categories=cats),
-                "src": src.astype(np.int64),
-                "dst": dst.astype(np.int64),
-                "amount": amount,
+                "round": rounds[keep],
+                "reason": pd.Categorical.from_codes(reasons[keep], categories=cats),
+                "src": src.astype(np.int64)[keep],
+                "dst": dst.astype(np.int64)[keep],
+                "amount": amount[keep],
             }
         )
 
@@ -194,11 +252,13 @@ class Ledger:
     def _aligned(ids, amounts) -> tuple[np.ndarray, np.ndarray]:
         """Account ids and amounts as aligned 1-d int64 arrays (a scalar amount is each
         account's)."""
-        ids = np.asarray(ids, dtype=np.int64).reshape(-1)
+        ids = np.asarray(ids, dtype=np.int64)
+        if ids.ndim != 1:
+            ids = ids.reshape(-1)
         a = np.asarray(amounts, dtype=np.int64)
         if a.ndim == 0:
             a = np.full(ids.size, a, dtype=np.int64)
-        else:
+        elif a.ndim != 1 or a.size != ids.size:
             a = a.reshape(-1)
             if a.size != ids.size:
                 if ids.size == 1:
@@ -219,6 +279,9 @@ class Ledger:
 
     def _debit(self, frm: np.ndarray, a: np.ndarray) -> int:
         b = self.balances
+        if self.allow_overdraft:
+            np.subtract.at(b, frm, a)
+            return int(a.sum())
         if frm.size == 1:
             v = int(a[0])
             if b[frm[0]] < v:
@@ -357,6 +420,13 @@ class Ledger:
     def conserved(self) -> bool:
         return self.total() + self.escrow == self.minted + self.external_in - self.burned
 
+    def check_conserved(self) -> None:
+        """The per-round check: the identity only (one pass over the balances; every
+        debit already refuses to overdraw, so balances cannot be negative)."""
+        total = int(self.balances.sum())
+        if total + self.escrow != self.minted + self.external_in - self.burned or self.escrow < 0:
+            self.check()
+
     def check(self) -> None:
         """Raise :class:`LedgerError` unless sum(balances) + escrow == minted + external -
         burned, escrow >= 0 and no balance is negative."""
@@ -366,7 +436,9 @@ class Ledger:
                 f"ledger not conserved: sum(balances) {total} + escrow {self.escrow} != "
                 f"minted {self.minted} + external {self.external_in} - burned {self.burned}"
             )
-        if self.escrow < 0 or (self.balances.size and self.balances.min() < 0):
+        if self.escrow < 0 or (
+            not self.allow_overdraft and self.balances.size and self.balances.min() < 0
+        ):
             raise LedgerError("negative escrow or balance")
 
     def totals(self) -> dict[str, int]:

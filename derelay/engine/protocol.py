@@ -52,11 +52,12 @@ class RoundContext:
         ``utility``/``revenue``/``cost``: realised coins, scalars or aligned arrays.
         """
         m = self.model
-        agents = np.asarray(agents, dtype=np.int64).reshape(-1)
         if strategy is None:
+            agents = np.asarray(agents, dtype=np.int64).reshape(-1)
             codes = m.state.strategy[agents, m.role_code(role)]
         elif isinstance(strategy, str):
-            codes = np.full(agents.size, m.strategy_code(role, strategy), dtype=np.int64)
+            n = np.size(agents)
+            codes = np.full(n, m.strategy_code(role, strategy), dtype=np.int64)
         else:
             codes = strategy
         m.recorder.play(role, codes, utility, revenue, cost, **stats)
@@ -111,6 +112,9 @@ class Protocol:
             escrow_nano=lg.escrow,
         )
         row.update(m.strategy_shares())
+        from .metrics import standard_columns
+
+        row.update(standard_columns(m))
         row["halted"] = False
         return row
 

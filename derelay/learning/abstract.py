@@ -67,6 +67,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+#: Training data modes of ``train`` (both backends).
+DATA_MODES = ("own", "label_flip", "random_labels")
+
 
 def abstract_model_hash(parent_hash: str, round_index: int, trainer: int, model_id: int) -> str:
     """Stand-in for Hash(M) of a parameter-free model: SHA-256 over its lineage."""
@@ -258,8 +261,6 @@ class AbstractBackend:
 
     def train(self, parents, trainers, steps=None, data="own", *, round=None) -> np.ndarray:
         """Stand-in of training (module docstring): parent + drift f + noise."""
-        from .backend import DATA_MODES
-
         parents, trainers = self._pairs(parents, trainers)
         n = len(parents)
         modes = [data] * n if isinstance(data, str) else [str(m) for m in data]

@@ -64,12 +64,13 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
+from .abstract import DATA_MODES
 from .config import LearningConfig
 from .data import TAG_INIT, TAG_POISON, TAG_TRAIN, LearningData, build_data
 from .model import evaluate, model_hash, model_spec
 from .train import sample_batches, train_batched
 
-DATA_MODES = ("own", "label_flip", "random_labels")
+__all__ = ["DATA_MODES", "RoundLearning", "TorchBackend", "round_metrics"]
 
 
 @dataclass
@@ -451,6 +452,8 @@ class TorchBackend:
             elif trainer == "vmap":
                 from .train import train_vmap
 
+                if labels is not None:
+                    raise ValueError("trainer='vmap' trains on the trainers' own labels only")
                 trained = train_vmap(self.spec, start, X, y, batches, self.cfg)
             else:
                 path = "autograd" if trainer == "autograd" else "auto"

@@ -47,7 +47,7 @@ def seeds_of(out) -> str:
     from pathlib import Path
 
     man = json.loads((Path(out) / "manifest.json").read_text())
-    seed = man.get("spec", {}).get("seed")
+    seed = man.get("root_seed")
     return f"run seeds spawned from spec seed {seed}" if seed is not None else ""
 
 
@@ -56,7 +56,7 @@ def spec_value(out, dotted: str, default=None):
     import json
     from pathlib import Path
 
-    node = json.loads((Path(out) / "manifest.json").read_text()).get("spec", {})
+    node = json.loads((Path(out) / "sweep.json").read_text()).get("spec", {})
     for part in dotted.split("."):
         if not isinstance(node, dict) or part not in node:
             return default

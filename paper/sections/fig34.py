@@ -217,8 +217,8 @@ def run(ctx) -> Section:
         "matching coins are unequal (Gini {gini_pt} paper_text, {gini_ac} authors_code after "
         "{rounds} rounds) and {zero_ac}% of participants hold no coins under authors_code "
         "({zero_pt}% under paper_text), so 'all participants have positive future rewards' "
-        "holds for the paper's text but not for the authors' code (C3); mean coins do grow "
-        "quadratically (C2).",
+        + _e9_verdict(pt["zero"], ac["zero"])
+        + " (C3); mean coins do grow quadratically (C2).",
         "Measured (Gini, share with zero coins).", cmd, measured=C3,
     ))  # fmt: skip
 
@@ -273,3 +273,14 @@ def run(ctx) -> Section:
                    "rel": Q(rel, "%", "criterion", ".2g")},
     ))  # fmt: skip
     return sec
+
+
+def _e9_verdict(zero_pt: float, zero_ac: float) -> str:
+    ok = [name for name, z in (("the paper's text", zero_pt), ("the authors' code", zero_ac))
+          if z == 0]  # fmt: skip
+    if len(ok) == 2:
+        return "holds under both readings"
+    if not ok:
+        return "holds under neither reading"
+    other = "the authors' code" if ok[0] == "the paper's text" else "the paper's text"
+    return f"holds for {ok[0]} but not for {other}"

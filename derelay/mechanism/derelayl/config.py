@@ -111,6 +111,14 @@ class SimConfig(BaseModel):
     learning_config: dict[str, Any] = Field(default_factory=dict)
 
     # --- strategies and dynamics ---------------------------------------------------------
+    types: dict[str, float] = Field(
+        default_factory=dict,
+        description="share of agents per deviation family (persistent types, the rest "
+        "honest), e.g. {'lazy': 0.1}: each plays its family's strategy in whatever role it "
+        "holds (T: NTr; MO: NTm for 'withhold', ...); the alternative to strategies",
+    )
+    coalitions: int = Field(0, ge=0, description="number of coalitions among typed agents")
+    coalition_members: Literal["deviants", "all"] = "deviants"
     strategies: dict[str, dict[str, float]] = Field(
         default_factory=dict,
         description="initial share of each strategy per role, e.g. {'T': {'N': 0.9, 'NTr': 0.1}}",
@@ -185,6 +193,19 @@ class SimConfig(BaseModel):
                     "DeRelayL's configuration: run it with derelay.engine.RunConfig(mechanism="
                     f"{self.mechanism!r}) or `derelay run --mechanism {self.mechanism}`"
                 )
+        from derelay.mechanism import FAMILIES
+
+        total = 0.0
+        for fam, share in self.types.items():
+            if fam not in FAMILIES:
+                raise ValueError(f"types: unknown family {fam!r}; families are {list(FAMILIES)}")
+            if not (0.0 <= float(share) <= 1.0):
+                raise ValueError(f"types.{fam} = {share!r} is out of range: allowed 0 <= share <= 1")
+            total += float(share) if fam != "honest" else 0.0
+        if total > 1.0 + 1e-9:
+            raise ValueError(f"types: deviant shares sum to {total:g}; allowed sum <= 1")
+        if self.types and self.strategies:
+            raise ValueError("give either types or strategies, not both")
         known = known_strategies(self.mechanism)
         for role, shares in self.strategies.items():
             if role not in known:

@@ -96,17 +96,11 @@ class DeRelayLProtocol(Protocol):
         ``options`` any :class:`SimConfig` fields, the engine settings carried over."""
         data = dict(run_cfg.options)
         preset = data.pop("preset", None)
-        engine = run_cfg.model_dump(exclude={"mechanism", "params", "options", "types"})
-        for k in ("coalitions", "coalition_members"):
-            engine.pop(k)
-        if run_cfg.types or run_cfg.coalitions:
-            raise ValueError(
-                "mechanism derelayl draws its strategies per role: give strategies "
-                "(role -> strategy -> share), not types or coalitions"
-            )
+        engine = run_cfg.model_dump(exclude={"mechanism", "params", "options"})
         data = {**engine, **data, "params": dict(run_cfg.params)}
-        if not data["strategies"]:
-            data.pop("strategies")
+        for k in ("strategies", "types"):
+            if not data[k]:
+                data.pop(k)
         if preset is not None:
             cfg = SimConfig.from_preset(str(preset)).with_updates(**data)
         else:
@@ -593,6 +587,7 @@ class DeRelayLProtocol(Protocol):
         res = self.chain.mine(kind, r_idx, miners, valid, build)
         if len(res.invalid_miners):
             inv = res.invalid_miners
+            d["invalid_blocks"] = d.get("invalid_blocks", 0) + len(inv)
             c = self.settlement.block_cost(kind, 0, False)
             np.add.at(st.cost, inv, c)
             st.role[inv] = ri
@@ -671,7 +666,36 @@ class DeRelayLProtocol(Protocol):
             row.update({k: out[k] for k in ("best_accuracy", "mean_gain", "lazy_top_s_rate")})
         row.update(m.strategy_shares())
         row["halted"] = False
+        row.update(self._comparison_columns(d, res, sel, sub))
         return row
+
+    def _comparison_columns(self, d: dict, res, sel, sub) -> dict:
+        """The columns every mechanism reports (docs/ENGINE.md section 6) and the
+        standard ones (:mod:`derelay.engine.metrics`), after DeRelayL's own."""
+        from derelay.engine.metrics import standard_columns
+
+        m, st = self.model, self.model.state
+        out = standard_columns(m)
+        ids = np.asarray(self.owner_backend)
+        ev = np.asarray(self.backend.eval_accuracy(ids), dtype=np.float64) if len(ids) else ids
+        out["accuracy"] = float(np.nanmax(ev)) if len(ev) else np.nan
+        honest = m.types.family[np.asarray(self.owners)] <= 0
+        out["honest_accuracy"] = float(np.nanmean(ev[honest])) if honest.any() else np.nan
+        trained = d["trains"] & d["transmitted"]
+        out["training_jobs"] = int(trained.sum())
+        out["wasted_jobs"] = int((trained & ~sel).sum())
+        # deviant actions: every play this round of a non-Normal strategy; detected: the
+        # ones penalised (a forfeited deposit, or a block forked away)
+        acting = st.role != m.idle
+        idx = np.flatnonzero(acting)
+        codes = st.strategy[idx, st.role[idx].astype(np.int64)]
+        out["deviant_actions"] = int((codes != 0).sum())
+        lost = np.zeros(m.n, dtype=bool)
+        lost[d["p_t"][d["lost_t"] > 0]] = True
+        lost[d["p_owner"][d["lost_mo"] > 0]] = True
+        det = lost[idx] & (codes != 0)
+        out["deviant_detected"] = int(det.sum()) + int(d.get("invalid_blocks", 0))
+        return out
 
     def halted_row(self, ctx: RoundContext) -> dict:
         last = dict(self.model.recorder.rows[-1]) if self.model.recorder.rows else {}

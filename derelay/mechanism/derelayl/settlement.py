@@ -78,6 +78,7 @@ class DeRelayLSettlement:
             "verify_per_model": float(p.q_cases * p.c_unit_verify),
         }
         self._block_cost: dict[tuple[str, int], float] = {}
+        self._pv = None
 
     # --- rewards (Table II revenues; nano-coins) ------------------------------------------
     def block_reward(self, kind: str, n_items: int) -> int:
@@ -93,12 +94,13 @@ class DeRelayLSettlement:
         key = (kind, int(n_items))
         c = self._block_cost.get(key)
         if c is None:
-            from derelay.params import ParamValues, as_values
+            if self._pv is None:
+                from derelay.params import ParamValues, as_values
 
+                self._pv = ParamValues(**vars(as_values(self.p)))  # one private copy
             _rev, cost, count = dr.BLOCK_TERMS[kind]
-            v = ParamValues(**vars(as_values(self.p)))
-            setattr(v, count, float(n_items))
-            c = self._block_cost[key] = float(cost(v))
+            setattr(self._pv, count, float(n_items))
+            c = self._block_cost[key] = float(cost(self._pv))
         return c
 
     # --- selection (Step 11 part 3; Sec. IV-A(5)) -----------------------------------------

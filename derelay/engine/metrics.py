@@ -1,0 +1,53 @@
+"""Round metrics every mechanism's rounds table carries (computed once, here).
+
+* ``gini_coins``: Gini of the participants' balances.  Every round up to
+  :data:`GINI_EVERY_ROUND_MAX` participants; above it every :data:`GINI_EVERY` rounds (and
+  NaN in between, so plots draw the recorded points only), because the sort it needs costs
+  more than the rest of a large round.
+* ``share_N`` / ``share_N_min`` / ``share_normal``: the mean and the minimum over roles of
+  the share of agents whose strategy in that role is the honest (Normal) one
+  (``share_normal`` = ``share_N_min``), the same definition as the sweep's ``abm`` kind.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+GINI_EVERY_ROUND_MAX = 20_000
+GINI_EVERY = 10
+
+
+def gini(values: np.ndarray) -> float:
+    """Gini coefficient of non-negative values (0: equal; -> 1: one holds everything)."""
+    a = np.sort(np.asarray(values, dtype=np.float64))
+    n = a.size
+    total = a.sum()
+    if n == 0 or total <= 0:
+        return 0.0
+    i = np.arange(1, n + 1, dtype=np.float64)
+    return float(((2 * i - n - 1) * a).sum() / (n * total))
+
+
+def gini_due(n: int, round_: int) -> bool:
+    return n <= GINI_EVERY_ROUND_MAX or round_ % GINI_EVERY == 0
+
+
+def normal_shares(shares: dict[str, float], normals: dict[str, str]) -> dict[str, float]:
+    """share_N, share_N_min, share_normal from ``share_<role>_<strategy>`` values."""
+    vals = [shares.get(f"share_{r}_{a}", 0.0) for r, a in normals.items()]
+    if not vals:
+        return {}
+    mn = float(min(vals))
+    return {"share_N": float(np.mean(vals)), "share_N_min": mn, "share_normal": mn}
+
+
+def standard_columns(model) -> dict[str, float]:
+    """The columns above for ``model`` at the end of its current round."""
+    n = model.n
+    out: dict[str, float] = {}
+    out["gini_coins"] = (
+        gini(np.maximum(model.ledger.coins[:n], 0)) if gini_due(n, model.round) else float("nan")
+    )
+    normals = {r.abbr: r.normal.abbr for r in model.mechanism.roles}
+    out.update(normal_shares(model.strategy_shares(), normals))
+    return out
