@@ -140,14 +140,20 @@ def check_count(option: str, value: int | None, low: int, high: int, why: str = 
         )
 
 
-def check_real(option: str, value: float | None, low: float, high: float, lo_open=False) -> None:
-    """A finite ``value`` in ``[low, high]`` (``(low, high]`` with ``lo_open``), or exit 2."""
+def check_real(
+    option: str, value: float | None, low: float, high: float, lo_open=False, hi_open=False
+) -> None:
+    """A finite ``value`` in ``[low, high]`` (ends open with ``lo_open``/``hi_open``)."""
     if value is None:
         return
-    ok = math.isfinite(value) and (value > low if lo_open else value >= low) and value <= high
+    ok = (
+        math.isfinite(value)
+        and (value > low if lo_open else value >= low)
+        and (value < high if hi_open else value <= high)
+    )
     if not ok:
-        left = "(" if lo_open else "["
-        fail(f"option '{option}' = {value} is out of range: allowed {left}{low:g}, {high:g}]")
+        left, right = "(" if lo_open else "[", ")" if hi_open else "]"
+        fail(f"option '{option}' = {value} is out of range: allowed {left}{low:g}, {high:g}{right}")
 
 
 def _previous_output(path: Path, markers: tuple[str, ...]) -> bool:
