@@ -39,7 +39,9 @@ def guard_input(path: Path | None, option: str) -> str | None:
     try:
         _check_name(path, option)
         if not Path(path).exists() and not Path(path).is_symlink():
-            raise InputError(f"option '{option}' = '{path}' does not exist (file not found)")
+            raise InputError(
+                f"option '{option}' = '{path}': cannot read, file not found (does not exist)"
+            )
         return read_text_file(Path(path), option)
     except InputError as exc:
         fail(str(exc))

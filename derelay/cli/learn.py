@@ -634,7 +634,6 @@ def _check_options(
         ("--val-share", val_share, 0.0, 1.0, False, True),
         ("--p-success", p_success, 0.0, 1.0, False, False),
         ("--selection-share", s, 0.0, 1.0, True, True),
-        ("--lazy-share", lazy_share, 0.0, 1.0, False, False),
         ("--noise", noise, 0.0, 100.0, False, False),
         ("--lr", lr, 0.0, 1e3, True, False),
         ("--coin-per-point", coin_per_point, 0.0, 1e12, True, False),
