@@ -362,6 +362,8 @@ def compare_kind(config: dict, seed: int) -> dict[str, Any]:
     lg = model.ledger
     n = model.n
     part0 = int(lg.coins.sum()) + int(lg.escrow)
+    # money moved while setting the run up (a genesis mint, initial coins) is not per-round
+    minted0, external0, burned0 = int(lg.minted), int(lg.external_in), int(lg.burned)
     gini = np.zeros(rounds)
     for r in range(rounds):
         model.step()
@@ -398,9 +400,9 @@ def compare_kind(config: dict, seed: int) -> dict[str, Any]:
         "deviant_utility_total": float(cum[dev].sum()),
         "deviant_actions": float(actions),
         "deviant_detected": float(detected),
-        "minted_per_round": lg.minted / nano / rounds,
-        "external_per_round": lg.external_in / nano / rounds,
-        "burned_per_round": lg.burned / nano / rounds,
+        "minted_per_round": (lg.minted - minted0) / nano / rounds,
+        "external_per_round": (lg.external_in - external0) / nano / rounds,
+        "burned_per_round": (lg.burned - burned0) / nano / rounds,
         "outlay_per_round": outlay / rounds,
         "accuracy_initial": acc0,
         "accuracy_final": accf,

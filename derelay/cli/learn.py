@@ -140,7 +140,7 @@ def learn(
         False,
         "--federated-sanity",
         help="Run the FedAvg sanity check in DeepChain's/FLChain's setting instead "
-        "(derelay.learning.federated_sanity; defaults --data mnist --model cnn --lr 0.1 "
+        "(derelay.learning.federated_sanity; defaults --data mnist --model cnn --lr 0.5 "
         "--batch-size 64).",
     ),
     parties: str = typer.Option(
@@ -355,7 +355,7 @@ def _sanity(
             iterations=iterations,
             period=period,
             batch_size=batch_size or 64,
-            lr=lr if lr is not None else 0.1,
+            lr=lr if lr is not None else 0.5,
             seed=seed,
             data_dir=None if data_dir is None else str(data_dir),
             device=device or "cpu",
