@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import json
 import os
+import threading
 import time
 import traceback
 from collections.abc import Callable, Iterable
@@ -470,6 +471,7 @@ def run_sweep(
             last_manifest[0] = time.monotonic()
 
     interrupted = False
+    lost: str | None = None
     with _Progress(len(pending), progress and bool(pending), spec.name) as bar:
         try:
             if scheduler:
@@ -496,11 +498,20 @@ def run_sweep(
                     _run_pool(spec.kind, rest, out, (*args, blob), workers, bar, collect)
         except KeyboardInterrupt:
             interrupted = True
+        except SweepWorkerLost as exc:
+            lost = str(exc)
     write_manifest(out, spec, runs)
     final = read_statuses(out)
     ok = sum(1 for r in runs if final.get(r.run_id, {}).get("status") == "ok")
     failed = sum(1 for r in runs if final.get(r.run_id, {}).get("status") == "failed")
     res = SweepResult(out, len(runs), ok, failed, skipped, time.perf_counter() - t0, final)
+    if lost is not None:
+        pending_n = len(runs) - ok - failed
+        raise SweepWorkerLost(
+            f"{lost}; stopped after {ok} ok / {failed} failed of {len(runs)} runs "
+            f"({pending_n} pending, recorded in {out / 'manifest.json'}); "
+            f"finish with: derelay sweep SPEC --out {out} --resume"
+        )
     if interrupted:
         raise SweepInterrupted(
             f"interrupted after {ok} ok / {failed} failed of {len(runs)} runs; "
@@ -509,36 +520,174 @@ def run_sweep(
     return res
 
 
-def _run_pool(kind, pending, out, args, workers, bar, collect) -> None:
-    import multiprocessing as mp
-    from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+#: A chunk handed to a pool worker holds about this much work (seconds, estimated from the
+#: runs timed so far), so that trivially short runs do not pay one round trip each.
+CHUNK_TARGET_S = 0.25
 
-    ctx = mp.get_context("spawn")
-    window = max(2 * workers, 4)
-    todo = iter(pending)
-    with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
-        futures: dict = {}
+
+class SweepWorkerLost(SweepInterrupted):
+    """A pool worker died (killed, out of memory); finished runs are kept, resume finishes."""
+
+
+def _pool_context():
+    """forkserver (workers fork from one warm server that imported the kinds once, with
+    SIGINT ignored) where the platform has it, else spawn; never fork (threads: the
+    progress bar, pyarrow, torch)."""
+    import multiprocessing as mp
+
+    try:
+        ctx = mp.get_context("forkserver")
+    except ValueError:
+        return mp.get_context("spawn")
+    ctx.set_forkserver_preload(["experiments._sweep_worker"])
+    return ctx
+
+
+def _stop_pool(pool) -> None:
+    """Shut a pool down now: cancel what is queued, end the worker processes."""
+    procs = list((getattr(pool, "_processes", None) or {}).values())
+    pool.shutdown(wait=False, cancel_futures=True)
+    for p in procs:
+        if p.is_alive():
+            p.terminate()
+    for p in procs:
+        p.join(timeout=5)
+
+
+def _worker_init(plugins: bytes | None) -> None:
+    """Pool initializer: SIGINT ignored (the parent handles Ctrl-C), plug-ins restored once."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    from derelay.engine.plugins import restore
+
+    restore(plugins)
+
+
+def _worker_ready() -> int:
+    """A no-op task: its result tells the parent that a worker is up and warm."""
+    return os.getpid()
+
+
+def _execute_chunk(kind, records, out, tables, metrics, every) -> list[dict[str, Any]]:
+    """Run a chunk of runs in a pool worker (each writes its status record as it finishes)."""
+    return [execute_run(kind, rec, out, tables, metrics, every) for rec in records]
+
+
+def _run_pool(kind, pending, out, args, workers, bar, collect) -> None:
+    """Run ``pending`` on ``workers`` processes: this one and ``workers - 1`` pool workers.
+
+    This process runs runs itself from the start; a pool worker receives work only once it
+    has reported that it is up (a no-op task), so a sweep shorter than a worker's start-up
+    finishes here at serial speed and the pool is simply stopped.  Work is handed out in
+    chunks of about :data:`CHUNK_TARGET_S` seconds (estimated from the runs timed here),
+    at most two chunks per worker at a time.  Results are identical to a serial sweep:
+    each run's seed is its own.  A worker that dies ends the sweep cleanly
+    (:class:`SweepWorkerLost`): its runs have no status record and ``--resume`` reruns them.
+    """
+    from collections import deque
+    from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+    from concurrent.futures.process import BrokenProcessPool
+
+    tables, metrics, every, blob = args
+    n_proc = max(1, workers - 1)
+    queue = deque(pending)
+    timings: list[float] = []
+    # The pool starts in a thread: starting a forkserver worker blocks until the server has
+    # imported its preload, and this process has runs to do meanwhile.
+    holder: dict[str, Any] = {"abandon": False}
+    lock = threading.Lock()
+
+    def start() -> None:
         try:
-            for r in _take(todo, window):
-                futures[pool.submit(execute_run, kind, r.as_record(), str(out), *args)] = r
-            while futures:
-                done, _ = wait(futures, return_when=FIRST_COMPLETED)
-                for fut in done:
-                    r = futures.pop(fut)
-                    try:
-                        rec = fut.result()
-                    except Exception as exc:  # worker died (e.g. killed, out of memory)
-                        rec = _crash_record(r, out, exc)
-                    collect(rec, bar)
-                    for nxt in _take(todo, 1):
-                        futures[
-                            pool.submit(execute_run, kind, nxt.as_record(), str(out), *args)
-                        ] = nxt
-        except KeyboardInterrupt:
-            for f in futures:
-                f.cancel()
-            pool.shutdown(wait=False, cancel_futures=True)
-            raise
+            pool = ProcessPoolExecutor(
+                max_workers=n_proc, mp_context=_pool_context(), initializer=_worker_init,
+                initargs=(blob,),
+            )
+            pings = [pool.submit(_worker_ready) for _ in range(n_proc)]
+        except BaseException as exc:  # noqa: BLE001  (reported by the main thread)
+            holder["error"] = exc
+            return
+        with lock:
+            holder["pool"], holder["pings"] = pool, set(pings)
+            abandon = holder["abandon"]
+        if abandon:  # the sweep finished before the pool was up
+            _stop_pool(pool)
+
+    starter = threading.Thread(target=start, name="sweep-pool-start", daemon=True)
+    starter.start()
+    pool = None
+    pings: set = set()
+    ready = 0
+    chunks: dict = {}  # future -> list of RunSpec
+
+    def finish() -> None:
+        with lock:
+            holder["abandon"] = True
+            started = holder.get("pool")
+        if started is not None:
+            _stop_pool(started)
+
+    def chunk_size() -> int:
+        est = sum(timings) / len(timings) if timings else None
+        size = 1 if not est else max(1, int(CHUNK_TARGET_S / max(est, 1e-6)))
+        fair = max(1, len(queue) // (2 * workers))
+        return min(size, fair)
+
+    def harvest(futs) -> None:
+        nonlocal ready
+        for fut in futs:
+            if fut in pings:
+                pings.discard(fut)
+                if fut.exception() is not None:
+                    raise BrokenProcessPool(str(fut.exception()))
+                ready += 1
+                continue
+            runs = chunks.pop(fut)
+            try:
+                recs = fut.result()
+            except BrokenProcessPool:
+                raise
+            except Exception as exc:  # e.g. a result that cannot be pickled back
+                recs = [_crash_record(r, out, exc) for r in runs]
+            for rec in recs:
+                collect(rec, bar)
+
+    try:
+        while queue or chunks:
+            if pool is None and "pool" in holder:
+                pool, pings = holder["pool"], holder["pings"]
+            if "error" in holder:
+                raise BrokenProcessPool(f"cannot start worker processes: {holder['error']}")
+            harvest([f for f in (*pings, *chunks) if f.done()])
+            while queue and ready and len(chunks) < 2 * ready:
+                size = chunk_size()
+                part = [queue.popleft() for _ in range(min(size, len(queue)))]
+                fut = pool.submit(
+                    _execute_chunk, kind, [r.as_record() for r in part], str(out),
+                    tables, metrics, every,
+                )
+                chunks[fut] = part
+            if queue:
+                r = queue.popleft()
+                t = time.perf_counter()
+                rec = execute_run(kind, r.as_record(), str(out), tables, metrics, every)
+                timings.append(time.perf_counter() - t)
+                collect(rec, bar)
+            elif chunks:
+                wait(list(chunks), timeout=0.5, return_when=FIRST_COMPLETED)
+    except BrokenProcessPool as exc:
+        finish()
+        lost = sorted(r.run_id for part in chunks.values() for r in part
+                      if not status_file(out, r.run_id).exists())
+        raise SweepWorkerLost(
+            f"a worker process died ({type(exc).__name__}: {exc or 'killed'}); "
+            f"runs {lost} have no result"
+        ) from None
+    except BaseException:
+        finish()
+        raise
+    finish()
 
 
 def _crash_record(r: RunSpec, out: Path, exc: BaseException) -> dict[str, Any]:

@@ -58,7 +58,7 @@ def sweep(
     Exit status: 0 all runs ok, 1 some runs failed (recorded in the manifest),
     2 bad input, 130 interrupted (continue with --resume).
     """
-    from experiments.runner import SweepInterrupted, run_sweep
+    from experiments.runner import SweepInterrupted, SweepWorkerLost, run_sweep
     from experiments.spec import SpecError, load_spec, spec_from_mapping
 
     if workers is not None and workers < 1:
@@ -116,8 +116,11 @@ def sweep(
         )
     except SpecError as exc:
         fail(str(exc))
+    except SweepWorkerLost as exc:
+        err_console.print(f"[red]{escape(str(exc))}[/]")
+        raise typer.Exit(code=1) from None
     except SweepInterrupted as exc:
-        err_console.print(f"[yellow]{exc}[/]")
+        err_console.print(f"[yellow]{escape(str(exc))}[/]")
         raise typer.Exit(code=130) from None
     summary = res.summary()
     if json_out:
