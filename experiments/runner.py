@@ -98,6 +98,14 @@ def atomic_write_json(path: Path, obj: Any) -> None:
     atomic_write_text(path, json.dumps(obj, indent=1, sort_keys=False, default=_json_default))
 
 
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = _tmp_name(path)
+    with open(tmp, "wb") as fh:
+        fh.write(data)
+    os.replace(tmp, path)
+
+
 def atomic_write_parquet(path: Path, df: pd.DataFrame) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = _tmp_name(path)
@@ -163,6 +171,75 @@ def _tidy(df: pd.DataFrame, run: dict[str, Any], metrics: list[str], every: int)
     return df[cols]
 
 
+def compute_run(
+    kind: str, run: dict[str, Any], tables: list[str], metrics: list[str], every: int
+) -> tuple[dict[str, Any], dict[str, pd.DataFrame]]:
+    """Run one sweep run in memory: its status record and its tidy tables; never raises.
+
+    A metric of ``metrics`` that no kept table has makes the run fail, and its record
+    carries ``spec_error`` (the sweep refuses such a spec after its first run).
+    """
+    t0 = time.perf_counter()
+    record: dict[str, Any] = {
+        "run_id": run["run_id"],
+        "point": run["point"],
+        "replication": run["replication"],
+        "seed": run["seed"],
+        "status": "ok",
+        "error": None,
+        "files": [],
+        "rows": 0,
+    }
+    frames: dict[str, pd.DataFrame] = {}
+    try:
+        fn = RUN_KINDS[kind]
+        result = fn(run["config"], int(run["seed"]))
+        if not isinstance(result, dict) or not all(
+            isinstance(v, pd.DataFrame) for v in result.values()
+        ):
+            raise TypeError(f"run kind {kind!r} must return a dict of pandas DataFrames")
+        wanted = tables or list(result)
+        missing = [t for t in wanted if t not in result]
+        if missing:
+            raise KeyError(f"run kind {kind!r} produced no table(s) {missing}")
+        if metrics:
+            have = {c for t in wanted for c in result[t].columns}
+            unknown = [m for m in metrics if m not in have]
+            if unknown:
+                avail = sorted(have - set(KEY_COLUMNS))
+                record["spec_error"] = (
+                    f"'outputs.metrics' = {unknown} names no column of kind {kind!r}'s "
+                    f"table(s) {wanted}: available {avail}"
+                )
+                raise ValueError(record["spec_error"])
+        for t in wanted:
+            frames[t] = _tidy(result[t], run, metrics, every)
+    except Exception as exc:  # a failing run is recorded; the sweep goes on
+        frames = {}
+        record["status"] = "failed"
+        record["error"] = f"{type(exc).__name__}: {exc}"
+        record["traceback"] = traceback.format_exc(limit=8)
+    record["duration_s"] = time.perf_counter() - t0
+    return record, frames
+
+
+def write_run(out: Path, record: dict[str, Any], frames: dict) -> dict[str, Any]:
+    """Write a computed run's tables (DataFrames or Parquet bytes), then its status record."""
+    for t, df in frames.items():
+        path = run_file(out, t, record["run_id"])
+        if isinstance(df, bytes):
+            atomic_write_bytes(path, df)
+            import pyarrow.parquet as pq
+
+            record["rows"] += pq.ParquetFile(path).metadata.num_rows
+        else:
+            atomic_write_parquet(path, df)
+            record["rows"] += len(df)
+        record["files"].append(str(path.relative_to(out)))
+    atomic_write_json(status_file(out, record["run_id"]), record)
+    return record
+
+
 def execute_run(
     kind: str,
     run: dict[str, Any],
@@ -182,43 +259,37 @@ def execute_run(
     from . import kinds as _kinds  # noqa: F401  (registers the built-in kinds in workers)
 
     restore(plugins)
+    record, frames = compute_run(kind, run, tables, metrics, every)
+    return write_run(Path(out), record, frames)
 
-    out_p = Path(out)
-    t0 = time.perf_counter()
-    record: dict[str, Any] = {
-        "run_id": run["run_id"],
-        "point": run["point"],
-        "replication": run["replication"],
-        "seed": run["seed"],
-        "status": "ok",
-        "error": None,
-        "files": [],
-        "rows": 0,
-    }
-    try:
-        fn = RUN_KINDS[kind]
-        result = fn(run["config"], int(run["seed"]))
-        if not isinstance(result, dict) or not all(
-            isinstance(v, pd.DataFrame) for v in result.values()
-        ):
-            raise TypeError(f"run kind {kind!r} must return a dict of pandas DataFrames")
-        wanted = tables or list(result)
-        missing = [t for t in wanted if t not in result]
-        if missing:
-            raise KeyError(f"run kind {kind!r} produced no table(s) {missing}")
-        for t in wanted:
-            df = _tidy(result[t], run, metrics, every)
-            path = run_file(out_p, t, run["run_id"])
-            atomic_write_parquet(path, df)
-            record["files"].append(str(path.relative_to(out_p)))
-            record["rows"] += len(df)
-    except Exception as exc:  # a failing run is recorded; the sweep goes on
-        record["status"] = "failed"
-        record["error"] = f"{type(exc).__name__}: {exc}"
-        record["traceback"] = traceback.format_exc(limit=8)
-    record["duration_s"] = time.perf_counter() - t0
-    atomic_write_json(status_file(out_p, run["run_id"]), record)
-    return record
+
+def execute_run_remote(
+    kind: str,
+    run: dict[str, Any],
+    tables: list[str],
+    metrics: list[str],
+    every: int,
+    plugins: bytes | None = None,
+) -> tuple[dict[str, Any], dict[str, bytes]]:
+    """A run on a Dask worker: the record and each table as Parquet bytes, written nothing.
+
+    The results travel back through Dask, so a worker needs no view of the output
+    directory; the client writes the files (:func:`write_run`).
+    """
+    import io
+
+    from derelay.engine.plugins import restore
+
+    from . import kinds as _kinds  # noqa: F401
+
+    restore(plugins)
+    record, frames = compute_run(kind, run, tables, metrics, every)
+    blobs = {}
+    for t, df in frames.items():
+        buf = io.BytesIO()
+        df.to_parquet(buf, index=False)
+        blobs[t] = buf.getvalue()
+    return record, blobs
 
 
 # ---------------------------------------------------------------------------------------
@@ -314,10 +385,16 @@ def write_manifest(out: Path, spec: Spec, runs: list[RunSpec]) -> dict[str, Any]
     return manifest
 
 
-def _prepare_out(out: Path, spec: Spec, resume: bool, spec_text: str | None) -> None:
+def _check_out(out: Path, spec: Spec, resume: bool) -> None:
+    """Refuse an output directory this sweep may not write into (writes nothing)."""
     meta_path = out / "sweep.json"
+    if out.exists() and not out.is_dir():
+        raise SpecError(f"output directory {out} is a file; choose another --out")
     if meta_path.exists():
-        meta = json.loads(meta_path.read_text(encoding="utf-8"))
+        try:
+            meta = json.loads(meta_path.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise SpecError(f"{meta_path} is unreadable ({exc}); choose another --out") from None
         if not resume:
             raise SpecError(
                 f"output directory {out} already holds a sweep ({meta.get('name')!r}); "
@@ -328,13 +405,22 @@ def _prepare_out(out: Path, spec: Spec, resume: bool, spec_text: str | None) -> 
                 f"cannot --resume: {out} holds a sweep of a different spec "
                 f"(digest {meta.get('digest')} != {spec.digest()}); choose another --out"
             )
+        return
+    if out.is_dir() and any(out.iterdir()):
+        what = "cannot --resume: " if resume else ""
+        raise SpecError(
+            f"{what}output directory {out} is not empty and holds no sweep; "
+            "choose another --out"
+        )
+
+
+def _prepare_out(out: Path, spec: Spec, resume: bool, spec_text: str | None) -> None:
+    _check_out(out, spec, resume)
+    meta_path = out / "sweep.json"
+    if meta_path.exists():
         for stale in out.rglob(".*.tmp-*"):  # temporaries of runs killed mid-write
             stale.unlink(missing_ok=True)
         return
-    if out.exists() and any(out.iterdir()) and not resume:
-        raise SpecError(
-            f"output directory {out} is not empty and holds no sweep; choose another --out"
-        )
     from derelay import __version__
 
     out.mkdir(parents=True, exist_ok=True)
@@ -445,13 +531,66 @@ def run_sweep(
 
     out = Path(out)
     t0 = time.perf_counter()
-    _prepare_out(out, spec, resume, spec_text)
+    if scheduler is not None:
+        check_scheduler(scheduler)
+    _check_out(out, spec, resume)
     runs = spec.runs()
     statuses = read_statuses(out) if resume else {}
     pending = [r for r in runs if not _finished(statuses.get(r.run_id), out, retry_failed)]
     skipped = len(runs) - len(pending)
     outputs = spec.outputs
     args = (list(outputs.tables), list(outputs.metrics), outputs.every)
+    first = None
+    if outputs.metrics and pending:  # check the metrics on the first run, before writing
+        first = compute_run(spec.kind, pending[0].as_record(), *args)
+        if first[0].get("spec_error"):
+            raise SpecError(f"invalid experiment spec: {first[0]['spec_error']}")
+    dask = _connect_dask(scheduler, workers or os.cpu_count() or 1) if scheduler else None
+    try:
+        return _sweep(spec, out, runs, pending, skipped, first, args, workers, resume, dask,
+                      progress, spec_text, on_result, t0)
+    finally:
+        if dask is not None:
+            for part in dask:
+                if part is not None:
+                    part.close()
+
+
+def check_scheduler(scheduler: str) -> None:
+    """``local`` or a Dask address (``tcp://host:port``, ``host:port``, ``inproc://...``)."""
+    import re
+
+    if scheduler == "local":
+        return
+    if re.fullmatch(r"(tcp|tls|ucx|ws|wss|inproc)://\S+", scheduler) or re.fullmatch(
+        r"[A-Za-z0-9.\-]+:\d{1,5}", scheduler
+    ):
+        return
+    raise SpecError(
+        f"'--scheduler' = {scheduler!r} is not a Dask scheduler: allowed 'local' or an "
+        "address such as tcp://host:8786"
+    )
+
+
+def _connect_dask(scheduler: str, workers: int):
+    """(client, cluster or None); a local cluster listens on 127.0.0.1 only, dashboard too."""
+    from dask.distributed import Client, LocalCluster
+
+    if scheduler == "local":
+        cluster = LocalCluster(
+            n_workers=workers, threads_per_worker=1, processes=True, host="127.0.0.1",
+            dashboard_address="127.0.0.1:0",
+        )
+        return Client(cluster), cluster
+    try:
+        return Client(scheduler, timeout="10s"), None
+    except (OSError, TimeoutError, ValueError) as exc:
+        raise SpecError(f"cannot connect to Dask scheduler '--scheduler' {scheduler}: {exc}") from None
+
+
+def _sweep(spec, out, runs, pending, skipped, first, args, workers, resume, dask, progress,
+           spec_text, on_result, t0) -> SweepResult:
+    _prepare_out(out, spec, resume, spec_text)
     from derelay.engine.plugins import snapshot
 
     blob = snapshot()  # registrations a worker process would not see (None: none)
@@ -474,8 +613,11 @@ def run_sweep(
     lost: str | None = None
     with _Progress(len(pending), progress and bool(pending), spec.name) as bar:
         try:
-            if scheduler:
-                _run_dask(spec.kind, pending, out, (*args, blob), scheduler, workers, bar, collect)
+            if first is not None:
+                collect(write_run(out, *first), bar)
+                pending = pending[1:]
+            if dask is not None:
+                _run_dask(dask[0], spec.kind, pending, out, (*args, blob), bar, collect)
             elif workers <= 1 or len(pending) <= 1:
                 for r in pending:
                     collect(execute_run(spec.kind, r.as_record(), str(out), *args), bar)
@@ -500,6 +642,10 @@ def run_sweep(
             interrupted = True
         except SweepWorkerLost as exc:
             lost = str(exc)
+    if not interrupted and lost is None:
+        missing = [r.run_id for r in pending if not status_file(out, r.run_id).exists()]
+        if missing:  # never "0 ok, N pending" with success
+            lost = f"{len(missing)} runs came back with no result (first {missing[:5]})"
     write_manifest(out, spec, runs)
     final = read_statuses(out)
     ok = sum(1 for r in runs if final.get(r.run_id, {}).get("status") == "ok")
@@ -716,42 +862,30 @@ def _take(it: Iterable, n: int) -> list:
     return out
 
 
-def _run_dask(kind, pending, out, args, scheduler, workers, bar, collect) -> None:
-    from dask.distributed import Client, LocalCluster, as_completed
+def _run_dask(client, kind, pending, out, args, bar, collect) -> None:
+    """Run ``pending`` on a Dask cluster; results (records and Parquet bytes) travel back
+    through Dask and are written here, so workers need no view of ``out``."""
+    from dask.distributed import as_completed
 
-    cluster = None
-    if scheduler == "local":
-        cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True)
-        client = Client(cluster)
-    else:
-        try:
-            client = Client(scheduler, timeout="10s")
-        except OSError as exc:
-            raise SpecError(
-                f"cannot connect to Dask scheduler '--scheduler' {scheduler}: {exc}"
-            ) from None
+    tables, metrics, every, blob = args
+    futs = {}
+    for r in pending:
+        f = client.submit(
+            execute_run_remote, kind, r.as_record(), tables, metrics, every, blob, pure=False
+        )
+        futs[f] = r
     try:
-        futs = {}
-        for r in pending:
-            f = client.submit(
-                execute_run, kind, r.as_record(), str(out.resolve()), *args, pure=False
-            )
-            futs[f] = r
-        try:
-            for f in as_completed(list(futs)):
-                r = futs[f]
-                try:
-                    rec = f.result()
-                except Exception as exc:
-                    rec = _crash_record(r, out, exc)
-                collect(rec, bar)
-        except KeyboardInterrupt:
-            client.cancel(list(futs))
-            raise
-    finally:
-        client.close()
-        if cluster is not None:
-            cluster.close()
+        for f in as_completed(list(futs)):
+            r = futs[f]
+            try:
+                rec, blobs = f.result()
+                rec = write_run(out, rec, blobs)
+            except Exception as exc:  # a worker died, or the result could not travel
+                rec = _crash_record(r, out, exc)
+            collect(rec, bar)
+    except KeyboardInterrupt:
+        client.cancel(list(futs))
+        raise
 
 
 # ---------------------------------------------------------------------------------------

@@ -44,6 +44,10 @@ def sweep(
     dry_run: bool = typer.Option(
         False, "--dry-run", help="Validate SPEC and list its runs (id, point, seed); run nothing."
     ),
+    force: bool = typer.Option(
+        False, "--force",
+        help="Run a sweep planning more runs than experiments.spec.MAX_RUNS (100,000).",
+    ),
     mechanism: str = typer.Option(
         None,
         "--mechanism",
@@ -64,12 +68,12 @@ def sweep(
     if workers is not None and workers < 1:
         fail(f"'--workers' = {workers} is out of range: allowed --workers >= 1")
     try:
-        sp = load_spec(spec)
+        sp = load_spec(spec, force=force)
         if mechanism is not None and mechanism != sp.mechanism:
             data = sp.model_dump()
             data["mechanism"] = mechanism
             data["base"].pop("mechanism", None)
-            sp = spec_from_mapping(data, f"{spec} with --mechanism {mechanism}")
+            sp = spec_from_mapping(data, f"{spec} with --mechanism {mechanism}", force=force)
     except SpecError as exc:
         fail(str(exc))
     out = out or Path("runs") / sp.name
