@@ -34,16 +34,8 @@ from typing import Any
 
 import pandas as pd
 
+from .registry import KIND_DOCS, KIND_VALIDATORS, RUN_KINDS, RunKind, register_kind  # noqa: F401
 from .spec import RunSpec, Spec, SpecError
-
-RunKind = Callable[[dict, int], dict[str, pd.DataFrame]]
-
-#: Registered run kinds: name -> function(config, seed) -> {table name: DataFrame}.
-RUN_KINDS: dict[str, RunKind] = {}
-#: Optional validators: name -> function(config) raising ValueError on bad config.
-KIND_VALIDATORS: dict[str, Callable[[dict], None]] = {}
-#: One-line description of every kind (for --help and docs).
-KIND_DOCS: dict[str, str] = {}
 
 ID_COLUMNS = ("run_id", "replication", "seed", "point")
 #: With an automatic worker count, sweeps expected to finish faster than this (seconds,
@@ -54,21 +46,6 @@ POOL_STARTUP_S = 3.0
 MANIFEST_EVERY_S = 30.0
 #: Columns that identify a row within a run's table: never dropped by outputs.metrics.
 KEY_COLUMNS = ("round", "participant", "agent_id", "role", "strategy", "method")
-
-
-def register_kind(
-    name: str, validator: Callable[[dict], None] | None = None, doc: str = ""
-) -> Callable[[RunKind], RunKind]:
-    """Decorator registering a run kind (must be a module-level function: spawn-safe)."""
-
-    def deco(fn: RunKind) -> RunKind:
-        RUN_KINDS[name] = fn
-        if validator is not None:
-            KIND_VALIDATORS[name] = validator
-        KIND_DOCS[name] = doc or (fn.__doc__ or "").strip().splitlines()[0]
-        return fn
-
-    return deco
 
 
 class SweepInterrupted(RuntimeError):
@@ -468,6 +445,7 @@ class _Progress:
         self.enabled = enabled
         self.label = label
         if enabled:
+            from rich.console import Console
             from rich.progress import (
                 BarColumn,
                 MofNCompleteColumn,
@@ -477,8 +455,7 @@ class _Progress:
                 TimeRemainingColumn,
             )
 
-            from derelay.cli._common import err_console
-
+            err_console = Console(stderr=True)
             self.progress = Progress(
                 TextColumn("[bold]{task.description}"),
                 BarColumn(),
@@ -925,5 +902,5 @@ def load_manifest(out: str | Path) -> dict[str, Any]:
     return json.loads((Path(out) / "manifest.json").read_text(encoding="utf-8"))
 
 
-# Register the built-in kinds (at the bottom: kinds imports register_kind from here).
+# The built-in kinds (kinds imports the registry, never this module).
 from . import kinds as _builtin_kinds  # noqa: E402,F401

@@ -349,7 +349,9 @@ def load_spec(path: str | Path, force: bool = False) -> Spec:
 
 def validate_spec(spec: Spec, source: str = "") -> None:
     """Check the kind, every point's parameters, and the kind's own validator."""
-    from .runner import KIND_VALIDATORS, RUN_KINDS
+    from .registry import KIND_VALIDATORS, builtin_kinds
+
+    RUN_KINDS = builtin_kinds()
 
     where = f" in {source}" if source else ""
     if spec.kind not in RUN_KINDS:

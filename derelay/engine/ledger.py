@@ -76,7 +76,13 @@ class LedgerError(AssertionError):
 class Ledger:
     """Balances of participants and system accounts, pooled escrow, exact aggregates."""
 
-    def __init__(self, n_participants: int, system: Sequence[str] = (), flows: str = "full"):
+    def __init__(
+        self,
+        n_participants: int,
+        system: Sequence[str] = (),
+        flows: str = "full",
+        allow_overdraft: bool = False,
+    ):
         if flows not in FLOW_MODES:
             raise ValueError(f"flows = {flows!r} is invalid: allowed {list(FLOW_MODES)}")
         self.n = int(n_participants)
@@ -84,7 +90,7 @@ class Ledger:
         if len(set(self.system)) != len(self.system):
             raise ValueError(f"duplicate system account in {self.system}")
         self.balances = np.zeros(self.n + len(self.system), dtype=np.int64)
-        self._sys = {name: self.n + i for i, name in enumerate(self.system)}
+        self._sys: dict[str, int] = {name: self.n + i for i, name in enumerate(self.system)}
         self.escrow = 0
         self.minted = 0
         self.external_in = 0
@@ -94,6 +100,9 @@ class Ledger:
         self.redistributed = 0
         self.round = 0
         self.flow_mode = flows
+        #: balances may go negative (a layer tracking flows relative to off-ledger holdings,
+        #: e.g. the chain's settled ledger); the identity still holds exactly
+        self.allow_overdraft = bool(allow_overdraft)
         self._reasons: dict[str, int] = {}
         self._chunks: list[tuple] = []  # (round, reason code, src, dst, amount)
 
@@ -111,6 +120,50 @@ class Ledger:
             raise KeyError(
                 f"unknown system account {name!r}; accounts: {list(self._sys)}"
             ) from None
+
+    def open(self, name: str) -> int:
+        """Index of system account ``name``, opened (balance 0) if new.  Growing the
+        ledger reallocates ``balances``: earlier views (``coins``) no longer follow it."""
+        i = self._sys.get(name)
+        if i is None:
+            i = self._sys[name] = self.n + len(self._sys)
+            self.system = (*self.system, name)
+            if i >= len(self.balances):  # amortised doubling; unused slots hold 0
+                grow = np.zeros(max(8, len(self.balances)), dtype=np.int64)
+                self.balances = np.concatenate([self.balances, grow])
+        return i
+
+    # --- reorganisations ----------------------------------------------------------------
+    def mark(self) -> tuple:
+        """The aggregates and the flow-log length now (for :meth:`rewind`)."""
+        return (
+            self.minted,
+            self.external_in,
+            self.burned,
+            self.escrow,
+            self.released,
+            self.slashed,
+            self.redistributed,
+            len(self._chunks),
+        )
+
+    def rewind(self, mark: tuple, deltas) -> None:
+        """Undo every operation since ``mark`` exactly: ``deltas`` (account -> net balance
+        change since the mark, as the caller recorded it) are taken back, the aggregates
+        and the flow log return to the mark.  The primitive of reorg-aware layers."""
+        for i, d in deltas.items():
+            self.balances[i] -= d
+        (
+            self.minted,
+            self.external_in,
+            self.burned,
+            self.escrow,
+            self.released,
+            self.slashed,
+            self.redistributed,
+            n_chunks,
+        ) = mark
+        del self._chunks[n_chunks:]
 
     def account_names(self) -> dict[int, str]:
         """Names of the non-participant account codes used in the flow log."""
@@ -226,6 +279,9 @@ class Ledger:
 
     def _debit(self, frm: np.ndarray, a: np.ndarray) -> int:
         b = self.balances
+        if self.allow_overdraft:
+            np.subtract.at(b, frm, a)
+            return int(a.sum())
         if frm.size == 1:
             v = int(a[0])
             if b[frm[0]] < v:
@@ -380,7 +436,9 @@ class Ledger:
                 f"ledger not conserved: sum(balances) {total} + escrow {self.escrow} != "
                 f"minted {self.minted} + external {self.external_in} - burned {self.burned}"
             )
-        if self.escrow < 0 or (self.balances.size and self.balances.min() < 0):
+        if self.escrow < 0 or (
+            not self.allow_overdraft and self.balances.size and self.balances.min() < 0
+        ):
             raise LedgerError("negative escrow or balance")
 
     def totals(self) -> dict[str, int]:

@@ -236,32 +236,27 @@ def _query(mech, hyps_fn, concl_fn, keys, base, rlimit, claim=None):
 
 
 def replay_claim(mech, claim, witness: dict, base=None) -> bool:
-    """Does a claim's counterexample replay (hypotheses hold, conclusion fails) exactly?"""
+    """Does a claim's counterexample (as :func:`derelay.formal.claims.prove_claim` reports
+    it: ``witness["exact"]``, the moved and bound values) replay exactly?"""
+    bound = set(dict(claim.bound))
     vals = dict(vars(_exact(mech, base)))
-    vals.update({k: Fraction(v) for k, v in witness["changed"].items()})
+    exact = {k: Fraction(v) for k, v in witness["exact"].items()}
+    vals.update({k: v for k, v in exact.items() if k not in bound})
     p = ParamValues(**vals)
-    v = ParamValues(**{k: Fraction(x) for k, x in witness.get("bound", {}).items()})
+    v = ParamValues(**{k: x for k, x in exact.items() if k in bound})
     return all(_ok(h) for h in claim.hypotheses(p, v)) and not _ok(claim.conclusion(p, v))
 
 
 # --- prove --------------------------------------------------------------------------------
 def evaluate_claim(mech, claim, base=None, rlimit: int = DEFAULT_RLIMIT) -> dict[str, Any]:
+    """One claim's verdict: :func:`derelay.formal.claims.prove_claim` (the one claim
+    prover), with the time it took."""
+    from .claims import prove_claim
+
     t0 = time.perf_counter()
-    head = {
-        "name": claim.name,
-        "source": claim.source,
-        "statement": claim.statement,
-        "encoding": claim.encoding,
-    }
-    if not claim.symbolic:
-        res = dict(claim.evaluate(_exact(mech, base)))
-        if res.get("status") not in ("proved", "counterexample", "unknown"):
-            res = {"status": "unknown", "reason": f"evaluate gave {res.get('status')!r}"}
-        res.setdefault("witness", None)
-    else:
-        keys = claim.free if claim.free is not None else mech.space.numeric_keys
-        res = _query(mech, claim.hypotheses, claim.conclusion, keys, base, rlimit, claim)
-    return {**head, **res, "seconds": round(time.perf_counter() - t0, 4)}
+    point = None if base is None else dict(_point(mech, base))
+    res = prove_claim(mech, claim, point, rlimit=rlimit)
+    return {**res, "seconds": round(time.perf_counter() - t0, 4)}
 
 
 def prove_mechanism(mech, base=None, rlimit: int = DEFAULT_RLIMIT) -> dict[str, Any]:

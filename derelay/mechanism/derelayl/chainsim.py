@@ -101,13 +101,8 @@ class SimulatedChain:
         contents: str = "real",
         params=None,
     ) -> None:
-        try:
-            from derelay.chain import BlockKind, ChainConfig, ChainSimulator
-        except ImportError as exc:
-            raise RuntimeError(
-                "chain = 'simulated' needs derelay.chain.ChainSimulator (issue 4), which is "
-                f"not available yet ({exc}); use chain = 'draw'"
-            ) from None
+        from derelay.chain import BlockKind, ChainConfig, ChainSimulator
+
         cfg = dict(chain_config)
         cfg.setdefault("n_nodes", int(max(2, min(n_miners, 128))))
         self.cfg = ChainConfig(**cfg)
@@ -161,10 +156,7 @@ class SimulatedChain:
         )
 
     def metrics(self) -> dict:
-        try:
-            return dict(self.sim.metrics())
-        except Exception:  # pragma: no cover - depends on the chain part
-            return {}
+        return dict(self.sim.metrics())
 
 
 class RoundPayloads:
