@@ -5,7 +5,9 @@
 Each measurement is a fresh interpreter running ``DeRelayModel(cfg).run(R)`` with
 ``chain = "simulated"`` (blocks carry the round's real contents) and printing its peak RSS
 (``ru_maxrss``); with pruning (the default: :meth:`derelay.chain.ChainSimulator.prune`) and
-without (``model.protocol.chain.prune = False``), alternated.  Constant in rounds means the
+without (``model.protocol.chain.prune = False``), alternated.  Timed: the run and the
+chain's metrics (which need the settled ledger: built during the run when pruning, at
+the end otherwise).  Constant in rounds means the
 pruned column grows only by what the outputs themselves hold (the rounds and agents tables
 the run returns), not with the chain.
 """
@@ -29,6 +31,7 @@ m = DeRelayModel(SimConfig.from_preset(preset).with_updates(chain="simulated"), 
 m.protocol.chain.prune = prune
 t = time.perf_counter()
 m.run(rounds)
+m.protocol.chain.metrics()  # what a run's run.json reports (the settled ledger included)
 print(json.dumps({"rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
                   "seconds": time.perf_counter() - t,
                   "blocks": len(m.protocol.chain.sim.blocks)}))
