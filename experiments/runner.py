@@ -728,7 +728,7 @@ def _run_pool(kind, pending, out, args, workers, bar, collect) -> None:
                 initargs=(blob,),
             )
             pings = [pool.submit(_worker_ready) for _ in range(n_proc)]
-        except BaseException as exc:  # noqa: BLE001  (reported by the main thread)
+        except Exception as exc:  # no worker processes here: this process runs everything
             holder["error"] = exc
             return
         with lock:
@@ -780,8 +780,8 @@ def _run_pool(kind, pending, out, args, workers, bar, collect) -> None:
         while queue or chunks:
             if pool is None and "pool" in holder:
                 pool, pings = holder["pool"], holder["pings"]
-            if "error" in holder:
-                raise BrokenProcessPool(f"cannot start worker processes: {holder['error']}")
+            # (a pool that cannot start at all - holder["error"] - leaves this process to
+            # run everything itself)
             harvest([f for f in (*pings, *chunks) if f.done()])
             while queue and ready and len(chunks) < 2 * ready:
                 size = chunk_size()

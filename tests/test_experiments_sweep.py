@@ -548,3 +548,15 @@ def test_local_scheduler_binds_loopback(monkeypatch):
     rmod._connect_dask("local", 2)
     assert seen["host"] == "127.0.0.1"
     assert seen["dashboard_address"].startswith("127.0.0.1:")
+
+
+def test_pool_that_cannot_start_leaves_the_work_to_this_process(tmp_path, monkeypatch):
+    import experiments.runner as rmod
+
+    def broken():
+        raise OSError("no processes here")
+
+    monkeypatch.setattr(rmod, "_pool_context", broken)
+    sp = spec_from_mapping({"name": "t", "kind": "toy", "replications": 12, "seed": 2})
+    res = run_sweep(sp, tmp_path / "o", workers=2)
+    assert res.done == 12 and res.failed == 0
