@@ -56,6 +56,7 @@ class _Undo:
     locked: list[str] = field(default_factory=list)
     settled: list[tuple[str, dict, bool]] = field(default_factory=list)
     minted: int = 0
+    final: bool = False  # compacted (:meth:`Ledger.compact`): can no longer be undone
 
 
 class Ledger:
@@ -234,10 +235,27 @@ class Ledger:
             else:
                 self.settled_forfeited -= amount
 
+    def compact(self, keep: int) -> int:
+        """Forget how to undo all but the last ``keep`` applied blocks (they are final):
+        their undo records drop the contracts they settled. Returns how many were compacted.
+        Undoing a compacted block raises :class:`LedgerError`."""
+        done = 0
+        for u in self._undo[: max(0, len(self._undo) - int(keep))]:
+            if u.final:
+                continue
+            u.mark, u.balances, u.locked, u.settled, u.final = None, {}, [], [], True
+            done += 1
+        return done
+
     def undo(self) -> str:
         """Undo the last applied block; returns its hash."""
         if not self._undo:
             raise LedgerError("nothing to undo")
+        if self._undo[-1].final:
+            raise LedgerError(
+                f"cannot undo block {self._undo[-1].block_hash[:12]}: it is final and its "
+                "undo record was compacted (a reorganisation deeper than the prune horizon)"
+            )
         u = self._undo.pop()
         self._rollback(u)
         return u.block_hash
