@@ -154,6 +154,8 @@ RUN_BAD = [
     ({"mechanism": "flchain", "options": {"reporter_share": NAN}}, "options.reporter_share"),
     ({"mechanism": "flchain", "options": {"reporter_share": 2.0}}, "options.reporter_share"),
     ({"bogus": 1}, "bogus"),
+    ({"mechanism": "pot", "params": {"n_participants": 10**12}}, "n_participants"),
+    ({"mechanism": "brain", "params": {"n_participants": 2_000_000}}, "n_participants"),
 ]
 
 

@@ -211,7 +211,7 @@ def run_config(data: dict[str, Any], source: str | None = None) -> RunConfig:
         proto = mech.load_protocol()
         if not hasattr(proto, "build_model"):
             cfg.validate_for(mech)
-            mech.space.validate(cfg.params, source=source)
+            population_limit(mech.space.validate(cfg.params, source=source), source)
             protocol_options(proto, cfg, mech.name)
     except ParamsError as exc:
         raise RunConfigError(str(exc)) from None
@@ -256,6 +256,23 @@ def protocol_options(proto, cfg: RunConfig, name: str):
         ) from None
 
 
+def population_limit(point, source: str | None = None) -> None:
+    """Refuse, before anything is allocated, a population beyond
+    :data:`derelay.params.MAX_PARTICIPANTS` (any mechanism's ``n_participants``)."""
+    from derelay.params import MAX_PARTICIPANTS, ParamsError
+
+    n = point.get("n_participants") if hasattr(point, "get") else None
+    if n is not None and n > MAX_PARTICIPANTS:
+        raise ParamsError(
+            [
+                f"parameter 'n_participants' = {n!r} is out of range: allowed "
+                f"n_participants <= {MAX_PARTICIPANTS} (the largest population the "
+                "simulation allocates)"
+            ],
+            source,
+        )
+
+
 def build_model(cfg: RunConfig, seed: int = 0, **kwargs):
     """The model of ``cfg``'s mechanism (its protocol's ``build_model`` if it has one)."""
     from derelay.mechanism import get_mechanism
@@ -268,6 +285,7 @@ def build_model(cfg: RunConfig, seed: int = 0, **kwargs):
         return proto.build_model(cfg, seed=seed, **kwargs)
     cfg.validate_for(mech)
     point = mech.space.validate(cfg.params, source="params")
+    population_limit(point, "params")
     p = mech.space.values(point)
     options = protocol_options(proto, cfg, mech.name)
     return MechanismModel(cfg, mech, proto, p, options, seed=seed, point=point, **kwargs)
