@@ -26,7 +26,7 @@ import pandas as pd
 
 from derelay.params import REWARD_KEYS, params_from_mapping
 
-from .runner import register_kind
+from .registry import register_kind
 
 # ---------------------------------------------------------------------------------------
 # helpers

@@ -94,6 +94,9 @@ def test_lazy_rates_fed_back_decide_proposer_ic():
     assert rates["pi_l"] > 0.8
     assert _mean_u(res, "P", "Lazy") == pytest.approx(float(MECH.utility("P", "Lazy", q)))
     assert MECH.ic_margin("P", "Lazy", q) < 0  # lazy pays at the measured rates
+    live = res.model.protocol.measured_params()  # the hook derelay compare calls
+    assert live["pi_n"] == pytest.approx(rates["pi_n"]) and live["pi_l"] == rates["pi_l"]
+    assert live["pi_q"] == rates["pi_q"] and res.meta["brain"]["measured"] == live
 
 
 def test_quorum_failure_matches_the_sortition_closed_form():
@@ -159,3 +162,10 @@ def test_finality_factor_selects_the_sortition_seed_and_trainers_cap():
     assert ra != rb  # ... but seed_{r-f} draws other committees
     capped = _run(options={"trainers_per_round": 2}, rounds=3).rounds
     assert (capped.suggestions == 2).all() and (capped.training_jobs <= 2).all()
+
+
+def test_nodes_follow_the_population_unless_given():
+    assert _run(params={"n_participants": 30}, rounds=2).model.protocol.nodes.size == 30
+    assert (
+        _run(params={"n_participants": 30, "n_nodes": 25}, rounds=2).model.protocol.nodes.size == 25
+    )

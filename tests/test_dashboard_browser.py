@@ -34,7 +34,7 @@ from derelay.params import Params, as_values
 ROOT = Path(__file__).resolve().parents[1]
 ARTIFACTS = ROOT / "tests" / "artifacts"
 CHROMIUM = os.environ.get("DERELAY_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
-TIMEOUT_MS = 20_000
+TIMEOUT_MS = 60_000  # generous: CI machines can be loaded; a pass never waits this long
 
 try:
     from playwright.sync_api import sync_playwright
@@ -236,6 +236,11 @@ def test_dashboard_in_chromium_offline(server):
             # --- the ABM: step, then play, then stop ----------------------------------
             page.get_by_text("Simulation", exact=True).click()
             page.locator(".step button").wait_for()
+            # the tab shows at once; the model and its plots follow (next server tick)
+            page.locator("[data-round='0']").wait_for()
+            page.wait_for_function(
+                "() => Bokeh.documents[0].get_model_by_name('src-coins') !== null"
+            )
             assert _rows(page, "src-coins") == 0
             page.locator(".step button").click()
             page.locator("[data-round='1']").wait_for()

@@ -6,10 +6,20 @@
   ``trainer_amount`` from ``"p:<trainer>"`` into escrow under the contract id.
 * The SB of the same round settles every escrowed contract of that round: both
   deposits return to their payers when the trainer is ranked in the top-``top_k``
-  (step 11, part 3); otherwise both are forfeited to ``"treasury"`` (the paper says
-  the deposits "will not be returned" without naming a recipient; keeping them in a
-  treasury account makes conservation checkable - burning is the alternative).
+  (step 11, part 3); otherwise both are forfeited (the paper says the deposits "will
+  not be returned" without naming a recipient): ``forfeit="treasury"`` (default) pays
+  them to the ``"treasury"`` account, ``forfeit="burn"`` burns them (the ABM's
+  ``SimConfig.forfeit = "burn"`` reading).  The same rule as the ABM's: one slash out of
+  escrow, to recipients or burned.
 * Invalid blocks never touch the ledger.
+
+Built on the engine's ledger (:class:`derelay.engine.ledger.Ledger`): the same integer
+primitives (mint the coinbase, lock deposits into escrow, release refunds, slash
+forfeits) and the same identity, ``sum(balances) + escrow == genesis + minted -
+burned`` (the genesis endowment enters as ``external``).  This module adds what a chain
+needs on top: string account names (``"miner:<node>"``, ``"p:<participant>"``), escrow
+per contract id, and exact undo for reorganisations (:meth:`Ledger.undo` rewinds the
+engine ledger to the block's mark).
 
 ``apply``/``undo`` are exact inverses, so a ledger switched between branches with
 :meth:`Ledger.switch` equals a ledger replayed from genesis on the new branch, and
@@ -23,7 +33,14 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
+import numpy as np
+
+from derelay.engine.ledger import Ledger as EngineLedger
+from derelay.engine.ledger import LedgerError as EngineLedgerError
+
 from .blocks import Block, BlockKind
+
+FORFEIT_RULES = ("treasury", "burn")
 
 
 class LedgerError(ValueError):
@@ -33,10 +50,12 @@ class LedgerError(ValueError):
 @dataclass
 class _Undo:
     block_hash: str
-    balances: dict[str, int] = field(default_factory=dict)  # account -> delta applied
+    mark: tuple | None = None
+    balances: dict[int, int] = field(default_factory=dict)  # account index -> delta applied
     locked: list[str] = field(default_factory=list)
     settled: list[tuple[str, dict, bool]] = field(default_factory=list)
     minted: int = 0
+    final: bool = False  # compacted (:meth:`Ledger.compact`): can no longer be undone
 
 
 class Ledger:
@@ -47,43 +66,68 @@ class Ledger:
         genesis: Mapping[str, int] | None = None,
         block_reward: int = 0,
         allow_overdraft: bool = False,
+        forfeit: str = "treasury",
     ) -> None:
-        self.balances: dict[str, int] = {k: int(v) for k, v in (genesis or {}).items()}
-        self.genesis_total = sum(self.balances.values())
-        self.escrow: dict[str, dict] = {}
-        self.minted = 0
-        self.block_reward = int(block_reward)
+        if forfeit not in FORFEIT_RULES:
+            raise ValueError(f"forfeit = {forfeit!r} is invalid: allowed {list(FORFEIT_RULES)}")
+        self.forfeit = forfeit
+        self._lg = EngineLedger(
+            0, system=("treasury",), flows="off", allow_overdraft=allow_overdraft
+        )
+        self._treasury = self._lg.account("treasury")
         self.allow_overdraft = allow_overdraft
+        for k, v in (genesis or {}).items():
+            if int(v):
+                self._lg.external(self._lg.open(str(k)), int(v), "genesis")
+            else:
+                self._lg.open(str(k))
+        self.genesis_total = self._lg.external_in
+        self.escrow: dict[str, dict] = {}
+        self.block_reward = int(block_reward)
         self.settled_refunded = 0
         self.settled_forfeited = 0
         self._undo: list[_Undo] = []
 
     # --------------------------------------------------------------- queries
+    @property
+    def minted(self) -> int:
+        return self._lg.minted
+
+    @property
+    def burned(self) -> int:
+        return self._lg.burned
+
+    @property
+    def engine(self) -> EngineLedger:
+        """The engine ledger underneath (account indices, aggregates, identity)."""
+        return self._lg
+
+    @property
+    def balances(self) -> dict[str, int]:
+        """Every account's balance by name (a fresh dict)."""
+        b = self._lg.balances
+        return {name: int(b[i]) for name, i in self._lg._sys.items()}
+
     def total(self) -> int:
         """All coins: balances (treasury included) plus escrow."""
-        return sum(self.balances.values()) + sum(
-            c["owner_amount"] + c["trainer_amount"] for c in self.escrow.values()
-        )
+        return self._lg.total() + self._lg.escrow
 
     def conserved(self) -> bool:
-        return self.total() == self.genesis_total + self.minted
+        return self.total() == self.genesis_total + self.minted - self.burned
 
     @property
     def applied(self) -> list[str]:
         return [u.block_hash for u in self._undo]
 
     def balance(self, account: str) -> int:
-        return self.balances.get(account, 0)
+        i = self._lg._sys.get(account)
+        return 0 if i is None else int(self._lg.balances[i])
 
     # --------------------------------------------------------------- mutation
-    def _move(self, undo: _Undo, account: str, delta: int) -> None:
-        if not delta:  # zero deposits (a trainer without coins) move nothing
-            return
-        new = self.balances.get(account, 0) + delta
-        if new < 0 and not self.allow_overdraft:
-            raise LedgerError(f"account {account} would go negative ({new})")
-        self.balances[account] = new
-        undo.balances[account] = undo.balances.get(account, 0) + delta
+    def _note(self, undo: _Undo, idx, amounts, sign: int) -> None:
+        d = undo.balances
+        for i, a in zip(np.atleast_1d(idx).tolist(), np.atleast_1d(amounts).tolist(), strict=True):
+            d[i] = d.get(i, 0) + sign * a
 
     def apply(self, block: Block) -> None:
         """Apply one valid block on top of the current state (atomic: all or nothing)."""
@@ -91,44 +135,91 @@ class Ledger:
         if not block.valid or block.kind is None:
             self._undo.append(undo)
             return
+        lg = self._lg
+        undo.mark = lg.mark()
         try:
             reward = self.block_reward if block.reward < 0 else int(block.reward)
             if reward:
-                self._move(undo, f"miner:{block.miner}", reward)
-                self.minted += reward
+                i = lg.open(f"miner:{block.miner}")
+                lg.mint(i, reward, "coinbase")
+                self._note(undo, i, reward, 1)
                 undo.minted = reward
             if block.kind is BlockKind.DB:
-                escrow, move, locked = self.escrow, self._move, undo.locked
-                for c in block.payload.get("contracts", []):
-                    cid = c["id"]
-                    if cid in escrow:
-                        raise LedgerError(f"contract {cid} already escrowed on this chain")
-                    move(undo, f"p:{c['owner']}", -int(c["owner_amount"]))
-                    move(undo, f"p:{c['trainer']}", -int(c["trainer_amount"]))
-                    escrow[cid] = c  # block payloads are immutable: no copy needed
-                    locked.append(cid)
+                self._deposits(block, undo)
             elif block.kind is BlockKind.SB:
-                top = set(block.payload.get("ranking", [])[: int(block.payload.get("top_k", 0))])
-                for cid in [k for k, c in self.escrow.items() if c["round"] == block.round]:
-                    c = self.escrow.pop(cid)
-                    amount = int(c["owner_amount"]) + int(c["trainer_amount"])
-                    refund = int(c["trainer"]) in top
-                    undo.settled.append((cid, c, refund))
-                    if refund:
-                        self._move(undo, f"p:{c['owner']}", int(c["owner_amount"]))
-                        self._move(undo, f"p:{c['trainer']}", int(c["trainer_amount"]))
-                        self.settled_refunded += amount
-                    else:
-                        self._move(undo, "treasury", amount)
-                        self.settled_forfeited += amount
+                self._settle(block, undo)
+        except (LedgerError, EngineLedgerError) as exc:
+            self._rollback(undo)
+            raise LedgerError(str(exc)) from None
         except Exception:
             self._rollback(undo)
             raise
         self._undo.append(undo)
 
+    def _deposits(self, block: Block, undo: _Undo) -> None:
+        lg, escrow = self._lg, self.escrow
+        who, amounts = [], []
+        for c in block.payload.get("contracts", []):
+            cid = c["id"]
+            if cid in escrow or cid in undo.locked:
+                raise LedgerError(f"contract {cid} already escrowed on this chain")
+            for acct, amt in (
+                (f"p:{c['owner']}", c["owner_amount"]),
+                (f"p:{c['trainer']}", c["trainer_amount"]),
+            ):
+                if int(amt):  # zero deposits (a trainer without coins) move nothing
+                    who.append(lg.open(acct))
+                    amounts.append(int(amt))
+            undo.locked.append(cid)
+        if who:
+            try:
+                lg.lock(np.array(who, dtype=np.int64), np.array(amounts, dtype=np.int64), "deposit")
+            except EngineLedgerError:
+                bad = next(
+                    name
+                    for name, i in lg._sys.items()
+                    if i in who
+                    and lg.balances[i] < sum(a for w, a in zip(who, amounts, strict=True) if w == i)
+                )
+                raise LedgerError(f"account {bad} would go negative") from None
+            self._note(undo, who, amounts, -1)
+        for c in block.payload.get("contracts", []):
+            escrow[c["id"]] = c  # block payloads are immutable: no copy needed
+
+    def _settle(self, block: Block, undo: _Undo) -> None:
+        lg = self._lg
+        top = set(block.payload.get("ranking", [])[: int(block.payload.get("top_k", 0))])
+        back, amounts, lost = [], [], 0
+        for cid in [k for k, c in self.escrow.items() if c["round"] == block.round]:
+            c = self.escrow.pop(cid)
+            amount = int(c["owner_amount"]) + int(c["trainer_amount"])
+            refund = int(c["trainer"]) in top
+            undo.settled.append((cid, c, refund))
+            if refund:
+                for acct, amt in (
+                    (f"p:{c['owner']}", c["owner_amount"]),
+                    (f"p:{c['trainer']}", c["trainer_amount"]),
+                ):
+                    if int(amt):
+                        back.append(lg.open(acct))
+                        amounts.append(int(amt))
+                self.settled_refunded += amount
+            else:
+                lost += amount
+                self.settled_forfeited += amount
+        if back:
+            lg.release(np.array(back, dtype=np.int64), np.array(amounts, dtype=np.int64), "refund")
+            self._note(undo, back, amounts, 1)
+        if lost:
+            if self.forfeit == "treasury":
+                lg.slash(lost, [self._treasury], "forfeit")
+                self._note(undo, self._treasury, lost, 1)
+            else:
+                lg.slash(lost, None, "forfeit")
+
     def _rollback(self, undo: _Undo) -> None:
-        for acct, delta in undo.balances.items():
-            self.balances[acct] -= delta
+        if undo.mark is not None:
+            self._lg.rewind(undo.mark, undo.balances)
         for cid in undo.locked:
             self.escrow.pop(cid, None)
         for cid, c, refund in undo.settled:
@@ -138,12 +229,28 @@ class Ledger:
                 self.settled_refunded -= amount
             else:
                 self.settled_forfeited -= amount
-        self.minted -= undo.minted
+
+    def compact(self, keep: int) -> int:
+        """Forget how to undo all but the last ``keep`` applied blocks (they are final):
+        their undo records drop the contracts they settled. Returns how many were compacted.
+        Undoing a compacted block raises :class:`LedgerError`."""
+        done = 0
+        for u in self._undo[: max(0, len(self._undo) - int(keep))]:
+            if u.final:
+                continue
+            u.mark, u.balances, u.locked, u.settled, u.final = None, {}, [], [], True
+            done += 1
+        return done
 
     def undo(self) -> str:
         """Undo the last applied block; returns its hash."""
         if not self._undo:
             raise LedgerError("nothing to undo")
+        if self._undo[-1].final:
+            raise LedgerError(
+                f"cannot undo block {self._undo[-1].block_hash[:12]}: it is final and its "
+                "undo record was compacted (a reorganisation deeper than the prune horizon)"
+            )
         u = self._undo.pop()
         self._rollback(u)
         return u.block_hash
@@ -181,8 +288,9 @@ class Ledger:
         genesis: Mapping[str, int] | None = None,
         block_reward: int = 0,
         allow_overdraft: bool = False,
+        forfeit: str = "treasury",
     ) -> Ledger:
-        led = cls(genesis, block_reward, allow_overdraft)
+        led = cls(genesis, block_reward, allow_overdraft, forfeit)
         for b in chain:
             led.apply(b)
         return led
@@ -194,7 +302,8 @@ class Ledger:
             "minted": self.minted,
             "escrow": sum(c["owner_amount"] + c["trainer_amount"] for c in self.escrow.values()),
             "open_contracts": len(self.escrow),
-            "treasury": self.balances.get("treasury", 0),
+            "treasury": self.balance("treasury"),
+            "burned": self.burned,
             "refunded": self.settled_refunded,
             "forfeited": self.settled_forfeited,
             "conserved": self.conserved(),

@@ -3,17 +3,210 @@
 Every module in this package that defines ``register(app)`` contributes its
 subcommands; modules are discovered automatically (sorted by name), so a new
 capability adds a module here and edits nothing else.
+
+Start-up is kept short by loading command modules lazily. ``COMMANDS`` below is a
+table of every command with its module and its one-line help, so ``derelay --help``
+lists them all without importing any module, and ``derelay check`` imports only
+``derelay.cli.check``. The auto-discovery contract still holds: a module with
+``register(app)`` that the table does not know yet is imported and registered when
+the commands are listed or looked up (slower, but complete). ``scan_commands()``
+rebuilds the table from the modules themselves; ``tests/test_perf_cli.py`` checks
+that the table matches it.
 """
 
 from __future__ import annotations
 
+import functools
 import importlib
 import pkgutil
+from difflib import get_close_matches
 
 import typer
+import typer.core
+
+# name -> (module under derelay.cli, one-line help). Order: modules by name, then the
+# order in which each module registers its commands (the eager order).
+COMMANDS: dict[str, tuple[str, str]] = {
+    "chain": (
+        "chain",
+        "Simulate the DeRelayL chain alone (honest and adversarial miners, no training).",
+    ),
+    "check": (
+        "check",
+        "Evaluate one parameter point: every utility, condition, IR and IC per role "
+        "(DeRelayL: Table II, T1-T8).",
+    ),
+    "params": (
+        "check",
+        "List every parameter: key, paper symbol, meaning, equations, allowed range, default.",
+    ),
+    "compare": (
+        "compare",
+        "Run every mechanism under the same deviant types, data, compute and currency; "
+        "write compare.parquet, per-run round data, figures/ and report.md.",
+    ),
+    "dashboard": (
+        "dashboard",
+        "Serve the dashboard: sliders for every parameter, live verdicts, a region map, "
+        "the design interval of one parameter, a live ABM run and the compare results.",
+    ),
+    "design": (
+        "design",
+        "Solve for the free parameters: the exact region where IR/IC/conditions hold, "
+        "the conflict that makes it empty, and the optimum of --minimize inside it.",
+    ),
+    "prove": (
+        "formal",
+        "Do the conditions and the domain imply IR and IC for every role and deviation, "
+        "and do the mechanism's claims hold? (DeRelayL: T1-T8 and Table II.)",
+    ),
+    "feasible": (
+        "formal",
+        "Rewards meeting the conditions exactly (rationals) at least issuance, or the "
+        "conflict (DeRelayL: T1-T8; others: when their conditions are affine in their levers).",
+    ),
+    "deviations": (
+        "formal",
+        "Search for strategies that beat Normal: unilateral, and the mechanism's own scopes "
+        "(DeRelayL: auction, lazy (C4), coalition (C8)).",
+    ),
+    "learn": (
+        "learn",
+        "Relay learning with real torch training vs FedAvg vs centralised training.",
+    ),
+    "mechanisms": (
+        "mechanisms",
+        "List every mechanism: roles with strategies and families, conditions, claims.",
+    ),
+    "paper": (
+        "paper",
+        "Regenerate every figure and table of the reproduction and OUT/REPRODUCTION.md.",
+    ),
+    "run": (
+        "run",
+        "Run the agent-based model and write rounds, agents, utilities, flows .parquet, "
+        "run.json.",
+    ),
+    "sensitivity": (
+        "sensitivity",
+        "Morris or Sobol sensitivity (SALib) of a spec's outputs over its parameter ranges.",
+    ),
+    "sweep": (
+        "sweep",
+        "Run every (point, replication) of SPEC; write a tidy Parquet dataset and a manifest.",
+    ),
+}
+
+
+@functools.lru_cache(maxsize=1)
+def _module_names() -> tuple[str, ...]:
+    """Command modules of this package (names only: nothing is imported)."""
+    return tuple(sorted(m.name for m in pkgutil.iter_modules(__path__) if not m.name.startswith("_")))
+
+
+def _build_commands(module_name: str) -> dict[str, object]:
+    """Import one command module and build the click commands it registers."""
+    module = importlib.import_module(f"{__name__}.{module_name}")
+    register = getattr(module, "register", None)
+    if register is None:
+        return {}
+    sub = typer.Typer(add_completion=False, pretty_exceptions_enable=False, rich_markup_mode=None)
+    register(sub)
+    out: dict[str, object] = {}
+    for info in sub.registered_commands:
+        cmd = typer.main.get_command_from_info(
+            info, pretty_exceptions_short=False, rich_markup_mode=None
+        )
+        if cmd.name:
+            out[cmd.name] = cmd
+    for group_info in sub.registered_groups:
+        group = typer.main.get_group_from_info(
+            group_info, pretty_exceptions_short=False, suggest_commands=True,
+            rich_markup_mode=None,
+        )
+        if group.name:
+            out[group.name] = group
+    return out
+
+
+def scan_commands() -> dict[str, tuple[str, str, bool]]:
+    """Import every command module: name -> (module, one-line help, hidden), eager order."""
+    table: dict[str, tuple[str, str, bool]] = {}
+    for module_name in _module_names():
+        for name, cmd in _build_commands(module_name).items():
+            table[name] = (module_name, cmd.get_short_help_str(10**6), bool(cmd.hidden))
+    return table
+
+
+class LazyGroup(typer.core.TyperGroup):
+    """A typer group that imports a command's module only when the command is used."""
+
+    def _unknown_modules(self) -> list[str]:
+        known = {module for module, _ in COMMANDS.values()}
+        return [m for m in _module_names() if m not in known]
+
+    def _load_module(self, module_name: str) -> None:
+        for name, cmd in _build_commands(module_name).items():
+            self.commands.setdefault(name, cmd)
+
+    def _load_unknown(self) -> None:
+        if getattr(self, "_unknown_loaded", False):
+            return
+        self._unknown_loaded = True
+        for module_name in self._unknown_modules():
+            self._load_module(module_name)
+
+    def list_commands(self, ctx):
+        self._load_unknown()
+        names = [n for n, (module, _) in COMMANDS.items() if module in _module_names()]
+        names += [n for n in self.commands if n not in COMMANDS]
+        return names
+
+    def get_command(self, ctx, cmd_name):
+        cmd = self.commands.get(cmd_name)
+        if cmd is not None:
+            return cmd
+        entry = COMMANDS.get(cmd_name)
+        if entry is not None and entry[0] in _module_names():
+            self._load_module(entry[0])
+        else:
+            self._load_unknown()
+        return self.commands.get(cmd_name)
+
+    def format_commands(self, ctx, formatter) -> None:
+        from typer._click.utils import make_default_short_help
+
+        rows = []
+        for name in self.list_commands(ctx):
+            if name in COMMANDS and name not in self.commands:
+                rows.append((name, COMMANDS[name][1], False))
+            else:
+                cmd = self.commands.get(name) or self.get_command(ctx, name)
+                if cmd is None:
+                    continue
+                rows.append((name, cmd.get_short_help_str(10**6), bool(cmd.hidden)))
+        rows = [(n, h) for n, h, hidden in rows if not hidden]
+        if not rows:
+            return
+        limit = formatter.width - 6 - max(len(n) for n, _ in rows)
+        with formatter.section("Commands"):
+            formatter.write_dl([(n, make_default_short_help(h, limit)) for n, h in rows])
+
+    def resolve_command(self, ctx, args):
+        try:
+            return self._click_resolve_command(ctx, args)
+        except typer.core._click.exceptions.UsageError as e:
+            if self.suggest_commands and args:
+                matches = get_close_matches(args[0], self.list_commands(ctx))
+                if matches:
+                    suggestions = ", ".join(f"{m!r}" for m in matches)
+                    e.message = f"{e.message.rstrip('.')}. Did you mean {suggestions}?"
+            raise
+
 
 app = typer.Typer(
     name="derelay",
+    cls=LazyGroup,
     help=(
         "derelay: DeRelayL's incentive mechanism in closed form, under a solver, "
         "on a forkable chain and as an agent-based model with real learning."
@@ -42,18 +235,6 @@ def _root(
     """derelay: probe, prove and reproduce DeRelayL's incentive mechanism."""
 
 
-def _register_all() -> None:
-    for info in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name):
-        if info.name.startswith("_"):
-            continue
-        module = importlib.import_module(f"{__name__}.{info.name}")
-        register = getattr(module, "register", None)
-        if register is not None:
-            register(app)
-
-
-_register_all()
-
-
 def main() -> None:  # console entry point
     app()
+

@@ -337,15 +337,15 @@ class Dashboard:
                 self.sim_status.text = html.escape(str(exc))
             self.sim_plots: dict[str, Any] = {}
             return column(self.sim_status)
-        self.seed_input = NumericInput(value=0, mode="int", title="seed", width=100, name="seed")
+        self.seed_input = NumericInput(value=0, mode="int", title="seed", width=80, name="seed")
         self.adapt_select = Select(
-            title="adaptation", value="fixed", options=list(ADAPTATIONS), width=150
+            title="adaptation", value="fixed", options=list(ADAPTATIONS), width=135
         )
         self.preset_select = Select(
             title="reading (preset)",
             value=cls.presets[0] if cls.presets else "",
             options=list(cls.presets),
-            width=150,
+            width=135,
             visible=bool(cls.presets),
             name="preset",
         )
@@ -393,8 +393,8 @@ class Dashboard:
                 )
                 self.mix.setdefault(role.abbr, {})[d.abbr] = s
                 sliders.append(s)
-            if sliders:
-                mix_rows.append(row(*sliders))
+            for i in range(0, len(sliders), 2):  # two per line: the column stays 400 px
+                mix_rows.append(row(*sliders[i : i + 2]))
         controls = column(
             row(self.step_button, self.play_toggle, self.reset_button),
             row(self.seed_input, self.adapt_select, self.preset_select),
@@ -405,10 +405,21 @@ class Dashboard:
         )
         self.sim_sources: dict[str, ColumnDataSource] = {}
         self.sim_plots = {}
+        self.sim_grid = column(name="sim-plots")
+        if self.doc.session_context is not None:
+            # served: show the tab first, then build the model (a protocol's first round
+            # may take seconds to warm up its learning backend)
+            self.sim_status.text = f"starting {html.escape(cls.name)} …"
+            self.doc.add_next_tick_callback(self._start_sim)
+        else:
+            self._start_sim()
+        return column(self.sim_status, self.ack, row(controls, self.sim_grid))
+
+    def _start_sim(self) -> None:
+        """The first model of the tab and its plots."""
         self.reset()
         figs = [self._sim_figure(spec) for spec in self.sim.plots] if self.sim else []
-        grid_rows = [row(*figs[i : i + 2]) for i in range(0, len(figs), 2)]
-        return column(self.sim_status, self.ack, row(controls, column(*grid_rows)))
+        self.sim_grid.children = [row(*figs[i : i + 2]) for i in range(0, len(figs), 2)]
 
     def _sim_figure(self, spec) -> Any:
         src = self.sim_sources[spec.key]

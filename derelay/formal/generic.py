@@ -44,6 +44,10 @@ class MechanismFormalError(ValueError):
 
 
 # --- points -----------------------------------------------------------------------------
+#: Wall-clock safety net of an optimisation (verdicts come from rlimit).
+SAFETY_TIMEOUT_S = 120.0
+
+
 def _point(mech, base=None):
     space = mech.space
     if space is None:
@@ -106,7 +110,8 @@ def check_mechanism(mech, base=None) -> dict[str, Any]:
             "minted": float(mech.funding.minted(p)),
             "external": float(mech.funding.external(p)),
         }
-    return {
+    extras = mech.extras(p)
+    out = {
         "mechanism": mech.name,
         "params": point.to_dict(),
         "utilities": {r: {a: float(u) for a, u in us.items()} for r, us in utilities.items()},
@@ -116,8 +121,13 @@ def check_mechanism(mech, base=None) -> dict[str, Any]:
         "ic_deviations": ic_dev,
         "margins": margins,
         "funding": funding,
-        "extras": mech.extras(p),
+        "extras": extras,
     }
+    # a mechanism's extra objects are also top-level keys (the issues' contracts name them
+    # so: PoT's `settlement`, FLChain's `outcomes`, ...), never shadowing the common keys
+    for k, v in extras.items():
+        out.setdefault(k, v)
+    return out
 
 
 # --- z3 helpers ---------------------------------------------------------------------------
@@ -173,15 +183,34 @@ def _witness(mech, m, sym: ParamValues, base_exact: ParamValues, bound: ParamVal
 
 def _near_base(hard: list, sym: ParamValues, base_exact: ParamValues, rlimit: int):
     """A model of ``hard`` that keeps as many parameters at the base point as it can
-    (readable witnesses: only what must move moves), or None."""
-    opt = z3.Optimize()
-    opt.set("rlimit", int(rlimit))
-    opt.add(*hard)
+    (readable witnesses: only what must move moves), or None.
+
+    Every parameter is first assumed at its base value (tracked by a literal); the unsat
+    core names the assumptions that must go, they are released and the check repeated.
+    A plain solver with the deterministic resource limit (an ``Optimize`` with soft
+    constraints ignores it on non-linear queries and can run unboundedly)."""
+    s = _solver(rlimit)
+    s.add(*hard)
+    lits = {}
     for k, v in vars(sym).items():
         b = vars(base_exact).get(k)
         if isinstance(v, z3.ExprRef) and isinstance(b, Fraction):
-            opt.add_soft(v == z3.RealVal(str(b)))
-    return opt.model() if opt.check() == z3.sat else None
+            lit = z3.Bool(f"__at_{k}")
+            s.add(z3.Implies(lit, v == z3.RealVal(str(b))))
+            lits[k] = lit
+    active = dict(lits)
+    for _ in range(len(lits) + 1):
+        r = s.check(*active.values())
+        if r == z3.sat:
+            return s.model()
+        if r != z3.unsat:
+            return None
+        core = {str(c) for c in s.unsat_core()}
+        nxt = {k: v for k, v in active.items() if str(v) not in core}
+        if len(nxt) == len(active):
+            return None
+        active = nxt
+    return None
 
 
 def _status(r) -> str:
@@ -236,32 +265,27 @@ def _query(mech, hyps_fn, concl_fn, keys, base, rlimit, claim=None):
 
 
 def replay_claim(mech, claim, witness: dict, base=None) -> bool:
-    """Does a claim's counterexample replay (hypotheses hold, conclusion fails) exactly?"""
+    """Does a claim's counterexample (as :func:`derelay.formal.claims.prove_claim` reports
+    it: ``witness["exact"]``, the moved and bound values) replay exactly?"""
+    bound = set(dict(claim.bound))
     vals = dict(vars(_exact(mech, base)))
-    vals.update({k: Fraction(v) for k, v in witness["changed"].items()})
+    exact = {k: Fraction(v) for k, v in witness["exact"].items()}
+    vals.update({k: v for k, v in exact.items() if k not in bound})
     p = ParamValues(**vals)
-    v = ParamValues(**{k: Fraction(x) for k, x in witness.get("bound", {}).items()})
+    v = ParamValues(**{k: x for k, x in exact.items() if k in bound})
     return all(_ok(h) for h in claim.hypotheses(p, v)) and not _ok(claim.conclusion(p, v))
 
 
 # --- prove --------------------------------------------------------------------------------
 def evaluate_claim(mech, claim, base=None, rlimit: int = DEFAULT_RLIMIT) -> dict[str, Any]:
+    """One claim's verdict: :func:`derelay.formal.claims.prove_claim` (the one claim
+    prover), with the time it took."""
+    from .claims import prove_claim
+
     t0 = time.perf_counter()
-    head = {
-        "name": claim.name,
-        "source": claim.source,
-        "statement": claim.statement,
-        "encoding": claim.encoding,
-    }
-    if not claim.symbolic:
-        res = dict(claim.evaluate(_exact(mech, base)))
-        if res.get("status") not in ("proved", "counterexample", "unknown"):
-            res = {"status": "unknown", "reason": f"evaluate gave {res.get('status')!r}"}
-        res.setdefault("witness", None)
-    else:
-        keys = claim.free if claim.free is not None else mech.space.numeric_keys
-        res = _query(mech, claim.hypotheses, claim.conclusion, keys, base, rlimit, claim)
-    return {**head, **res, "seconds": round(time.perf_counter() - t0, 4)}
+    point = None if base is None else dict(_point(mech, base))
+    res = prove_claim(mech, claim, point, rlimit=rlimit)
+    return {**res, "seconds": round(time.perf_counter() - t0, 4)}
 
 
 def prove_mechanism(mech, base=None, rlimit: int = DEFAULT_RLIMIT) -> dict[str, Any]:
@@ -386,6 +410,7 @@ def feasible_mechanism(
         objective = sum(getattr(sym, k) for k in levers)
     opt = z3.Optimize()
     opt.set("rlimit", int(rlimit))
+    opt.set("timeout", int(SAFETY_TIMEOUT_S * 1000))  # outer safety net only
     eps = z3.RealVal(str(epsilon))
     for d in space.domain_constraints(sym, levers):  # strict domains: met with epsilon too
         mg = _margin(d) if isinstance(d, z3.ExprRef) else None

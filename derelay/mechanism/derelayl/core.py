@@ -695,42 +695,37 @@ ERRATA = (
 )
 
 
-def _params_of(point: Any):
-    from derelay.params import Params
+class _Lazy:
+    """A callable named by import path, imported on first call (the declaration stays
+    free of the formal layer: its searches live in :mod:`.scopes`)."""
 
-    return Params(**{k: float(v) for k, v in vars(point).items()})
+    def __init__(self, path: str, doc: str) -> None:
+        self.path, self.__doc__ = path, doc
 
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        import importlib
 
-def _pick(opts: dict, *keys: str) -> dict:
-    return {k: opts[k] for k in keys if opts.get(k) is not None}
+        module, _, attr = self.path.partition(":")
+        return getattr(importlib.import_module(module), attr)(*args, **kwargs)
 
-
-def scope_auction(point: Any, **opts: Any) -> dict:
-    """Algorithm 1 (Sec. III-C1): profitable bids and T7-breaking deposits (z3)."""
-    from derelay.formal.auction import auction_search
-
-    found, info = auction_search(
-        _params_of(point), **_pick(opts, "bidders", "slots", "deviant", "timeout")
-    )
-    return {"deviations": found, **info}
+    def __repr__(self) -> str:
+        return f"<scope {self.path}>"
 
 
-def scope_lazy(point: Any, **opts: Any) -> dict:
-    """C4: the luck p and the deposit at which a lazy (NTr) trainer gains."""
-    from derelay.formal.deviations import lazy
-
-    found, info = lazy(_params_of(point), **_pick(opts, "lazy_p", "citations", "timeout"))
-    return {"deviations": found, **info}
-
-
-def scope_coalition(point: Any, **opts: Any) -> dict:
-    """C8: the fork probability below which a TBM + SBM + T collusion pays."""
-    from derelay.formal.deviations import coalition
-
-    found, info = coalition(
-        _params_of(point), **_pick(opts, "lazy_p", "fork_q", "citations", "timeout")
-    )
-    return {"deviations": found, **info}
+SCOPES = {
+    "auction": _Lazy(
+        "derelay.mechanism.derelayl.scopes:auction",
+        "Algorithm 1 (Sec. III-C1): profitable bids and T7-breaking deposits (z3).",
+    ),
+    "lazy": _Lazy(
+        "derelay.mechanism.derelayl.scopes:lazy",
+        "C4: the luck p and the deposit at which a lazy (NTr) trainer gains.",
+    ),
+    "coalition": _Lazy(
+        "derelay.mechanism.derelayl.scopes:coalition",
+        "C8: the fork probability below which a TBM + SBM + T collusion pays.",
+    ),
+}
 
 
 class DeRelayL(Mechanism):
@@ -747,7 +742,7 @@ class DeRelayL(Mechanism):
     protocol = "derelay.mechanism.derelayl.protocol:DeRelayLProtocol"
     claims = CLAIMS
     errata = ERRATA
-    scopes = {"auction": scope_auction, "lazy": scope_lazy, "coalition": scope_coalition}
+    scopes = SCOPES
     #: Hints for the mechanism contract suite (tests/test_mechanism_contract.py): a small
     #: run, and the (role, strategy) whose realised mean utility equals the closed form at
     #: the run's parameters - a forked-away block costs exactly C_Mine (eqs. 48-69).

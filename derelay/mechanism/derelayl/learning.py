@@ -48,10 +48,8 @@ def make_backend(cfg, n_participants: int, seed_seq: np.random.SeedSequence):
             seed=seed_seq,
             hash_models=cfg.chain == "simulated" and cfg.chain_contents == "real",  # EB hashes
         )
-    try:
-        from derelay.learning import TorchBackend, learning_config
-    except ImportError as exc:  # pragma: no cover - learning part missing
-        raise RuntimeError(f"--learning torch needs derelay.learning ({exc})") from None
+    from derelay.learning import TorchBackend, learning_config
+
     lcfg = learning_config(**cfg.learning_config) if cfg.learning_config else None
     seed = int(seed_seq.generate_state(1)[0])
     return TorchBackend(lcfg, n_participants=n_participants, seed=seed)

@@ -93,6 +93,15 @@ class Brain(Mechanism):
     learning_mode = "wma"
     finality = "bft"
     errata = ERRATA
+    #: the claim behind each deviation family (``derelay compare`` reports its z3 status)
+    family_claims = {
+        "lazy": "brain.proposer_ic",
+        "lazy_eval": "brain.honest_scoring_ic",
+        "withhold": "brain.reveal_ic",
+        "malformed": "brain.commit_reveal_no_freeride",
+        "collude": "brain.median_robust",
+        "misreport": "brain.median_robust",
+    }
     #: hints for the engine's contract tests (tests/test_mechanism_contract.py): runs in
     #: which a realised mean utility equals the closed form at the run's parameters
     #: (all-honest committees: Q_C seats and one executor per decided request; a

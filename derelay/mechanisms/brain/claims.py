@@ -276,7 +276,7 @@ def adversarial_majority(q_reveal: int, share: float, n_nodes: int) -> dict:
     }
 
 
-def commit_quorum_probability(p: Any, adv_withhold: float = 0.0) -> float:
+def commit_quorum_probability(p: Any) -> float:
     """P(Q_C distinct eligible nodes are elected within T_C blocks), closed form.
 
     A request starting at offset o in {0..E-1} of an epoch sees 1 + floor((o + T_C - 1)/E)
@@ -287,7 +287,6 @@ def commit_quorum_probability(p: Any, adv_withhold: float = 0.0) -> float:
     n_el = int(p.n_nodes) - 1
     e_blocks, tc, q = int(p.epoch_blocks), int(p.t_commit), int(p.q_commit)
     pe = float(p.p_elect)
-    del adv_withhold
     total = 0.0
     for o in range(e_blocks):
         epochs = 1 + (o + tc - 1) // e_blocks

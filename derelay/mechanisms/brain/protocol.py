@@ -1,7 +1,8 @@
 """BRAIN's ABM round on the generic engine (issue 13).
 
-Participants ``0 .. n_nodes - 1`` are BRAIN nodes; each locks ``deposit`` (paid in from
-EXTERNAL) at set-up.  One round:
+Participants ``0 .. n_nodes - 1`` are BRAIN nodes (every participant when the run's
+parameters do not name ``n_nodes``); each locks ``deposit`` (paid in from EXTERNAL) at
+set-up.  One round:
 
 1. **suggest** - ``k_proposers`` active nodes are drawn (stream ``roles``); each builds a
    suggestion from its *local* copy of the shared model by its proposer strategy
@@ -99,7 +100,11 @@ class BrainProtocol(Protocol):
         m, p, o = self.model, self.p, self.options
         from derelay.learning import make_learning
 
-        self.nodes = np.arange(int(p.n_nodes))
+        # the nodes: participants 0 .. n_nodes - 1 when n_nodes is given, else the whole
+        # population (a run that sets only n_participants, e.g. derelay compare, makes every
+        # agent a BRAIN node; the defaults are the paper's 21 either way)
+        given = dict(getattr(m.cfg, "params", None) or {})
+        self.nodes = np.arange(int(p.n_nodes) if "n_nodes" in given else m.n)
         # the data (and the learning noise) from the shared "data" stream: the same for
         # every mechanism run with this seed (common random numbers, docs/ENGINE.md sec. 6)
         data_seed = int(m.streams.shared("data").integers(0, 2**63))
@@ -146,6 +151,7 @@ class BrainProtocol(Protocol):
         self.height = 0
         self.request_id = 0
         self.totals = {"gas": 0.0, "accepted": 0, "decided": 0, "suggested": 0}
+        self.counts: dict[str, list] = {}  # decided / accepted per proposer kind
         self.gas = {
             k: float(getattr(p, f"gas_{k}"))
             for k in ("verify_fast", "commit_h", "reveal_h", "push", "pop")
@@ -465,6 +471,9 @@ class BrainProtocol(Protocol):
             name = {"N": "honest", "Lazy": "lazy", "Stale": "stale", "Poison": "poison"}[abbr]
             ctx.metric(f"n_decided_{name}", int(sel.sum()))
             ctx.metric(f"n_accepted_{name}", int((outcome[sel] == 1).sum()))
+            cnt = self.counts.setdefault(name, [0, 0])
+            cnt[0] += int(sel.sum())
+            cnt[1] += int((outcome[sel] == 1).sum())
             return float((outcome[sel] == 1).mean()) if sel.any() else float("nan")
 
         n_acc = int((outcome == 1).sum())
@@ -522,10 +531,33 @@ class BrainProtocol(Protocol):
         acts += int(omit.sum()) * n_acc  # one omission per accepted update and node
         ctx.metric("deviant_actions", acts)
         ctx.metric("deviant_detected", det)
+        self.counts.setdefault("applied", [0.0, 0.0])
+        self.counts["applied"][0] += float(applied[corr].sum()) if corr.size else 0.0
+        self.counts["applied"][1] += float(gain[corr].sum()) if corr.size else 0.0
         self.totals["gas"] += d["gas"]
         self.totals["accepted"] += n_acc
         self.totals["decided"] += int(decided.sum())
         self.totals["suggested"] += k
+
+    def measured_params(self) -> dict[str, float]:
+        """The rates measured so far, as space keys (fed back into the closed form, e.g. by
+        ``derelay compare``; pooled like :func:`calibrate.measured_rates`)."""
+        out: dict[str, float] = {}
+        for key, name in (
+            ("pi_n", "honest"),
+            ("pi_l", "lazy"),
+            ("pi_stale", "stale"),
+            ("pi_p", "poison"),
+        ):
+            dec, acc = self.counts.get(name, [0, 0])
+            if dec:
+                out[key] = acc / dec
+        if self.totals["suggested"]:
+            out["pi_q"] = self.totals["decided"] / self.totals["suggested"]
+        n_app, gain = self.counts.get("applied", [0.0, 0.0])
+        if n_app:
+            out["v_update"] = max(0.0, gain / n_app)
+        return out
 
     def meta(self) -> dict:
         return {
@@ -533,5 +565,7 @@ class BrainProtocol(Protocol):
                 "totals": dict(self.totals),
                 "height": self.height,
                 "learning": self.options.learning,
+                "nodes": int(self.nodes.size),
+                "measured": self.measured_params(),
             }
         }
