@@ -121,13 +121,18 @@ def bench_cnn_step(reps: int, B: int = 64) -> None:
     print(f"[4] one local SGD step of {B} CNNs (|M|={spec.n_params}, batch 32, MNIST 28x28)")
     train_batched(spec, start[:2], data.X, data.y, batches[:, :2], cfg)  # warm-up
     train_looped(spec, start[:2], data.X, data.y, batches[:, :2], cfg)
+    train_vmap(spec, start[:2], data.X, data.y, batches[:, :2], cfg)
     tb = _best_of(lambda: train_batched(spec, start, data.X, data.y, batches, cfg), reps)
     tl = _best_of(lambda: train_looped(spec, start, data.X, data.y, batches, cfg), reps)
+    tv = _best_of(lambda: train_vmap(spec, start, data.X, data.y, batches, cfg), reps)
     a = train_batched(spec, start, data.X, data.y, batches, cfg)
     b = train_looped(spec, start, data.X, data.y, batches, cfg)
+    v = train_vmap(spec, start, data.X, data.y, batches, cfg)
     print(
-        f"    batched {tb * 1e3:8.1f} ms  looped {tl * 1e3:8.1f} ms  looped/batched "
-        f"{tl / tb:5.2f}x  max |diff| {float((a - b).abs().max()):.1e}"
+        f"    batched (grouped conv + bmm, autograd) {tb * 1e3:8.1f} ms  torch.func vmap "
+        f"{tv * 1e3:8.1f} ms  looped {tl * 1e3:8.1f} ms  looped/batched {tl / tb:5.2f}x  "
+        f"looped/vmap {tl / tv:5.2f}x  max |diff| batched {float((a - b).abs().max()):.1e} "
+        f"vmap {float((v - b).abs().max()):.1e}"
     )
 
 

@@ -154,3 +154,53 @@ def test_solo_baseline_can_be_skipped_but_not_for_measured_pi():
     assert res.rounds.solo_accuracy_mean.isna().all()
     with pytest.raises(ValueError, match="needs the solo baseline"):
         _run(rounds=1, params={"pi_p_source": "measured"}, options={"solo_baseline": False})
+
+
+def test_measured_params_feed_the_closed_form():
+    from derelay.engine import build_model
+
+    cfg = RunConfig(mechanism="deepchain", params={**PARAMS, "pi_p_source": "measured"})
+    m = build_model(cfg, seed=0)
+    assert m.protocol.measured_params() == {}
+    m.run(5)
+    mp = m.protocol.measured_params()
+    pt = m.protocol.tables()["parties"]
+    assert mp["pi_p_source"] == "given"
+    assert mp["pi_p"] == pytest.approx(max(pt.pi[~pt.caught].mean(), 0.0))
+    DEEPCHAIN.space.validate({**PARAMS, **mp})
+
+
+def test_fees_inverse_to_data_size_with_torch_shards():
+    res = _run(rounds=2, params={"n_participants": 20}, options={"learning": "torch"})
+    m = res.model
+    sizes = m.protocol.data_sizes
+    fees = res.flows[res.flows.reason == "fee"]
+    total = int(DEEPCHAIN.space.defaults().fee_total * 15 * NANO)
+    for _rnd, fl in fees.groupby("round"):
+        d = sizes[fl.src.to_numpy()]
+        assert abs(int(fl.amount.sum()) - total) <= len(fl)
+        assert np.allclose(fl.amount.to_numpy() * d, (fl.amount.to_numpy() * d)[0], rtol=1e-6)
+    assert len(set(sizes.tolist())) > 1
+
+
+@pytest.mark.parametrize("learning", ["abstract", "torch"])
+def test_unverified_malformed_ciphertexts_enter_the_average_as_garbage(learning):
+    res = _run(
+        {"malformed": 0.5},
+        rounds=3,
+        params={"pr_v_crypto": 0.0, "n_participants": 24},
+        options={"learning": learning},
+    )
+    pt = res.tables["parties"]
+    assert not pt.caught.any() and (pt.realised == "Malformed").any()
+    assert res.rounds.block_valid.all()
+
+
+def test_bad_options_are_one_line_naming_key_value_and_range():
+    from derelay.strict import ConfigError
+
+    with pytest.raises(ConfigError) as exc:
+        _run(rounds=1, options={"groups": 0, "learning": "tensorflow", "grups": 2})
+    msg = str(exc.value)
+    assert len(msg.splitlines()) == 1
+    assert "'groups' = 0" in msg and "'learning'" in msg and "grups" in msg

@@ -19,7 +19,7 @@ from derelay.learning import (
     read_idx_dir,
 )
 from derelay.learning.model import CNNSpec, evaluate
-from derelay.learning.train import sample_batches, train_batched, train_looped
+from derelay.learning.train import sample_batches, train_batched, train_looped, train_vmap
 
 torch.set_num_threads(1)
 
@@ -302,6 +302,10 @@ def test_cnn_parameter_count_and_batched_equals_looped():
         a = train_batched(spec, start, data.X, data.y, batches, c)
         r = train_looped(spec, start, data.X, data.y, batches, c)
         torch.testing.assert_close(a, r, atol=1e-4, rtol=1e-3)  # Adam divides by sqrt(v)
+    v = train_vmap(spec, start, data.X, data.y, batches, cfg)
+    torch.testing.assert_close(
+        v, train_looped(spec, start, data.X, data.y, batches, cfg), atol=1e-5, rtol=1e-4
+    )
 
 
 def test_config_rejects_inconsistent_data_model_device():
@@ -330,6 +334,8 @@ def test_federated_sanity_is_a_reusable_deterministic_function():
         r = a["results"][n]
         assert len(r["fedavg_curve"]) == 2 and 0 <= r["fedavg"] <= 1
         assert set(r["directions"].values()) <= {"higher", "lower", "equal"}
+        assert set(r["within_noise"]) == set(r["differences_pp"]) == set(r["directions"])
+        assert r["noise_pp"] > 0
         assert r["samples_per_party"] * int(n) <= r["pool"]
     assert a["results"]["2"]["central"] == a["results"]["3"]["central"]  # same pool
     b = federated_sanity((2,), **kw)

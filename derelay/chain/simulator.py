@@ -875,7 +875,17 @@ class ChainSimulator:
                                   gamma of Eyal & Sirer, produced by the topology
         ``mean_time_to_finality`` mean over final blocks of (time the block k above it
                                   on the final chain has reached every node) - (mined)
-        ``double_spend_conflicts`` deposit contracts packed on two branches (detected)
+        ``double_spend_conflicts`` deposit contracts packed on two branches (detected):
+                                  a deposit-block contract seen in a second valid deposit
+                                  block on another branch.  Forks alone make it positive on
+                                  an honest run (the same pending contract is packed again
+                                  by the competing branch's miner); the settled ledger
+                                  counts it once.  Also as the clearer name
+                                  ``deposit_contracts_packed_on_two_branches``.
+        ``settled_minted_nano``, ``settled_refunded_nano``, ``settled_forfeited_nano``,
+        ``open_escrow_nano``, ``block_reward_nano`` integer nano-coins (the settled ledger's
+                                  totals and the flat coinbase); the keys without ``_nano``
+                                  are the same integers, kept for compatibility
         ``ledger_conserved``      the settled ledger (final blocks) conserves coins
         ``blocks``                blocks mined (invalid and withheld included)
         ``seconds``               wall-clock seconds spent simulating
@@ -942,6 +952,7 @@ class ChainSimulator:
             "simulated_time": elapsed,
             "mean_block_interval": elapsed / tip_h if tip_h else float("nan"),
             "double_spend_conflicts": len(self.double_spends),
+            "deposit_contracts_packed_on_two_branches": len(self.double_spends),
             "ledger_conserved": bool(snap["conserved"]),
             "settled_minted": int(snap["minted"]),
             "adversary_revenue_share": rate(
@@ -950,6 +961,11 @@ class ChainSimulator:
             "settled_refunded": int(snap["refunded"]),
             "settled_forfeited": int(snap["forfeited"]),
             "open_escrow": int(snap["escrow"]),
+            "settled_minted_nano": int(snap["minted"]),
+            "settled_refunded_nano": int(snap["refunded"]),
+            "settled_forfeited_nano": int(snap["forfeited"]),
+            "open_escrow_nano": int(snap["escrow"]),
+            "block_reward_nano": int(cfg.block_reward),
             "npa_blocks": int(sum(1 for b in self.blocks if b.npa)),
             "confirmation_depth": k,
             "final_rule": cfg.final_rule,

@@ -9,6 +9,13 @@ import typer
 from rich.table import Table
 
 from ._common import fail, load_params_or_exit, out_console, print_json
+from ._inputs import guard_input, preflight_output, run_output
+
+#: Most blocks x replicates simulated without --force (about 10 minutes on one core).
+MAX_BLOCK_WORK = 10**7
+#: Hard bound on --blocks (with or without --force).
+MAX_BLOCKS = 10**9
+CHAIN_MARKERS = ("metrics.json",)
 
 TOPOLOGY_NAMES = ("random_regular", "small_world", "scale_free", "complete", "file")
 POLICY_NAMES = ("invalid", "withhold")
@@ -22,7 +29,11 @@ def _check_range(name: str, value: float, ok: bool, allowed: str) -> None:
 
 
 def chain(
-    blocks: int = typer.Option(10_000, "--blocks", help="Blocks to mine (>= 1)."),
+    blocks: int = typer.Option(
+        10_000,
+        "--blocks",
+        help="Blocks to mine (1 .. 10**9; blocks x replicates above 10**7 needs --force).",
+    ),
     nodes: int = typer.Option(128, "--nodes", help="Network nodes (>= 2; ignored for --graph)."),
     topology: str = typer.Option(
         "random_regular",
@@ -45,7 +56,9 @@ def chain(
     confirmations: int = typer.Option(
         6, "--confirmations", "-k", help="Confirmation depth k (>= 1)."
     ),
-    degree: int = typer.Option(8, "--degree", help="Peers per node (>= 1)."),
+    degree: int = typer.Option(
+        None, "--degree", help="Peers per node, 1 .. nodes - 1 (default 8, or nodes - 1 if fewer)."
+    ),
     jitter: float = typer.Option(
         0.5, "--jitter", help="Coefficient of variation of edge latencies (>= 0; 0 = constant)."
     ),
@@ -81,6 +94,11 @@ def chain(
     out: Path = typer.Option(
         None, "--out", help="Directory for metrics.json and blocks.parquet (every block, its fate)."
     ),
+    force: bool = typer.Option(
+        False,
+        "--force",
+        help="Replace a non-empty --out whole, and lift the work limit (blocks x replicates).",
+    ),
 ) -> None:
     """Simulate the DeRelayL chain alone (honest and adversarial miners, no training).
 
@@ -90,23 +108,31 @@ def chain(
     import numpy as np
     from pydantic import ValidationError
 
-    _check_range("--blocks", blocks, blocks >= 1, ">= 1")
+    _check_range("--blocks", blocks, 1 <= blocks <= MAX_BLOCKS, f">= 1 and <= {MAX_BLOCKS:,}")
     _check_range("--nodes", nodes, 2 <= nodes <= 10_000, "in [2, 10000] (dense delay matrix)")
-    _check_range("--latency", latency, math.isfinite(latency) and latency >= 0, ">= 0 seconds")
-    _check_range("--interval", interval, math.isfinite(interval) and interval > 0, "> 0 seconds")
+    _check_range("--latency", latency, 0 <= latency <= 1e6, ">= 0 and <= 1e6 seconds")
+    _check_range("--interval", interval, 0 < interval <= 1e9, "> 0 and <= 1e9 seconds")
     _check_range(
         "--adversary", adversary, math.isfinite(adversary) and 0 <= adversary < 1, "in [0, 1)"
     )
-    _check_range("--seed", seed, seed >= 0, ">= 0")
+    _check_range("--seed", seed, 0 <= seed < 2**63, "in [0, 2**63)")
     _check_range("--replicates", replicates, 1 <= replicates <= 10_000, "in [1, 10000]")
-    _check_range("--difficulty", difficulty, math.isfinite(difficulty) and difficulty > 0, "> 0")
-    _check_range("--confirmations", confirmations, confirmations >= 1, ">= 1")
-    _check_range("--degree", degree, degree >= 1, ">= 1")
-    _check_range("--jitter", jitter, math.isfinite(jitter) and jitter >= 0, ">= 0")
-    _check_range("--adversary-nodes", adversary_nodes, adversary_nodes >= 1, ">= 1")
-    _check_range("--hash-skew", hash_skew, math.isfinite(hash_skew) and hash_skew >= 0, ">= 0")
+    _check_range("--difficulty", difficulty, 0 < difficulty <= 1e9, "in (0, 1e9]")
+    _check_range("--confirmations", confirmations, 1 <= confirmations <= 10**6, "in [1, 1000000]")
+    if degree is not None:
+        _check_range("--degree", degree, 1 <= degree <= 10**6, "in [1, nodes - 1]")
+    _check_range("--jitter", jitter, 0 <= jitter <= 100, "in [0, 100] (a coefficient of variation)")
+    _check_range(
+        "--adversary-nodes", adversary_nodes, 1 <= adversary_nodes <= 10**6, ">= 1 and < nodes"
+    )
+    _check_range("--hash-skew", hash_skew, 0 <= hash_skew <= 100, ">= 0 and <= 100")
     if give_up is not None:
-        _check_range("--give-up", give_up, give_up >= 0, ">= 0")
+        _check_range("--give-up", give_up, 0 <= give_up <= 10**6, "in [0, 1000000] blocks")
+    if blocks * replicates > MAX_BLOCK_WORK and not force:
+        fail(
+            f"option '--blocks' = {blocks} x '--replicates' = {replicates} is "
+            f"{blocks * replicates:,} blocks: allowed at most {MAX_BLOCK_WORK:,} without --force"
+        )
     if graph is not None:
         topology = "file"
     if topology not in TOPOLOGY_NAMES:
@@ -121,8 +147,10 @@ def chain(
         fail(f"--rewards must be one of mechanism, flat; got {rewards!r}")
     if mode not in MODES:
         fail(f"--mode must be one of {', '.join(MODES)}; got {mode!r}")
-    if out is not None and out.exists() and not out.is_dir():
-        fail(f"--out must be a directory; {str(out)!r} is a file")
+    if out is not None:
+        preflight_output(out, force, CHAIN_MARKERS)
+    guard_input(params, "--params")
+    guard_input(graph, "--graph")
     if mode == "staged" and policy == "withhold" and adversary > 0:
         fail("--policy withhold needs --mode continuous (stages are played in the open)")
 
@@ -135,6 +163,13 @@ def chain(
             n_nodes = load_graph(graph).number_of_nodes()
         except NetworkError as exc:
             fail(f"--graph: {exc}")
+    if degree is None:
+        degree = min(8, n_nodes - 1)  # the documented default, never a silent clip
+    elif topology not in ("complete", "file") and degree > n_nodes - 1:
+        fail(
+            f"option '--degree' = {degree} is out of range: allowed 1 <= --degree <= nodes - 1 "
+            f"= {n_nodes - 1} (a node has at most nodes - 1 peers)"
+        )
     if adversary > 0 and adversary_nodes >= n_nodes:
         fail(f"--adversary-nodes must be < the number of nodes ({n_nodes}); got {adversary_nodes}")
     try:
@@ -180,18 +215,21 @@ def chain(
         "seed": seed,
         "config": cfg.model_dump(),
     }
+    metrics["config"]["block_reward_nano"] = metrics["config"]["block_reward"]
     if out is not None:
-        try:
-            _write_outputs(out, metrics, sim if replicates == 1 else None, runs)
-        except OSError as exc:
-            fail(f"--out: cannot write to {str(out)!r}: {exc.strerror or exc}")
+        with run_output(out, force, CHAIN_MARKERS) as tmp:
+            _write_outputs(tmp, metrics, sim if replicates == 1 else None, runs)
     if json_out:
         print_json(metrics)
         return
     _print_table(metrics)
     if out is not None:
         second = "blocks.parquet" if replicates == 1 else "replicates.parquet"
-        out_console.print(f"wrote {out / 'metrics.json'} and {out / second}")
+        from rich.markup import escape
+
+        out_console.print(
+            f"wrote {escape(str(out / 'metrics.json'))} and {escape(str(out / second))}"
+        )
 
 
 def _simulate(sim, mode: str, blocks: int, show_progress: bool) -> dict:
@@ -315,7 +353,10 @@ def _print_table(m: dict) -> None:
         ("adversary's share of settled coinbases", "adversary_revenue_share"),
         ("adversary's largest lead (blocks)", "max_adversary_lead"),
         ("selfish-mining gamma (races won via honest miners)", "selfish_gamma"),
-        ("deposits on two branches (detected)", "double_spend_conflicts"),
+        (
+            "deposit contracts packed on two branches (forks re-pack them; settled once)",
+            "deposit_contracts_packed_on_two_branches",
+        ),
         ("ledger conserves coins", "ledger_conserved"),
         ("mean block interval (s)", "mean_block_interval"),
         ("wall-clock seconds", "seconds"),

@@ -8,6 +8,8 @@ import typer
 from rich.table import Table
 
 from ._common import load_params_or_exit, out_console, print_json
+from ._inputs import guard_input
+from ._words import names, sufficient_notes
 
 MECHANISM_OPTION = typer.Option(
     None, "--mechanism", "-m", help="Mechanism (default derelayl; see `derelay mechanisms`)."
@@ -29,6 +31,7 @@ def check(
     from derelay.check import check_point
     from derelay.mechanism import get_mechanism
 
+    guard_input(params, "--params")
     if mechanism not in (None, "derelayl"):
         return _check_generic(mechanism, params, json_out)
     p = load_params_or_exit(params)
@@ -82,14 +85,22 @@ def check(
             ok if result["ic"][role.abbr] else bad,
         )
     out_console.print(r)
+    _verdict_lines(mech, result, "All of T1-T8 hold; Normal is IR and IC for every role.")
+
+
+def _verdict_lines(mech, result: dict, all_ok: str) -> None:
+    from rich.markup import escape
+
     f = result["failing"]
     if any(f.values()):
         out_console.print(
-            f"[bold red]Failing:[/] conditions {f['conditions'] or '-'}; "
-            f"IR fails for {f['ir'] or '-'}; IC fails for {f['ic'] or '-'}"
+            f"[bold red]Failing:[/] conditions: {escape(names(f['conditions']))}; "
+            f"IR fails for: {escape(names(f['ir']))}; IC fails for: {escape(names(f['ic']))}"
         )
+        for line in sufficient_notes(mech, f["conditions"], result["ir"], result["ic_deviations"]):
+            out_console.print(escape(line))
     else:
-        out_console.print("[green]All of T1-T8 hold; Normal is IR and IC for every role.[/]")
+        out_console.print(f"[green]{escape(all_ok)}[/]")
 
 
 def _check_generic(name: str, params: Path | None, json_out: bool) -> None:
@@ -97,6 +108,7 @@ def _check_generic(name: str, params: Path | None, json_out: bool) -> None:
 
     from .mechanisms import load_point, resolve
 
+    guard_input(params, "--params")
     mech = resolve(name)
     result = check_mechanism(mech, load_point(mech, params))
     if json_out:
@@ -126,6 +138,8 @@ def _check_generic(name: str, params: Path | None, json_out: bool) -> None:
             f"{role.abbr}: IR {ok if result['ir'][role.abbr] else bad}, "
             f"IC {ok if result['ic'][role.abbr] else bad}"
         )
+    if "failing" in result:
+        _verdict_lines(mech, result, "Every condition holds; Normal is IR and IC for every role.")
 
 
 def params_cmd(
@@ -146,10 +160,18 @@ def params_cmd(
             print_json({r["key"]: r for r in space.reference_rows()})
         else:
             t = Table(title=f"Parameters of {mechanism}")
-            for col in ("key", "symbol", "allowed", "default", "meaning"):
-                t.add_column(col)
+            for col in ("key", "symbol", "unit", "allowed", "default", "meaning", "source"):
+                t.add_column(col, overflow="fold")
             for spec in space.specs:
-                t.add_row(spec.name, spec.symbol, spec.allowed(), str(spec.default), spec.meaning)
+                t.add_row(
+                    spec.name,
+                    spec.symbol,
+                    getattr(spec, "unit", "") or "-",
+                    spec.allowed(),
+                    str(spec.default),
+                    spec.meaning,
+                    getattr(spec, "source", "") or "",
+                )
             out_console.print(t)
         return
 
@@ -173,10 +195,20 @@ def params_cmd(
         )
         return
     t = Table(title="Parameters (Table I and Table III)")
-    for col in ("key", "symbol", "allowed", "default", "meaning"):
-        t.add_column(col)
+    for col in ("key", "symbol", "unit", "allowed", "default", "meaning", "equations"):
+        t.add_column(col, overflow="fold")
     for p in PARAMS:
-        t.add_row(p.name, p.symbol, p.domain.describe(p.name), f"{p.default:g}", p.description)
+        eqs = p.equations
+        eqs = ", ".join(eqs) if isinstance(eqs, list | tuple) else str(eqs or "")
+        t.add_row(
+            p.name,
+            p.symbol,
+            p.unit or "-",
+            p.domain.describe(p.name),
+            f"{p.default:g}",
+            p.description,
+            eqs,
+        )
     out_console.print(t)
 
 

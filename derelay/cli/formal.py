@@ -14,17 +14,32 @@ import typer
 from rich.table import Table
 
 from ._common import fail, load_params_or_exit, out_console, print_json
+from ._inputs import guard_input
+from ._words import names, sufficient_notes, words
+
+#: Largest per-query solver timeout (seconds): one day.
+MAX_TIMEOUT = 86_400.0
 
 SCOPES = ("unilateral", "auction", "lazy", "coalition", "all")
 
 
 def _check_timeout(timeout: float) -> None:
-    if not math.isfinite(timeout) or timeout <= 0:
-        fail(f"option '--timeout' = {timeout!r} is out of range: allowed 0 < timeout (seconds)")
+    if not math.isfinite(timeout) or not 0 < timeout <= MAX_TIMEOUT:
+        fail(
+            f"option '--timeout' = {timeout!r} is out of range: allowed 0 < timeout <= "
+            f"{MAX_TIMEOUT:g} (seconds)"
+        )
 
 
 def _load(params: Path | None):
+    guard_input(params, "--params")
     return load_params_or_exit(params) if params is not None else None
+
+
+def _esc(text: str) -> str:
+    from rich.markup import escape
+
+    return escape(str(text))
 
 
 # ----------------------------------------------------------------------------------
@@ -56,6 +71,7 @@ def prove_cmd(
     holds), the exact condition instead, and the domain problems of the printed conditions.
     """
     _check_timeout(timeout)
+    guard_input(params, "--params")
     if mechanism not in (None, "derelayl"):
         return _prove_generic(mechanism, params, json_out, rlimit)
     base = _load(params)
@@ -106,8 +122,8 @@ def _rlimit(rlimit: int | None) -> int:
 
     if rlimit is None:
         return DEFAULT_RLIMIT
-    if rlimit < 1:
-        fail(f"option '--rlimit' = {rlimit} is out of range: allowed rlimit >= 1")
+    if not 1 <= rlimit <= 2**32 - 1:
+        fail(f"option '--rlimit' = {rlimit} is out of range: allowed 1 <= rlimit <= 4294967295")
     return rlimit
 
 
@@ -180,8 +196,10 @@ def feasible_cmd(
     region: str = typer.Option(
         None, "--region", help="Two parameters, e.g. beta,s: map where a feasible reward exists."
     ),
-    points: int = typer.Option(50, "--points", help="Grid points per region axis."),
-    out: Path = typer.Option(None, "--out", help="Write the region as CSV or Parquet (by suffix)."),
+    points: int = typer.Option(50, "--points", help="Grid points per region axis (2-1000)."),
+    out: Path = typer.Option(
+        None, "--out", help="With --region: write the region as CSV or Parquet (by suffix)."
+    ),
     timeout: float = typer.Option(5.0, "--timeout", help="Solver timeout (seconds)."),
     mechanism: str = typer.Option(
         None, "--mechanism", "-m", help="Mechanism (default derelayl; see `derelay mechanisms`)."
@@ -192,6 +210,17 @@ def feasible_cmd(
 ) -> None:
     """Rewards meeting the conditions exactly (rationals) at least issuance, or the
     conflict (DeRelayL: T1-T8; others: when their conditions are affine in their levers)."""
+    guard_input(params, "--params")
+    if out is not None and region is None:
+        fail("option '--out' needs --region (the file holds the region map); without --region "
+             "use --json for the rewards")  # fmt: skip
+    if out is not None:
+        from derelay.io import OutputError, check_output_path
+
+        try:
+            check_output_path(out, "--out", "file")
+        except OutputError as exc:
+            fail(str(exc))
     if mechanism not in (None, "derelayl"):
         return _feasible_generic(mechanism, params, json_out, epsilon, rlimit)
     from derelay.formal.feasible import (
@@ -226,17 +255,21 @@ def feasible_cmd(
             summary = region_summary(df)
             summary["conditions"] = region_conditions(p, axes, epsilon)
             if out is not None:
-                tmp = out.with_name(out.name + ".tmp")
-                if out.suffix.lower() == ".csv":
-                    df.to_csv(tmp, index=False)
-                else:
-                    df.to_parquet(tmp, index=False)
-                tmp.replace(out)
+                from derelay.io import OutputError, output_file
+
+                try:
+                    with output_file(out, "--out") as tmp:
+                        if out.suffix.lower() == ".csv":
+                            df.to_csv(tmp, index=False)
+                        else:
+                            df.to_parquet(tmp, index=False)
+                except (OutputError, OSError) as exc:
+                    fail(f"option '--out' = '{out}': cannot write ({exc})")
                 summary["written"] = str(out)
             if json_out:
                 print_json({"region": summary, "rows": df.to_dict(orient="records")})
                 return
-            out_console.print(summary)
+            _print_region(summary)
             return
         result = feasible_rewards(p, minimize, epsilon, max_issuance, caps or None, timeout=timeout)
     except FormalError as exc:
@@ -259,13 +292,76 @@ def feasible_cmd(
             )
         cc = result.get("crosscheck")
         if cc:
-            out_console.print(f"scipy linprog cross-check: {cc}")
+            out_console.print(_esc(_crosscheck_words(cc)))
     elif result["feasible"] is None:
         out_console.print(f"[yellow]unknown[/]: {result.get('reason')}")
     else:
         out_console.print("[bold red]infeasible[/]:")
         for line in result["conflict"]:
-            out_console.print(f"  - {line}")
+            out_console.print(f"  - {_esc(line)}")
+        _explain_sufficient(p, result.get("conflict_conditions") or [])
+
+
+def _crosscheck_words(cc: dict) -> str:
+    if "scipy_issuance" in cc:
+        agree = "agrees" if cc.get("agrees") else "DISAGREES"
+        return (
+            f"scipy linprog cross-check: {agree} (its least issuance "
+            f"{cc['scipy_issuance']:.6g} coin)"
+        )
+    return f"scipy linprog cross-check: {words(cc)}"
+
+
+def _explain_sufficient(p, conflict: list[str]) -> None:
+    """A conflict that rests on a sufficient-only condition (e.g. T7), said in words:
+    does the property it protects hold at the file's own rewards?"""
+    from derelay.check import check_point
+    from derelay.mechanism import get_mechanism
+
+    mech = get_mechanism("derelayl")
+    sufficient = [c.name for c in mech.conditions if c.exactness == "sufficient"]
+    if not any(c in sufficient for c in conflict):
+        return
+    res = check_point(p)
+    lines = sufficient_notes(mech, conflict, res["ir"], res["ic_deviations"])
+    for line in lines:
+        out_console.print(
+            _esc("note: " + line.replace("at this point", "at this point's own rewards"))
+        )
+    for c in conflict:
+        if c in sufficient and not any(line.startswith(c) for line in lines):
+            out_console.print(
+                _esc(
+                    f"note: {c} is a sufficient condition, not a necessary one; the property it "
+                    "protects fails too at this point's own rewards (see `derelay check`)."
+                )
+            )
+
+
+def _print_region(summary: dict) -> None:
+    ax = summary.get("axes", [])
+    out_console.print(
+        f"region over {_esc(' x '.join(ax))}: {summary.get('feasible_points')} of "
+        f"{summary.get('points')} grid points admit rewards meeting T1-T8 "
+        f"(share {summary.get('feasible_share', float('nan')):.3g})"
+    )
+    for a in ax:
+        rng = summary.get(f"{a}_range_feasible")
+        if rng:
+            out_console.print(f"  {_esc(a)} over feasible points: {rng[0]:.4g} .. {rng[1]:.4g}")
+    mi = summary.get("min_issuance_range")
+    if mi:
+        out_console.print(f"  least issuance per round: {mi[0]:.6g} .. {mi[1]:.6g} coin")
+    reasons = summary.get("reasons") or {}
+    if reasons:
+        out_console.print("  infeasible points by reason: " + _esc(words(reasons)))
+    conds = summary.get("conditions") or {}
+    if conds:
+        out_console.print("conditions on the rewards over the region:")
+        for k, v in conds.items():
+            out_console.print(f"  {_esc(k)}: {_esc(v)}")
+    if summary.get("written"):
+        out_console.print(f"wrote {_esc(summary['written'])}")
 
 
 def _feasible_generic(name, params, json_out, epsilon, rlimit) -> None:
@@ -285,14 +381,17 @@ def _feasible_generic(name, params, json_out, epsilon, rlimit) -> None:
         print_json(result)
         return
     if not result.get("affine", True) or result["feasible"] is None:
-        out_console.print(f"[yellow]{result['reason']}[/]")
+        out_console.print(f"[yellow]{_esc(result['reason'])}[/]")
     elif result["feasible"]:
+        rewards = ", ".join(f"{k} = {v}" for k, v in (result["rewards_exact"] or {}).items())
         out_console.print(
-            f"feasible: {result['rewards_exact']}; funding per round {result['funding']}; "
-            f"binding: {', '.join(result['binding']) or '-'}"
+            _esc(
+                f"feasible: {rewards}; funding per round {words(result['funding'])}; "
+                f"binding: {names(result['binding'])}"
+            )
         )
     else:
-        out_console.print(f"[bold red]infeasible[/]: {', '.join(result['conflict'])}")
+        out_console.print(f"[bold red]infeasible[/]: {_esc(names(result['conflict']))}")
 
 
 # ----------------------------------------------------------------------------------
@@ -311,7 +410,8 @@ def deviations_cmd(
     lazy_p: float = typer.Option(
         None,
         "--lazy-p",
-        help="Probability that a lazy model ranks in the top share (C4), e.g. the rate "
+        help="Probability that a lazy model ranks in the top share (the lazy search), e.g. "
+        "the rate "
         "measured by `derelay learn`; also used on the honest fork in the coalition.",
     ),
     lazy_citations: str = typer.Option(
@@ -320,7 +420,9 @@ def deviations_cmd(
         help="Lazy trainer's citation value: scaled (p/s) or unscaled (p).",
     ),
     fork_q: float = typer.Option(
-        None, "--fork-q", help="Probability that honest miners fork a collusion away (C8)."
+        None,
+        "--fork-q",
+        help="Probability that honest miners fork a collusion away (the coalition search).",
     ),
     bidders: int = typer.Option(4, "--bidders", help="Bidders in the auction search (2-8)."),
     slots: int = typer.Option(
@@ -341,11 +443,13 @@ def deviations_cmd(
     ),
 ) -> None:
     """Search for strategies that beat Normal: unilateral, and the mechanism's own scopes
-    (DeRelayL: auction, lazy (C4), coalition (C8))."""
+    (DeRelayL: auction, lazy trainers, miner coalitions).  The text output ends with the
+    searches that ended unknown (solver limit reached), as the JSON has them."""
     from derelay.formal.deviations import search
     from derelay.formal.symbolic import FormalError
 
     _check_timeout(timeout)
+    guard_input(params, "--params")
     if mechanism not in (None, "derelayl"):
         return _deviations_generic(mechanism, params, scope, json_out, rlimit)
     if scope not in SCOPES:
@@ -402,12 +506,98 @@ def deviations_cmd(
             d["kind"], ",".join(d["roles"]), f"{d['gain']:.6g}", f"{d['replayed_gain']:.6g}", scen
         )
     out_console.print(t)
-    for key in ("lazy", "coalition"):
-        if key in result:
-            out_console.print(f"{key}: {result[key]}")
+    if "lazy" in result:
+        out_console.print(_esc(_lazy_words(result["lazy"])))
+    if "coalition" in result:
+        out_console.print(_esc(_coalition_words(result["coalition"])))
     if "auction" in result:
-        out_console.print(f"auction: {result['auction']}")
-    out_console.print(f"seconds: {result['seconds']}")
+        out_console.print(_esc(_auction_words(result["auction"])))
+    _print_unknown(result)
+    secs = result["seconds"]
+    if isinstance(secs, dict):
+        out_console.print("solver time: " + ", ".join(f"{k} {v:.2f} s" for k, v in secs.items()))
+    else:
+        out_console.print(f"solver time: {secs:.2f} s")
+
+
+def _lazy_words(lz: dict) -> str:
+    text = (
+        f"lazy trainers ({lz.get('citations')} citations): laziness pays iff the lazy model "
+        f"reaches the top share with probability above p* = {lz.get('p_star_exact')} "
+        f"({lz.get('p_star', float('nan')):.4g}); at p = s the lazy gain is "
+        f"{lz.get('gain_at_p_equal_s', float('nan')):.4g}"
+    )
+    for d in lz.get("deposits") or []:
+        t7 = "also with T7 met" if d.get("pays_with_t7") else "not once T7 holds"
+        text += (
+            f"; at p = {d['p']:.4g} it pays when b_t > {d['b_t_star_exact']} "
+            f"({d['b_t_star']:.4g}), {t7}"
+        )
+    return text + "."
+
+
+def _coalition_words(co: dict) -> str:
+    text = (
+        f"miner coalition: collusion pays iff honest miners fork it away with probability "
+        f"below q* = {co.get('q_star_exact')} ({co.get('q_star', float('nan')):.4g}); "
+        f"coalition gain if it succeeds {co.get('success', float('nan')):.4g}, if forked "
+        f"{co.get('forked', float('nan')):.4g}, honest play {co.get('honest', float('nan')):.4g}"
+    )
+    per = co.get("per_role_without_transfers") or {}
+    if per:
+        text += "; per role without transfers: " + ", ".join(
+            f"{r} q* = {v.get('q_star_exact')}" for r, v in per.items()
+        )
+    if "nothing_above_q_star_pays" in co:
+        text += f"; nothing above q* pays: {co['nothing_above_q_star_pays']}"
+    return text + "."
+
+
+def _auction_words(au: dict) -> str:
+    text = (
+        f"auction ({au.get('bidders')} bidders, {au.get('slots')} slots, deviant bidder "
+        f"{au.get('deviant')}): bid deviation search {au.get('bid_deviation_search')}, bid "
+        f"shading search {au.get('bid_shading_search')}, T7-breaking search "
+        f"{au.get('t7_break_search')}"
+    )
+    br = au.get("t7_broken_outcome")
+    if isinstance(br, dict) and br.get("note"):
+        text += f"; {br['note']}"
+    return text + "."
+
+
+def _unknown_searches(result: dict) -> list[str]:
+    out = []
+    for row in result.get("unilateral_table") or []:
+        for side in ("up", "down"):
+            d = row.get(side) or {}
+            if d.get("proof") == "unknown":
+                out.append(
+                    f"{row.get('role')} {row.get('deviation')}: moving {row.get('parameter')} "
+                    f"{side} from {row.get('value')}"
+                )
+        if row.get("status") == "unknown" and not any(
+            (row.get(s) or {}).get("proof") == "unknown" for s in ("up", "down")
+        ):
+            out.append(f"{row.get('role')} {row.get('deviation')} in {row.get('parameter')}")
+    for key in ("auction", "lazy", "coalition"):
+        d = result.get(key)
+        if isinstance(d, dict):
+            for k, v in d.items():
+                if v == "unknown":
+                    out.append(f"{key}: {k.replace('_', ' ')}")
+    return out
+
+
+def _print_unknown(result: dict) -> None:
+    unknown = _unknown_searches(result)
+    if unknown:
+        out_console.print(
+            f"[yellow]searches that ended unknown (solver limit reached; raise --timeout or "
+            f"--rlimit):[/] {_esc('; '.join(unknown))}"
+        )
+    else:
+        out_console.print("searches that ended unknown: none")
 
 
 def _deviations_generic(name, params, scope, json_out, rlimit) -> None:
@@ -433,10 +623,11 @@ def _deviations_generic(name, params, scope, json_out, rlimit) -> None:
     out_console.print(t)
     for k in mech.scopes or {}:
         if k in result:
-            out_console.print(f"{k}: {result[k]}")
+            out_console.print(_esc(f"{k}: {words(result[k])}"))
+    _print_unknown(result)
 
 
 def register(app: typer.Typer) -> None:
     app.command("prove")(prove_cmd)
     app.command("feasible")(feasible_cmd)
-    app.command("deviations")(deviations_cmd)
+    app.command("deviations", context_settings={"show_default": True})(deviations_cmd)

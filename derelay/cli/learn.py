@@ -19,6 +19,9 @@ import typer
 from rich.table import Table
 
 from ._common import fail, load_params_or_exit, out_console, print_json, to_jsonable
+from ._inputs import check_count, check_real, guard_input, preflight_output, run_output
+
+LEARN_MARKERS = ("learn.json", "noise_sweep.json")
 
 
 def learn(
@@ -61,7 +64,12 @@ def learn(
     miners: int = typer.Option(None, "--miners", help="Miners per round (do not train)."),
     selection_limit: int = typer.Option(None, "--selection-limit", help="Trainers per MO."),
     p_success: float = typer.Option(None, "--p-success", help="Probability training succeeds."),
-    s: float = typer.Option(None, "--s", help="Selection share s, 0 < s < 1."),
+    s: float = typer.Option(
+        None,
+        "--selection-share",
+        "--s",
+        help="Selection share s, 0 < s < 1 (--s is a deprecated alias: -s is run's seed).",
+    ),
     lazy_share: float = typer.Option(
         0.2, "--lazy-share", help="Share of participants that are lazy (NTr) types, 0..1."
     ),
@@ -75,7 +83,9 @@ def learn(
     batch_size: int = typer.Option(None, "--batch-size", help="Minibatch size."),
     lr: float = typer.Option(None, "--lr", help="Learning rate."),
     optimizer: str = typer.Option(None, "--optimizer", help="sgd | adam."),
-    hidden: str = typer.Option(None, "--hidden", help="Hidden widths, e.g. '64,32'."),
+    hidden: str = typer.Option(
+        None, "--hidden", help="Hidden widths, e.g. '64,32' (1..4096 each; 'none' for no layer)."
+    ),
     rank_by: str = typer.Option(None, "--rank-by", help="accuracy | loss."),
     threads: int = typer.Option(None, "--threads", help="torch CPU threads (default 1)."),
     reuse: bool = typer.Option(
@@ -130,7 +140,7 @@ def learn(
         False,
         "--federated-sanity",
         help="Run the FedAvg sanity check in DeepChain's/FLChain's setting instead "
-        "(derelay.learning.federated_sanity; defaults --data mnist --model cnn --lr 0.1 "
+        "(derelay.learning.federated_sanity; defaults --data mnist --model cnn --lr 0.5 "
         "--batch-size 64).",
     ),
     parties: str = typer.Option(
@@ -143,6 +153,9 @@ def learn(
         15, "--period", help="With --federated-sanity: average every this many iterations."
     ),
     json_out: bool = typer.Option(False, "--json", help="Print one JSON object."),
+    force: bool = typer.Option(
+        False, "--force", help="Replace a non-empty --out that holds no earlier learn output."
+    ),
 ) -> None:
     """Relay learning with real torch training vs FedAvg vs centralised training.
 
@@ -152,6 +165,15 @@ def learn(
     from derelay.learning.experiment import METHODS, Schedule, run_comparison
     from derelay.learning.experiment import calibrate as do_calibrate
 
+    hidden = _check_options(
+        rounds, seed, participants, miners, selection_limit, population, shard_size, q_cases,
+        tau, batch_size, threads, skip_rounds, every, iterations, period, val_share, p_success,
+        s, lazy_share, noise, alpha, lr, coin_per_point, hidden,
+    )  # fmt: skip
+    guard_input(params, "--params")
+    guard_input(config, "--config")
+    if out is not None:
+        preflight_output(out, force, LEARN_MARKERS)
     if sanity:
         _sanity(
             parties,
@@ -244,7 +266,7 @@ def learn(
         fail(str(exc))
 
     if noise_sweep is not None:
-        _sweep(cfg, noise_sweep, rounds, seed, sched, skip_rounds, out, json_out)
+        _sweep(cfg, noise_sweep, rounds, seed, sched, skip_rounds, out, json_out, force)
         return
 
     progress = None
@@ -290,8 +312,9 @@ def learn(
     obj.update({"summary": summary, "meta": result.meta})
     obj["rounds"] = result.rounds.to_dict(orient="records")
     if out is not None:
-        _write(out, result.rounds, obj)
-        _write_one(out / "models.parquet", lambda f: result.models.to_parquet(f, index=False))
+        with run_output(out, force, LEARN_MARKERS) as tmp:
+            _write(tmp, result.rounds, obj)
+            result.models.to_parquet(tmp / "models.parquet", index=False)
     if plot is not None:
         _write_one(plot, lambda f: _figure(result, f, plot.suffix.lower()[1:]))
     if write_params is not None:
@@ -306,7 +329,11 @@ def learn(
     if write_params is not None:
         out_console.print(f"wrote calibrated parameters to {write_params}")
     if out is not None:
-        out_console.print(f"wrote {out}/rounds.parquet, rounds.csv, models.parquet, learn.json")
+        from rich.markup import escape
+
+        out_console.print(
+            f"wrote {escape(str(out))}/rounds.parquet, rounds.csv, models.parquet, learn.json"
+        )
 
 
 def _sanity(
@@ -328,7 +355,7 @@ def _sanity(
             iterations=iterations,
             period=period,
             batch_size=batch_size or 64,
-            lr=lr if lr is not None else 0.1,
+            lr=lr if lr is not None else 0.5,
             seed=seed,
             data_dir=None if data_dir is None else str(data_dir),
             device=device or "cpu",
@@ -373,7 +400,7 @@ def _sanity(
     )
 
 
-def _sweep(cfg, spec: str, rounds, seed, sched, skip_rounds, out, json_out) -> None:
+def _sweep(cfg, spec: str, rounds, seed, sched, skip_rounds, out, json_out, force) -> None:
     from derelay.learning.experiment import lazy_noise_sweep
 
     try:
@@ -395,9 +422,9 @@ def _sweep(cfg, spec: str, rounds, seed, sched, skip_rounds, out, json_out) -> N
         "schedule": sched.__dict__,
     }
     if out is not None:
-        _write(
-            out, table, obj, names=("noise_sweep.parquet", "noise_sweep.csv", "noise_sweep.json")
-        )
+        names = ("noise_sweep.parquet", "noise_sweep.csv", "noise_sweep.json")
+        with run_output(out, force, LEARN_MARKERS) as tmp:
+            _write(tmp, table, obj, names=names)
     if json_out:
         print_json(obj)
         return
@@ -579,5 +606,56 @@ def _print_tables(result, summary: dict, cal: dict | None, every: int) -> None:
             out_console.print(f"[bold red]{cal['params_error']}[/]")
 
 
+def _check_options(
+    rounds, seed, participants, miners, selection_limit, population, shard_size, q_cases, tau,
+    batch_size, threads, skip_rounds, every, iterations, period, val_share, p_success, s,
+    lazy_share, noise, alpha, lr, coin_per_point, hidden,
+) -> str | None:  # fmt: skip
+    """Ranges of the command-line numbers (exit 2 naming the option); the hidden widths."""
+    check_count("--rounds", rounds, 1, 10**6)
+    check_count("--seed", seed, 0, 2**63 - 1)
+    for opt, val, low, high in (
+        ("--participants", participants, 1, 10**7),
+        ("--miners", miners, 0, 10**7),
+        ("--selection-limit", selection_limit, 1, 10**7),
+        ("--population", population, 1, 10**7),
+        ("--shard-size", shard_size, 1, 10**9),
+        ("--q-cases", q_cases, 1, 10**9),
+        ("--tau", tau, 1, 10**7),
+        ("--batch-size", batch_size, 1, 10**7),
+        ("--threads", threads, 1, 1024),
+        ("--skip-rounds", skip_rounds, 0, 10**6),
+        ("--every", every, 0, 10**6),
+        ("--iterations", iterations, 1, 10**7),
+        ("--period", period, 1, 10**7),
+    ):
+        check_count(opt, val, low, high)
+    for opt, val, low, high, open_low, open_high in (
+        ("--val-share", val_share, 0.0, 1.0, False, True),
+        ("--p-success", p_success, 0.0, 1.0, False, False),
+        ("--selection-share", s, 0.0, 1.0, True, True),
+        ("--noise", noise, 0.0, 100.0, False, False),
+        ("--lr", lr, 0.0, 1e3, True, False),
+        ("--coin-per-point", coin_per_point, 0.0, 1e12, True, False),
+    ):
+        check_real(opt, val, low, high, open_low, open_high)
+    if alpha is not None and not (alpha > 0 and alpha <= 1e6):
+        fail(
+            f"option '--alpha' = {alpha} is out of range: allowed (0, 1e6] "
+            "(for label-uniform shards use --partition iid)"
+        )
+    if hidden is None:
+        return None
+    if hidden.strip().lower() == "none":
+        return ""
+    parts = [x.strip() for x in hidden.split(",")]
+    if not all(x.isdigit() and 1 <= int(x) <= 4096 for x in parts) or len(parts) > 8:
+        fail(
+            f"option '--hidden' = {hidden!r}: give 1-8 comma-separated widths, each "
+            "1 <= width <= 4096, e.g. 64,32 (or 'none' for no hidden layer)"
+        )
+    return ",".join(parts)
+
+
 def register(app: typer.Typer) -> None:
-    app.command("learn")(learn)
+    app.command("learn", context_settings={"show_default": True})(learn)

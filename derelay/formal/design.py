@@ -689,6 +689,7 @@ def _minimize_nd(obj, p, free, constraints, ctx, rlimit) -> dict[str, Any]:
 
     o = z3.Optimize(ctx=ctx)
     o.set("rlimit", int(rlimit))
+    o.set("timeout", 120_000)  # outer safety net only; rlimit decides
     o.add(*constraints)
     f = obj(p)
     if not z3.is_expr(f):

@@ -44,6 +44,10 @@ class MechanismFormalError(ValueError):
 
 
 # --- points -----------------------------------------------------------------------------
+#: Wall-clock safety net of an optimisation (verdicts come from rlimit).
+SAFETY_TIMEOUT_S = 120.0
+
+
 def _point(mech, base=None):
     space = mech.space
     if space is None:
@@ -173,15 +177,34 @@ def _witness(mech, m, sym: ParamValues, base_exact: ParamValues, bound: ParamVal
 
 def _near_base(hard: list, sym: ParamValues, base_exact: ParamValues, rlimit: int):
     """A model of ``hard`` that keeps as many parameters at the base point as it can
-    (readable witnesses: only what must move moves), or None."""
-    opt = z3.Optimize()
-    opt.set("rlimit", int(rlimit))
-    opt.add(*hard)
+    (readable witnesses: only what must move moves), or None.
+
+    Every parameter is first assumed at its base value (tracked by a literal); the unsat
+    core names the assumptions that must go, they are released and the check repeated.
+    A plain solver with the deterministic resource limit (an ``Optimize`` with soft
+    constraints ignores it on non-linear queries and can run unboundedly)."""
+    s = _solver(rlimit)
+    s.add(*hard)
+    lits = {}
     for k, v in vars(sym).items():
         b = vars(base_exact).get(k)
         if isinstance(v, z3.ExprRef) and isinstance(b, Fraction):
-            opt.add_soft(v == z3.RealVal(str(b)))
-    return opt.model() if opt.check() == z3.sat else None
+            lit = z3.Bool(f"__at_{k}")
+            s.add(z3.Implies(lit, v == z3.RealVal(str(b))))
+            lits[k] = lit
+    active = dict(lits)
+    for _ in range(len(lits) + 1):
+        r = s.check(*active.values())
+        if r == z3.sat:
+            return s.model()
+        if r != z3.unsat:
+            return None
+        core = {str(c) for c in s.unsat_core()}
+        nxt = {k: v for k, v in active.items() if str(v) not in core}
+        if len(nxt) == len(active):
+            return None
+        active = nxt
+    return None
 
 
 def _status(r) -> str:
@@ -381,6 +404,7 @@ def feasible_mechanism(
         objective = sum(getattr(sym, k) for k in levers)
     opt = z3.Optimize()
     opt.set("rlimit", int(rlimit))
+    opt.set("timeout", int(SAFETY_TIMEOUT_S * 1000))  # outer safety net only
     eps = z3.RealVal(str(epsilon))
     for d in space.domain_constraints(sym, levers):  # strict domains: met with epsilon too
         mg = _margin(d) if isinstance(d, z3.ExprRef) else None

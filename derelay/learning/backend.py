@@ -452,8 +452,8 @@ class TorchBackend:
             elif trainer == "vmap":
                 from .train import train_vmap
 
-                if labels is not None or self.spec.kind != "mlp":
-                    raise ValueError("trainer='vmap' supports the MLP on its own data only")
+                if labels is not None:
+                    raise ValueError("trainer='vmap' trains on the trainers' own labels only")
                 trained = train_vmap(self.spec, start, X, y, batches, self.cfg)
             else:
                 path = "autograd" if trainer == "autograd" else "auto"

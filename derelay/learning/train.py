@@ -194,7 +194,7 @@ def train_looped(
 
 
 def train_vmap(
-    spec: MLPSpec,
+    spec,
     start: torch.Tensor,
     X: torch.Tensor,
     y: torch.Tensor,
@@ -203,8 +203,8 @@ def train_vmap(
 ) -> torch.Tensor:
     """The same training with ``torch.func``: ``vmap(grad(loss))`` over stacked
     ``functional_call`` parameters and a hand-written SGD step (momentum and weight
-    decay as ``torch.optim.SGD``).  An alternative batched path kept for the benchmark;
-    SGD only."""
+    decay as ``torch.optim.SGD``).  An alternative batched path kept for the benchmark
+    (MLP and CNN); SGD only."""
     from torch.func import functional_call, grad, vmap
 
     if cfg.optimizer != "sgd":
@@ -212,18 +212,19 @@ def train_vmap(
     B = start.shape[0]
     if B == 0:
         return start.clone()
-    net = spec.to_module(torch.zeros(spec.n_params))
+    net = spec.to_module(torch.zeros(spec.n_params)).to(start.device)
     names = spec.names
-    params = {}
-    for name, (W, b) in zip(names[::2], spec.layers(start.detach()), strict=True):
-        params[name] = W.clone()
-        params[name.replace("weight", "bias")] = b.clone()
+    params, off = {}, 0
+    for name, shape in zip(names, spec.shapes(), strict=True):
+        size = int(np.prod(shape))
+        params[name] = start[:, off : off + size].detach().reshape(B, *shape).clone()
+        off += size
 
     def loss_fn(p, xb, yb):
         return F.cross_entropy(functional_call(net, p, (xb,)), yb)
 
     g_fn = vmap(grad(loss_fn))
-    idx = torch.as_tensor(batches)
+    idx = torch.as_tensor(batches, device=start.device)
     bufs: dict[str, torch.Tensor] = {}
     for t in range(idx.shape[0]):
         grads = g_fn(params, X[idx[t]], y[idx[t]])

@@ -120,6 +120,17 @@ class DeepChain(Mechanism):
     learning_mode = "fedavg"
     finality = "committee"
     errata = ERRATA
+    #: the paper's claim for each deviation family (``derelay compare`` shows its status):
+    #: Thm 1 for the party's deviations, Thm 2 for the worker's
+    family_claims = {
+        "lazy": "deepchain.thm1_intended",
+        "poison": "deepchain.thm1_intended",
+        "malformed": "deepchain.thm1_intended",
+        "withhold": "deepchain.thm1_intended",
+        "misreport": "deepchain.thm2_readings",
+        "lazy_eval": "deepchain.thm2_readings",
+        "collude": "deepchain.thm2_readings",
+    }
     #: hints for the engine's contract suite (tests/test_mechanism_contract.py): runs in
     #: which the closed form's assumptions meet (unilateral deviants with full deposits,
     #: valid blocks, symmetric stakes)

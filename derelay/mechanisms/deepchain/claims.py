@@ -37,7 +37,7 @@ between the premises and every (premise, value) pair, intended conclusion includ
 
 Symbolic claims are decided by the generic prover ``derelay.formal.claims.prove_claim``
 (fresh z3 context, deterministic ``rlimit``, exact replay); ``thm2_readings`` runs its own
-z3 queries the same way (fresh solver, ``rlimit``) and replays its witnesses exactly.
+z3 queries the same way (a fresh context per query, ``rlimit``) and replays its witnesses exactly.
 """
 
 from __future__ import annotations
@@ -158,7 +158,7 @@ def _z3_valid(hyps, concl, names, rlimit=RLIMIT) -> dict:
     """Decide ∀ names: hyps ⇒ concl.  proved / counterexample (exact witness) / unknown."""
     import z3
 
-    s = z3.Solver()
+    s = z3.Solver(ctx=concl.ctx)  # the query's own fresh context (see _thm2_vars)
     s.set("rlimit", rlimit)
     s.add(*hyps, z3.Not(concl))
     r = s.check()
@@ -175,10 +175,13 @@ def _z3_valid(hyps, concl, names, rlimit=RLIMIT) -> dict:
 
 
 def _thm2_vars():
+    """Fresh variables in a fresh z3 context: every query is independent of the others."""
     import z3
 
+    ctx = z3.Context()
     names = {
-        n: z3.Real(n) for n in ("f_w", "pi_w", "pr_leader", "omega_w", "pr_v_w", "epsilon", "q")
+        n: z3.Real(n, ctx)
+        for n in ("f_w", "pi_w", "pr_leader", "omega_w", "pr_v_w", "epsilon", "q")
     }
     z = names
     x = z["pr_v_w"] * (1 - z["epsilon"])
@@ -216,13 +219,12 @@ def _replay_thm2(kind, reading, model, w) -> bool:
 
 
 def thm2_readings(point: Any = None, **opts) -> dict:
-    names, z, x, dom = _thm2_vars()
-    args = (z["f_w"], z["pi_w"], z["pr_leader"], z["omega_w"], z["pr_v_w"])
     implications = []
     for a in PREMISES:
         for b in PREMISES:
             if a == b:
                 continue
+            names, z, x, dom = _thm2_vars()
             res = _z3_valid(
                 dom,
                 _implies_z3(
@@ -243,6 +245,8 @@ def thm2_readings(point: Any = None, **opts) -> dict:
     for kind in ("literal", "intended"):
         for r in PREMISES:
             for m in VALUES:
+                names, z, x, dom = _thm2_vars()
+                args = (z["f_w"], z["pi_w"], z["pr_leader"], z["omega_w"], z["pr_v_w"])
                 prem = _thm2_premise(r, z["f_w"], z["pi_w"], z["pr_leader"], x)
                 vq = _thm2_value(m, z["q"], *args)
                 if kind == "literal":

@@ -47,11 +47,12 @@ from __future__ import annotations
 from typing import Any, Literal
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field, ValidationError
 
 from derelay.engine import Protocol
 from derelay.engine.ledger import to_nano
 from derelay.mechanism import FAMILY_CODE
+from derelay.strict import ConfigError, StrictModel, format_errors
 
 from . import closed, crypto
 from .lottery import LeaderLottery, gini
@@ -61,10 +62,17 @@ CORRECT = 0
 NONE = -1
 
 
-class DeepChainOptions(BaseModel):
-    """The protocol's own settings (``RunConfig.options``)."""
+class DeepChainOptions(StrictModel):
+    """The protocol's own settings (``RunConfig.options``).  A bad option is one line naming
+    the key, its value and what is allowed (:class:`derelay.strict.ConfigError`)."""
 
-    model_config = ConfigDict(extra="forbid", strict=True)
+    def __init__(self, **data: Any) -> None:
+        try:
+            super().__init__(**data)
+        except ValidationError as exc:
+            problems = format_errors(type(self), exc, data)
+            raise ConfigError(["; ".join(problems)], "options") from None
+
     groups: int = Field(1, ge=1, description="collaborative groups per round")
     trainers_per_round: int | None = Field(
         None, ge=1, description="cap on training jobs per round (None: groups * n_parties)"
@@ -156,6 +164,13 @@ class DeepChainProtocol(Protocol):
         # mechanism run with the same seed (docs/ENGINE.md sec. 6)
         data_ss = np.random.SeedSequence(int(m.streams.shared("data").integers(2**63)))
         self.learn = make_learning(o.learning, cfg or None, n_participants=m.n, seed_seq=data_ss)
+        # D_j: each participant's training data (torch: its shard; abstract: equal)
+        data = getattr(self.learn, "data", None)
+        self.data_sizes = (
+            np.asarray(data.train_sizes(), dtype=np.float64)
+            if data is not None and hasattr(data, "train_sizes")
+            else np.ones(m.n)
+        )
         g0 = self.learn.genesis()
         self.group_model = np.full(self.n_groups, g0, dtype=np.int64)
         self.wins = np.zeros(w, dtype=np.int64)
@@ -192,8 +207,13 @@ class DeepChainProtocol(Protocol):
         real = np.where(honest_draw, self.p_code_n, own)
         caught = (real != self.p_code_n) & (ctx.rng("verify").random(flat.size) < self.p_prv[real])
         fault = [self.p_fault[c] for c in real]
-        # fees ∝ 1/D_j (equal shards: equal shares)
-        fee_each = to_nano(p.fee_total * p.period / n_p)
+        # fees ∝ 1/D_j over each group (Sec. 4.2.2; equal shards: equal shares)
+        d_j = self.data_sizes[flat].reshape(g, n_p)
+        inv = 1.0 / d_j
+        share = inv / inv.sum(axis=1, keepdims=True)
+        fee_each = np.array(
+            [to_nano(x) for x in (p.fee_total * p.period * share).ravel()], dtype=np.int64
+        )
         fee = np.minimum(lg.coins[flat], fee_each)
         lg.transfer(flat, self.fees_acc, fee, "fee")
         ctx.data["fee"] = fee
@@ -208,9 +228,10 @@ class DeepChainProtocol(Protocol):
         if lazy.any():
             models[lazy] = self.learn.perturb(parents[lazy], flat[lazy], o.lazy_sigma)
         garbage = np.array([f == "malformed" for f in fault]) & ~caught
-        if garbage.any():
-            self.learn.release(models[garbage])
-            models[garbage] = self.learn.perturb(models[garbage], flat[garbage], o.malformed_sigma)
+        if garbage.any():  # an unverified malformed ciphertext decrypts to garbage
+            clean = models[garbage].copy()
+            models[garbage] = self.learn.perturb(clean, flat[garbage], o.malformed_sigma)
+            self.learn.release(clean)
         dropped = caught & np.array([f in ("malformed", "late") for f in fault])
         # forfeits to the group's honest parties
         honest = (real == self.p_code_n) & ~caught
@@ -245,7 +266,7 @@ class DeepChainProtocol(Protocol):
         models, dropped, fault, caught = (
             ctx.data[k] for k in ("models", "dropped", "fault", "caught")
         )
-        groups, ok = [], np.zeros(g, dtype=bool)
+        groups, weights, ok = [], [], np.zeros(g, dtype=bool)
         for gi in range(g):
             sl = slice(gi * n_p, (gi + 1) * n_p)
             admitted = models[sl][~dropped[sl]]
@@ -254,8 +275,10 @@ class DeepChainProtocol(Protocol):
             good_shares = int((~bad_share & ~late).sum())
             uncaught_bad = bool((bad_share & ~caught[sl]).any())
             ok[gi] = admitted.size > 0 and good_shares >= self.t_min and not uncaught_bad
-            groups.append(admitted if admitted.size else models[sl])
-        agg = self.learn.average(groups)
+            keep = ~dropped[sl] if admitted.size else np.ones(n_p, dtype=bool)
+            groups.append(models[sl][keep])
+            weights.append(self.data_sizes[parties[gi]][keep])  # FedAvg: ∝ data size
+        agg = self.learn.average(groups, weights)
         ctx.data.update(aggregate=agg, decrypt_ok=ok)
         # each worker's published result class
         w = self.workers.size
@@ -341,9 +364,11 @@ class DeepChainProtocol(Protocol):
             worker_rev[leader] += (fees_total + self.nano["block_reward"]) / m.nano
             self.wins[leader] += 1
             new = d["aggregate"].copy()
+            upd = d["decrypt_ok"]
             if d["result"][leader] != CORRECT:  # a wrong aggregate got through
                 new = self.learn.perturb(new, np.full(g, lj), o.wrong_sigma)
-            upd = d["decrypt_ok"]
+                if (~upd).any():
+                    self.learn.release(new[~upd])
             self.group_model = np.where(upd, new, self.group_model)
         elif fees_total:
             lg.transfer(self.fees_acc, flat, d["fee"], "fee_refund")
@@ -437,6 +462,17 @@ class DeepChainProtocol(Protocol):
                 "pi": pi,
             }
         )
+
+    def measured_params(self) -> dict[str, Any]:
+        """Measured rates for the closed form (``derelay compare``): with a measured π_P,
+        its mean realised value over the parties that received the model."""
+        if self.p.pi_p_source != "measured" or not self.party_rows:
+            return {}
+        pi = np.concatenate([r["pi"] for r in self.party_rows])
+        got = ~np.concatenate([r["caught"] for r in self.party_rows])
+        if not got.any():
+            return {}
+        return {"pi_p": max(float(pi[got].mean()), 0.0), "pi_p_source": "given"}
 
     def tables(self) -> dict[str, Any]:
         import pandas as pd

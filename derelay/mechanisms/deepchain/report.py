@@ -100,9 +100,9 @@ def claims(quick: bool) -> list[dict]:
     r = _prove("deepchain.tight_condition")
     add(
         r,
-        "❌" if r["status"] == "proved" else "⚠️",
-        "the paper says Value is maximal only at p = 1 unconditionally; ❌ when z3 proves "
-        "the optimum is p = 1 exactly under (π+f)Pr_v >= ω (so not always)",
+        "⚠️" if r["status"] == "proved" else "❌",
+        "the paper's unconditional 'maximum only at p = 1' fails; ⚠️ when z3 proves it "
+        "holds exactly under the stated correction (π+f)Pr_v >= ω",
         [_m("counterexamples_to_iff", 0 if r["status"] == "proved" else 1, "count", z3_sample)],
     )
     r = _prove("deepchain.thm2_readings")
