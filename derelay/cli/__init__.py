@@ -7,7 +7,7 @@ capability adds a module here and edits nothing else.
 Start-up is kept short by loading command modules lazily. ``COMMANDS`` below is a
 table of every command with its module and its one-line help, so ``derelay --help``
 lists them all without importing any module (their one-line help is read from the
-modules' source), and ``derelay check`` imports only ``derelay.cli.check``. The auto-discovery contract still holds: a module with
+modules' source text), and ``derelay check`` imports only ``derelay.cli.check``. The auto-discovery contract still holds: a module with
 ``register(app)`` that the table does not know yet is imported and registered when
 the commands are listed or looked up (slower, but complete). ``scan_commands()``
 rebuilds the table from the modules themselves; ``tests/test_perf_cli.py`` checks
@@ -19,6 +19,7 @@ from __future__ import annotations
 import functools
 import importlib
 import pkgutil
+import re
 from difflib import get_close_matches
 
 import typer
@@ -79,50 +80,41 @@ def _build_commands(module_name: str) -> dict[str, object]:
     return out
 
 
+_REGISTER = re.compile(r"^def register\(.*?(?=^\S|\Z)", re.S | re.M)
+_COMMAND = re.compile(r"app\.command\(\s*\"([\w-]+)\"([^()]*)\)\((\w+)\)")
+
+
 @functools.cache
 def _source_help(module_name: str) -> dict[str, str | None]:
     """The one-line help of each command ``register(app)`` registers, read from the
-    module's source without importing it: ``app.command(NAME, help=...)(FUNC)`` gives
-    ``help`` or FUNC's docstring, shortened as click does.  ``None`` for a command whose
-    help cannot be read that way (it is then imported to ask)."""
-    import ast
+    module's source text without importing it (a few regular expressions: parsing the
+    module with ``ast`` would cost as much as importing typer): ``app.command(NAME)(FUNC)``
+    and FUNC's docstring, shortened as click does.  ``None`` for a command registered any
+    other way (``help=``, ``hidden=``, ...): it is then imported to ask."""
     import inspect
     from pathlib import Path
 
     from typer._click.utils import make_default_short_help
 
-    path = Path(__file__).with_name(f"{module_name}.py")
     try:
-        tree = ast.parse(path.read_text(encoding="utf-8"))
-    except (OSError, SyntaxError, UnicodeDecodeError):
+        src = Path(__file__).with_name(f"{module_name}.py").read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
         return {}
-    funcs = {n.name: n for n in tree.body if isinstance(n, ast.FunctionDef)}
-    reg = funcs.get("register")
+    reg = _REGISTER.search(src)
     out: dict[str, str | None] = {}
     if reg is None:
         return out
-    for node in ast.walk(reg):
-        inner = node.func if isinstance(node, ast.Call) else None
-        if not (isinstance(inner, ast.Call) and isinstance(inner.func, ast.Attribute)
-                and inner.func.attr == "command" and inner.args
-                and isinstance(inner.args[0], ast.Constant)):
+    for name, extra, func in _COMMAND.findall(reg.group(0)):
+        out[name] = None
+        if any(k in extra for k in ("help", "hidden", "deprecated")):
             continue
-        name = inner.args[0].value
-        kw = {k.arg: k.value for k in inner.keywords}
-        text = None
-        for key in ("short_help", "help"):
-            if key in kw:
-                text = kw[key].value if isinstance(kw[key], ast.Constant) else None
-                break
-        else:
-            fn = funcs.get(node.args[0].id) if node.args and isinstance(
-                node.args[0], ast.Name) else None
-            doc = ast.get_docstring(fn, clean=False) if fn is not None else None
-            text = inspect.cleandoc(doc) if doc else None
-        if "hidden" in kw or "deprecated" in kw or text is None:
-            out[name] = None
-        else:
-            out[name] = make_default_short_help(text.split("\f", 1)[0], 10**6)
+        m = re.search(
+            rf"^def {func}\(.*?^\)[^\n]*:\n\s*(?:r?)(\"\"\"|\'\'\')(.*?)\1", src, re.S | re.M
+        )
+        if m is None or m.group(2).startswith(("\\", "{")):
+            continue
+        text = inspect.cleandoc(m.group(2)).split("\f", 1)[0]
+        out[name] = make_default_short_help(text, 10**6)
     return out
 
 
