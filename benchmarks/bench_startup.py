@@ -58,6 +58,9 @@ def peer_source(path: str | None) -> str | None:
 
 
 def timed(cmd: list[str], env: dict, cwd: Path | None = None) -> float:
+    if "--out" in cmd:  # a fresh output directory every time (run refuses a used one)
+        i = cmd.index("--out") + 1
+        cmd = [*cmd[:i], f"{cmd[i]}_{time.monotonic_ns()}", *cmd[i + 1:]]
     t = time.perf_counter()
     subprocess.run(cmd, env=env, cwd=cwd, check=True, stdout=subprocess.DEVNULL,
                    stderr=subprocess.DEVNULL)
