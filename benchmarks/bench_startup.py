@@ -83,6 +83,7 @@ def main() -> None:
         env_new = {**os.environ, "PYTHONPATH": str(ROOT)}
         env_old = {**os.environ, "PYTHONPATH": str(base)}
         runs = tmp / "runs"
+        runs.mkdir()
         variants: dict[str, tuple[list[str], dict, Path | None]] = {
             "python -c pass": ([py, "-c", "pass"], env_new, None),
             "--help (base)": ([py, "-m", "derelay", "--help"], env_old, None),
