@@ -877,6 +877,20 @@ def reference_markdown() -> str:
     lines += [f"- {text}" for _name, text, _pred in CROSS_CONSTRAINTS]
     lines += [
         "",
+        "## Input limits",
+        "",
+        f"- Every value must be finite with magnitude at most {MAX_MAGNITUDE:g}: the closed",
+        "  forms multiply up to about five parameters, and below this bound no product reaches",
+        "  float64's 1.8e308 (so no condition can turn into inf - inf). Larger values are refused.",
+        f"- `n_participants` <= {MAX_PARTICIPANTS:,} (the largest population the simulation",
+        "  allocates).",
+        "- In a simulation (`derelay run`), every coin-valued parameter and `initial_coins` is at",
+        "  most 9,223,372,036 coins: the ledger holds integer nano-coins, 2^63-1 per account. Sums",
+        "  over accounts are exact at any size; a flow that would take one account beyond the",
+        "  limit stops the run with a `LedgerOverflowError` naming the account and the round.",
+    ]
+    lines += [
+        "",
         "## Readings of the paper",
         "",
         "See the module docstrings of `derelay.params` (defaults, domains) and",

@@ -142,3 +142,93 @@ def test_many_rounds_near_the_limit_stay_exact_and_conserved():
     assert lg.total() > 1000 * MAX_NANO
     assert lg.balances.min() >= 0
     assert MAX_COINS == 9_223_372_036
+
+
+def _conserved_every_round(r) -> None:
+    """The identity on every recorded round, in exact Python ints (the columns become
+    uint64 once the money supply passes 2^63 nano-coins)."""
+    cols = ["total_coins_nano", "escrow_nano", "minted_nano", "burned_nano"]
+    for tot, esc, mint, burn in zip(*(r[c].tolist() for c in cols), strict=True):
+        assert int(tot) + int(esc) == int(mint) - int(burn)
+        assert int(tot) >= 0
+    assert (r["total_coins"] >= 0).all()
+
+
+@pytest.mark.slow
+def test_run_beyond_int64_money_supply_stays_exact():
+    """Issue 21's failing size: 20,000 participants x 1,800 rounds once ended with a
+    negative total (the int64 sum of balances wrapped).  Conservation is asserted by the
+    ledger after every round (check_invariants) and again here on every round's row."""
+    from derelay.model import SimConfig, run_simulation
+
+    cfg = SimConfig.from_preset("paper_text").with_updates(
+        params={"n_participants": 20_000},
+        record_every=100_000,
+        flows="aggregate",
+        check_invariants=True,
+        mesa_agents=False,
+    )
+    res = run_simulation(cfg, rounds=1800, seed=0)
+    r = res.rounds
+    assert len(r) == 1800
+    _conserved_every_round(r)
+    assert int(r["minted_nano"].iloc[-1]) > MAX_NANO  # the size really passes int64
+    lg = res.model.ledger
+    assert lg.total() == int(r["total_coins_nano"].iloc[-1])
+    lg.check()
+
+
+def test_run_with_forced_large_balances_is_conserved_every_round():
+    """Fast: a small run whose participants start near the per-account limit, so the
+    money supply is far beyond int64 from round 0; every round conserved exactly."""
+    from derelay.model import SimConfig, run_simulation
+
+    cfg = SimConfig.from_preset("paper_text").with_updates(
+        params={"n_participants": 300, "n_miners": 100},
+        initial_coins=MAX_COINS // 2,
+        check_invariants=True,
+    )
+    res = run_simulation(cfg, rounds=30, seed=0)
+    r = res.rounds
+    _conserved_every_round(r)
+    assert int(r["total_coins_nano"].iloc[-1]) > 100 * MAX_NANO
+    res.model.ledger.check()
+
+
+def test_run_that_would_overflow_an_account_stops_with_a_clear_error():
+    from derelay.model import SimConfig, run_simulation
+
+    cfg = SimConfig.from_preset("paper_text").with_updates(
+        params={"n_participants": 300, "n_miners": 100, "r_cited": 1e9},
+        initial_coins=MAX_COINS - 1,
+    )
+    with pytest.raises(LedgerOverflowError, match="limit of 9,223,372,036 coins"):
+        run_simulation(cfg, rounds=30, seed=0)
+
+
+def test_chain_ledger_is_exact_and_refuses_overflow():
+    from derelay.chain import BlockKind, deposit_contract, deposit_payload
+    from derelay.chain import Ledger as ChainLedger
+    from derelay.chain import LedgerError as ChainLedgerError
+    from derelay.chain.blocks import make_block
+
+    genesis = {f"p:{i}": MAX_NANO - 5 for i in range(4)}
+    led = ChainLedger(genesis, block_reward=10)
+    assert led.total() == 4 * (MAX_NANO - 5)  # beyond int64, exact
+    assert led.conserved()
+    g = make_block(None, -1, 0, None, -1, {"genesis": True}, 0.0, 0)
+    g.id = 0
+    # a coinbase onto an account that would pass the limit
+    led2 = ChainLedger({"miner:0": MAX_NANO - 5}, block_reward=10)
+    b = make_block(BlockKind.SB, 0, 1, g, 0, {"ranking": [], "top_k": 0}, 1.0, 1)
+    with pytest.raises(ChainLedgerError, match="limit"):
+        led2.apply(b)
+    assert led2.total() == MAX_NANO - 5 and led2.conserved() and not led2.applied
+    # a deposit amount no int64 holds is refused, not cast
+    led3 = ChainLedger({"p:0": 10, "p:1": 10})
+    db = make_block(
+        BlockKind.DB, 0, 1, g, 0, deposit_payload([deposit_contract(0, 0, 1, 2**64, 1)]), 1.0, 2
+    )
+    with pytest.raises(ChainLedgerError):
+        led3.apply(db)
+    assert led3.total() == 20 and led3.conserved()

@@ -37,6 +37,7 @@ import numpy as np
 
 from derelay.engine.ledger import Ledger as EngineLedger
 from derelay.engine.ledger import LedgerError as EngineLedgerError
+from derelay.engine.ledger import LedgerOverflowError as EngineOverflowError
 
 from .blocks import Block, BlockKind
 
@@ -173,7 +174,11 @@ class Ledger:
             undo.locked.append(cid)
         if who:
             try:
-                lg.lock(np.array(who, dtype=np.int64), np.array(amounts, dtype=np.int64), "deposit")
+                # amounts as Python ints: one beyond int64 is refused by the engine ledger
+                # (LedgerOverflowError), never cast or wrapped
+                lg.lock(np.array(who, dtype=np.int64), amounts, "deposit")
+            except EngineOverflowError as exc:
+                raise LedgerError(str(exc)) from None
             except EngineLedgerError:
                 bad = next(
                     name
@@ -208,7 +213,7 @@ class Ledger:
                 lost += amount
                 self.settled_forfeited += amount
         if back:
-            lg.release(np.array(back, dtype=np.int64), np.array(amounts, dtype=np.int64), "refund")
+            lg.release(np.array(back, dtype=np.int64), amounts, "refund")
             self._note(undo, back, amounts, 1)
         if lost:
             if self.forfeit == "treasury":
