@@ -43,6 +43,7 @@ COMMANDS: dict[str, str] = {
     "learn": "learn",
     "mechanisms": "mechanisms",
     "paper": "paper",
+    "plot": "plot",
     "run": "run",
     "sensitivity": "sensitivity",
     "sweep": "sweep",
