@@ -13,7 +13,11 @@ is the median throughput with 2 workers over the median with 1 (> 1: parallel is
   measures the engine's per-run overhead and worker start-up).
 
 The goal (issue 20): model >= 1.7, trivial >= 1.0.  A 2-core machine that other processes
-also use cannot give 2 cores to one sweep; read the ratio with the load in mind.
+also use cannot give 2 cores to one sweep; read the ratio with the load in mind.  On Linux
+with ``kernel.sched_autogroup_enabled = 1`` every process of one login session shares one
+CPU share, so on a machine kept busy by other sessions a second worker process gains
+nothing (the sweep's processes split the same share) and only its start-up shows; the
+ratio is meaningful on a machine whose cores are free.
 """
 
 from __future__ import annotations

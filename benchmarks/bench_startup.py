@@ -58,6 +58,9 @@ def peer_source(path: str | None) -> str | None:
 
 
 def timed(cmd: list[str], env: dict, cwd: Path | None = None) -> float:
+    if "--out" in cmd:  # a fresh output directory every time (run refuses a used one)
+        i = cmd.index("--out") + 1
+        cmd = [*cmd[:i], f"{cmd[i]}_{time.monotonic_ns()}", *cmd[i + 1:]]
     t = time.perf_counter()
     subprocess.run(cmd, env=env, cwd=cwd, check=True, stdout=subprocess.DEVNULL,
                    stderr=subprocess.DEVNULL)
@@ -80,6 +83,7 @@ def main() -> None:
         env_new = {**os.environ, "PYTHONPATH": str(ROOT)}
         env_old = {**os.environ, "PYTHONPATH": str(base)}
         runs = tmp / "runs"
+        runs.mkdir()
         variants: dict[str, tuple[list[str], dict, Path | None]] = {
             "python -c pass": ([py, "-c", "pass"], env_new, None),
             "--help (base)": ([py, "-m", "derelay", "--help"], env_old, None),

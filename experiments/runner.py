@@ -643,6 +643,8 @@ def _sweep(spec, out, runs, pending, skipped, first, args, workers, resume, dask
     return res
 
 
+#: Before starting worker processes the sweep times its first runs for about this long.
+PROBE_S = 0.2
 #: A chunk handed to a pool worker holds about this much work (seconds, estimated from the
 #: runs timed so far), so that trivially short runs do not pay one round trip each.
 CHUNK_TARGET_S = 0.25
@@ -700,9 +702,11 @@ def _execute_chunk(kind, records, out, tables, metrics, every) -> list[dict[str,
 def _run_pool(kind, pending, out, args, workers, bar, collect) -> None:
     """Run ``pending`` on ``workers`` processes: this one and ``workers - 1`` pool workers.
 
-    This process runs runs itself from the start; a pool worker receives work only once it
-    has reported that it is up (a no-op task), so a sweep shorter than a worker's start-up
-    finishes here at serial speed and the pool is simply stopped.  Work is handed out in
+    This process runs runs itself from the start: it times the first ones (about
+    :data:`PROBE_S` seconds) and starts no pool at all when the rest would take less than
+    :data:`POOL_STARTUP_S`; a pool worker receives work only once it has reported that it
+    is up (a no-op task), so a sweep shorter than a worker's start-up finishes here at
+    serial speed and the pool is simply stopped.  Work is handed out in
     chunks of about :data:`CHUNK_TARGET_S` seconds (estimated from the runs timed here),
     at most two chunks per worker at a time.  Results are identical to a serial sweep:
     each run's seed is its own.  A worker that dies ends the sweep cleanly
@@ -737,6 +741,19 @@ def _run_pool(kind, pending, out, args, workers, bar, collect) -> None:
         if abandon:  # the sweep finished before the pool was up
             _stop_pool(pool)
 
+    # Time a few runs here first: if the rest would take less than starting workers costs,
+    # no pool is started at all (never slower than one worker).
+    probe_end = time.perf_counter() + PROBE_S
+    while queue and (not timings or time.perf_counter() < probe_end):
+        r = queue.popleft()
+        t = time.perf_counter()
+        rec = execute_run(kind, r.as_record(), str(out), tables, metrics, every)
+        timings.append(time.perf_counter() - t)
+        collect(rec, bar)
+    if sum(timings) / len(timings) * len(queue) < POOL_STARTUP_S:
+        while queue:
+            collect(execute_run(kind, queue.popleft().as_record(), str(out), tables, metrics, every), bar)
+        return
     starter = threading.Thread(target=start, name="sweep-pool-start", daemon=True)
     starter.start()
     pool = None

@@ -70,3 +70,15 @@ def test_help_has_no_C4_C8_and_shows_defaults():
     assert "[default: 5.0]" in r.output
     for cmd in ("run", "learn"):
         assert "[default:" in _cli(cmd, "--help").output
+
+
+def test_every_subcommand_help_is_plain_text():
+    top = _cli("--help").output
+    commands = [ln.split()[0] for ln in top.split("Commands:")[1].splitlines() if ln.strip()]
+    assert {"run", "plot", "design", "chain", "learn", "paper"} <= set(commands)
+    for cmd in commands:
+        r = _cli(cmd, "--help")
+        assert r.exit_code == 0, (cmd, r.output)
+        assert "<bool>" not in r.output and "\\[" not in r.output, cmd
+    assert "[sensitivity]" in _cli("sensitivity", "--help").output
+    assert "[learning]" in _cli("learn", "--help").output

@@ -401,8 +401,11 @@ def test_ctrl_c_with_two_workers_prints_no_worker_traceback(tmp_path):
     assert res.done == 16
 
 
-def test_two_workers_identical_to_one_with_chunks(tmp_path):
+def test_two_workers_identical_to_one_with_chunks(tmp_path, monkeypatch):
     """Trivial runs go out in chunks; the data equal a serial sweep's, run for run."""
+    import experiments.runner as rmod
+
+    monkeypatch.setattr(rmod, "POOL_STARTUP_S", 0.0)  # start the pool however short
     sp = spec_from_mapping({"name": "t", "kind": "toy", "replications": 60, "seed": 9,
                             "base": {"rounds": 6}})
     r1 = run_sweep(sp, tmp_path / "w1", workers=1)
@@ -557,6 +560,7 @@ def test_pool_that_cannot_start_leaves_the_work_to_this_process(tmp_path, monkey
         raise OSError("no processes here")
 
     monkeypatch.setattr(rmod, "_pool_context", broken)
+    monkeypatch.setattr(rmod, "POOL_STARTUP_S", 0.0)
     sp = spec_from_mapping({"name": "t", "kind": "toy", "replications": 12, "seed": 2})
     res = run_sweep(sp, tmp_path / "o", workers=2)
     assert res.done == 12 and res.failed == 0

@@ -20,8 +20,15 @@ def test_command_table_matches_the_modules():
     scanned = scan_commands()
     assert list(scanned) == list(COMMANDS), "update derelay.cli.COMMANDS (order or names)"
     for name, (module, help_line, hidden) in scanned.items():
-        assert COMMANDS[name] == (module, help_line), f"update derelay.cli.COMMANDS[{name!r}]"
+        assert COMMANDS[name] == module, f"update derelay.cli.COMMANDS[{name!r}]"
+        # the help read from the source is the help typer gives (or None: then imported)
+        assert cli._source_help(module).get(name) in (help_line, None), name
         assert not hidden
+
+
+def test_help_read_from_source_for_every_shipped_command():
+    for name, module in COMMANDS.items():
+        assert cli._source_help(module).get(name), name
 
 
 def test_help_lists_every_command():
@@ -33,7 +40,7 @@ def test_help_lists_every_command():
 
 def test_module_unknown_to_the_table_still_appears(monkeypatch):
     # Drop the sweep module's entry: discovery must still find and register it.
-    trimmed = {k: v for k, v in COMMANDS.items() if v[0] != "sweep"}
+    trimmed = {k: v for k, v in COMMANDS.items() if v != "sweep"}
     monkeypatch.setattr(cli, "COMMANDS", trimmed)
     fresh = cli.typer.Typer(cls=cli.LazyGroup, add_completion=False, rich_markup_mode=None)
     fresh.callback()(lambda: None)
@@ -77,3 +84,19 @@ def test_check_json_still_works():
     res = CliRunner().invoke(app, ["check", "--json"])
     assert res.exit_code == 0
     assert json.loads(res.output)["mechanism"] == "derelayl"
+
+
+def test_lazy_help_equals_the_eager_help():
+    """The old eager app (every module imported and registered) prints the same --help."""
+    import importlib
+
+    import typer
+
+    eager = typer.Typer(name="derelay", help=app.info.help, no_args_is_help=True,
+                        add_completion=False, rich_markup_mode=None)
+    eager.callback()(cli._root)
+    for module in cli._module_names():
+        importlib.import_module(f"derelay.cli.{module}").register(eager)
+    lazy_out = CliRunner().invoke(app, ["--help"]).output
+    eager_out = CliRunner().invoke(eager, ["--help"]).output
+    assert lazy_out == eager_out

@@ -240,11 +240,14 @@ class Ledger:
         their undo records drop the contracts they settled. Returns how many were compacted.
         Undoing a compacted block raises :class:`LedgerError`."""
         done = 0
-        for u in self._undo[: max(0, len(self._undo) - int(keep))]:
+        end = max(0, len(self._undo) - int(keep))
+        start = min(getattr(self, "_compacted", 0), end)
+        for u in self._undo[start:end]:
             if u.final:
                 continue
             u.mark, u.balances, u.locked, u.settled, u.final = None, {}, [], [], True
             done += 1
+        self._compacted = max(start, end)
         return done
 
     def undo(self) -> str:

@@ -6,8 +6,8 @@ capability adds a module here and edits nothing else.
 
 Start-up is kept short by loading command modules lazily. ``COMMANDS`` below is a
 table of every command with its module and its one-line help, so ``derelay --help``
-lists them all without importing any module, and ``derelay check`` imports only
-``derelay.cli.check``. The auto-discovery contract still holds: a module with
+lists them all without importing any module (their one-line help is read from the
+modules' source text), and ``derelay check`` imports only ``derelay.cli.check``. The auto-discovery contract still holds: a module with
 ``register(app)`` that the table does not know yet is imported and registered when
 the commands are listed or looked up (slower, but complete). ``scan_commands()``
 rebuilds the table from the modules themselves; ``tests/test_perf_cli.py`` checks
@@ -19,82 +19,34 @@ from __future__ import annotations
 import functools
 import importlib
 import pkgutil
+import re
 from difflib import get_close_matches
 
 import typer
 import typer.core
 
-# name -> (module under derelay.cli, one-line help). Order: modules by name, then the
-# order in which each module registers its commands (the eager order).
-COMMANDS: dict[str, tuple[str, str]] = {
-    "chain": (
-        "chain",
-        "Simulate the DeRelayL chain alone (honest and adversarial miners, no training).",
-    ),
-    "check": (
-        "check",
-        "Evaluate one parameter point: every utility, condition, IR and IC per role "
-        "(DeRelayL: Table II, T1-T8).",
-    ),
-    "params": (
-        "check",
-        "List every parameter: key, paper symbol, meaning, equations, allowed range, default.",
-    ),
-    "compare": (
-        "compare",
-        "Run every mechanism under the same deviant types, data, compute and currency; "
-        "write compare.parquet, per-run round data, figures/ and report.md.",
-    ),
-    "dashboard": (
-        "dashboard",
-        "Serve the dashboard: sliders for every parameter, live verdicts, a region map, "
-        "the design interval of one parameter, a live ABM run and the compare results.",
-    ),
-    "design": (
-        "design",
-        "Solve for the free parameters: the exact region where IR/IC/conditions hold, "
-        "the conflict that makes it empty, and the optimum of --minimize inside it.",
-    ),
-    "prove": (
-        "formal",
-        "Do the conditions and the domain imply IR and IC for every role and deviation, "
-        "and do the mechanism's claims hold? (DeRelayL: T1-T8 and Table II.)",
-    ),
-    "feasible": (
-        "formal",
-        "Rewards meeting the conditions exactly (rationals) at least issuance, or the "
-        "conflict (DeRelayL: T1-T8; others: when their conditions are affine in their levers).",
-    ),
-    "deviations": (
-        "formal",
-        "Search for strategies that beat Normal: unilateral, and the mechanism's own scopes "
-        "(DeRelayL: auction, lazy (C4), coalition (C8)).",
-    ),
-    "learn": (
-        "learn",
-        "Relay learning with real torch training vs FedAvg vs centralised training.",
-    ),
-    "mechanisms": (
-        "mechanisms",
-        "List every mechanism: roles with strategies and families, conditions, claims.",
-    ),
-    "paper": (
-        "paper",
-        "Regenerate every figure and table of the reproduction and OUT/REPRODUCTION.md.",
-    ),
-    "run": (
-        "run",
-        "Run the agent-based model and write rounds, agents, utilities, flows .parquet, "
-        "run.json.",
-    ),
-    "sensitivity": (
-        "sensitivity",
-        "Morris or Sobol sensitivity (SALib) of a spec's outputs over its parameter ranges.",
-    ),
-    "sweep": (
-        "sweep",
-        "Run every (point, replication) of SPEC; write a tidy Parquet dataset and a manifest.",
-    ),
+# name -> module under derelay.cli. Order: modules by name, then the order in which each
+# module registers its commands (the eager order). The one-line help of each command is
+# read from its module's source (:func:`_source_help`), so a docstring edit needs no edit
+# here; a new command module needs none either (it is found and imported), only a new
+# entry to stay lazy.
+COMMANDS: dict[str, str] = {
+    "chain": "chain",
+    "check": "check",
+    "params": "check",
+    "compare": "compare",
+    "dashboard": "dashboard",
+    "design": "design",
+    "prove": "formal",
+    "feasible": "formal",
+    "deviations": "formal",
+    "learn": "learn",
+    "mechanisms": "mechanisms",
+    "paper": "paper",
+    "plot": "plot",
+    "run": "run",
+    "sensitivity": "sensitivity",
+    "sweep": "sweep",
 }
 
 
@@ -129,6 +81,44 @@ def _build_commands(module_name: str) -> dict[str, object]:
     return out
 
 
+_REGISTER = re.compile(r"^def register\(.*?(?=^\S|\Z)", re.S | re.M)
+_COMMAND = re.compile(r"app\.command\(\s*\"([\w-]+)\"([^()]*)\)\((\w+)\)")
+
+
+@functools.cache
+def _source_help(module_name: str) -> dict[str, str | None]:
+    """The one-line help of each command ``register(app)`` registers, read from the
+    module's source text without importing it (a few regular expressions: parsing the
+    module with ``ast`` would cost as much as importing typer): ``app.command(NAME)(FUNC)``
+    and FUNC's docstring, shortened as click does.  ``None`` for a command registered any
+    other way (``help=``, ``hidden=``, ...): it is then imported to ask."""
+    import inspect
+    from pathlib import Path
+
+    from typer._click.utils import make_default_short_help
+
+    try:
+        src = Path(__file__).with_name(f"{module_name}.py").read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return {}
+    reg = _REGISTER.search(src)
+    out: dict[str, str | None] = {}
+    if reg is None:
+        return out
+    for name, extra, func in _COMMAND.findall(reg.group(0)):
+        out[name] = None
+        if any(k in extra for k in ("help", "hidden", "deprecated")):
+            continue
+        m = re.search(
+            rf"^def {func}\(.*?^\)[^\n]*:\n\s*(?:r?)(\"\"\"|\'\'\')(.*?)\1", src, re.S | re.M
+        )
+        if m is None or m.group(2).startswith(("\\", "{")):
+            continue
+        text = inspect.cleandoc(m.group(2)).split("\f", 1)[0]
+        out[name] = make_default_short_help(text, 10**6)
+    return out
+
+
 def scan_commands() -> dict[str, tuple[str, str, bool]]:
     """Import every command module: name -> (module, one-line help, hidden), eager order."""
     table: dict[str, tuple[str, str, bool]] = {}
@@ -142,7 +132,7 @@ class LazyGroup(typer.core.TyperGroup):
     """A typer group that imports a command's module only when the command is used."""
 
     def _unknown_modules(self) -> list[str]:
-        known = {module for module, _ in COMMANDS.values()}
+        known = set(COMMANDS.values())
         return [m for m in _module_names() if m not in known]
 
     def _load_module(self, module_name: str) -> None:
@@ -158,7 +148,7 @@ class LazyGroup(typer.core.TyperGroup):
 
     def list_commands(self, ctx):
         self._load_unknown()
-        names = [n for n, (module, _) in COMMANDS.items() if module in _module_names()]
+        names = [n for n, module in COMMANDS.items() if module in _module_names()]
         names += [n for n in self.commands if n not in COMMANDS]
         return names
 
@@ -166,9 +156,9 @@ class LazyGroup(typer.core.TyperGroup):
         cmd = self.commands.get(cmd_name)
         if cmd is not None:
             return cmd
-        entry = COMMANDS.get(cmd_name)
-        if entry is not None and entry[0] in _module_names():
-            self._load_module(entry[0])
+        module = COMMANDS.get(cmd_name)
+        if module is not None and module in _module_names():
+            self._load_module(module)
         else:
             self._load_unknown()
         return self.commands.get(cmd_name)
@@ -178,8 +168,11 @@ class LazyGroup(typer.core.TyperGroup):
 
         rows = []
         for name in self.list_commands(ctx):
+            text = None
             if name in COMMANDS and name not in self.commands:
-                rows.append((name, COMMANDS[name][1], False))
+                text = _source_help(COMMANDS[name]).get(name)
+            if text is not None:
+                rows.append((name, text, False))
             else:
                 cmd = self.commands.get(name) or self.get_command(ctx, name)
                 if cmd is None:

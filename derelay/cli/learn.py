@@ -38,7 +38,7 @@ def learn(
         None,
         "--config",
         "-c",
-        help="Learning config file (JSON/TOML, optionally under a \\[learning] table).",
+        help="Learning config file (JSON/TOML, optionally under a [learning] table).",
     ),
     data: str = typer.Option(
         None,

@@ -2,12 +2,24 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
 from pathlib import Path
 
 import typer
 from rich.markup import escape
 
 from ._common import err_console, fail, out_console, print_json
+
+
+def _sections_help() -> str:
+    try:
+        from paper.sections import discover
+
+        keys = ", ".join(s.key for s in discover())
+    except Exception:  # noqa: BLE001 - help must render even if a section fails to import
+        keys = "see `derelay paper --only ?`"
+    return f"Comma list of sections to run (writes REPRODUCTION.partial.md): {keys}."
 
 
 def paper(
@@ -18,9 +30,7 @@ def paper(
     workers: int = typer.Option(
         None, "--workers", "-w", help="Worker processes for the sweeps (default: CPU count)."
     ),
-    only: str = typer.Option(
-        None, "--only", help="Comma list of sections to run (writes REPRODUCTION.partial.md)."
-    ),
+    only: str = typer.Option(None, "--only", help=_sections_help()),
     json_out: bool = typer.Option(False, "--json", help="Print the claims as one JSON object."),
     progress: bool = typer.Option(
         True,
@@ -39,27 +49,28 @@ def paper(
     """
     from paper.generate import generate, sections
 
-    if workers is not None and workers < 1:
-        fail(f"'--workers' = {workers} is out of range: allowed --workers >= 1")
+    if workers is not None and not 1 <= workers <= 1024:
+        fail(f"'--workers' = {workers} is out of range: allowed 1 <= --workers <= 1024")
     keys = [k for k, _ in sections()]
     sel = None
     if only:
         sel = [k.strip() for k in only.split(",") if k.strip()]
         bad = [k for k in sel if k not in keys]
         if bad:
-            fail(escape(f"'--only' has unknown section(s) {bad}: allowed {keys}"))
+            fail(f"'--only' has unknown section(s) {', '.join(bad)}: allowed {', '.join(keys)}")
 
     def log(msg: str) -> None:
         err_console.print(escape(msg), highlight=False)
 
     show = (err_console.is_terminal) if progress else None
-    try:
-        rep = generate(
-            out, quick=quick, workers=workers, only=sel, log=log, progress=show,
-            console=err_console,
-        )  # fmt: skip
-    except ValueError as exc:
-        fail(escape(str(exc)))
+    with _paper_output(out, keep=bool(sel)) as tmp:
+        try:
+            rep = generate(
+                tmp, quick=quick, workers=workers, only=sel, log=log, progress=show,
+                console=err_console,
+            )  # fmt: skip
+        except ValueError as exc:
+            fail(str(exc).replace(str(tmp), str(out)))
     if json_out:
         print_json(rep.to_json())
     else:
@@ -67,13 +78,80 @@ def paper(
         ok = sum(1 for s in rep.sections if s.status == "ok")
         out_console.print(
             f"{ok}/{len(rep.sections)} sections ok, {len(rep.claims)} claims, "
-            f"{rep.seconds:.0f} s -> {out / name}"
+            f"{rep.seconds:.0f} s -> {escape(str(out / name))}"
         )
         for s in rep.sections:
             if s.status != "ok":
                 out_console.print(f"  [yellow]{s.key}: {s.status}: {escape(s.note)}[/]")
     if any(s.status != "ok" for s in rep.sections):
         raise typer.Exit(code=1)
+
+
+@contextlib.contextmanager
+def _paper_output(out: Path, keep: bool = False):
+    """Generate into a temporary directory beside ``out``, then swap the generator's own
+    outputs (``paper.generate.OUTPUTS`` and whatever else it wrote) into ``out``.
+
+    ``out`` must be missing, empty, or a previous ``derelay paper`` output (it has the
+    marker file); anything else is refused and nothing is deleted.  Files in ``out`` that
+    the generator does not make are never touched.  With ``--only`` (``keep``) the previous
+    outputs are copied into the temporary directory first, so the other sections' files
+    survive; a full run replaces them whole.
+    A failure or an interrupt removes the temporary directory and leaves ``out`` as it was.
+    """
+    import shutil
+    import tempfile
+
+    from derelay.io import TMP_PREFIX, OutputError, check_output_path
+    from paper.generate import MARKER, OUTPUTS
+
+    out = Path(out)
+    try:
+        check_output_path(out, "--out", "dir")
+    except OutputError as exc:
+        fail(str(exc))
+    previous = (out / MARKER).exists()
+    if out.is_dir() and any(out.iterdir()) and not previous:
+        fail(
+            f"'--out' {out} is not empty and was not made by derelay paper (no {MARKER} "
+            "marker): choose another --out (nothing was deleted)"
+        )
+    try:
+        tmp = Path(tempfile.mkdtemp(prefix=f"{TMP_PREFIX}{out.name}-", dir=out.parent))
+    except OSError as exc:
+        fail(f"'--out' {out}: cannot write ({exc.strerror or exc})")
+    try:
+        if previous and keep:
+            for name in OUTPUTS:
+                src = out / name
+                if src.is_dir():
+                    shutil.copytree(src, tmp / name)
+                elif src.is_file():
+                    shutil.copy2(src, tmp / name)
+        yield tmp
+        _retarget(tmp, out)
+        out.mkdir(parents=True, exist_ok=True)
+        made = sorted(p.name for p in tmp.iterdir())
+        for name in sorted(set(made) | set(OUTPUTS)):
+            dst = out / name
+            if dst.is_dir() and not dst.is_symlink():
+                shutil.rmtree(dst)
+            elif dst.exists() or dst.is_symlink():
+                dst.unlink()
+            if name in made:
+                os.replace(tmp / name, dst)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _retarget(tmp: Path, out: Path) -> None:
+    """The generated text names the temporary directory where it means ``out``."""
+    old, new = str(tmp), str(out)
+    for f in tmp.rglob("*"):
+        if f.suffix.lower() in (".md", ".json", ".toml", ".csv", ".txt") and f.is_file():
+            text = f.read_text(encoding="utf-8", errors="surrogateescape")
+            if old in text:
+                f.write_text(text.replace(old, new), encoding="utf-8", errors="surrogateescape")
 
 
 def register(app: typer.Typer) -> None:
