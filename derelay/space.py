@@ -32,8 +32,8 @@ from pathlib import Path
 from typing import Any
 
 from derelay.params import (
-    COUNT_INT_POS,
     NONNEG,
+    POPULATION,
     POSITIVE,
     PROB,
     Domain,
@@ -145,6 +145,10 @@ class ParamSpec:
             if isinstance(value, float | Fraction) and f != int(f):
                 return None, out_of_range
             value = int(value)
+        limit = getattr(self.domain, "limit_problem", None)
+        msg = limit(label, value) if limit is not None else None
+        if msg:  # the input limits (magnitude, population cap) of derelay.params
+            return None, msg
         if not self.domain.contains(f):
             return None, out_of_range
         return (value if integer else f), None
@@ -589,7 +593,7 @@ COMMON_SPACE = ParamSpace(
             "N",
             "population (agents in the ABM)",
             "common",
-            COUNT_INT_POS,
+            POPULATION,
             256,
             "derelay",
             unit="agents",

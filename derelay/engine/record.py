@@ -134,7 +134,15 @@ class Recorder:
 
     # --- tables ---------------------------------------------------------------------------
     def rounds_frame(self) -> pd.DataFrame:
-        return pd.DataFrame(self.rows)
+        df = pd.DataFrame(self.rows)
+        # nano-coin totals beyond 2^64 are Python ints (the ledger is exact at any size):
+        # exact decimals then, so the column stays numeric and Parquet can hold it
+        for c in df.columns:
+            if c.endswith("_nano") and df[c].dtype == object:
+                from decimal import Decimal
+
+                df[c] = df[c].map(lambda v: Decimal(int(v)))
+        return df
 
     def agents_frame(self) -> pd.DataFrame:
         m = self.m
