@@ -395,6 +395,9 @@ class Context:
     seed: int = 0
     extra: dict[str, Any] = field(default_factory=dict)
     progress: Any = None  # paper.progress.Progress (or None)
+    #: where the outputs will finally live (``derelay paper`` writes into a temporary
+    #: directory and swaps it in): the paths inside cited commands point there
+    shown_out: Path | None = None
 
     @property
     def figdir(self) -> Path:
@@ -460,7 +463,8 @@ class Context:
         )
         target.write_text(text, encoding="utf-8")
         spec_from_mapping(__import__("tomllib").loads(text), str(target))  # round trip
-        return spec, str(target)
+        shown = (self.shown_out or self.out) / "specs" / target.name
+        return spec, str(shown)
 
     def sweep(
         self, name: str, quick: dict[str, Any] | None = None, label: str | None = None, **over: Any

@@ -145,6 +145,7 @@ def generate(
     progress: bool | None = None,
     console=None,
     progress_every: float = 5.0,
+    shown_out: str | Path | None = None,
 ) -> Report:
     """Regenerate figures, tables, ``REPRODUCTION.md`` and ``reproduction.json``.
 
@@ -164,7 +165,13 @@ def generate(
     out.mkdir(parents=True, exist_ok=True)
     if workers is None and quick:
         workers = 1  # quick runs are short: process start-up would dominate
-    ctx = Context(out=out, quick=quick, workers=workers, log=log)
+    ctx = Context(
+        out=out,
+        quick=quick,
+        workers=workers,
+        log=log,
+        shown_out=Path(shown_out) if shown_out is not None else None,
+    )
     # from scratch: old figures and data go (a section that degrades leaves no stale file),
     # but only directories this generator made (never a user's own figures/ or data/)
     marker = out / MARKER

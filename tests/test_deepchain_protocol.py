@@ -197,10 +197,10 @@ def test_unverified_malformed_ciphertexts_enter_the_average_as_garbage(learning)
 
 
 def test_bad_options_are_one_line_naming_key_value_and_range():
-    from derelay.strict import ConfigError
+    from derelay.engine.run import RunConfigError
 
-    with pytest.raises(ConfigError) as exc:
+    with pytest.raises(RunConfigError) as exc:
         _run(rounds=1, options={"groups": 0, "learning": "tensorflow", "grups": 2})
     msg = str(exc.value)
     assert len(msg.splitlines()) == 1
-    assert "'groups' = 0" in msg and "'learning'" in msg and "grups" in msg
+    assert "'options.groups' = 0" in msg and "'options.learning'" in msg and "grups" in msg

@@ -67,7 +67,7 @@ def paper(
         try:
             rep = generate(
                 tmp, quick=quick, workers=workers, only=sel, log=log, progress=show,
-                console=err_console,
+                console=err_console, shown_out=out,
             )  # fmt: skip
         except ValueError as exc:
             fail(str(exc).replace(str(tmp), str(out)))

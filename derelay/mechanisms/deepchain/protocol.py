@@ -47,12 +47,12 @@ from __future__ import annotations
 from typing import Any, Literal
 
 import numpy as np
-from pydantic import Field, ValidationError
+from pydantic import Field
 
 from derelay.engine import Protocol
 from derelay.engine.ledger import to_nano
 from derelay.mechanism import FAMILY_CODE
-from derelay.strict import ConfigError, StrictModel, format_errors
+from derelay.strict import StrictModel
 
 from . import closed, crypto
 from .lottery import LeaderLottery, gini
@@ -63,15 +63,9 @@ NONE = -1
 
 
 class DeepChainOptions(StrictModel):
-    """The protocol's own settings (``RunConfig.options``).  A bad option is one line naming
-    the key, its value and what is allowed (:class:`derelay.strict.ConfigError`)."""
-
-    def __init__(self, **data: Any) -> None:
-        try:
-            super().__init__(**data)
-        except ValidationError as exc:
-            problems = format_errors(type(self), exc, data)
-            raise ConfigError(["; ".join(problems)], "options") from None
+    """The protocol's own settings (``RunConfig.options``).  The engine validates them
+    strictly (:func:`derelay.engine.run.protocol_options`): a bad option is one line naming
+    the key, its value and what is allowed."""
 
     groups: int = Field(1, ge=1, description="collaborative groups per round")
     trainers_per_round: int | None = Field(
