@@ -37,6 +37,8 @@ from derelay.params import ParamValues
 
 #: Default z3 resource limit per query (deterministic, unlike a timeout).
 DEFAULT_RLIMIT = 20_000_000
+#: Outer wall-clock safety net per query (ms); a query that hits it answers "unknown".
+SAFETY_TIMEOUT_MS = 30_000
 
 
 class MechanismFormalError(ValueError):
@@ -134,6 +136,7 @@ def check_mechanism(mech, base=None) -> dict[str, Any]:
 def _solver(rlimit: int) -> z3.Solver:
     s = z3.Solver()
     s.set("rlimit", int(rlimit))
+    s.set("timeout", SAFETY_TIMEOUT_MS)  # outer safety net: a verdict comes from rlimit
     return s
 
 

@@ -93,7 +93,7 @@ class Toy(Mechanism):
     finality = "bft"
     # the contract suite: a small run; with honest auditors the realised mean utilities
     # are the closed form (exactly for N, up to Monte Carlo error for Lazy)
-    contract = {"params": {"n_participants": 20}, "options": {}, "rounds": 5,
+    contract = {"params": {"n_participants": 20}, "options": {}, "rounds": 5, "prove": True,
                 "closed_form": [{"role": r, "strategy": s, "rounds": 60, "tolerance": t,
                                  "run": {"types": {"lazy": 0.5}, "initial_coins": 2.0}}
                                 for r, s, t in (("W", "N", 1e-12), ("A", "N", 1e-12),
