@@ -41,9 +41,7 @@ Domain choices (paper ambiguities, documented)
 from __future__ import annotations
 
 import difflib
-import json
 import math
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -52,16 +50,34 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+#: Largest magnitude of any parameter value accepted on input.  The mechanisms' closed
+#: forms multiply up to about five parameters (e.g. P_Comp * D * tau * |M|, or a reward
+#: times a count times a version gap), so with every |value| <= 1e50 no product reaches
+#: float64's 1.8e308 and a condition can never become inf - inf = NaN (the test
+#: ``test_params_strict.py::test_extreme_magnitudes_keep_the_conditions_finite`` evaluates
+#: every condition with every parameter at the bound).  Beyond it a value is refused.
+MAX_MAGNITUDE = 1e50
+#: Largest population (``n_participants``) accepted: the simulation allocates per-agent
+#: state (and, by default, one Mesa agent) for each, about 1-2 KB per participant.
+MAX_PARTICIPANTS = 1_000_000
+
 
 @dataclass(frozen=True)
 class Domain:
-    """Allowed range of a parameter: ``lower (<|<=) x (<|<=) upper``."""
+    """Allowed range of a parameter: ``lower (<|<=) x (<|<=) upper``.
+
+    ``cap``: an input limit on top of the mathematical domain (the largest value the
+    simulation can represent or allocate, e.g. :data:`MAX_PARTICIPANTS`).  Like the
+    global :data:`MAX_MAGNITUDE` it is enforced on input values (:meth:`contains`,
+    :meth:`limit_problem`) but is not a solver constraint (:meth:`constraints`).
+    """
 
     lower: float | None = None
     lower_strict: bool = False
     upper: float | None = None
     upper_strict: bool = False
     integer: bool = False
+    cap: float | None = None
 
     def describe(self, name: str) -> str:
         parts = []
@@ -77,8 +93,33 @@ class Domain:
             text = f"{name} is any finite number"
         return text
 
+    def limit_problem(self, name: str, value: Any) -> str | None:
+        """The input-limit violation of ``value`` (magnitude or cap) as one line, or None."""
+        try:
+            f = float(value)
+        except OverflowError:  # an integer beyond float range
+            f = math.inf if value > 0 else -math.inf
+        else:
+            if not math.isfinite(f):
+                return None
+        text = value if isinstance(value, float) else _short_int(value)
+        if abs(f) > MAX_MAGNITUDE:
+            return (
+                f"parameter '{name}' = {text!r} is out of range: allowed |{name}| <= "
+                f"{MAX_MAGNITUDE:g} (larger magnitudes overflow the mechanism's "
+                "floating-point formulas)"
+            )
+        if self.cap is not None and f > self.cap:
+            return (
+                f"parameter '{name}' = {text!r} is out of range: allowed {name} <= "
+                f"{_fmt(self.cap)} (the largest value the simulation can allocate)"
+            )
+        return None
+
     def contains(self, value: float) -> bool:
         if not math.isfinite(value):
+            return False
+        if abs(value) > MAX_MAGNITUDE or (self.cap is not None and value > self.cap):
             return False
         if self.integer and float(value) != int(value):
             return False
@@ -104,12 +145,31 @@ def _fmt(x: float) -> str:
     return str(int(x)) if float(x).is_integer() else repr(x)
 
 
+def _short_int(value: Any) -> Any:
+    """A huge integer shortened for messages (``10**400`` -> a short marker)."""
+    if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 200:
+        return _HugeInt(value)
+    return value
+
+
+class _HugeInt:
+    def __init__(self, value: int) -> None:
+        self.digits = len(str(abs(value))) if value.bit_length() < 40_000 else None
+        self.sign = "-" if value < 0 else ""
+
+    def __repr__(self) -> str:
+        if self.digits is None:
+            return f"{self.sign}<an integer of more than 12,000 digits>"
+        return f"{self.sign}<an integer of {self.digits:,} digits>"
+
+
 NONNEG = Domain(lower=0.0)
 POSITIVE = Domain(lower=0.0, lower_strict=True)
 UNIT_OPEN = Domain(lower=0.0, lower_strict=True, upper=1.0, upper_strict=True)
 PROB = Domain(lower=0.0, upper=1.0)
 COUNT_INT_POS = Domain(lower=1.0, integer=True)
 COUNT_INT = Domain(lower=0.0, integer=True)
+POPULATION = Domain(lower=1.0, integer=True, cap=MAX_PARTICIPANTS)
 
 
 @dataclass(frozen=True)
@@ -413,7 +473,7 @@ PARAMS: tuple[ParamInfo, ...] = (
         "Q_TotalParticipants",
         "total number of participants",
         "Table III",
-        COUNT_INT_POS,
+        POPULATION,
         256,
         group="simulation",
         unit="count",
@@ -563,6 +623,11 @@ def _type_name(value: Any) -> str:
     return type(value).__name__
 
 
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
 def params_from_mapping(data: Mapping[str, Any], source: str | None = None) -> Params:
     """Validate a mapping of parameter values; raise :class:`ParamsError` on bad input."""
     if not isinstance(data, Mapping):
@@ -574,29 +639,35 @@ def params_from_mapping(data: Mapping[str, Any], source: str | None = None) -> P
             problems.append(f"unknown parameter '{key}'{_did_you_mean(str(key))}")
             continue
         info = PARAM_INFO[key]
+        dom = info.domain
         if isinstance(value, bool) or not isinstance(value, int | float):
-            expected = "an integer" if info.domain.integer else "a number"
+            expected = "an integer" if dom.integer else "a number"
             problems.append(
-                f"parameter '{key}' = {value!r} has the wrong type ({_type_name(value)}): "
-                f"expected {expected}; allowed {info.domain.describe(key)}"
+                f"parameter '{key}' = {_short(value)} has the wrong type ({_type_name(value)}): "
+                f"expected {expected}; allowed {dom.describe(key)}"
             )
             continue
-        if info.domain.integer and float(value) != int(value):
-            problems.append(
-                f"parameter '{key}' = {value!r} is out of range: allowed {info.domain.describe(key)}"
-            )
+        out_of_range = (
+            f"parameter '{key}' = {_short_int(value)!r} is out of range: "
+            f"allowed {dom.describe(key)}"
+        )
+        limit = dom.limit_problem(key, value)
+        if limit:
+            problems.append(limit)
             continue
-        if not math.isfinite(float(value)):
-            problems.append(
-                f"parameter '{key}' = {value!r} is out of range: allowed {info.domain.describe(key)}"
-            )
+        try:
+            f = float(value)
+        except OverflowError:  # an int beyond float range: caught by limit_problem
+            problems.append(out_of_range)
             continue
-        if not info.domain.contains(float(value)):
-            problems.append(
-                f"parameter '{key}' = {value!r} is out of range: allowed {info.domain.describe(key)}"
-            )
+        # NaN / +-inf (and 1e309, read as inf) first: int() of them would raise
+        if not math.isfinite(f) or (dom.integer and not f.is_integer()):
+            problems.append(out_of_range)
             continue
-        clean[key] = int(value) if info.domain.integer else float(value)
+        if not dom.contains(f):
+            problems.append(out_of_range)
+            continue
+        clean[key] = int(value) if dom.integer else f
     if problems:
         raise ParamsError(problems, source)
     try:
@@ -611,53 +682,25 @@ def params_from_mapping(data: Mapping[str, Any], source: str | None = None) -> P
 
 
 def parse_params_text(text: str, fmt: str, source: str | None = None) -> Params:
-    """Parse JSON or TOML text (``fmt`` in {"json", "toml"}) into :class:`Params`."""
-    if fmt == "json":
-        try:
-            data = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise ParamsError(
-                [f"malformed JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}"], source
-            ) from None
-    elif fmt == "toml":
-        try:
-            data = tomllib.loads(text)
-        except tomllib.TOMLDecodeError as exc:
-            raise ParamsError([f"malformed TOML: {exc}"], source) from None
-    else:
-        raise ParamsError([f"unknown format '{fmt}': use json or toml"], source)
-    if (
-        isinstance(data, Mapping)
-        and set(data) == {"params"}
-        and isinstance(data["params"], Mapping)
-    ):
-        data = data["params"]
-    return params_from_mapping(data, source)
+    """Parse JSON or TOML text (``fmt`` in {"json", "toml"}) into :class:`Params`.
+
+    Read with :func:`derelay.space.parse_table`: duplicate JSON keys, malformed text,
+    deep nesting and huge integer literals are refused with one line."""
+    from derelay.space import parse_table
+
+    return params_from_mapping(parse_table(text, fmt, source), source)
 
 
 def load_params(path: str | Path) -> Params:
     """Load parameters from a ``.json`` or ``.toml`` file (other suffixes: sniffed).
 
     A file may hold the keys at top level or inside a single ``params`` table.
-    Missing keys take their defaults.
+    Missing keys take their defaults.  Only regular, size-limited UTF-8 files are read
+    (:func:`derelay.space.read_table_file`).
     """
-    path = Path(path)
-    source = str(path)
-    if not path.exists():
-        raise ParamsError(["file not found"], source)
-    if path.is_dir():
-        raise ParamsError(["is a directory, expected a JSON or TOML file"], source)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ParamsError([f"cannot read file: {exc}"], source) from None
-    suffix = path.suffix.lower()
-    if suffix == ".json":
-        return parse_params_text(text, "json", source)
-    if suffix == ".toml":
-        return parse_params_text(text, "toml", source)
-    stripped = text.lstrip()
-    fmt = "json" if stripped.startswith("{") else "toml"
+    from derelay.space import read_table_file
+
+    text, fmt, source = read_table_file(path)
     return parse_params_text(text, fmt, source)
 
 
@@ -694,7 +737,10 @@ def grid(base: Params | None = None, mode: str = "product", **axes: Any) -> Para
 
     ``mode="product"`` forms the Cartesian product (each axis broadcast along its own
     dimension, then flattened); ``mode="zip"`` pairs equally long axes point by point.
-    Values are validated against each parameter's domain (vectorised).
+    Values are validated against each parameter's domain (vectorised), the input limits
+    (:data:`MAX_MAGNITUDE`, ``Domain.cap``) and integrality; a grid of more than
+    :data:`derelay.space.MAX_GRID_POINTS` points (the memory budget shared with
+    :meth:`derelay.space.ParamSpace.grid`) is refused before anything is allocated.
     """
     import numpy as np
 
@@ -703,26 +749,53 @@ def grid(base: Params | None = None, mode: str = "product", **axes: Any) -> Para
     for name in axes:
         if name not in PARAM_INFO:
             raise ParamsError([f"unknown parameter '{name}'{_did_you_mean(name)}"])
-    arrays = {k: np.asarray(v, dtype=float).ravel() for k, v in axes.items()}
+    from derelay.space import MAX_GRID_POINTS
+
+    arrays = {}
+    for k, v in axes.items():
+        try:
+            arrays[k] = np.asarray(v, dtype=float).ravel()
+        except (TypeError, ValueError, OverflowError):
+            raise ParamsError([f"parameter '{k}': grid values must be numbers"]) from None
     if mode == "product":
+        size = math.prod(len(a) for a in arrays.values()) if arrays else 1
+        if size > MAX_GRID_POINTS:
+            raise ParamsError(
+                [
+                    f"grid of {size:,} points is too large: allowed at most "
+                    f"{MAX_GRID_POINTS:,} points (about {8 * MAX_GRID_POINTS * max(1, len(arrays)) // 2**20:,} MiB "
+                    "of axis arrays); split it or use a coarser grid"
+                ]
+            )
         mesh = np.meshgrid(*arrays.values(), indexing="ij") if arrays else []
         arrays = {k: m.ravel() for k, m in zip(arrays, mesh, strict=True)}
     elif mode == "zip":
         lengths = {len(a) for a in arrays.values()}
         if len(lengths) > 1:
             raise ParamsError([f"zip grid needs equally long axes, got lengths {sorted(lengths)}"])
+        size = lengths.pop() if lengths else 1
+        if size > MAX_GRID_POINTS:
+            raise ParamsError(
+                [f"grid of {size:,} points is too large: allowed at most {MAX_GRID_POINTS:,}"]
+            )
     else:
         raise ParamsError([f"unknown grid mode '{mode}': use product or zip"])
     problems = []
     for k, a in arrays.items():
         dom = PARAM_INFO[k].domain
-        ok = np.isfinite(a)
+        ok = np.isfinite(a) & (np.abs(a) <= MAX_MAGNITUDE)
         for c in dom.constraints(a):
             ok &= c
+        if dom.integer:
+            ok &= a == np.round(a)
+        if dom.cap is not None:
+            ok &= a <= dom.cap
         if not ok.all():
             bad = a[~ok][0]
+            limit = dom.limit_problem(k, float(bad))
             problems.append(
-                f"parameter '{k}' has out-of-range grid value {bad!r}: allowed {dom.describe(k)}"
+                f"parameter '{k}' has out-of-range grid value {bad!r}: "
+                + (limit.split(": ", 1)[1] if limit else f"allowed {dom.describe(k)}")
             )
     if problems:
         raise ParamsError(problems)
@@ -802,6 +875,20 @@ def reference_markdown() -> str:
         lines.append("")
     lines += ["## Cross-parameter constraints", ""]
     lines += [f"- {text}" for _name, text, _pred in CROSS_CONSTRAINTS]
+    lines += [
+        "",
+        "## Input limits",
+        "",
+        f"- Every value must be finite with magnitude at most {MAX_MAGNITUDE:g}: the closed",
+        "  forms multiply up to about five parameters, and below this bound no product reaches",
+        "  float64's 1.8e308 (so no condition can turn into inf - inf). Larger values are refused.",
+        f"- `n_participants` <= {MAX_PARTICIPANTS:,} (the largest population the simulation",
+        "  allocates).",
+        "- In a simulation (`derelay run`), every coin-valued parameter and `initial_coins` is at",
+        "  most 9,223,372,036 coins: the ledger holds integer nano-coins, 2^63-1 per account. Sums",
+        "  over accounts are exact at any size; a flow that would take one account beyond the",
+        "  limit stops the run with a `LedgerOverflowError` naming the account and the round.",
+    ]
     lines += [
         "",
         "## Readings of the paper",

@@ -37,7 +37,9 @@ Measured per (mechanism, design, family, share, seed)
   of the mechanism's claim for that family, where the mechanism names one.
 * ``detection_rate``: deviant actions penalised or rejected / deviant actions.
 * money per round: ``minted``, ``external``, ``burned`` and ``outlay`` (net money reaching
-  participants: the change of their balances and escrow).
+  participants: the change of their balances and escrow), money moved while setting a run
+  up excluded, and outside money that only funds participants' own deposits (a protocol's
+  cumulative ``deposit_funding`` column) excluded from both ``external`` and ``outlay``.
 * accuracy, in percentage points (torch: held-out accuracy x 100; abstract learning: the
   stand-in's value in (c), which the common currency makes points): final and mean (area
   under the curve / rounds) accuracy of the mechanism's
@@ -385,7 +387,11 @@ def compare_kind(config: dict, seed: int) -> dict[str, Any]:
     jobs, wasted = col("training_jobs").sum(), col("wasted_jobs").sum()
     actions, detected = col("deviant_actions").sum(), col("deviant_detected").sum()
     part1 = int(lg.coins.sum()) + int(lg.escrow)
-    outlay = (part1 - part0) / nano
+    # money a protocol paid in from outside only to fund participants' own deposits
+    # (a cumulative ``deposit_funding`` column, e.g. FLChain's) is neither outside cost
+    # nor outlay: it is the participants' stake, returned or forfeited
+    dep = float(rdf["deposit_funding"].iloc[-1]) if "deposit_funding" in rdf and len(rdf) else 0.0
+    outlay = (part1 - part0) / nano - dep
     acc0 = float(acc[0]) if len(acc) and np.isfinite(acc[0]) else float("nan")
     accf = float(acc[-1]) if len(acc) else float("nan")
     gain_pts = (accf - acc0) if np.isfinite(accf) and np.isfinite(acc0) else float("nan")
@@ -401,7 +407,7 @@ def compare_kind(config: dict, seed: int) -> dict[str, Any]:
         "deviant_actions": float(actions),
         "deviant_detected": float(detected),
         "minted_per_round": (lg.minted - minted0) / nano / rounds,
-        "external_per_round": (lg.external_in - external0) / nano / rounds,
+        "external_per_round": ((lg.external_in - external0) / nano - dep) / rounds,
         "burned_per_round": (lg.burned - burned0) / nano / rounds,
         "outlay_per_round": outlay / rounds,
         "accuracy_initial": acc0,

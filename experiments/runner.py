@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import json
 import os
+import threading
 import time
 import traceback
 from collections.abc import Callable, Iterable
@@ -72,6 +73,14 @@ def atomic_write_text(path: Path, text: str) -> None:
 
 def atomic_write_json(path: Path, obj: Any) -> None:
     atomic_write_text(path, json.dumps(obj, indent=1, sort_keys=False, default=_json_default))
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = _tmp_name(path)
+    with open(tmp, "wb") as fh:
+        fh.write(data)
+    os.replace(tmp, path)
 
 
 def atomic_write_parquet(path: Path, df: pd.DataFrame) -> None:
@@ -139,6 +148,75 @@ def _tidy(df: pd.DataFrame, run: dict[str, Any], metrics: list[str], every: int)
     return df[cols]
 
 
+def compute_run(
+    kind: str, run: dict[str, Any], tables: list[str], metrics: list[str], every: int
+) -> tuple[dict[str, Any], dict[str, pd.DataFrame]]:
+    """Run one sweep run in memory: its status record and its tidy tables; never raises.
+
+    A metric of ``metrics`` that no kept table has makes the run fail, and its record
+    carries ``spec_error`` (the sweep refuses such a spec after its first run).
+    """
+    t0 = time.perf_counter()
+    record: dict[str, Any] = {
+        "run_id": run["run_id"],
+        "point": run["point"],
+        "replication": run["replication"],
+        "seed": run["seed"],
+        "status": "ok",
+        "error": None,
+        "files": [],
+        "rows": 0,
+    }
+    frames: dict[str, pd.DataFrame] = {}
+    try:
+        fn = RUN_KINDS[kind]
+        result = fn(run["config"], int(run["seed"]))
+        if not isinstance(result, dict) or not all(
+            isinstance(v, pd.DataFrame) for v in result.values()
+        ):
+            raise TypeError(f"run kind {kind!r} must return a dict of pandas DataFrames")
+        wanted = tables or list(result)
+        missing = [t for t in wanted if t not in result]
+        if missing:
+            raise KeyError(f"run kind {kind!r} produced no table(s) {missing}")
+        if metrics:
+            have = {c for t in wanted for c in result[t].columns}
+            unknown = [m for m in metrics if m not in have]
+            if unknown:
+                avail = sorted(have - set(KEY_COLUMNS))
+                record["spec_error"] = (
+                    f"'outputs.metrics' = {unknown} names no column of kind {kind!r}'s "
+                    f"table(s) {wanted}: available {avail}"
+                )
+                raise ValueError(record["spec_error"])
+        for t in wanted:
+            frames[t] = _tidy(result[t], run, metrics, every)
+    except Exception as exc:  # a failing run is recorded; the sweep goes on
+        frames = {}
+        record["status"] = "failed"
+        record["error"] = f"{type(exc).__name__}: {exc}"
+        record["traceback"] = traceback.format_exc(limit=8)
+    record["duration_s"] = time.perf_counter() - t0
+    return record, frames
+
+
+def write_run(out: Path, record: dict[str, Any], frames: dict) -> dict[str, Any]:
+    """Write a computed run's tables (DataFrames or Parquet bytes), then its status record."""
+    for t, df in frames.items():
+        path = run_file(out, t, record["run_id"])
+        if isinstance(df, bytes):
+            atomic_write_bytes(path, df)
+            import pyarrow.parquet as pq
+
+            record["rows"] += pq.ParquetFile(path).metadata.num_rows
+        else:
+            atomic_write_parquet(path, df)
+            record["rows"] += len(df)
+        record["files"].append(str(path.relative_to(out)))
+    atomic_write_json(status_file(out, record["run_id"]), record)
+    return record
+
+
 def execute_run(
     kind: str,
     run: dict[str, Any],
@@ -158,43 +236,37 @@ def execute_run(
     from . import kinds as _kinds  # noqa: F401  (registers the built-in kinds in workers)
 
     restore(plugins)
+    record, frames = compute_run(kind, run, tables, metrics, every)
+    return write_run(Path(out), record, frames)
 
-    out_p = Path(out)
-    t0 = time.perf_counter()
-    record: dict[str, Any] = {
-        "run_id": run["run_id"],
-        "point": run["point"],
-        "replication": run["replication"],
-        "seed": run["seed"],
-        "status": "ok",
-        "error": None,
-        "files": [],
-        "rows": 0,
-    }
-    try:
-        fn = RUN_KINDS[kind]
-        result = fn(run["config"], int(run["seed"]))
-        if not isinstance(result, dict) or not all(
-            isinstance(v, pd.DataFrame) for v in result.values()
-        ):
-            raise TypeError(f"run kind {kind!r} must return a dict of pandas DataFrames")
-        wanted = tables or list(result)
-        missing = [t for t in wanted if t not in result]
-        if missing:
-            raise KeyError(f"run kind {kind!r} produced no table(s) {missing}")
-        for t in wanted:
-            df = _tidy(result[t], run, metrics, every)
-            path = run_file(out_p, t, run["run_id"])
-            atomic_write_parquet(path, df)
-            record["files"].append(str(path.relative_to(out_p)))
-            record["rows"] += len(df)
-    except Exception as exc:  # a failing run is recorded; the sweep goes on
-        record["status"] = "failed"
-        record["error"] = f"{type(exc).__name__}: {exc}"
-        record["traceback"] = traceback.format_exc(limit=8)
-    record["duration_s"] = time.perf_counter() - t0
-    atomic_write_json(status_file(out_p, run["run_id"]), record)
-    return record
+
+def execute_run_remote(
+    kind: str,
+    run: dict[str, Any],
+    tables: list[str],
+    metrics: list[str],
+    every: int,
+    plugins: bytes | None = None,
+) -> tuple[dict[str, Any], dict[str, bytes]]:
+    """A run on a Dask worker: the record and each table as Parquet bytes, written nothing.
+
+    The results travel back through Dask, so a worker needs no view of the output
+    directory; the client writes the files (:func:`write_run`).
+    """
+    import io
+
+    from derelay.engine.plugins import restore
+
+    from . import kinds as _kinds  # noqa: F401
+
+    restore(plugins)
+    record, frames = compute_run(kind, run, tables, metrics, every)
+    blobs = {}
+    for t, df in frames.items():
+        buf = io.BytesIO()
+        df.to_parquet(buf, index=False)
+        blobs[t] = buf.getvalue()
+    return record, blobs
 
 
 # ---------------------------------------------------------------------------------------
@@ -290,10 +362,16 @@ def write_manifest(out: Path, spec: Spec, runs: list[RunSpec]) -> dict[str, Any]
     return manifest
 
 
-def _prepare_out(out: Path, spec: Spec, resume: bool, spec_text: str | None) -> None:
+def _check_out(out: Path, spec: Spec, resume: bool) -> None:
+    """Refuse an output directory this sweep may not write into (writes nothing)."""
     meta_path = out / "sweep.json"
+    if out.exists() and not out.is_dir():
+        raise SpecError(f"output directory {out} is a file; choose another --out")
     if meta_path.exists():
-        meta = json.loads(meta_path.read_text(encoding="utf-8"))
+        try:
+            meta = json.loads(meta_path.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise SpecError(f"{meta_path} is unreadable ({exc}); choose another --out") from None
         if not resume:
             raise SpecError(
                 f"output directory {out} already holds a sweep ({meta.get('name')!r}); "
@@ -304,13 +382,22 @@ def _prepare_out(out: Path, spec: Spec, resume: bool, spec_text: str | None) -> 
                 f"cannot --resume: {out} holds a sweep of a different spec "
                 f"(digest {meta.get('digest')} != {spec.digest()}); choose another --out"
             )
+        return
+    if out.is_dir() and any(out.iterdir()):
+        what = "cannot --resume: " if resume else ""
+        raise SpecError(
+            f"{what}output directory {out} is not empty and holds no sweep; "
+            "choose another --out"
+        )
+
+
+def _prepare_out(out: Path, spec: Spec, resume: bool, spec_text: str | None) -> None:
+    _check_out(out, spec, resume)
+    meta_path = out / "sweep.json"
+    if meta_path.exists():
         for stale in out.rglob(".*.tmp-*"):  # temporaries of runs killed mid-write
             stale.unlink(missing_ok=True)
         return
-    if out.exists() and any(out.iterdir()) and not resume:
-        raise SpecError(
-            f"output directory {out} is not empty and holds no sweep; choose another --out"
-        )
     from derelay import __version__
 
     out.mkdir(parents=True, exist_ok=True)
@@ -421,13 +508,66 @@ def run_sweep(
 
     out = Path(out)
     t0 = time.perf_counter()
-    _prepare_out(out, spec, resume, spec_text)
+    if scheduler is not None:
+        check_scheduler(scheduler)
+    _check_out(out, spec, resume)
     runs = spec.runs()
     statuses = read_statuses(out) if resume else {}
     pending = [r for r in runs if not _finished(statuses.get(r.run_id), out, retry_failed)]
     skipped = len(runs) - len(pending)
     outputs = spec.outputs
     args = (list(outputs.tables), list(outputs.metrics), outputs.every)
+    first = None
+    if outputs.metrics and pending:  # check the metrics on the first run, before writing
+        first = compute_run(spec.kind, pending[0].as_record(), *args)
+        if first[0].get("spec_error"):
+            raise SpecError(f"invalid experiment spec: {first[0]['spec_error']}")
+    dask = _connect_dask(scheduler, workers or os.cpu_count() or 1) if scheduler else None
+    try:
+        return _sweep(spec, out, runs, pending, skipped, first, args, workers, resume, dask,
+                      progress, spec_text, on_result, t0)
+    finally:
+        if dask is not None:
+            for part in dask:
+                if part is not None:
+                    part.close()
+
+
+def check_scheduler(scheduler: str) -> None:
+    """``local`` or a Dask address (``tcp://host:port``, ``host:port``, ``inproc://...``)."""
+    import re
+
+    if scheduler == "local":
+        return
+    if re.fullmatch(r"(tcp|tls|ucx|ws|wss|inproc)://\S+", scheduler) or re.fullmatch(
+        r"[A-Za-z0-9.\-]+:\d{1,5}", scheduler
+    ):
+        return
+    raise SpecError(
+        f"'--scheduler' = {scheduler!r} is not a Dask scheduler: allowed 'local' or an "
+        "address such as tcp://host:8786"
+    )
+
+
+def _connect_dask(scheduler: str, workers: int):
+    """(client, cluster or None); a local cluster listens on 127.0.0.1 only, dashboard too."""
+    from dask.distributed import Client, LocalCluster
+
+    if scheduler == "local":
+        cluster = LocalCluster(
+            n_workers=workers, threads_per_worker=1, processes=True, host="127.0.0.1",
+            dashboard_address="127.0.0.1:0",
+        )
+        return Client(cluster), cluster
+    try:
+        return Client(scheduler, timeout="10s"), None
+    except (OSError, TimeoutError, ValueError) as exc:
+        raise SpecError(f"cannot connect to Dask scheduler '--scheduler' {scheduler}: {exc}") from None
+
+
+def _sweep(spec, out, runs, pending, skipped, first, args, workers, resume, dask, progress,
+           spec_text, on_result, t0) -> SweepResult:
+    _prepare_out(out, spec, resume, spec_text)
     from derelay.engine.plugins import snapshot
 
     blob = snapshot()  # registrations a worker process would not see (None: none)
@@ -447,10 +587,14 @@ def run_sweep(
             last_manifest[0] = time.monotonic()
 
     interrupted = False
+    lost: str | None = None
     with _Progress(len(pending), progress and bool(pending), spec.name) as bar:
         try:
-            if scheduler:
-                _run_dask(spec.kind, pending, out, (*args, blob), scheduler, workers, bar, collect)
+            if first is not None:
+                collect(write_run(out, *first), bar)
+                pending = pending[1:]
+            if dask is not None:
+                _run_dask(dask[0], spec.kind, pending, out, (*args, blob), bar, collect)
             elif workers <= 1 or len(pending) <= 1:
                 for r in pending:
                     collect(execute_run(spec.kind, r.as_record(), str(out), *args), bar)
@@ -473,11 +617,24 @@ def run_sweep(
                     _run_pool(spec.kind, rest, out, (*args, blob), workers, bar, collect)
         except KeyboardInterrupt:
             interrupted = True
+        except SweepWorkerLost as exc:
+            lost = str(exc)
+    if not interrupted and lost is None:
+        missing = [r.run_id for r in pending if not status_file(out, r.run_id).exists()]
+        if missing:  # never "0 ok, N pending" with success
+            lost = f"{len(missing)} runs came back with no result (first {missing[:5]})"
     write_manifest(out, spec, runs)
     final = read_statuses(out)
     ok = sum(1 for r in runs if final.get(r.run_id, {}).get("status") == "ok")
     failed = sum(1 for r in runs if final.get(r.run_id, {}).get("status") == "failed")
     res = SweepResult(out, len(runs), ok, failed, skipped, time.perf_counter() - t0, final)
+    if lost is not None:
+        pending_n = len(runs) - ok - failed
+        raise SweepWorkerLost(
+            f"{lost}; stopped after {ok} ok / {failed} failed of {len(runs)} runs "
+            f"({pending_n} pending, recorded in {out / 'manifest.json'}); "
+            f"finish with: derelay sweep SPEC --out {out} --resume"
+        )
     if interrupted:
         raise SweepInterrupted(
             f"interrupted after {ok} ok / {failed} failed of {len(runs)} runs; "
@@ -486,36 +643,191 @@ def run_sweep(
     return res
 
 
-def _run_pool(kind, pending, out, args, workers, bar, collect) -> None:
-    import multiprocessing as mp
-    from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+#: Before starting worker processes the sweep times its first runs for about this long.
+PROBE_S = 0.2
+#: A chunk handed to a pool worker holds about this much work (seconds, estimated from the
+#: runs timed so far), so that trivially short runs do not pay one round trip each.
+CHUNK_TARGET_S = 0.25
 
-    ctx = mp.get_context("spawn")
-    window = max(2 * workers, 4)
-    todo = iter(pending)
-    with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
-        futures: dict = {}
+
+class SweepWorkerLost(SweepInterrupted):
+    """A pool worker died (killed, out of memory); finished runs are kept, resume finishes."""
+
+
+def _pool_context():
+    """forkserver (workers fork from one warm server that imported the kinds once, with
+    SIGINT ignored) where the platform has it, else spawn; never fork (threads: the
+    progress bar, pyarrow, torch)."""
+    import multiprocessing as mp
+
+    try:
+        ctx = mp.get_context("forkserver")
+    except ValueError:
+        return mp.get_context("spawn")
+    ctx.set_forkserver_preload(["experiments._sweep_worker"])
+    return ctx
+
+
+def _stop_pool(pool) -> None:
+    """Shut a pool down now: cancel what is queued, end the worker processes."""
+    procs = list((getattr(pool, "_processes", None) or {}).values())
+    pool.shutdown(wait=False, cancel_futures=True)
+    for p in procs:
+        if p.is_alive():
+            p.terminate()
+    for p in procs:
+        p.join(timeout=5)
+
+
+def _worker_init(plugins: bytes | None) -> None:
+    """Pool initializer: SIGINT ignored (the parent handles Ctrl-C), plug-ins restored once."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    from derelay.engine.plugins import restore
+
+    restore(plugins)
+
+
+def _worker_ready() -> int:
+    """A no-op task: its result tells the parent that a worker is up and warm."""
+    return os.getpid()
+
+
+def _execute_chunk(kind, records, out, tables, metrics, every) -> list[dict[str, Any]]:
+    """Run a chunk of runs in a pool worker (each writes its status record as it finishes)."""
+    return [execute_run(kind, rec, out, tables, metrics, every) for rec in records]
+
+
+def _run_pool(kind, pending, out, args, workers, bar, collect) -> None:
+    """Run ``pending`` on ``workers`` processes: this one and ``workers - 1`` pool workers.
+
+    This process runs runs itself from the start: it times the first ones (about
+    :data:`PROBE_S` seconds) and starts no pool at all when the rest would take less than
+    :data:`POOL_STARTUP_S`; a pool worker receives work only once it has reported that it
+    is up (a no-op task), so a sweep shorter than a worker's start-up finishes here at
+    serial speed and the pool is simply stopped.  Work is handed out in
+    chunks of about :data:`CHUNK_TARGET_S` seconds (estimated from the runs timed here),
+    at most two chunks per worker at a time.  Results are identical to a serial sweep:
+    each run's seed is its own.  A worker that dies ends the sweep cleanly
+    (:class:`SweepWorkerLost`): its runs have no status record and ``--resume`` reruns them.
+    """
+    from collections import deque
+    from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+    from concurrent.futures.process import BrokenProcessPool
+
+    tables, metrics, every, blob = args
+    n_proc = max(1, workers - 1)
+    queue = deque(pending)
+    timings: list[float] = []
+    # The pool starts in a thread: starting a forkserver worker blocks until the server has
+    # imported its preload, and this process has runs to do meanwhile.
+    holder: dict[str, Any] = {"abandon": False}
+    lock = threading.Lock()
+
+    def start() -> None:
         try:
-            for r in _take(todo, window):
-                futures[pool.submit(execute_run, kind, r.as_record(), str(out), *args)] = r
-            while futures:
-                done, _ = wait(futures, return_when=FIRST_COMPLETED)
-                for fut in done:
-                    r = futures.pop(fut)
-                    try:
-                        rec = fut.result()
-                    except Exception as exc:  # worker died (e.g. killed, out of memory)
-                        rec = _crash_record(r, out, exc)
-                    collect(rec, bar)
-                    for nxt in _take(todo, 1):
-                        futures[
-                            pool.submit(execute_run, kind, nxt.as_record(), str(out), *args)
-                        ] = nxt
-        except KeyboardInterrupt:
-            for f in futures:
-                f.cancel()
-            pool.shutdown(wait=False, cancel_futures=True)
-            raise
+            pool = ProcessPoolExecutor(
+                max_workers=n_proc, mp_context=_pool_context(), initializer=_worker_init,
+                initargs=(blob,),
+            )
+            pings = [pool.submit(_worker_ready) for _ in range(n_proc)]
+        except Exception as exc:  # no worker processes here: this process runs everything
+            holder["error"] = exc
+            return
+        with lock:
+            holder["pool"], holder["pings"] = pool, set(pings)
+            abandon = holder["abandon"]
+        if abandon:  # the sweep finished before the pool was up
+            _stop_pool(pool)
+
+    # Time a few runs here first: if the rest would take less than starting workers costs,
+    # no pool is started at all (never slower than one worker).
+    probe_end = time.perf_counter() + PROBE_S
+    while queue and (not timings or time.perf_counter() < probe_end):
+        r = queue.popleft()
+        t = time.perf_counter()
+        rec = execute_run(kind, r.as_record(), str(out), tables, metrics, every)
+        timings.append(time.perf_counter() - t)
+        collect(rec, bar)
+    if sum(timings) / len(timings) * len(queue) < POOL_STARTUP_S:
+        while queue:
+            collect(execute_run(kind, queue.popleft().as_record(), str(out), tables, metrics, every), bar)
+        return
+    starter = threading.Thread(target=start, name="sweep-pool-start", daemon=True)
+    starter.start()
+    pool = None
+    pings: set = set()
+    ready = 0
+    chunks: dict = {}  # future -> list of RunSpec
+
+    def finish() -> None:
+        with lock:
+            holder["abandon"] = True
+            started = holder.get("pool")
+        if started is not None:
+            _stop_pool(started)
+
+    def chunk_size() -> int:
+        est = sum(timings) / len(timings) if timings else None
+        size = 1 if not est else max(1, int(CHUNK_TARGET_S / max(est, 1e-6)))
+        fair = max(1, len(queue) // (2 * workers))
+        return min(size, fair)
+
+    def harvest(futs) -> None:
+        nonlocal ready
+        for fut in futs:
+            if fut in pings:
+                pings.discard(fut)
+                if fut.exception() is not None:
+                    raise BrokenProcessPool(str(fut.exception()))
+                ready += 1
+                continue
+            runs = chunks.pop(fut)
+            try:
+                recs = fut.result()
+            except BrokenProcessPool:
+                raise
+            except Exception as exc:  # e.g. a result that cannot be pickled back
+                recs = [_crash_record(r, out, exc) for r in runs]
+            for rec in recs:
+                collect(rec, bar)
+
+    try:
+        while queue or chunks:
+            if pool is None and "pool" in holder:
+                pool, pings = holder["pool"], holder["pings"]
+            # (a pool that cannot start at all - holder["error"] - leaves this process to
+            # run everything itself)
+            harvest([f for f in (*pings, *chunks) if f.done()])
+            while queue and ready and len(chunks) < 2 * ready:
+                size = chunk_size()
+                part = [queue.popleft() for _ in range(min(size, len(queue)))]
+                fut = pool.submit(
+                    _execute_chunk, kind, [r.as_record() for r in part], str(out),
+                    tables, metrics, every,
+                )
+                chunks[fut] = part
+            if queue:
+                r = queue.popleft()
+                t = time.perf_counter()
+                rec = execute_run(kind, r.as_record(), str(out), tables, metrics, every)
+                timings.append(time.perf_counter() - t)
+                collect(rec, bar)
+            elif chunks:
+                wait(list(chunks), timeout=0.5, return_when=FIRST_COMPLETED)
+    except BrokenProcessPool as exc:
+        finish()
+        lost = sorted(r.run_id for part in chunks.values() for r in part
+                      if not status_file(out, r.run_id).exists())
+        raise SweepWorkerLost(
+            f"a worker process died ({type(exc).__name__}: {exc or 'killed'}); "
+            f"runs {lost} have no result"
+        ) from None
+    except BaseException:
+        finish()
+        raise
+    finish()
 
 
 def _crash_record(r: RunSpec, out: Path, exc: BaseException) -> dict[str, Any]:
@@ -544,42 +856,30 @@ def _take(it: Iterable, n: int) -> list:
     return out
 
 
-def _run_dask(kind, pending, out, args, scheduler, workers, bar, collect) -> None:
-    from dask.distributed import Client, LocalCluster, as_completed
+def _run_dask(client, kind, pending, out, args, bar, collect) -> None:
+    """Run ``pending`` on a Dask cluster; results (records and Parquet bytes) travel back
+    through Dask and are written here, so workers need no view of ``out``."""
+    from dask.distributed import as_completed
 
-    cluster = None
-    if scheduler == "local":
-        cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True)
-        client = Client(cluster)
-    else:
-        try:
-            client = Client(scheduler, timeout="10s")
-        except OSError as exc:
-            raise SpecError(
-                f"cannot connect to Dask scheduler '--scheduler' {scheduler}: {exc}"
-            ) from None
+    tables, metrics, every, blob = args
+    futs = {}
+    for r in pending:
+        f = client.submit(
+            execute_run_remote, kind, r.as_record(), tables, metrics, every, blob, pure=False
+        )
+        futs[f] = r
     try:
-        futs = {}
-        for r in pending:
-            f = client.submit(
-                execute_run, kind, r.as_record(), str(out.resolve()), *args, pure=False
-            )
-            futs[f] = r
-        try:
-            for f in as_completed(list(futs)):
-                r = futs[f]
-                try:
-                    rec = f.result()
-                except Exception as exc:
-                    rec = _crash_record(r, out, exc)
-                collect(rec, bar)
-        except KeyboardInterrupt:
-            client.cancel(list(futs))
-            raise
-    finally:
-        client.close()
-        if cluster is not None:
-            cluster.close()
+        for f in as_completed(list(futs)):
+            r = futs[f]
+            try:
+                rec, blobs = f.result()
+                rec = write_run(out, rec, blobs)
+            except Exception as exc:  # a worker died, or the result could not travel
+                rec = _crash_record(r, out, exc)
+            collect(rec, bar)
+    except KeyboardInterrupt:
+        client.cancel(list(futs))
+        raise
 
 
 # ---------------------------------------------------------------------------------------

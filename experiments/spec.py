@@ -47,6 +47,8 @@ import copy
 import hashlib
 import itertools
 import json
+import math
+import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -57,6 +59,12 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from derelay.params import PARAM_INFO, ParamsError, params_from_mapping
+
+#: A sweep planning more runs than this is refused unless forced (``derelay sweep --force``):
+#: a typo in an axis can otherwise plan work for years and memory for the plan itself.
+MAX_RUNS = 100_000
+#: What a spec ``name`` may be: one plain path component (it names ``runs/<name>``).
+NAME_RE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9._-]{0,99}")
 
 
 class SpecError(ValueError):
@@ -93,7 +101,7 @@ class SweepSection(BaseModel):
 
 
 class OutputsSection(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
     tables: list[str] = Field(default_factory=list)
     metrics: list[str] = Field(default_factory=list)
     every: int = Field(1, ge=1)
@@ -102,8 +110,8 @@ class OutputsSection(BaseModel):
 class SensitivitySection(BaseModel):
     model_config = ConfigDict(extra="forbid")
     method: Literal["morris", "sobol"] = "morris"
-    samples: int = Field(16, ge=2, le=100_000)
-    num_levels: int = Field(4, ge=2, le=64)
+    samples: int = Field(16, ge=2, le=100_000, strict=True)
+    num_levels: int = Field(4, ge=2, le=64, strict=True)
     outputs: list[str] = Field(default_factory=list)
     ranges: dict[str, tuple[float, float]] = Field(default_factory=dict)
     #: which round's value is analysed: "final" or "mean" (over all kept rounds)
@@ -123,17 +131,32 @@ class Spec(BaseModel):
     """A validated experiment spec (see the module docstring for the format)."""
 
     model_config = ConfigDict(extra="forbid")
-    name: str = "experiment"
-    description: str = ""
-    kind: str
-    mechanism: str = "derelayl"
-    replications: int = Field(1, ge=1, le=1_000_000)
-    seed: int = Field(0, ge=0)
+    name: str = Field("experiment", strict=True)
+    description: str = Field("", strict=True)
+    kind: str = Field(strict=True)
+    mechanism: str = Field("derelayl", strict=True)
+    replications: int = Field(1, ge=1, le=1_000_000, strict=True)
+    seed: int = Field(0, ge=0, strict=True)
     seeding: Literal["per_run", "common"] = "per_run"
     base: dict[str, Any] = Field(default_factory=dict)
     sweep: SweepSection = Field(default_factory=SweepSection)
     outputs: OutputsSection = Field(default_factory=OutputsSection)
     sensitivity: SensitivitySection | None = None
+
+    @field_validator("name")
+    @classmethod
+    def _confined_name(cls, v: str) -> str:
+        """The name becomes the default output directory runs/<name>: one plain path part."""
+        if not NAME_RE.fullmatch(v) or v in (".", ".."):
+            raise ValueError(
+                "must be one plain name (letters, digits, '.', '_', '-'; no '/', no '..', "
+                "at most 100 characters), it names the output directory runs/<name>"
+            )
+        return v
+
+    def n_runs(self) -> int:
+        """The number of runs, computed without expanding the points."""
+        return count_points(self.sweep) * self.replications
 
     # -- derived --------------------------------------------------------------------
     def digest(self) -> str:
@@ -244,6 +267,15 @@ def apply_point(
     return cfg
 
 
+def count_points(sweep: SweepSection) -> int:
+    """How many points :func:`expand_points` gives, without expanding them."""
+    if sweep.mode == "points":
+        return max(1, len(sweep.points))
+    if sweep.mode == "grid":
+        return math.prod(len(v) for v in sweep.axes.values()) if sweep.axes else 1
+    return max(1, sum(len(v) for v in sweep.axes.values()))
+
+
 def expand_points(sweep: SweepSection) -> list[dict[str, Any]]:
     """The sweep's points, in a deterministic order."""
     if sweep.mode == "points":
@@ -283,16 +315,25 @@ def _format_validation(exc: ValidationError, source: str) -> str:
     return head + ": " + msgs[0] if len(msgs) == 1 else head + ":\n  - " + "\n  - ".join(msgs)
 
 
-def spec_from_mapping(data: Mapping[str, Any], source: str = "") -> Spec:
+def spec_from_mapping(data: Mapping[str, Any], source: str = "", force: bool = False) -> Spec:
+    """Validate a spec; more than :data:`MAX_RUNS` runs are refused unless ``force``."""
     try:
         spec = Spec.model_validate(dict(data))
     except ValidationError as exc:
         raise SpecError(_format_validation(exc, source)) from None
+    n = spec.n_runs()
+    if n > MAX_RUNS and not force:
+        where = f" {source}" if source else ""
+        raise SpecError(
+            f"experiment spec{where} plans {n:,} runs ({count_points(spec.sweep):,} points x "
+            f"{spec.replications} replications), above the limit of {MAX_RUNS:,} runs; "
+            "pass --force to run it anyway"
+        )
     validate_spec(spec, source)
     return spec
 
 
-def load_spec(path: str | Path) -> Spec:
+def load_spec(path: str | Path, force: bool = False) -> Spec:
     """Load and validate a spec; raises :class:`SpecError` with a clear message."""
     path = Path(path)
     if not path.exists():
@@ -303,7 +344,7 @@ def load_spec(path: str | Path) -> Spec:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise SpecError(f"malformed TOML in {path}: {exc}") from None
-    return spec_from_mapping(data, str(path))
+    return spec_from_mapping(data, str(path), force=force)
 
 
 def validate_spec(spec: Spec, source: str = "") -> None:

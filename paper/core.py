@@ -38,7 +38,7 @@ REPO_EXPERIMENTS = REPO / "experiments"
 #: Names that contain digits but are not numbers: T1-T8, E12, C_Mine, eq. (15), Sec. IV-B,
 #: Fig. 3, Table II, Appendix B, Algorithm 1, x^k, round^k, log-log, 2nd half.
 _REFERENCE = re.compile(
-    r"(?:\b(?:eqs?|Eq|Figs?|Sec|Table|Algorithm|Appendix|Step|Theorem)\.?\s*\(?[\dIVX]+[a-zA-Z]?\)?"
+    r"(?:\b(?:eqs?|Eq|Figs?|Sec|Tables?|Alg|Algorithm|Appendix|Steps?|Theorem|Lemma|Definition|Proposition|Corollary)\.?\s*\(?[\dIVX]+(?:\.\d+)*[a-zA-Z]?\)?"
     r"(?:-[A-Z](?:\(\d+\))?)?"
     r"(?:\s*(?:-|and|,)\s*\(?\d+\)?)*"
     r"|\b[A-Za-z_][A-Za-z_&]*\d+[A-Za-z_\d]*"  # identifiers: T7, E12, Q_MO&T, b^T...

@@ -175,3 +175,53 @@ def test_shipped_compare_config_is_valid():
     cfg = validate(CompareConfig, data, "experiments/compare.toml")
     assert cfg.mechanisms == ["derelayl", "pot", "brain", "flchain", "deepchain"]
     assert cfg == CompareConfig(unilateral_seeds=10)
+
+
+@pytest.fixture(scope="module")
+def quick_all(tmp_path_factory):
+    """`derelay compare --quick` on every mechanism (the CI-size comparison)."""
+    out = tmp_path_factory.mktemp("quick") / "c"
+    r = runner.invoke(
+        app, ["compare", "--quick", "--no-progress", "--workers", "2", "--out", str(out)]
+    )
+    assert r.exit_code == 0, r.output
+    return out
+
+
+def test_quick_comparison_of_all_five(quick_all):
+    df = pd.read_parquet(quick_all / "compare.parquet")
+    assert list(df.columns) == list(SCHEMA)
+    assert set(df["mechanism"]) == {"derelayl", "pot", "brain", "flchain", "deepchain"}
+    from derelay.mechanism import get_mechanism
+    from experiments.compare import families_of
+
+    for m, g in df.groupby("mechanism"):
+        fams = set(families_of(get_mechanism(m)))
+        assert set(g["family"]) - {"honest"} <= fams  # a missing family is never run
+    # every deviant row is paired with its honest twin (same seed): a finite gain
+    dev = df[(df["family"] != "honest") & (df["setting"] == "group")]
+    assert dev["gain_per_round"].notna().mean() > 0.9
+    report = (quick_all / "report.md").read_text()
+    assert "## Design: paper_defaults" in report and "| derelayl |" in report
+    assert " – |" in report  # e.g. DeRelayL has no poison strategy
+
+
+@pytest.mark.slow
+def test_torch_comparison_runs(tmp_path):
+    """The comparison with real learning (a reduced size of the documented full run)."""
+    cfg = CompareConfig(
+        learning="torch",
+        seeds=2,
+        rounds=6,
+        n_participants=64,
+        trainers_per_round=8,
+        families=["lazy", "poison"],
+        unilateral=False,
+        designs=["paper_defaults"],
+        accuracy_families=["poison"],
+        accuracy_shares=[0.5],
+    )
+    s = run_compare(cfg, tmp_path / "t", workers=2)
+    assert s["failed_runs"] == 0 and not s["missing_mechanisms"]
+    df = pd.read_parquet(tmp_path / "t" / "compare.parquet")
+    assert df["accuracy_final"].between(0, 100).all()

@@ -319,3 +319,248 @@ def test_run_expansion_properties(betas, ss, reps, mode, seed):
         for k, v in r.values.items():
             assert r.config["params"][k] == v
     assert sp.runs()[-1].seed == runs[-1].seed  # deterministic
+
+
+def _slow_spec(tmp_path, runs=16, sleep=0.3):
+    spec = tmp_path / "slow2.toml"
+    spec.write_text(
+        f'name = "slow2"\nkind = "toy"\nreplications = {runs}\nseed = 5\n'
+        f"[base]\nrounds = 3\nsleep = {sleep}\n"
+    )
+    return spec
+
+
+def _grandchildren(pid: int) -> list[int]:
+    """Processes whose parent is a child of ``pid`` (the forkserver's pool workers)."""
+    parents: dict[int, int] = {}
+    for d in Path("/proc").iterdir():
+        if d.name.isdigit():
+            try:
+                stat = (d / "stat").read_text()
+            except OSError:
+                continue
+            parents[int(d.name)] = int(stat.rsplit(")", 1)[1].split()[1])
+    kids = {p for p, pp in parents.items() if pp == pid}
+    return [p for p, pp in parents.items() if pp in kids]
+
+
+def _start_cli_sweep(spec, out, workers=2):
+    return subprocess.Popen(
+        [sys.executable, "-c", "from derelay.cli import main; main()",
+         "sweep", str(spec), "--out", str(out), "--workers", str(workers), "--no-progress"],
+        cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        start_new_session=True,
+    )  # fmt: skip
+
+
+def _wait_for_pool_worker(proc, out, timeout=60):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        n = len(list((out / "status").glob("run_*.json"))) if (out / "status").exists() else 0
+        workers = _grandchildren(proc.pid)
+        if workers and n >= 2:
+            return workers
+        time.sleep(0.05)
+    raise AssertionError("no pool worker came up")
+
+
+@pytest.mark.skipif(not Path("/proc").is_dir(), reason="needs /proc to find pool workers")
+def test_killed_pool_worker_stops_cleanly_and_resume_finishes(tmp_path):
+    spec, out = _slow_spec(tmp_path), tmp_path / "o"
+    proc = _start_cli_sweep(spec, out)
+    workers = _wait_for_pool_worker(proc, out)
+    time.sleep(0.2)  # let it take a chunk
+    for w in workers:
+        os.kill(w, signal.SIGKILL)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 1, err
+    assert "worker process died" in err and "--resume" in err
+    assert "Traceback" not in err
+    manifest = load_manifest(out)
+    assert manifest["counts"]["ok"] + manifest["counts"]["pending"] + \
+        manifest["counts"]["failed"] == 16
+    res = run_sweep(load_spec(spec), out, resume=True, workers=1)
+    assert res.done == 16 and res.failed == 0
+    df = load_results(out)
+    assert sorted(df["run_id"].unique()) == list(range(16))
+    assert not df.duplicated(["run_id", "round"]).any()
+
+
+@pytest.mark.skipif(not Path("/proc").is_dir(), reason="needs /proc to find pool workers")
+def test_ctrl_c_with_two_workers_prints_no_worker_traceback(tmp_path):
+    spec, out = _slow_spec(tmp_path), tmp_path / "o"
+    proc = _start_cli_sweep(spec, out)
+    _wait_for_pool_worker(proc, out)
+    time.sleep(0.2)
+    os.killpg(proc.pid, signal.SIGINT)  # as a terminal's Ctrl-C: the whole process group
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, err
+    assert "Traceback" not in err and "KeyboardInterrupt" not in err
+    assert "--resume" in err
+    res = run_sweep(load_spec(spec), out, resume=True, workers=1)
+    assert res.done == 16
+
+
+def test_two_workers_identical_to_one_with_chunks(tmp_path, monkeypatch):
+    """Trivial runs go out in chunks; the data equal a serial sweep's, run for run."""
+    import experiments.runner as rmod
+
+    monkeypatch.setattr(rmod, "POOL_STARTUP_S", 0.0)  # start the pool however short
+    sp = spec_from_mapping({"name": "t", "kind": "toy", "replications": 60, "seed": 9,
+                            "base": {"rounds": 6}})
+    r1 = run_sweep(sp, tmp_path / "w1", workers=1)
+    r2 = run_sweep(sp, tmp_path / "w2", workers=2)
+    assert r1.done == r2.done == 60
+    pd.testing.assert_frame_equal(load_results(tmp_path / "w1"), load_results(tmp_path / "w2"))
+
+
+@pytest.mark.parametrize("name", ["../escaped", "/tmp/abs", "a/b", "..", "", "x" * 101])
+def test_spec_name_is_confined(name):
+    with pytest.raises(SpecError, match="'name'"):
+        spec_from_mapping({"name": name, "kind": "toy"})
+
+
+@pytest.mark.parametrize(
+    "over, key",
+    [({"replications": "2"}, "replications"), ({"replications": True}, "replications"),
+     ({"seed": "1"}, "seed"), ({"outputs": {"every": "2"}}, "outputs.every")],
+)
+def test_spec_numbers_are_strict(over, key):
+    with pytest.raises(SpecError, match=f"'{key}'"):
+        spec_from_mapping({"name": "t", "kind": "toy", **over})
+
+
+def test_unknown_metric_refused_with_nothing_left(tmp_path):
+    spec = tmp_path / "m.toml"
+    spec.write_text('name = "m"\nkind = "toy"\n[outputs]\nmetrics = ["bogus"]\n')
+    out = tmp_path / "o"
+    res = runner.invoke(app, ["sweep", str(spec), "--out", str(out), "--workers", "1"])
+    assert res.exit_code == 2, res.output
+    assert "bogus" in res.output and "outputs.metrics" in res.output
+    assert "Traceback" not in res.output
+    assert not out.exists()
+
+
+def test_resume_onto_a_foreign_directory_refused(tmp_path):
+    out = tmp_path / "mine"
+    out.mkdir()
+    (out / "notes.txt").write_text("mine")
+    res = runner.invoke(app, ["sweep", str(SMOKE), "--out", str(out), "--resume"])
+    assert res.exit_code == 2 and "holds no sweep" in res.output
+    assert sorted(p.name for p in out.iterdir()) == ["notes.txt"]
+
+
+@pytest.mark.parametrize("sched", ["bogus", "tcp//x", "http:/"])
+def test_bogus_scheduler_exit_2_nothing_left(tmp_path, sched):
+    out = tmp_path / "o"
+    res = runner.invoke(app, ["sweep", str(SMOKE), "--out", str(out), "--scheduler", sched])
+    assert res.exit_code == 2 and "--scheduler" in res.output, res.output
+    assert not out.exists()
+
+
+def test_unreachable_scheduler_exit_2_nothing_left(tmp_path):
+    out = tmp_path / "o"
+    res = runner.invoke(
+        app, ["sweep", str(SMOKE), "--out", str(out), "--scheduler", "tcp://127.0.0.1:9"]
+    )
+    assert res.exit_code == 2 and "--scheduler" in res.output, res.output
+    assert not out.exists()
+
+
+def test_huge_sweep_plan_refused_unless_forced(tmp_path):
+    from experiments.spec import MAX_RUNS
+
+    axes = {"drift": list(range(1000)), "label": [str(i) for i in range(1000)]}
+    data = {"name": "huge", "kind": "toy", "sweep": {"axes": axes}}
+    with pytest.raises(SpecError, match="--force"):
+        spec_from_mapping(data)
+    spec = tmp_path / "huge.toml"
+    spec.write_text(
+        'name = "huge"\nkind = "toy"\nreplications = 1000\n[sweep.axes]\n'
+        f"drift = {list(range(MAX_RUNS // 1000 + 1))}\n"
+    )
+    res = runner.invoke(app, ["sweep", str(spec), "--dry-run"])
+    assert res.exit_code == 2 and "--force" in res.output
+    res = runner.invoke(app, ["sweep", str(spec), "--dry-run", "--force", "--json"])
+    assert res.exit_code == 0 and json.loads(res.output)["runs"] > MAX_RUNS
+
+
+def test_dask_results_travel_back_without_a_shared_directory(tmp_path, monkeypatch):
+    """Workers write nothing: the client writes every file from what Dask brings back."""
+    from dask.distributed import LocalCluster
+
+    import experiments.runner as rmod
+
+    def no_disk(*a, **k):  # a worker touching the output directory would fail here
+        raise AssertionError("a Dask worker wrote to the output directory")
+
+    spec = toy_spec()
+    ref = run_sweep(spec, tmp_path / "serial", workers=1)
+    with LocalCluster(
+        n_workers=1, threads_per_worker=1, processes=False, dashboard_address=None
+    ) as cluster:
+        monkeypatch.setattr(rmod, "execute_run", no_disk)
+        res = run_sweep(spec, tmp_path / "dask", scheduler=cluster.scheduler_address)
+    assert res.done == ref.done == 6
+    pd.testing.assert_frame_equal(
+        load_results(tmp_path / "serial"), load_results(tmp_path / "dask")
+    )
+
+
+def test_scheduler_address_hand_off_on_a_loopback_cluster(tmp_path):
+    """The cluster recipe of docs/cluster.md: a cluster object's address handed to --scheduler
+    (here a LocalCluster of worker processes bound to 127.0.0.1, as SLURMCluster would be)."""
+    from dask.distributed import LocalCluster
+
+    with LocalCluster(
+        n_workers=1, threads_per_worker=1, processes=True, host="127.0.0.1",
+        dashboard_address="127.0.0.1:0",
+    ) as cluster:
+        addr = cluster.scheduler_address
+        assert addr.startswith("tcp://127.0.0.1:")
+        assert "127.0.0.1" in cluster.dashboard_link
+        out = tmp_path / "o"
+        res = runner.invoke(
+            app, ["sweep", str(SMOKE), "--out", str(out), "--scheduler", addr, "--json",
+                  "--no-progress"],
+        )
+    assert res.exit_code == 0, res.output
+    summary = json.loads(res.output)
+    assert summary["ok"] == summary["runs"] > 0
+    ref = run_sweep(load_spec(SMOKE), tmp_path / "ref", workers=1)
+    pd.testing.assert_frame_equal(load_results(out), load_results(tmp_path / "ref"))
+    assert ref.done == summary["ok"]
+
+
+def test_local_scheduler_binds_loopback(monkeypatch):
+    import dask.distributed
+
+    import experiments.runner as rmod
+
+    seen = {}
+
+    class FakeCluster:
+        def __init__(self, **kw):
+            seen.update(kw)
+
+        def close(self):
+            pass
+
+    monkeypatch.setattr(dask.distributed, "LocalCluster", FakeCluster)
+    monkeypatch.setattr(dask.distributed, "Client", lambda c: c)
+    rmod._connect_dask("local", 2)
+    assert seen["host"] == "127.0.0.1"
+    assert seen["dashboard_address"].startswith("127.0.0.1:")
+
+
+def test_pool_that_cannot_start_leaves_the_work_to_this_process(tmp_path, monkeypatch):
+    import experiments.runner as rmod
+
+    def broken():
+        raise OSError("no processes here")
+
+    monkeypatch.setattr(rmod, "_pool_context", broken)
+    monkeypatch.setattr(rmod, "POOL_STARTUP_S", 0.0)
+    sp = spec_from_mapping({"name": "t", "kind": "toy", "replications": 12, "seed": 2})
+    res = run_sweep(sp, tmp_path / "o", workers=2)
+    assert res.done == 12 and res.failed == 0

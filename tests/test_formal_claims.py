@@ -121,3 +121,18 @@ def test_resource_limit_gives_unknown_never_proved():
     res = prove_claim(MECH, "toy.ir", rlimit=1)
     assert res["status"] in ("unknown", "counterexample")
     assert res["status"] != "proved"
+
+
+def test_a_ground_claim_with_no_free_parameter():
+    """free=() leaves everything at the base point: a ground check, still in its context."""
+    claim = Claim(
+        "toy.ground",
+        "Sec. 4",
+        "at the defaults the worker keeps a majority",
+        "ground",
+        hypotheses=lambda p, v: [],
+        conclusion=lambda p, v: 1 - p.rho > 0.5,
+        free=(),
+    )
+    assert prove_claim(MECH, claim)["status"] == "proved"
+    assert prove_claim(MECH, claim, base={"rho": 0.6})["status"] == "counterexample"

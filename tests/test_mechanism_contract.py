@@ -232,3 +232,32 @@ class TestEveryRegisteredMechanism(MechanismContract):
     @pytest.fixture(scope="class", params=MECHANISMS)
     def mech(self, request):
         return get_mechanism(request.param)
+
+
+def test_a_strategy_registered_at_run_time_reaches_worker_processes(pool, tmp_path):
+    """Issue 10: a strategy registered in a script (not installed) worked with one worker
+    and failed with two; the runner now ships the registration to its workers."""
+    from agents.strategies import StrategyBehaviour, register_strategy, unregister_strategy
+    from derelay.engine.plugins import snapshot
+    from experiments.runner import execute_run
+
+    register_strategy(StrategyBehaviour("T", "LB2", "Low bid", bid_factor=0.5, utility=lambda p: 0))
+    try:
+        config = {
+            "preset": "paper_text",
+            "rounds": 6,
+            "strategies": {"T": {"N": 0.5, "LB2": 0.5}},
+            "params": {"n_participants": 32, "n_miners": 16},
+            "keep": ["rounds"],
+        }
+        run = {"run_id": 0, "point": 0, "replication": 0, "seed": 3, "values": {}, "config": config}
+        args = (["rounds"], [], 1, snapshot())
+        a = execute_run("abm", run, str(tmp_path / "w1"), *args)
+        b = pool.submit(execute_run, "abm", run, str(tmp_path / "w2"), *args).result()
+        assert a["status"] == b["status"] == "ok", b.get("error")
+        ra = pd.read_parquet(tmp_path / "w1" / a["files"][0])
+        rb = pd.read_parquet(tmp_path / "w2" / b["files"][0])
+        pd.testing.assert_frame_equal(ra, rb)
+        assert ra["share_T_LB2"].iloc[0] == 0.5
+    finally:
+        unregister_strategy("T", "LB2")

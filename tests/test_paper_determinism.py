@@ -30,6 +30,12 @@ def test_auction_search_does_not_depend_on_earlier_queries():
     # the shading gain's supremum (3 coins at the defaults) is not attained: the witness
     # bids coin/100 above the rival it must beat
     assert first[1] == ("599/200", [0, 6, 6, 6], "101/100")
+    # the optimisation used to hang to its wall-clock net and report "unknown" after
+    # prove_all() in the same process (so the paper lost a deviation): not any more
+    from derelay.formal.deviations import search
+
+    kinds = [d["kind"] for d in search()["deviations"]]
+    assert kinds.count("auction") == 2 and "lazy" in kinds and "coalition" in kinds
 
 
 def test_solvers_carry_a_deterministic_resource_limit():

@@ -98,8 +98,13 @@ def test_hand_computed_validator_verifier_aggregator_points():
     assert POT.utility("V", "Inflate", p) == F(1, 2) - F(1, 2) - m * F(1, 100) - F(1, 100)
     q = 1 - F(4, 5) ** 5
     assert POT.utility("V", "Cluster", p) == (
-        F(1, 2) + (1 - q) * s * share - q * F(1, 2) - m * F(1, 100) - F(1, 100)
+        F(1, 2) + s * F(2, 5) * (1 - q**5) / 5 - q * F(1, 2) - m * F(1, 100) - F(1, 100)
     )
+    # the standing members' expected share, term by term (X ~ Bin(4, 1 - q) others standing)
+    from math import comb
+
+    direct = sum(comb(4, j) * (1 - q) ** j * q ** (4 - j) * (1 - q) / (j + 1) for j in range(5))
+    assert direct * F(2, 5) == F(2, 5) * (1 - q**5) / 5
     assert POT.utility("X", "Audit", p) == -F(1, 5) * 5 * m * F(1, 100)
     gas = 86875 + 30 * 45371 + 161888
     assert POT.utility("A", "N", p) == s * (F(1, 50) * 2 - gas * F("4.562e-9")) / 30
@@ -111,7 +116,7 @@ def test_conditions_at_defaults_and_findings():
     c = ev.conditions
     assert c["P_IR_free_entry"] and c["winner_majority"] and c["multisig_safety"]
     assert c["A_tax_covers_settlement"]
-    assert not c["V_IC_cluster"]  # q = 0.672 < 0.862 needed: a cluster collusion pays
+    assert not c["V_IC_cluster"]  # q = 0.672 < 0.904 needed: a cluster collusion pays
     assert not c["X_participation"]  # the verifier's dilemma
     # each condition's division-free form agrees with its printed form
     for cond in POT.conditions:

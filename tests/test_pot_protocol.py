@@ -169,3 +169,13 @@ def test_every_strategy_conserves_the_ledger(role, strategy):
     assert led["total_balances_nano"] + led["escrow_nano"] == (
         led["minted_nano"] + led["external_nano"] - led["burned_nano"]
     )
+
+
+@pytest.mark.slow
+def test_torch_contest_learning_runs_and_improves():
+    cfg = RunConfig(mechanism="pot", params={"n_participants": 64},
+                    types={"lazy": 0.1, "poison": 0.1}, options={"learning": "torch"})
+    res = run_simulation(cfg, rounds=3, seed=0)
+    acc = res.rounds.best_accuracy
+    assert ((acc >= 0) & (acc <= 1)).all() and acc.iloc[-1] > acc.iloc[0]
+    assert (res.rounds.sealed == 1).all()

@@ -145,6 +145,37 @@ def hash_model(obj: Any) -> str:
     return h.hexdigest()
 
 
+class PrunedPayload(dict):
+    """The stand-in of a pruned payload: empty, and any read of a key raises.
+
+    A block's contents are pruned once finality makes them unnecessary
+    (:meth:`ChainSimulator.prune`); a code path that still needed them would otherwise read
+    an empty payload silently.
+    """
+
+    __slots__ = ("block_id", "digest")
+
+    def __init__(self, block_id: int, digest: str) -> None:
+        super().__init__()
+        self.block_id = block_id
+        self.digest = digest
+
+    def _gone(self, key):
+        raise KeyError(
+            f"payload of block {self.block_id} was pruned (final and older than the "
+            f"simulator's prune horizon); its digest {self.digest[:12]} is kept, not {key!r}"
+        )
+
+    def __getitem__(self, key):
+        self._gone(key)
+
+    def get(self, key, default=None):
+        self._gone(key)
+
+    def __reduce__(self):
+        return (PrunedPayload, (self.block_id, self.digest))
+
+
 @dataclass(eq=False, slots=True)
 class Block:
     """One block.  ``valid`` means valid for an honest full node: the block obeys its
@@ -173,6 +204,16 @@ class Block:
     violations: tuple[str, ...] = field(default_factory=tuple)
     npa: bool = False
     reward: int = -1  # coinbase in nano-coins set by the simulator; -1: ledger's flat reward
+    #: SHA-256 of the payload, kept when the payload is pruned (:meth:`prune_payload`)
+    payload_digest: str | None = None
+
+    def prune_payload(self) -> None:
+        """Drop the payload's contents and keep its digest: the header, hence the hash and
+        the hash chain, stay verifiable; reading the contents afterwards raises."""
+        if isinstance(self.payload, PrunedPayload):
+            return
+        self.payload_digest = digest(self.payload)
+        self.payload = PrunedPayload(self.id, self.payload_digest)
 
     def header(self) -> dict:
         return {
@@ -183,7 +224,9 @@ class Block:
             "miner": self.miner,
             "nonce": self.nonce,
             "timestamp": self.timestamp,
-            "payload_digest": digest(self.payload),
+            "payload_digest": (
+                self.payload_digest if self.payload_digest is not None else digest(self.payload)
+            ),
         }
 
     def compute_hash(self) -> str:

@@ -37,6 +37,7 @@ import numpy as np
 
 from derelay.engine.ledger import Ledger as EngineLedger
 from derelay.engine.ledger import LedgerError as EngineLedgerError
+from derelay.engine.ledger import LedgerOverflowError as EngineOverflowError
 
 from .blocks import Block, BlockKind
 
@@ -55,6 +56,7 @@ class _Undo:
     locked: list[str] = field(default_factory=list)
     settled: list[tuple[str, dict, bool]] = field(default_factory=list)
     minted: int = 0
+    final: bool = False  # compacted (:meth:`Ledger.compact`): can no longer be undone
 
 
 class Ledger:
@@ -172,7 +174,11 @@ class Ledger:
             undo.locked.append(cid)
         if who:
             try:
-                lg.lock(np.array(who, dtype=np.int64), np.array(amounts, dtype=np.int64), "deposit")
+                # amounts as Python ints: one beyond int64 is refused by the engine ledger
+                # (LedgerOverflowError), never cast or wrapped
+                lg.lock(np.array(who, dtype=np.int64), amounts, "deposit")
+            except EngineOverflowError as exc:
+                raise LedgerError(str(exc)) from None
             except EngineLedgerError:
                 bad = next(
                     name
@@ -207,7 +213,7 @@ class Ledger:
                 lost += amount
                 self.settled_forfeited += amount
         if back:
-            lg.release(np.array(back, dtype=np.int64), np.array(amounts, dtype=np.int64), "refund")
+            lg.release(np.array(back, dtype=np.int64), amounts, "refund")
             self._note(undo, back, amounts, 1)
         if lost:
             if self.forfeit == "treasury":
@@ -229,10 +235,30 @@ class Ledger:
             else:
                 self.settled_forfeited -= amount
 
+    def compact(self, keep: int) -> int:
+        """Forget how to undo all but the last ``keep`` applied blocks (they are final):
+        their undo records drop the contracts they settled. Returns how many were compacted.
+        Undoing a compacted block raises :class:`LedgerError`."""
+        done = 0
+        end = max(0, len(self._undo) - int(keep))
+        start = min(getattr(self, "_compacted", 0), end)
+        for u in self._undo[start:end]:
+            if u.final:
+                continue
+            u.mark, u.balances, u.locked, u.settled, u.final = None, {}, [], [], True
+            done += 1
+        self._compacted = max(start, end)
+        return done
+
     def undo(self) -> str:
         """Undo the last applied block; returns its hash."""
         if not self._undo:
             raise LedgerError("nothing to undo")
+        if self._undo[-1].final:
+            raise LedgerError(
+                f"cannot undo block {self._undo[-1].block_hash[:12]}: it is final and its "
+                "undo record was compacted (a reorganisation deeper than the prune horizon)"
+            )
         u = self._undo.pop()
         self._rollback(u)
         return u.block_hash

@@ -52,6 +52,7 @@ Metrics (``metrics()``) are computed on the *final chain* (see ``ChainConfig.fin
 
 from __future__ import annotations
 
+import bisect
 import gc
 import heapq
 import math
@@ -749,6 +750,50 @@ class ChainSimulator:
             j = par[j]
             k -= 1
         return out
+
+    def prune(self, before_round: int) -> int:
+        """Drop the payload contents of blocks of rounds before ``before_round`` that
+        finality makes unnecessary; returns how many were pruned.
+
+        Pruned: blocks already applied to the settled ledger (on the final chain,
+        ``confirmation_depth`` deep; their undo records are compacted too), blocks off the
+        main chain, and the double-spend index of those rounds. Kept: genesis, every
+        header field, the hash and the payload's digest, so :meth:`Block.compute_hash`
+        and the parent links verify the whole chain; the numpy columns and the metrics.
+        A later reorganisation onto a pruned block raises (its payload reads raise).
+        Memory then stays constant in rounds (issue 20).
+        """
+        led = self.settled_ledger()  # apply what is final before its contents go
+        n = len(self.blocks)
+        chain = self.main_chain()
+        final_ids = chain[1 : max(1, chain.size - self.config.confirmation_depth)]
+        final = np.zeros(n, dtype=bool)
+        final[final_ids] = True
+        old = bisect.bisect_left(final_ids, before_round, key=lambda i: self.blocks[i].round)
+        led.compact(keep=len(final_ids) - old)  # undo records of the pruned final blocks
+        on = np.zeros(n, dtype=bool)
+        on[chain] = True
+        start = getattr(self, "_pruned_upto", 1)
+        done = 0
+        i = start
+        while i < n:
+            b = self.blocks[i]
+            if b.round >= before_round:
+                break
+            if final[i] or not on[i]:
+                b.prune_payload()
+                done += 1
+            elif on[i]:  # on the main chain but not final yet: stop here, retry later
+                break
+            i += 1
+        self._pruned_upto = i
+        # a valid DB holds only contracts of its own round (rules._contract_ok: the round is
+        # part of the id), so contracts of pruned rounds can never be double-spent again
+        blocks = self.blocks
+        self._contract_seen = {
+            cid: j for cid, j in self._contract_seen.items() if blocks[j].round >= before_round
+        }
+        return done
 
     def settled_ledger(self) -> Ledger:
         """Ledger of the final chain's blocks that are ``confirmation_depth`` deep.

@@ -44,6 +44,10 @@ def sweep(
     dry_run: bool = typer.Option(
         False, "--dry-run", help="Validate SPEC and list its runs (id, point, seed); run nothing."
     ),
+    force: bool = typer.Option(
+        False, "--force",
+        help="Run a sweep planning more runs than experiments.spec.MAX_RUNS (100,000).",
+    ),
     mechanism: str = typer.Option(
         None,
         "--mechanism",
@@ -58,18 +62,18 @@ def sweep(
     Exit status: 0 all runs ok, 1 some runs failed (recorded in the manifest),
     2 bad input, 130 interrupted (continue with --resume).
     """
-    from experiments.runner import SweepInterrupted, run_sweep
+    from experiments.runner import SweepInterrupted, SweepWorkerLost, run_sweep
     from experiments.spec import SpecError, load_spec, spec_from_mapping
 
     if workers is not None and workers < 1:
         fail(f"'--workers' = {workers} is out of range: allowed --workers >= 1")
     try:
-        sp = load_spec(spec)
+        sp = load_spec(spec, force=force)
         if mechanism is not None and mechanism != sp.mechanism:
             data = sp.model_dump()
             data["mechanism"] = mechanism
             data["base"].pop("mechanism", None)
-            sp = spec_from_mapping(data, f"{spec} with --mechanism {mechanism}")
+            sp = spec_from_mapping(data, f"{spec} with --mechanism {mechanism}", force=force)
     except SpecError as exc:
         fail(str(exc))
     out = out or Path("runs") / sp.name
@@ -116,8 +120,11 @@ def sweep(
         )
     except SpecError as exc:
         fail(str(exc))
+    except SweepWorkerLost as exc:
+        err_console.print(f"[red]{escape(str(exc))}[/]")
+        raise typer.Exit(code=1) from None
     except SweepInterrupted as exc:
-        err_console.print(f"[yellow]{exc}[/]")
+        err_console.print(f"[yellow]{escape(str(exc))}[/]")
         raise typer.Exit(code=130) from None
     summary = res.summary()
     if json_out:

@@ -30,6 +30,23 @@ identity
 
 is checked by :meth:`check` (the engine calls it after every round).
 
+**No silent wrap-around.**  Balances are ``int64`` nano-coins (numpy speed), so one
+account holds at most :data:`MAX_NANO` = 2^63 - 1 nano-coins (about 9.22e9 coins,
+:data:`MAX_COINS`).  Sums are exact at any size: :func:`exact_sum` adds an ``int64``
+array as a Python int (a plain numpy sum when a cheap bound shows it cannot wrap,
+otherwise the 32-bit halves separately), so ``total()``, every operation's total and the
+aggregates never wrap, even when the money supply exceeds 2^63 (the README's
+100,000-participant benchmark reaches about 1.6e19 nano-coins).  Every credit (and, for
+an overdraft ledger, every debit) is checked against the limit *before* it is applied,
+in O(1) per operation: the ledger keeps an upper bound on the largest balance magnitude
+(the last exact maximum plus everything credited since) and looks at the balances
+themselves only when that bound nears the limit.  A flow that would take an account
+beyond :data:`MAX_NANO` raises :class:`LedgerOverflowError` (a :class:`LedgerError` and
+an ``OverflowError``) naming the account, the round and the limit, and changes nothing;
+an amount that is not representable (a float amount at or beyond 2^63, NaN) is refused
+the same way instead of being cast.  Writes made directly into :attr:`Ledger.coins`
+bypass the bound: call :meth:`Ledger.rebound` after them.
+
 **Flow log.**  Every flow is logged as ``(round, reason, src, dst, amount)``; the log is
 kept as per-operation numpy chunks (no per-flow Python work) and becomes a DataFrame in
 :meth:`flows_frame` (``derelay run`` writes it as ``flows.parquet``).  ``flows`` selects
@@ -54,6 +71,10 @@ from collections.abc import Sequence
 import numpy as np
 
 NANO = 10**9
+#: the largest balance of one account, in nano-coins (int64)
+MAX_NANO = 2**63 - 1
+#: the same in whole coins (9,223,372,036)
+MAX_COINS = MAX_NANO // NANO
 MINT = -1
 EXTERNAL = -2
 BURN = -3
@@ -68,9 +89,36 @@ def to_nano(x: float) -> int:
     return int(round(float(x) * NANO))
 
 
+def exact_sum(a: np.ndarray, bound: int | None = None) -> int:
+    """The exact sum of an integer array as a Python int (never wraps).
+
+    ``bound``: a known upper bound on ``max(|a|)`` (else ``|a|`` is scanned once); when
+    ``bound * len(a)`` fits in int64 the plain numpy sum is exact, otherwise the high and
+    low 32-bit halves are summed separately (each half-sum fits for arrays of fewer than
+    2^31 entries).
+    """
+    n = a.size
+    if n == 0:
+        return 0
+    if n == 1:
+        return int(a.reshape(-1)[0])
+    if bound is None:
+        lo, hi = int(a.min()), int(a.max())
+        bound = max(hi, -lo)
+    if bound * n <= MAX_NANO:
+        return int(a.sum())
+    a = np.asarray(a, dtype=np.int64)
+    return (int((a >> 32).sum()) << 32) + int((a & 0xFFFFFFFF).sum())
+
+
 class LedgerError(AssertionError):
     """A flow that would break the ledger (overdraft, negative amount) or a violated
     conservation identity."""
+
+
+class LedgerOverflowError(LedgerError, OverflowError):
+    """A flow that would take a balance beyond the int64 limit (:data:`MAX_NANO`), or an
+    amount that cannot be represented in nano-coins."""
 
 
 class Ledger:
@@ -105,6 +153,8 @@ class Ledger:
         self.allow_overdraft = bool(allow_overdraft)
         self._reasons: dict[str, int] = {}
         self._chunks: list[tuple] = []  # (round, reason code, src, dst, amount)
+        #: upper bound on max(|balances|) (None: unknown, rescanned when needed)
+        self._mag: int | None = 0
 
     # --- accounts --------------------------------------------------------------------
     @property
@@ -133,6 +183,55 @@ class Ledger:
                 self.balances = np.concatenate([self.balances, grow])
         return i
 
+    # --- overflow guard -----------------------------------------------------------------
+    def rebound(self) -> int:
+        """Rescan the balances for the magnitude bound (after direct writes to
+        :attr:`coins`); returns it."""
+        b = self.balances
+        self._mag = max(int(b.max()), -int(b.min())) if b.size else 0
+        return self._mag
+
+    def _room(self, idx: np.ndarray, a: np.ndarray, total: int, sign: int) -> None:
+        """Refuse (before anything changes) a flow of ``a`` into (``sign`` +1) or out of
+        (-1, overdraft ledgers) accounts ``idx`` that would take a balance beyond
+        :data:`MAX_NANO`; keeps the magnitude bound up to date.  O(1) unless the bound
+        nears the limit."""
+        mag = self._mag
+        if mag is not None and mag + total <= MAX_NANO:
+            self._mag = mag + total
+            return
+        mag = self.rebound()
+        if mag + total <= MAX_NANO:
+            self._mag = mag + total
+            return
+        # near the limit: the exact per-account result
+        if idx is None:
+            idx = np.arange(a.size, dtype=np.int64)
+        uniq, inv = np.unique(idx, return_inverse=True)
+        if uniq.size == idx.size:  # one flow per account: vectorised, no int64 overflow
+            b = self.balances[idx]
+            bad = b > MAX_NANO - a if sign > 0 else b < a - MAX_NANO
+            if bad.any():
+                k = int(np.argmax(bad))
+                self._overflow(int(idx[k]), int(b[k]) + sign * int(a[k]))
+        else:
+            per = [0] * uniq.size
+            for j, v in zip(inv.reshape(-1).tolist(), a.tolist(), strict=True):
+                per[j] += v
+            for i, v in zip(uniq.tolist(), per, strict=True):
+                new = int(self.balances[i]) + sign * v
+                if not -MAX_NANO <= new <= MAX_NANO:
+                    self._overflow(i, new)
+        self._mag = None  # exact check passed; rescan next time
+
+    def _overflow(self, account: int, new: int) -> None:
+        raise LedgerOverflowError(
+            f"ledger overflow in round {self.round}: account {account} would hold "
+            f"{new / NANO:.6g} coins, beyond the ledger's limit of {MAX_COINS:,} coins per "
+            "account (2^63-1 nano-coins); lower the rewards, initial_coins or the number of "
+            "rounds"
+        )
+
     # --- reorganisations ----------------------------------------------------------------
     def mark(self) -> tuple:
         """The aggregates and the flow-log length now (for :meth:`rewind`)."""
@@ -153,6 +252,7 @@ class Ledger:
         and the flow log return to the mark.  The primitive of reorg-aware layers."""
         for i, d in deltas.items():
             self.balances[i] -= d
+        self._mag = None
         (
             self.minted,
             self.external_in,
@@ -170,8 +270,8 @@ class Ledger:
         return {**PSEUDO, **{i: name for name, i in self._sys.items()}}
 
     def total(self) -> int:
-        """All balances (participants and system accounts), escrow excluded."""
-        return int(self.balances.sum())
+        """All balances (participants and system accounts), escrow excluded (exact)."""
+        return exact_sum(self.balances, self._mag)
 
     # --- logging -----------------------------------------------------------------------
     def _log(self, reason: str, src, dst, a: np.ndarray) -> None:
@@ -188,9 +288,9 @@ class Ledger:
         if code is None:
             code = self._reasons[reason] = len(self._reasons)
         if mode == "aggregate":
-            total = int(a.sum())
+            total = exact_sum(a)
             if total:
-                self._chunks.append((self.round, code, _side(src), _side(dst), total))
+                self._chunks.append((self.round, code, _side(src), _side(dst), _pieces(total)))
             return
         if a.size:
             self._chunks.append(
@@ -255,7 +355,7 @@ class Ledger:
         ids = np.asarray(ids, dtype=np.int64)
         if ids.ndim != 1:
             ids = ids.reshape(-1)
-        a = np.asarray(amounts, dtype=np.int64)
+        a = _amounts(amounts)
         if a.ndim == 0:
             a = np.full(ids.size, a, dtype=np.int64)
         elif a.ndim != 1 or a.size != ids.size:
@@ -269,19 +369,25 @@ class Ledger:
             raise LedgerError("a flow amount is negative")
         return ids, a
 
-    def _credit(self, to: np.ndarray, a: np.ndarray) -> int:
+    def _credit(self, to: np.ndarray, a: np.ndarray, total: int | None = None) -> int:
         if to.size == 1:
             v = int(a[0])
+            self._room(to, a, v, 1)
             self.balances[to[0]] += v
             return v
+        if total is None:
+            total = exact_sum(a)
+        self._room(to, a, total, 1)
         np.add.at(self.balances, to, a)
-        return int(a.sum())
+        return total
 
     def _debit(self, frm: np.ndarray, a: np.ndarray) -> int:
         b = self.balances
         if self.allow_overdraft:
+            total = exact_sum(a)
+            self._room(frm, a, total, -1)
             np.subtract.at(b, frm, a)
-            return int(a.sum())
+            return total
         if frm.size == 1:
             v = int(a[0])
             if b[frm[0]] < v:
@@ -293,7 +399,7 @@ class Ledger:
             bad = int(frm[np.argmax(b[frm] < 0)])
             np.add.at(b, frm, a)  # undo: all or nothing
             raise LedgerError(f"account {bad} would go negative")
-        return int(a.sum())
+        return exact_sum(a)
 
     def mint(self, to, amounts, reason: str = "mint") -> int:
         """New money for ``to``; returns the total."""
@@ -307,20 +413,21 @@ class Ledger:
 
     def mint_dense(self, amounts, reason: str = "mint") -> int:
         """Mint a full per-participant vector (length ``n``); returns the total."""
-        a = np.asarray(amounts, dtype=np.int64)
+        a = _amounts(amounts)
         if a.shape != (self.n,):
             raise ValueError(f"mint_dense needs {self.n} amounts, got shape {a.shape}")
         if a.size and a.min() < 0:
             raise LedgerError("a flow amount is negative")
+        total = exact_sum(a)
+        self._room(None, a, total, 1)
         self.balances[: self.n] += a
-        total = int(a.sum())
         self.minted += total
         if self.flow_mode == "full":
             nz = np.flatnonzero(a)
             if nz.size:
                 self._log(reason, MINT, nz, a[nz])
         elif total:
-            self._log(reason, MINT, MANY, np.array([total], dtype=np.int64))
+            self._log(reason, MINT, MANY, _pieces(total))
         return total
 
     def external(self, to, amounts, reason: str = "external") -> int:
@@ -363,10 +470,10 @@ class Ledger:
         who, a = self._aligned(who, amounts)
         if a.size == 0:
             return 0
-        total = int(a.sum())
+        total = exact_sum(a)
         if total > self.escrow:
             raise LedgerError(f"release of {total} exceeds the escrow {self.escrow}")
-        self._credit(who, a)
+        self._credit(who, a, total)
         self.escrow -= total
         self.released += total
         self._log(reason, ESCROW, who, a)
@@ -392,19 +499,18 @@ class Ledger:
                 pay = np.full(to.size, amount // to.size, dtype=np.int64)
             else:
                 w = np.asarray(shares, dtype=np.int64).reshape(-1)
-                wsum = int(w.sum())
+                wsum = exact_sum(w)
                 if w.size != to.size or wsum <= 0 or w.min() < 0:
                     raise LedgerError("slash: shares must be non-negative weights aligned with to")
                 pay = np.array([int(x) * amount // wsum for x in w.tolist()], dtype=np.int64)
             if pay.any():
-                self._credit(to, pay)
-                paid = int(pay.sum())
+                paid = self._credit(to, pay)
                 self._log(reason, ESCROW, to, pay)
             self.redistributed += paid
         burn = amount - paid
         if burn:
             self.burned += burn
-            self._log(reason, ESCROW, BURN, np.array([burn], dtype=np.int64))
+            self._log(reason, ESCROW, BURN, _pieces(burn))
         return burn
 
     def burn(self, frm, amounts, reason: str = "burn") -> int:
@@ -423,7 +529,7 @@ class Ledger:
     def check_conserved(self) -> None:
         """The per-round check: the identity only (one pass over the balances; every
         debit already refuses to overdraw, so balances cannot be negative)."""
-        total = int(self.balances.sum())
+        total = self.total()
         if total + self.escrow != self.minted + self.external_in - self.burned or self.escrow < 0:
             self.check()
 
@@ -453,6 +559,47 @@ class Ledger:
             "redistributed_nano": self.redistributed,
             "total_balances_nano": self.total(),
         }
+
+
+def _pieces(total: int):
+    """An operation total for the int64 flow log: one row, or (beyond int64) rows
+    of at most :data:`MAX_NANO` each that add up to it exactly."""
+    if -MAX_NANO <= total <= MAX_NANO:
+        return np.array([total], dtype=np.int64)
+    k, rest = divmod(abs(total), MAX_NANO)
+    sign = 1 if total > 0 else -1
+    parts = [MAX_NANO] * k + ([rest] if rest else [])
+    return np.array(parts, dtype=np.int64) * sign
+
+
+def _amounts(amounts) -> np.ndarray:
+    """Amounts as int64, refusing what int64 cannot hold (no silent cast or wrap)."""
+    a = np.asarray(amounts)
+    if a.dtype == np.int64:
+        return a
+    if a.dtype.kind in "iub":
+        if a.dtype.kind == "u" and a.size and int(a.max()) > MAX_NANO:
+            raise LedgerOverflowError(
+                f"a flow amount of {int(a.max())} nano-coins exceeds the ledger's limit "
+                f"{MAX_NANO} (2^63-1)"
+            )
+        return a.astype(np.int64)
+    if a.dtype.kind == "f":
+        if a.size and not (np.isfinite(a).all() and np.abs(a).max() < 2.0**63):
+            bad = a[~(np.isfinite(a) & (np.abs(a) < 2.0**63))].reshape(-1)[0]
+            raise LedgerOverflowError(
+                f"a flow amount of {float(bad)!r} nano-coins cannot be represented: allowed "
+                f"a finite amount below 2^63 = {2**63} nano-coins ({MAX_COINS:,} coins)"
+            )
+        return a.astype(np.int64)
+    if a.dtype == object:
+        flat = [int(x) for x in a.reshape(-1).tolist()]
+        if flat and max(abs(x) for x in flat) > MAX_NANO:
+            raise LedgerOverflowError(
+                f"a flow amount exceeds the ledger's limit of {MAX_NANO} nano-coins (2^63-1)"
+            )
+        return np.array(flat, dtype=np.int64).reshape(a.shape)
+    return a.astype(np.int64)
 
 
 def _side(x) -> int:

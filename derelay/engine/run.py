@@ -26,20 +26,26 @@ from typing import Any, Literal
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from .ledger import MAX_COINS
+
+#: strict configuration models: no "1" for a number, no true for an integer, no NaN/inf,
+#: no unknown keys (ints are still accepted for float fields)
+STRICT_CONFIG = ConfigDict(extra="forbid", frozen=True, strict=True, allow_inf_nan=False)
+
 
 class SocialGraph(BaseModel):
     """The networkx social graph used by imitation dynamics."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = STRICT_CONFIG
     kind: Literal["watts_strogatz", "erdos_renyi", "barabasi_albert", "complete"] = "watts_strogatz"
     k: int = Field(8, ge=1, description="neighbours (watts_strogatz) or edges per node (BA)")
     p: float = Field(0.1, ge=0.0, le=1.0, description="rewiring / edge probability")
 
 
 class RunConfig(BaseModel):
-    """Engine settings of one run of any mechanism."""
+    """Engine settings of one run of any mechanism (strict: see :data:`STRICT_CONFIG`)."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = STRICT_CONFIG
 
     mechanism: str = "derelayl"
     name: str = "custom"
@@ -57,7 +63,13 @@ class RunConfig(BaseModel):
     )
     coalitions: int = Field(0, ge=0, description="number of coalitions (ids 0..k-1)")
     coalition_members: Literal["deviants", "all"] = "deviants"
-    initial_coins: float = Field(0.0, ge=0.0, description="coins every participant starts with")
+    initial_coins: float = Field(
+        0.0,
+        ge=0.0,
+        le=MAX_COINS,
+        description="coins every participant starts with (at most the ledger's limit per "
+        "account, 9,223,372,036 coins = 2^63-1 nano-coins)",
+    )
     # --- dynamics -----------------------------------------------------------------------
     adaptation: Literal["fixed", "imitation", "best_response", "replicator"] = "fixed"
     adaptation_every: int = Field(1, ge=1)
@@ -120,6 +132,66 @@ class RunConfigError(ValueError):
     """A bad run configuration; ``str(exc)`` is one complete user-facing line."""
 
 
+def validation_line(model, exc, data, where: str = "") -> str:
+    """The first problem of a pydantic ``exc`` as one line naming the key, its value and
+    what is allowed (the :mod:`derelay.strict` format); a model-level check's message
+    as it is."""
+    from derelay.strict import format_errors
+
+    err = exc.errors()[0]
+    if not err.get("loc"):
+        msg = str(err.get("msg", "")).removeprefix("Value error, ")
+        return f"invalid configuration{where}: {msg.splitlines()[0] if msg else msg}"
+    line = format_errors(model, exc, data)[0]
+    if err.get("type") == "value_error" and where:
+        return f"{line} ({where.strip()})"
+    return f"{line}{where}" if where else line
+
+
+def read_config_file(path, error=None) -> dict[str, Any]:
+    """A configuration table from a TOML or JSON file: a regular, size-limited UTF-8 file
+    (:func:`derelay.space.read_table_file`), duplicate JSON keys refused, deep nesting and
+    huge integer literals refused; problems raise ``error`` (default
+    :class:`RunConfigError`) with one line."""
+    import tomllib
+
+    from derelay.params import ParamsError
+    from derelay.space import read_table_file
+
+    error = error or RunConfigError
+    try:
+        text, fmt, source = read_table_file(path)
+    except ParamsError as exc:
+        raise error(str(exc).replace("invalid parameters in", "cannot read")) from None
+    suffix = Path(path).suffix.lower()
+    fmt = "json" if suffix == ".json" else "toml" if suffix == ".toml" else fmt
+
+    def no_duplicates(pairs):
+        out: dict[str, Any] = {}
+        for k, v in pairs:
+            if k in out:
+                raise error(f"cannot parse {source}: duplicate key '{k}' in JSON")
+            out[k] = v
+        return out
+
+    try:
+        if fmt == "json":
+            data = json.loads(text, object_pairs_hook=no_duplicates)
+        else:
+            data = tomllib.loads(text)
+    except (tomllib.TOMLDecodeError, json.JSONDecodeError) as exc:
+        raise error(f"cannot parse {source}: {str(exc).splitlines()[0]}") from None
+    except (RecursionError, ValueError) as exc:  # deep nesting, huge integer literals
+        if isinstance(exc, error):
+            raise
+        raise error(
+            f"cannot parse {source}: unreadable {fmt.upper()} ({type(exc).__name__})"
+        ) from None
+    if not isinstance(data, dict):
+        raise error(f"{source}: the configuration must be a table/object")
+    return data
+
+
 def run_config(data: dict[str, Any], source: str | None = None) -> RunConfig:
     """A validated RunConfig (mechanism-dependent checks included) or one clear line."""
     from pydantic import ValidationError
@@ -128,20 +200,19 @@ def run_config(data: dict[str, Any], source: str | None = None) -> RunConfig:
     from derelay.params import ParamsError
 
     where = f" in {source}" if source else ""
+    if not isinstance(data, dict):
+        raise RunConfigError(f"invalid configuration{where}: expected a table")
     try:
         cfg = RunConfig(**data)
     except ValidationError as exc:
-        err = exc.errors()[0]
-        loc = ".".join(str(x) for x in err["loc"]) or "config"
-        msg = str(err["msg"]).removeprefix("Value error, ")
-        if err.get("type") == "extra_forbidden":
-            msg = "unknown configuration key"
-        raise RunConfigError(f"'{loc}'{where}: {msg} (got {err.get('input')!r})") from None
+        raise RunConfigError(validation_line(RunConfig, exc, data, where)) from None
     try:
         mech = get_mechanism(cfg.mechanism)
-        if not hasattr(mech.load_protocol(), "build_model"):
+        proto = mech.load_protocol()
+        if not hasattr(proto, "build_model"):
             cfg.validate_for(mech)
-            mech.space.validate(cfg.params, source=source)
+            population_limit(mech.space.validate(cfg.params, source=source), source)
+            protocol_options(proto, cfg, mech.name)
     except ParamsError as exc:
         raise RunConfigError(str(exc)) from None
     except KeyError as exc:
@@ -153,25 +224,53 @@ def run_config(data: dict[str, Any], source: str | None = None) -> RunConfig:
 
 def load_run_config(path, overrides: dict[str, Any] | None = None) -> RunConfig:
     """A RunConfig from a TOML or JSON file (keys of :class:`RunConfig`) plus overrides."""
-    import tomllib
-    from pathlib import Path as _Path
-
-    path = _Path(path)
-    if not path.is_file():
-        raise RunConfigError(f"configuration file not found: {path}")
-    text = path.read_text(encoding="utf-8")
-    try:
-        data = json.loads(text) if path.suffix.lower() == ".json" else tomllib.loads(text)
-    except (tomllib.TOMLDecodeError, json.JSONDecodeError) as exc:
-        raise RunConfigError(f"cannot parse {path}: {exc}") from None
-    if not isinstance(data, dict):
-        raise RunConfigError(f"{path}: the configuration must be a table/object")
+    data = read_config_file(path)
     for k, v in (overrides or {}).items():
         if isinstance(v, dict):
             data[k] = {**dict(data.get(k) or {}), **v}
         else:
             data[k] = v
     return run_config(data, source=str(path))
+
+
+def protocol_options(proto, cfg: RunConfig, name: str):
+    """The protocol's ``Options`` from ``cfg.options``, validated strictly
+    (:func:`derelay.strict.validate`): :class:`RunConfigError` with one line per problem
+    naming ``options.<key>``, its value and what is allowed."""
+    if proto.Options is None:
+        if cfg.options:
+            raise RunConfigError(f"mechanism {name} takes no options (got {sorted(cfg.options)})")
+        return None
+    from derelay.strict import ConfigError, validate
+
+    try:
+        return validate(proto.Options, cfg.options)
+    except ConfigError as exc:
+        raise RunConfigError(
+            "; ".join(
+                p.replace("parameter '", "parameter 'options.", 1).replace(
+                    "unknown key '", "unknown key 'options.", 1
+                )
+                for p in exc.problems
+            )
+        ) from None
+
+
+def population_limit(point, source: str | None = None) -> None:
+    """Refuse, before anything is allocated, a population beyond
+    :data:`derelay.params.MAX_PARTICIPANTS` (any mechanism's ``n_participants``)."""
+    from derelay.params import MAX_PARTICIPANTS, ParamsError
+
+    n = point.get("n_participants") if hasattr(point, "get") else None
+    if n is not None and n > MAX_PARTICIPANTS:
+        raise ParamsError(
+            [
+                f"parameter 'n_participants' = {n!r} is out of range: allowed "
+                f"n_participants <= {MAX_PARTICIPANTS} (the largest population the "
+                "simulation allocates)"
+            ],
+            source,
+        )
 
 
 def build_model(cfg: RunConfig, seed: int = 0, **kwargs):
@@ -186,13 +285,9 @@ def build_model(cfg: RunConfig, seed: int = 0, **kwargs):
         return proto.build_model(cfg, seed=seed, **kwargs)
     cfg.validate_for(mech)
     point = mech.space.validate(cfg.params, source="params")
+    population_limit(point, "params")
     p = mech.space.values(point)
-    if proto.Options is not None:
-        options = proto.Options(**cfg.options)
-    elif cfg.options:
-        raise ValueError(f"mechanism {mech.name} takes no options (got {sorted(cfg.options)})")
-    else:
-        options = None
+    options = protocol_options(proto, cfg, mech.name)
     return MechanismModel(cfg, mech, proto, p, options, seed=seed, point=point, **kwargs)
 
 

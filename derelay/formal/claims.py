@@ -68,10 +68,9 @@ def _bool(x: Any) -> bool:
     return bool(all_of(x)) if not isinstance(x, bool) else x
 
 
-def _solve(constraints, variables, base, rlimit, timeout):
+def _solve(constraints, variables, base, rlimit, timeout, ctx=None):
     """(status, model dict | None, reason): a model near ``base`` if satisfiable."""
     z3 = _z3()
-    ctx = variables[next(iter(variables))].ctx if variables else None
     s = z3.Solver(ctx=ctx)
     s.set("rlimit", int(rlimit))
     s.set("timeout", max(1, int(timeout * 1000)))
@@ -153,7 +152,9 @@ def prove_claim(
     variables = {**{k: getattr(p, k) for k in free}, **{k: getattr(v, k) for k in claim.bound}}
     exact_base = {k: Fraction(getattr(space.exact(point), k)) for k in free}
     exact_base.update({k: _bound_default(dom) for k, dom in claim.bound.items()})
-    status, model, reason = _solve([*constraints, negated], variables, exact_base, rlimit, timeout)
+    status, model, reason = _solve(
+        [*constraints, negated], variables, exact_base, rlimit, timeout, ctx=ctx
+    )
     if status == "unsat":
         return {**head, "status": "proved", "witness": None, "free": list(free)}
     if status == "unknown":

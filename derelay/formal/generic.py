@@ -110,7 +110,8 @@ def check_mechanism(mech, base=None) -> dict[str, Any]:
             "minted": float(mech.funding.minted(p)),
             "external": float(mech.funding.external(p)),
         }
-    return {
+    extras = mech.extras(p)
+    out = {
         "mechanism": mech.name,
         "params": point.to_dict(),
         "utilities": {r: {a: float(u) for a, u in us.items()} for r, us in utilities.items()},
@@ -120,8 +121,13 @@ def check_mechanism(mech, base=None) -> dict[str, Any]:
         "ic_deviations": ic_dev,
         "margins": margins,
         "funding": funding,
-        "extras": mech.extras(p),
+        "extras": extras,
     }
+    # a mechanism's extra objects are also top-level keys (the issues' contracts name them
+    # so: PoT's `settlement`, FLChain's `outcomes`, ...), never shadowing the common keys
+    for k, v in extras.items():
+        out.setdefault(k, v)
+    return out
 
 
 # --- z3 helpers ---------------------------------------------------------------------------

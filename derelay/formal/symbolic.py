@@ -33,15 +33,19 @@ import z3
 from derelay.mechanism import get_mechanism
 from derelay.params import MECHANISM_KEYS, Params, ParamValues, as_values, domain_constraints
 
-#: Default per-query wall-clock timeout in seconds: an outer safety net only.
+#: Default per-query time budget in seconds (``--timeout``).
 DEFAULT_TIMEOUT = 5.0
 
-#: Deterministic resource limit of every solver check (z3 ``rlimit`` units, counted per
-#: ``check``).  A verdict is decided by this limit, never by the clock, so it depends on
-#: its inputs only: the largest single check of ``prove_all``, ``feasible_rewards`` and
-#: ``deviations.search`` at the defaults uses under 1e6 units, so this is a ~20x margin.
-#: The wall-clock ``timeout`` stays as an outer safety net for pathological queries.
-DEFAULT_RLIMIT = 20_000_000
+#: The budget is spent as a deterministic z3 resource limit (``rlimit``, counted per
+#: ``check``): ``timeout`` seconds buy ``timeout * RLIMIT_PER_SECOND`` units, so a verdict
+#: depends on its inputs (and the budget) only, never on machine load.  The largest single
+#: check of ``prove_all``, ``feasible_rewards`` and ``deviations.search`` at the defaults
+#: uses under 1e6 units, i.e. a quarter of a second of budget.
+RLIMIT_PER_SECOND = 4_000_000
+#: Default resource limit of one check (the default budget).
+DEFAULT_RLIMIT = int(DEFAULT_TIMEOUT * RLIMIT_PER_SECOND)
+#: The wall clock is only an outer safety net: ``WALL_FACTOR`` times the budget.
+WALL_FACTOR = 20.0
 
 
 class FormalError(ValueError):
@@ -133,14 +137,16 @@ class Outcome:
     moved: list[str] = field(default_factory=list)
 
 
-def limit(s, timeout: float = DEFAULT_TIMEOUT, rlimit: int = DEFAULT_RLIMIT):
-    """Give a z3 ``Solver`` or ``Optimize`` its limits: the deterministic resource limit
-    ``rlimit`` per check (which decides verdicts) and the wall-clock ``timeout`` (seconds)
-    as an outer safety net.  Returns ``s``."""
+def limit(s, timeout: float = DEFAULT_TIMEOUT, rlimit: int | None = None):
+    """Give a z3 ``Solver`` or ``Optimize`` its limits for a budget of ``timeout`` seconds:
+    the deterministic resource limit ``rlimit`` per check (default ``timeout *
+    RLIMIT_PER_SECOND``), which decides verdicts, and a wall-clock limit of ``WALL_FACTOR
+    * timeout`` as an outer safety net only.  Returns ``s``."""
     if timeout is None or not math.isfinite(timeout) or timeout <= 0:
         raise FormalError(f"parameter 'timeout' = {timeout!r} is out of range: allowed timeout > 0")
-    s.set("rlimit", int(rlimit))
-    s.set("timeout", max(1, int(round(timeout * 1000))))
+    units = int(timeout * RLIMIT_PER_SECOND) if rlimit is None else int(rlimit)
+    s.set("rlimit", max(1, units))
+    s.set("timeout", max(1, int(round(WALL_FACTOR * timeout * 1000))))
     return s
 
 

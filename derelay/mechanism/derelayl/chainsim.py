@@ -31,6 +31,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+#: The simulated chain prunes block contents every this many rounds ...
+PRUNE_EVERY = 32
+#: ... of blocks of rounds older than this many rounds (and final, or off the main chain).
+KEEP_ROUNDS = 8
+
 #: ``build(participant, honest) -> payload`` of the block a miner would pack
 PayloadBuilder = Callable[[int, bool], dict]
 
@@ -116,9 +121,18 @@ class SimulatedChain:
         # "synthetic": the chain part's own small workload races instead (the round is
         # then settled from its own arrays, as with the draw chain)
         self.real_blocks = contents == "real"
+        self.prune = True
 
     def round_payloads(self, round_index: int) -> RoundPayloads:
-        """A builder of round ``round_index``'s block contents (one per round)."""
+        """A builder of round ``round_index``'s block contents (one per round).
+
+        Every :data:`PRUNE_EVERY` rounds the contents of blocks older than
+        :data:`KEEP_ROUNDS` rounds that finality makes unnecessary are pruned
+        (:meth:`derelay.chain.ChainSimulator.prune`): memory stays constant in rounds and
+        the hash chain stays verifiable; results are unchanged.
+        """
+        if self.prune and round_index > 0 and round_index % PRUNE_EVERY == 0:
+            self.sim.prune(round_index - KEEP_ROUNDS)
         return RoundPayloads(round_index, self.key_seed, self.payload_rng)
 
     def mine(

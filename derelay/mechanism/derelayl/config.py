@@ -41,7 +41,6 @@ Paper ambiguities resolved here (see also ``docs/abm.md``)
 from __future__ import annotations
 
 import difflib
-import json
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
@@ -49,8 +48,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from derelay.engine.run import SocialGraph
-from derelay.params import PARAM_INFO, Params, ParamsError, params_from_mapping
+from derelay.engine.ledger import MAX_COINS
+from derelay.engine.run import SocialGraph, read_config_file
+from derelay.params import PARAM_INFO, PARAMS, Params, ParamsError, params_from_mapping
 
 PRESETS = ("paper_text", "authors_code")
 
@@ -62,7 +62,11 @@ class SimConfigError(ValueError):
 class SimConfig(BaseModel):
     """Everything one ABM run needs besides the number of rounds and the seed."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True)
+    #: strict (issue 21): no "1" for a number, no true for an integer, no NaN/inf, no
+    #: unknown keys; ints are accepted for float fields
+    model_config = ConfigDict(
+        extra="forbid", frozen=True, validate_default=True, strict=True, allow_inf_nan=False
+    )
 
     name: str = "custom"
     params: Params = Field(default_factory=Params)
@@ -91,7 +95,13 @@ class SimConfig(BaseModel):
     bid_counts_ebm_copies: bool = True
     forfeit: Literal["burn", "redistribute"] = "burn"
     on_no_selection: Literal["keep_owners", "halt"] = "keep_owners"
-    initial_coins: float = Field(0.0, ge=0.0, description="coins every participant starts with")
+    initial_coins: float = Field(
+        0.0,
+        ge=0.0,
+        le=MAX_COINS,
+        description="coins every participant starts with (at most the ledger's limit per "
+        "account, 9,223,372,036 coins = 2^63-1 nano-coins)",
+    )
     genesis_owner: int = Field(0, ge=0)
     genesis_normal: bool = Field(
         True, description="the genesis initiator plays Normal as model owner"
@@ -176,6 +186,14 @@ class SimConfig(BaseModel):
         from .behaviour import known_strategies
 
         p = self.params
+        for info in PARAMS:  # the ledger holds integer nano-coins (int64 per account)
+            value = getattr(p, info.name)
+            if info.unit == "coin" and value > MAX_COINS:
+                raise ValueError(
+                    f"parameter 'params.{info.name}' = {value!r} cannot be represented in the "
+                    f"simulation's ledger: allowed {info.name} <= {MAX_COINS:,} coins (2^63-1 "
+                    "nano-coins per account)"
+                )
         if self.genesis_owner >= p.n_participants:
             raise ValueError(
                 f"genesis_owner = {self.genesis_owner} is out of range: allowed "
@@ -200,7 +218,9 @@ class SimConfig(BaseModel):
             if fam not in FAMILIES:
                 raise ValueError(f"types: unknown family {fam!r}; families are {list(FAMILIES)}")
             if not (0.0 <= float(share) <= 1.0):
-                raise ValueError(f"types.{fam} = {share!r} is out of range: allowed 0 <= share <= 1")
+                raise ValueError(
+                    f"types.{fam} = {share!r} is out of range: allowed 0 <= share <= 1"
+                )
             total += float(share) if fam != "honest" else 0.0
         if total > 1.0 + 1e-9:
             raise ValueError(f"types: deviant shares sum to {total:g}; allowed sum <= 1")
@@ -283,7 +303,7 @@ class SimConfig(BaseModel):
         except ParamsError as exc:
             raise SimConfigError(str(exc)) from None
         except ValidationError as exc:
-            raise SimConfigError(_format_validation(exc, where)) from None
+            raise SimConfigError(_format_validation(exc, data, where)) from None
         except ValueError as exc:
             raise SimConfigError(f"invalid configuration{where}: {exc}") from None
 
@@ -291,18 +311,9 @@ class SimConfig(BaseModel):
     def load(cls, path: str | Path) -> SimConfig:
         """Load a TOML or JSON configuration file (may name a ``preset`` to start from)."""
         path = Path(path)
-        if not path.is_file():
+        if not path.exists():
             raise SimConfigError(f"configuration file not found: {path}")
-        text = path.read_text(encoding="utf-8")
-        try:
-            if path.suffix.lower() == ".json":
-                data = json.loads(text)
-            else:
-                data = tomllib.loads(text)
-        except (tomllib.TOMLDecodeError, json.JSONDecodeError) as exc:
-            raise SimConfigError(f"cannot parse {path}: {exc}") from None
-        if not isinstance(data, dict):
-            raise SimConfigError(f"{path}: the configuration must be a table/object")
+        data = read_config_file(path, SimConfigError)
         preset = data.pop("preset", None)
         if preset is not None:
             base = cls.from_preset(str(preset)).model_dump()
@@ -351,37 +362,21 @@ def _merge(base: dict, over: Mapping) -> dict:
     return out
 
 
-def _format_validation(exc: ValidationError, where: str) -> str:
+def _format_validation(exc: ValidationError, data: Mapping, where: str) -> str:
+    """Every problem as one line naming the key, its value and what is allowed (the
+    :mod:`derelay.strict` format; model-level checks keep their own message)."""
+    from derelay.strict import format_errors
+
     lines = []
-    for err in exc.errors():
+    for err, line in zip(exc.errors(), format_errors(SimConfig, exc, data), strict=True):
         loc = ".".join(str(x) for x in err["loc"])
         msg = str(err["msg"]).removeprefix("Value error, ")
-        ctx = err.get("ctx") or {}
-        val = err.get("input")
-        if "expected" in ctx:
-            allowed = f"allowed {ctx['expected']}"
-        elif any(k in ctx for k in ("ge", "gt", "le", "lt")):
-            parts = []
-            if "ge" in ctx:
-                parts.append(f"{ctx['ge']} <= ")
-            if "gt" in ctx:
-                parts.append(f"{ctx['gt']} < ")
-            parts.append(loc or "value")
-            if "le" in ctx:
-                parts.append(f" <= {ctx['le']}")
-            if "lt" in ctx:
-                parts.append(f" < {ctx['lt']}")
-            allowed = "allowed " + "".join(parts)
-        elif err.get("type") == "value_error":
-            allowed = msg
-        else:
-            allowed = msg
-        if loc and err.get("type") == "value_error":
-            lines.append(f"invalid '{loc}'{where}: {msg}")
-        elif loc:
-            lines.append(f"'{loc}' = {val!r} is invalid{where}: {allowed}")
-        else:
+        if not loc:
             lines.append(f"invalid configuration{where}: {msg}")
+        elif err.get("type") == "value_error":
+            lines.append(f"invalid '{loc}'{where}: {msg}")
+        else:
+            lines.append(f"{line}{where}")
     return (
         lines[0]
         if len(lines) == 1

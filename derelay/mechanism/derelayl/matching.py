@@ -35,16 +35,33 @@ class Matching:
     q_selected: np.ndarray  # trainers taken by each owner (aligned with owners)
 
 
-def _desc_order(keys: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """Indices sorting ``keys`` descending, ties in random order.
+def _desc_order(keys: np.ndarray, rng: np.random.Generator, top: int | None = None) -> np.ndarray:
+    """Indices sorting ``keys`` descending, ties in random order (the first ``top`` only).
 
     A random permutation followed by a stable sort: equal keys keep the (uniformly
-    random) order of the permutation.
+    random) order of the permutation, i.e. the key is (value, position in the
+    permutation).  With ``top`` < n only the first ``top`` of that same order are
+    computed: one ``partition`` finds the top-th value, and only the entries above it
+    (and the first ties at it, by permutation position) are sorted - the same indices in
+    the same order as the full sort, at O(n + top log top).
     """
-    perm = rng.permutation(len(keys))
+    n = len(keys)
+    perm = rng.permutation(n)
     k = np.asarray(keys)[perm]
     neg = -k if k.dtype.kind == "f" else -(k.astype(np.int64))
-    return perm[np.argsort(neg, kind="stable")]
+    if top is None or top >= n or n <= 512:
+        order = np.argsort(neg, kind="stable")
+        return perm[order] if top is None else perm[order[:top]]
+    if top <= 0:
+        return perm[:0]
+    v = np.partition(neg, top - 1)[top - 1]
+    if v != v:  # NaN at the cut: keep the full sort's NaN placement
+        return perm[np.argsort(neg, kind="stable")[:top]]
+    less = np.flatnonzero(neg < v)
+    ties = np.flatnonzero(neg == v)[: top - len(less)]
+    cand = np.concatenate((less, ties))
+    cand.sort()  # by permutation position, so that the stable sort below breaks ties alike
+    return perm[cand[np.argsort(neg[cand], kind="stable")]]
 
 
 def match(
@@ -66,15 +83,16 @@ def match(
         z = np.zeros(0, dtype=np.int64)
         return Matching(z, z, z, np.zeros(n_o, dtype=np.int64))
     if rule == "algorithm1":
-        o_order = _desc_order(owner_perf, rng)
-        t_order = _desc_order(bids, rng)
         dep = np.asarray(owner_deposit, dtype=np.int64)
         with np.errstate(divide="ignore"):
             q = np.where(dep > 0, budget // np.maximum(dep, 1), limit)
         q = np.minimum(q, limit).astype(np.int64)
+        o_order = _desc_order(owner_perf, rng)
+        # only the first sum(q) trainers of the order are ever taken
+        t_order = _desc_order(bids, rng, top=int(q.sum()))
     elif rule == "authors":
         o_order = _desc_order(owner_perf, rng)
-        t_order = _desc_order(bids, rng)
+        t_order = _desc_order(bids, rng, top=int(limit) * n_o)
         q = np.full(n_o, limit, dtype=np.int64)
     elif rule == "sec4_text":
         o_order = _desc_order(owner_deposit, rng)

@@ -35,6 +35,25 @@ class PoT(Mechanism):
     finality = "bft"
     errata = ERRATA
     ir_condition = {"P": "P_IR_free_entry", "X": "X_participation", "A": "A_tax_covers_settlement"}
+    #: Hints for the engine's contract suite: a small population, and runs in which the
+    #: closed form's assumptions meet (all-honest profile; one deviation at share 1/2 whose
+    #: payoff does not depend on the others; all validators in one cluster).
+    contract = {
+        "params": {"n_participants": 64},
+        "rounds": 6,
+        "closed_form": [
+            {"role": "X", "strategy": "Audit", "run": {}, "rounds": 40, "tolerance": "4se"},
+            {"role": "V", "strategy": "N", "run": {}, "rounds": 40, "tolerance": "4se"},
+            {"role": "P", "strategy": "N", "run": {}, "rounds": 40, "tolerance": "4se"},
+            {"role": "A", "strategy": "N", "run": {}, "rounds": 10, "tolerance": 1e-9},
+            {"role": "P", "strategy": "Withhold", "rounds": 10, "tolerance": 1e-9,
+             "run": {"strategies": {"P": {"N": 0.5, "Withhold": 0.5}}}},
+            {"role": "V", "strategy": "Cluster", "rounds": 40, "tolerance": "4se",
+             "run": {"strategies": {"V": {"Cluster": 1.0}}, "params": {"audit": 0.5}}},
+            {"role": "C", "strategy": "N", "rounds": 10, "tolerance": 1e-9,
+             "run": {"options": {"client_agent": True}}},
+        ],
+    }
 
     def extras(self, p: Any) -> dict[str, Any]:
         """``settlement`` (Table 6), ``multisig`` and break-even ``thresholds`` at ``p``."""

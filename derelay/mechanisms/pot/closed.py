@@ -48,7 +48,10 @@ q₁ = 1; with n_V = 1 it is caught only by a random audit, q = 1 − (1 − a)^
   U = g + (1 − q₁)·s·ρR/n_V − q₁·vStake − m·c_eval − c_tx.
 * ``Random`` (no evaluation; every score wrong): U = (1 − q₁)·s·ρR/n_V − q₁·m·vStake − c_tx.
 * ``Cluster`` (all n_V validators inflate one provider, for g each): the scores agree, so
-  only random audits catch it: U = g + (1 − q)·s·ρR/n_V − q·vStake − m·c_eval − c_tx.
+  only random audits catch it, each member independently with probability q.  The members
+  left standing share ρR: with X ~ Bin(n_V − 1, 1 − q) other members standing, a member's
+  expected share is (1 − q)·ρR·E[1/(1 + X)] = ρR·(1 − q^n_V)/n_V, so
+  U = g + s·ρR·(1 − q^n_V)/n_V − q·vStake − m·c_eval − c_tx.
 
 Verifier X (Secs. 3.3.3, 3.4)
 -----------------------------
@@ -201,7 +204,8 @@ def u_v_random(p):
 
 def u_v_cluster(p):
     q = q_audit(p)
-    return p.misreport_gain + (1 - q) * p_sealed(p) * validator_share(p) - q * p.v_stake - _v_costs(p)
+    standing = (1 - q**p.n_validators) * p.rho * p.reward / p.n_validators
+    return p.misreport_gain + p_sealed(p) * standing - q * p.v_stake - _v_costs(p)
 
 
 def u_x_audit(p):
@@ -325,15 +329,17 @@ def majority_paper(p):
 
 
 def v_cluster_holds(p):
-    # U_N > U_Cluster  <=>  q·(s·ρR/n_V + vStake) > g ; times n_V > 0
+    # U_N > U_Cluster  <=>  q·vStake + s·ρR·q^n_V/n_V > g ; times n_V > 0
     q = q_audit(p)
-    return q * (p_sealed(p) * p.rho * p.reward + p.n_validators * p.v_stake) > (
-        p.n_validators * p.misreport_gain
-    )
+    return p.n_validators * q * p.v_stake + p_sealed(p) * p.rho * p.reward * (
+        q**p.n_validators
+    ) > p.n_validators * p.misreport_gain
 
 
 def v_cluster_paper(p):
-    return (q_audit(p) * (p_sealed(p) * validator_share(p) + p.v_stake), ">", p.misreport_gain)
+    q = q_audit(p)
+    return (q * p.v_stake + p_sealed(p) * validator_share(p) * q**p.n_validators, ">",
+            p.misreport_gain)
 
 
 def x_participation_holds(p):
@@ -369,7 +375,7 @@ CONDITIONS: tuple[Condition, ...] = (
     Condition("winner_majority", "1 - rho - r > 1/2", "Sec. 2.3", "P", "safety", None,
               "exact", True, "the optimum model's owner receives the majority of R",
               majority_holds, majority_paper),
-    Condition("V_IC_cluster", "q(a)·(s·rho·R/n_V + vStake) > g", "", "V", "IC", "Cluster",
+    Condition("V_IC_cluster", "q(a)·vStake + s·rho·R·q(a)^n_V/n_V > g", "", "V", "IC", "Cluster",
               "exact", True, "a single-cluster collusion of all validators is unprofitable "
               "given the audit rate (q = 1 - (1 - a)^n_X)", v_cluster_holds, v_cluster_paper,
               ("n_validators",)),
@@ -533,11 +539,21 @@ def thresholds(p: Any) -> dict[str, Any]:
     a cluster, and the free-entry number of providers."""
     e = exact(p)
     gv = e.gamma * e.v_stake - e.c_tx
-    loss = p_sealed(e) * validator_share(e) + e.v_stake
-    need_q = e.misreport_gain / loss if loss else None
+    nv, share = int(e.n_validators), p_sealed(e) * validator_share(e)
+
+    def deter(q):  # q·vStake + s·ρR·q^n_V/n_V - g, increasing in q
+        return float(q * e.v_stake + share * Fraction(q) ** nv - e.misreport_gain)
+
+    need_q = None
+    if deter(Fraction(1)) > 0:
+        lo, hi = 0.0, 1.0
+        for _ in range(60):
+            mid = (lo + hi) / 2
+            lo, hi = (lo, mid) if deter(Fraction(mid)) > 0 else (mid, hi)
+        need_q = hi
     a_star = None
-    if need_q is not None and need_q < 1 and int(e.n_verifiers) > 0:
-        a_star = 1 - float(1 - need_q) ** (1 / int(e.n_verifiers))
+    if need_q is not None and int(e.n_verifiers) > 0:
+        a_star = 1 - (1 - need_q) ** (1 / int(e.n_verifiers))
     return {
         "audit_break_even_cheat_rate": _f(e.c_ver / gv) if gv > 0 else None,
         "cluster_detection_needed": _f(need_q) if need_q is not None else None,

@@ -30,8 +30,8 @@ import numpy as np
 POT_FAMILIES = ("lazy", "poison", "withhold", "free_ride", "misreport", "lazy_eval", "collude",
                 "false_report", "skip_audit", "biased_data")
 COMMAND = "python -m derelay.mechanisms.pot.report"
-#: Audit rates of the all-Cluster runs (the condition V_IC_cluster needs a above ~0.33).
-CLUSTER_AUDITS = (0.0, 0.2, 0.35, 0.5, 1.0)
+#: Audit rates of the all-Cluster runs (the condition V_IC_cluster needs a above ~0.37).
+CLUSTER_AUDITS = (0.0, 0.2, 0.35, 0.4, 0.5, 1.0)
 #: The evidence label of the closed form checked against itself (as in paper.core).
 SELF = "closed form vs itself"
 

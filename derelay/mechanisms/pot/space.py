@@ -18,7 +18,33 @@ from derelay.space import COMMON_SPACE, CrossConstraint, ParamSpace, ParamSpec
 
 SHARE = Domain(lower=0.0, upper=1.0, upper_strict=True)
 
-POT_SPACE = ParamSpace(
+#: Counts and probabilities held at the point in solver queries (see :class:`PoTSpace`).
+FORMAL_FIXED = ("n_providers", "n_validators", "n_verifiers", "p_train_success", "audit")
+
+
+class PoTSpace(ParamSpace):
+    """PoT's space: as any space, except that the counts K, n_V, n_X and the
+    probabilities π (``p_train_success``) and a (``audit``) are held at the point in solver
+    queries (``numeric_keys``, the default symbolic keys).
+
+    They enter the formulas only through (1 − π)^K and (1 − a)^n_X.  With the counts
+    symbolic z3 has no decision procedure for these powers (every such query ran to its
+    resource limit: unknown); with the counts fixed and π, a symbolic they are polynomials
+    of degree K and n_X, and one property took over a minute under load.  Every solver
+    statement about PoT (``derelay prove``, claims with ``free = None``) is therefore for the
+    given numbers of providers, validators and verifiers and the given π and a, over every
+    reward, share, stake, cost and gas parameter.  They stay ordinary parameters everywhere
+    else (validation, files, grid axes, exact points, the ABM).
+    """
+
+    formal_fixed = FORMAL_FIXED
+
+    @property
+    def numeric_keys(self) -> tuple[str, ...]:
+        return tuple(k for k in super().numeric_keys if k not in self.formal_fixed)
+
+
+POT_SPACE = PoTSpace(
     "pot",
     [
         # -- rewards ------------------------------------------------------------------

@@ -206,10 +206,10 @@ def auction_search(
     u_t = z3.If(sel_t[dv], _zmax(list(_utility_terms(point, gaps[dv], dep_t[dv]).values())), 0)
     u_d = z3.If(sel_d[dv], _zmax(list(_utility_terms(point, gaps[dv], dep_d[dv]).values())), 0)
     cons = [*base_cons, dev_bid >= 0, u_d > u_t]
-    s = limit(z3.Optimize(), timeout)
-    s.add(*cons)
-    h = s.maximize(u_d - u_t)
-    r = s.check()
+    f = _Fresh(z3.Optimize, timeout)
+    f.add(*cons)
+    h = f.s.maximize(f.t(u_d - u_t))
+    r = f.s.check()
     info["bid_deviation_search"] = verdict(r, "found", "none", "unknown")
     if r == z3.sat:
         g, b_dev, sup = _canonical_witness(point, cons, h, gaps, u_d - u_t, slots, dv,
@@ -219,10 +219,10 @@ def auction_search(
         found.append(e)
     # -- 1b. bid shading by a bidder who wins either way (pays less) ----------------
     cons1 = [*base_cons, dev_bid >= 0, sel_t[dv], sel_d[dv], u_d > u_t]
-    s1 = limit(z3.Optimize(), timeout)
-    s1.add(*cons1)
-    h1 = s1.maximize(u_d - u_t)
-    r1 = s1.check()
+    f1 = _Fresh(z3.Optimize, timeout)
+    f1.add(*cons1)
+    h1 = f1.s.maximize(f1.t(u_d - u_t))
+    r1 = f1.s.check()
     info["bid_shading_search"] = verdict(r1, "found", "none", "unknown")
     if r1 == z3.sat:
         g, b_dev, sup = _canonical_witness(point, cons1, h1, gaps, u_d - u_t, slots, dv,
@@ -232,36 +232,58 @@ def auction_search(
         e["witness"]["search"] = "bid shading (wins either way, deposits less)"
         found.append(e)
     # -- 2. T7 broken by the deposit a winner pays (truthful bids) --------------------
-    s2 = limit(z3.Solver(), timeout)
-    s2.add(*base_cons)
+    f2 = _Fresh(z3.Solver, timeout)
+    s2 = f2.s
+    f2.add(*base_cons)
     choices = []
     for i in range(bidders):
         us = _utility_terms(point, gaps[i], dep_t[i])
         broken = dep_t[i] <= coin * z3.ToReal(gaps[i])
         choices.append(z3.And(sel_t[i], broken, us["NTr"] > us["N"]))
-    s2.add(z3.Or(*choices))
+    f2.add(z3.Or(*choices))
     r2 = s2.check()
     info["t7_break_search"] = verdict(r2, "found", "none", "unknown")
     if r2 == z3.sat:
         m = s2.model()
-        g = [m.eval(x, model_completion=True).as_long() for x in gaps]
+        g = [m.eval(f2.t(x), model_completion=True).as_long() for x in gaps]
         found.append(_t7_entry(point, g, slots))
     else:
         # T7 broken without Not Training paying at this point: show the outcome and
         # the training cost from which Not Training would pay for that winner
-        s3 = limit(z3.Solver(), timeout)
-        s3.add(*base_cons)
-        s3.add(
+        f3 = _Fresh(z3.Solver, timeout)
+        s3 = f3.s
+        f3.add(*base_cons)
+        f3.add(
             z3.Or(
                 *[z3.And(sel_t[i], dep_t[i] <= coin * z3.ToReal(gaps[i])) for i in range(bidders)]
             )
         )
         if s3.check() == z3.sat:
             m = s3.model()
-            g = [m.eval(x, model_completion=True).as_long() for x in gaps]
+            g = [m.eval(f3.t(x), model_completion=True).as_long() for x in gaps]
             info["t7_broken_outcome"] = _t7_broken_info(point, g, slots)
     info["seconds"] = round(time.perf_counter() - t0, 4)
     return found, info
+
+
+class _Fresh:
+    """A solver in a fresh z3 context, fed translated copies of the query's terms.
+
+    z3's search (and so an optimum's model, or whether an optimisation finishes within
+    its limits) depends on the state of the context the terms live in; the global one
+    carries every earlier query of the process.  Translating the query into a new
+    context makes the answer a function of the query alone.
+    """
+
+    def __init__(self, kind, timeout: float):
+        self.ctx = z3.Context()
+        self.s = limit(kind(ctx=self.ctx), timeout)
+
+    def t(self, e):
+        return e.translate(self.ctx)
+
+    def add(self, *es):
+        self.s.add(*[self.t(e) for e in es])
 
 
 def _canonical_witness(point, cons, h, gaps, objective, slots, dv, max_gap, timeout):
@@ -282,9 +304,9 @@ def _canonical_witness(point, cons, h, gaps, objective, slots, dv, max_gap, time
     fixed = []
     for g in gaps:
         for v in range(max_gap + 1):
-            s = limit(z3.Solver(), timeout)
-            s.add(*cons, *fixed, objective >= zval(target), g == v)
-            if s.check() == z3.sat:
+            f = _Fresh(z3.Solver, timeout)
+            f.add(*cons, *fixed, objective >= zval(target), g == v)
+            if f.s.check() == z3.sat:
                 fixed.append(g == v)
                 break
         else:  # unreachable when the optimum was found: keep the search's own answer

@@ -1,0 +1,134 @@
+"""DeRelayL's round against a plain-numpy reference round, interleaved (issue 20).
+
+    python benchmarks/bench_round.py [--sizes 256 100000] [--rounds 400 20] [--reps 3]
+
+The reference (:func:`reference_round`, below) is the same round of the authors_code preset
+written as the fewest whole-array numpy operations, with no engine around it: role
+assignment, bids, matching (owners by performance, trainers by bid, one partial sort with a
+random tie-break), deposits, training (a performance increment per pair), the top-s selection
+(one ``argpartition``), refunds and forfeits, block rewards and citations, versions, per-role
+sums in one ``bincount`` pass and one rounds row.  It keeps no ledger of flows, no recorder
+tables, no lineage and no chain: it is the bound a vectorised engine can approach, not a
+replacement.  Both sides run in this process, alternated (derelay, reference, derelay, ...),
+the median per agent-round is reported and the ratio derelay / reference (the goal: <= 8 at
+256 participants, <= 2 at 100,000).  The derelay side is ``DeRelayModel.run`` with the
+preset's own recording (above 20,000 participants the recorder samples 10,000 agents:
+``derelay.engine.record.AUTO_SAMPLE``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+
+import numpy as np
+
+NANO = 10**9
+
+
+class RefState:
+    def __init__(self, n: int, rng: np.random.Generator) -> None:
+        self.n = n
+        self.coins = np.full(n, 1000 * NANO, dtype=np.int64)
+        self.perf = np.full(n, -np.inf)
+        self.version = np.full(n, -1, dtype=np.int64)
+        self.perf[0], self.version[0] = 0.0, 0
+        self.latest = 0
+        self.rng = rng
+        self.rows: list[dict] = []
+
+
+def reference_round(s: RefState, share: float = 0.5, limit: int = 4) -> None:
+    """One authors_code round in plain numpy (see the module docstring)."""
+    n, rng, coins = s.n, s.rng, s.coins
+    # roles: owners are holders of a model (at most n/2), trainers the others up to n/2,
+    # and four block miners drawn from the rest
+    perm = rng.permutation(n)
+    holders = perm[s.version[perm] >= 0]
+    owners = holders[: n // 2]
+    others = perm[s.version[perm] < 0]
+    trainers = others[: n // 2 - len(owners) // 2 + 1]
+    miners = rng.choice(n, size=4)
+    # bids: a random share of the coins (deposit); matching: owners by performance, trainers
+    # by bid, one partial sort with a random tie-break key
+    bids = (coins[trainers] * rng.random(len(trainers)) * 0.01).astype(np.int64)
+    o_order = owners[np.argsort(-s.perf[owners], kind="stable")]
+    m = min(len(trainers), limit * len(o_order))
+    key = bids + rng.random(len(bids))
+    top = np.argpartition(-key, m - 1)[:m] if 0 < m < len(key) else np.arange(m)
+    top = top[np.argsort(-key[top])]
+    t = trainers[top]
+    owner_of = np.repeat(o_order, limit)[:m]
+    dep = bids[top]
+    np.subtract.at(coins, t, dep)
+    # training: each pair trains one model on its owner's; top-s selection by performance
+    new_perf = s.perf[owner_of] + rng.normal(1.0, 1.0, m)
+    k = int(share * m)
+    sel = np.argpartition(-new_perf, k - 1)[:k] if 0 < k < m else np.arange(k)
+    selected = np.zeros(m, dtype=bool)
+    selected[sel] = True
+    # settlement: refunds to the selected, forfeits of the others; rewards and citations
+    np.add.at(coins, t[selected], dep[selected] + 2 * NANO)
+    np.add.at(coins, owner_of[selected], NANO)
+    np.add.at(coins, miners, NANO // 10)
+    s.perf[t[selected]] = new_perf[selected]
+    s.latest += 1
+    s.version[t[selected]] = s.latest
+    # per-role statistics in one pass, and the rounds row
+    role = np.full(n, 3, dtype=np.int64)
+    role[owners], role[t], role[miners] = 0, 1, 2
+    util = np.zeros(n)
+    util[t[selected]] = 2.0
+    sums = np.bincount(role, weights=util, minlength=4)
+    counts = np.bincount(role, minlength=4)
+    s.rows.append({
+        "n_owners": int(counts[0]), "n_trainers": int(counts[1]), "n_selected": k,
+        "total_coins": int(coins.sum()), "mean_u_MO": sums[0], "mean_u_T": sums[1],
+        "share_latest": float((s.version == s.latest).mean()),
+        "best": float(new_perf.max()) if m else float("nan"),
+    })  # fmt: skip
+
+
+def time_derelay(n: int, rounds: int) -> float:
+    from derelay.model import DeRelayModel, SimConfig
+
+    cfg = SimConfig.from_preset("authors_code")
+    if n != 256:
+        cfg = cfg.with_updates(params={"n_participants": n, "n_miners": n // 2})
+    m = DeRelayModel(cfg, seed=0)
+    m.run(2)  # warm
+    t = time.perf_counter()
+    m.run(rounds)
+    return (time.perf_counter() - t) / (rounds * n)
+
+
+def time_reference(n: int, rounds: int) -> float:
+    s = RefState(n, np.random.default_rng(0))
+    for _ in range(2):
+        reference_round(s)
+    t = time.perf_counter()
+    for _ in range(rounds):
+        reference_round(s)
+    return (time.perf_counter() - t) / (rounds * n)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--sizes", type=int, nargs="+", default=[256, 100_000])
+    ap.add_argument("--rounds", type=int, nargs="+", default=[400, 20])
+    ap.add_argument("--reps", type=int, default=3)
+    a = ap.parse_args()
+    rounds = dict(zip(a.sizes, a.rounds + a.rounds[-1:] * len(a.sizes), strict=False))
+    print(f"{'participants':>12} {'derelay ns/agent-round':>23} {'reference':>10} {'ratio':>6}")
+    for n in a.sizes:
+        d, r = [], []
+        for _ in range(a.reps):
+            d.append(time_derelay(n, rounds[n]))
+            r.append(time_reference(n, rounds[n]))
+        dm, rm = statistics.median(d), statistics.median(r)
+        print(f"{n:>12} {dm * 1e9:>23.0f} {rm * 1e9:>10.0f} {dm / rm:>6.1f}")
+
+
+if __name__ == "__main__":
+    main()

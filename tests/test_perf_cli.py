@@ -1,0 +1,102 @@
+"""The lazy command line: the static command table matches the modules, help lists every
+command, a module the table does not know still registers, and light commands do not import
+the heavy libraries (start-up time; measured in benchmarks/bench_startup.py)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+from typer.testing import CliRunner
+
+import derelay.cli as cli
+from derelay.cli import COMMANDS, app, scan_commands
+
+HEAVY = ("mesa", "pandas", "pyarrow", "torch", "z3", "matplotlib", "scipy", "dask")
+
+
+def test_command_table_matches_the_modules():
+    scanned = scan_commands()
+    assert list(scanned) == list(COMMANDS), "update derelay.cli.COMMANDS (order or names)"
+    for name, (module, help_line, hidden) in scanned.items():
+        assert COMMANDS[name] == module, f"update derelay.cli.COMMANDS[{name!r}]"
+        # the help read from the source is the help typer gives (or None: then imported)
+        assert cli._source_help(module).get(name) in (help_line, None), name
+        assert not hidden
+
+
+def test_help_read_from_source_for_every_shipped_command():
+    for name, module in COMMANDS.items():
+        assert cli._source_help(module).get(name), name
+
+
+def test_help_lists_every_command():
+    res = CliRunner().invoke(app, ["--help"])
+    assert res.exit_code == 0
+    for name in COMMANDS:
+        assert f"  {name} " in res.output
+
+
+def test_module_unknown_to_the_table_still_appears(monkeypatch):
+    # Drop the sweep module's entry: discovery must still find and register it.
+    trimmed = {k: v for k, v in COMMANDS.items() if v != "sweep"}
+    monkeypatch.setattr(cli, "COMMANDS", trimmed)
+    fresh = cli.typer.Typer(cls=cli.LazyGroup, add_completion=False, rich_markup_mode=None)
+    fresh.callback()(lambda: None)
+    res = CliRunner().invoke(fresh, ["--help"])
+    assert res.exit_code == 0 and "  sweep " in res.output
+    res = CliRunner().invoke(fresh, ["sweep", "--help"])
+    assert res.exit_code == 0 and "SPEC" in res.output
+
+
+def test_unknown_command_suggests():
+    res = CliRunner().invoke(app, ["chek"])
+    assert res.exit_code == 2
+    assert "Did you mean 'check'" in res.output
+
+
+def _modules_after(args: list[str]) -> set[str]:
+    code = (
+        "import sys, io, contextlib\n"
+        "from derelay.cli import app\n"
+        "buf = io.StringIO()\n"
+        "with contextlib.redirect_stdout(buf):\n"
+        "    try:\n"
+        f"        app({args!r})\n"
+        "    except SystemExit:\n"
+        "        pass\n"
+        "print('\\n'.join(sorted(sys.modules)))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    return set(out.stdout.split())
+
+
+def test_light_commands_import_no_heavy_library():
+    for args in (["--help"], ["check", "--json"], ["params", "--json"]):
+        mods = _modules_after(args)
+        heavy = sorted(m for m in HEAVY if m in mods)
+        assert not heavy, f"derelay {' '.join(args)} imports {heavy}"
+    assert "derelay.cli.run" not in _modules_after(["--help"])
+
+
+def test_check_json_still_works():
+    res = CliRunner().invoke(app, ["check", "--json"])
+    assert res.exit_code == 0
+    assert json.loads(res.output)["mechanism"] == "derelayl"
+
+
+def test_lazy_help_equals_the_eager_help():
+    """The old eager app (every module imported and registered) prints the same --help."""
+    import importlib
+
+    import typer
+
+    eager = typer.Typer(name="derelay", help=app.info.help, no_args_is_help=True,
+                        add_completion=False, rich_markup_mode=None)
+    eager.callback()(cli._root)
+    for module in cli._module_names():
+        importlib.import_module(f"derelay.cli.{module}").register(eager)
+    lazy_out = CliRunner().invoke(app, ["--help"]).output
+    eager_out = CliRunner().invoke(eager, ["--help"]).output
+    assert lazy_out == eager_out
