@@ -84,7 +84,7 @@ def parse_table(text: str, fmt: str, source: str) -> dict:
     except RecursionError:
         fail(f"cannot parse {source}: nested too deeply")
     except (tomllib.TOMLDecodeError, json.JSONDecodeError) as exc:
-        fail(f"cannot parse {source}: {str(exc).splitlines()[0]}")
+        fail(f"cannot parse {source}: malformed {fmt.upper()}: {str(exc).splitlines()[0]}")
     except ValueError as exc:  # duplicate keys, integers beyond Python's digit limit
         fail(f"cannot parse {source}: {str(exc).splitlines()[0]}")
     if not isinstance(data, dict):
