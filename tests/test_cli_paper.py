@@ -39,3 +39,10 @@ def test_previous_output_replaced_and_user_files_kept(tmp_path):
     assert (out / "my_notes.txt").read_text() == "keep"  # never made by it: untouched
     assert "derelay-tmp" not in (out / "REPRODUCTION.partial.md").read_text()
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
+
+
+def test_json_names_the_out_dir_not_the_temporary(tmp_path):
+    out = tmp_path / "j"
+    r = _paper("--quick", "--only", "settings", "--out", str(out), "--json")
+    assert r.exit_code == 0, r.output
+    assert "derelay-tmp" not in r.stdout

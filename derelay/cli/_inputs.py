@@ -84,7 +84,7 @@ def parse_table(text: str, fmt: str, source: str) -> dict:
     except RecursionError:
         fail(f"cannot parse {source}: nested too deeply")
     except (tomllib.TOMLDecodeError, json.JSONDecodeError) as exc:
-        fail(f"cannot parse {source}: {str(exc).splitlines()[0]}")
+        fail(f"cannot parse {source}: malformed {fmt.upper()}: {str(exc).splitlines()[0]}")
     except ValueError as exc:  # duplicate keys, integers beyond Python's digit limit
         fail(f"cannot parse {source}: {str(exc).splitlines()[0]}")
     if not isinstance(data, dict):
@@ -99,6 +99,33 @@ def read_config(path: Path, option: str) -> dict:
     if fmt == "toml" and Path(path).suffix.lower() != ".toml" and text.lstrip().startswith("{"):
         fmt = "json"
     return parse_table(text, fmt, f"option '{option}' = '{path}'")
+
+
+def _check_numbers(obj: Any, source: str, prefix: str = "") -> None:
+    """NaN, infinities and numbers beyond 1e300 in a parsed table: exit 2 naming the key."""
+    if isinstance(obj, dict):
+        for k, v in obj.items():
+            _check_numbers(v, source, f"{prefix}{k}" if not prefix else f"{prefix}.{k}")
+    elif isinstance(obj, list):
+        for i, v in enumerate(obj):
+            _check_numbers(v, source, f"{prefix}[{i}]")
+    elif isinstance(obj, float) and not math.isfinite(obj):
+        fail(f"{source}: parameter '{prefix}' = {obj} is out of range: allowed a finite number")
+    elif isinstance(obj, int | float) and not isinstance(obj, bool) and abs(obj) > 1e300:
+        fail(
+            f"{source}: parameter '{prefix}' = {obj:.3g} is out of range: allowed |value| <= 1e300"
+        )
+
+
+def guard_table(path: Path | None, option: str) -> dict | None:
+    """A parameter or configuration file checked before any loader reads it: a regular,
+    size-limited UTF-8 file that parses (no duplicate JSON keys, not nested too deeply, no
+    5,000-digit integers) and holds only finite numbers.  None when not given."""
+    if path is None:
+        return None
+    data = read_config(path, option)
+    _check_numbers(data, f"option '{option}' = '{path}'")
+    return data
 
 
 def parse_set(items: list[str] | None, option: str = "--set") -> dict[str, Any]:

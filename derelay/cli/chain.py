@@ -9,7 +9,7 @@ import typer
 from rich.table import Table
 
 from ._common import fail, load_params_or_exit, out_console, print_json
-from ._inputs import guard_input, preflight_output, run_output
+from ._inputs import guard_input, guard_table, preflight_output, run_output
 
 #: Most blocks x replicates simulated without --force (about 10 minutes on one core).
 MAX_BLOCK_WORK = 10**7
@@ -149,7 +149,7 @@ def chain(
         fail(f"--mode must be one of {', '.join(MODES)}; got {mode!r}")
     if out is not None:
         preflight_output(out, force, CHAIN_MARKERS)
-    guard_input(params, "--params")
+    guard_table(params, "--params")
     guard_input(graph, "--graph")
     if mode == "staged" and policy == "withhold" and adversary > 0:
         fail("--policy withhold needs --mode continuous (stages are played in the open)")

@@ -8,7 +8,7 @@ import typer
 from rich.table import Table
 
 from ._common import load_params_or_exit, out_console, print_json
-from ._inputs import guard_input
+from ._inputs import guard_table
 from ._words import names, sufficient_notes
 
 MECHANISM_OPTION = typer.Option(
@@ -31,7 +31,7 @@ def check(
     from derelay.check import check_point
     from derelay.mechanism import get_mechanism
 
-    guard_input(params, "--params")
+    guard_table(params, "--params")
     if mechanism not in (None, "derelayl"):
         return _check_generic(mechanism, params, json_out)
     p = load_params_or_exit(params)
@@ -108,7 +108,7 @@ def _check_generic(name: str, params: Path | None, json_out: bool) -> None:
 
     from .mechanisms import load_point, resolve
 
-    guard_input(params, "--params")
+    guard_table(params, "--params")
     mech = resolve(name)
     result = check_mechanism(mech, load_point(mech, params))
     if json_out:

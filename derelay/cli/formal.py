@@ -14,7 +14,7 @@ import typer
 from rich.table import Table
 
 from ._common import fail, load_params_or_exit, out_console, print_json
-from ._inputs import guard_input
+from ._inputs import guard_table
 from ._words import names, sufficient_notes, words
 
 #: Largest per-query solver timeout (seconds): one day.
@@ -32,7 +32,7 @@ def _check_timeout(timeout: float) -> None:
 
 
 def _load(params: Path | None):
-    guard_input(params, "--params")
+    guard_table(params, "--params")
     return load_params_or_exit(params) if params is not None else None
 
 
@@ -71,7 +71,7 @@ def prove_cmd(
     holds), the exact condition instead, and the domain problems of the printed conditions.
     """
     _check_timeout(timeout)
-    guard_input(params, "--params")
+    guard_table(params, "--params")
     if mechanism not in (None, "derelayl"):
         return _prove_generic(mechanism, params, json_out, rlimit)
     base = _load(params)
@@ -210,7 +210,7 @@ def feasible_cmd(
 ) -> None:
     """Rewards meeting the conditions exactly (rationals) at least issuance, or the
     conflict (DeRelayL: T1-T8; others: when their conditions are affine in their levers)."""
-    guard_input(params, "--params")
+    guard_table(params, "--params")
     if out is not None and region is None:
         fail("option '--out' needs --region (the file holds the region map); without --region "
              "use --json for the rewards")  # fmt: skip
@@ -449,7 +449,7 @@ def deviations_cmd(
     from derelay.formal.symbolic import FormalError
 
     _check_timeout(timeout)
-    guard_input(params, "--params")
+    guard_table(params, "--params")
     if mechanism not in (None, "derelayl"):
         return _deviations_generic(mechanism, params, scope, json_out, rlimit)
     if scope not in SCOPES:

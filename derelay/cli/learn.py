@@ -19,7 +19,7 @@ import typer
 from rich.table import Table
 
 from ._common import fail, load_params_or_exit, out_console, print_json, to_jsonable
-from ._inputs import check_count, check_real, guard_input, preflight_output, run_output
+from ._inputs import check_count, check_real, guard_table, preflight_output, run_output
 
 LEARN_MARKERS = ("learn.json", "noise_sweep.json")
 
@@ -170,8 +170,8 @@ def learn(
         tau, batch_size, threads, skip_rounds, every, iterations, period, val_share, p_success,
         s, lazy_share, noise, alpha, lr, coin_per_point, hidden,
     )  # fmt: skip
-    guard_input(params, "--params")
-    guard_input(config, "--config")
+    guard_table(params, "--params")
+    guard_table(config, "--config")
     if out is not None:
         preflight_output(out, force, LEARN_MARKERS)
     if sanity:

@@ -72,7 +72,14 @@ def paper(
         except ValueError as exc:
             fail(str(exc).replace(str(tmp), str(out)))
     if json_out:
-        print_json(rep.to_json())
+        import json
+
+        from ._common import to_jsonable
+
+        text = json.dumps(to_jsonable(rep.to_json())).replace(
+            json.dumps(str(tmp))[1:-1], json.dumps(str(out))[1:-1]
+        )
+        print_json(json.loads(text))
     else:
         name = "REPRODUCTION.partial.md" if sel else "REPRODUCTION.md"
         ok = sum(1 for s in rep.sections if s.status == "ok")
@@ -82,7 +89,8 @@ def paper(
         )
         for s in rep.sections:
             if s.status != "ok":
-                out_console.print(f"  [yellow]{s.key}: {s.status}: {escape(s.note)}[/]")
+                note = str(s.note).replace(str(tmp), str(out))
+                out_console.print(f"  [yellow]{s.key}: {s.status}: {escape(note)}[/]")
     if any(s.status != "ok" for s in rep.sections):
         raise typer.Exit(code=1)
 

@@ -13,7 +13,7 @@ from ._common import fail as _fail
 
 
 def fail(msg: str):
-    _fail(escape(msg))
+    _fail(msg)  # _common.fail escapes markup itself
 
 
 def sensitivity(
@@ -41,8 +41,11 @@ def sensitivity(
     from experiments.sensitivity import run_sensitivity, tidy
     from experiments.spec import SpecError, load_spec, spec_from_mapping
 
-    if workers is not None and workers < 1:
-        fail(f"'--workers' = {workers} is out of range: allowed --workers >= 1")
+    from ._inputs import check_count, guard_table
+
+    check_count("--workers", workers, 1, 1024)
+    check_count("--samples", samples, 1, 10**6)
+    guard_table(spec, "spec")
     try:
         sp = load_spec(spec)
     except SpecError as exc:
@@ -72,7 +75,7 @@ def sensitivity(
         err_console.print(f"[yellow]{exc}[/]")
         raise typer.Exit(code=130) from None
     except RuntimeError as exc:
-        err_console.print(f"[bold red]error:[/] {exc}")
+        err_console.print(f"[bold red]error:[/] {escape(str(exc))}")
         raise typer.Exit(code=1) from None
     if json_out:
         print_json({"sweep": res.summary(), **result})
