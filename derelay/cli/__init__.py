@@ -201,8 +201,9 @@ app = typer.Typer(
     name="derelay",
     cls=LazyGroup,
     help=(
-        "derelay: DeRelayL's incentive mechanism in closed form, under a solver, "
-        "on a forkable chain and as an agent-based model with real learning."
+        "derelay: incentive mechanisms for decentralized learning (DeRelayL, Proof of "
+        "Training, BRAIN, FLChain, DeepChain) in closed form, under a solver, as "
+        "agent-based models with real learning, side by side."
     ),
     no_args_is_help=True,
     add_completion=False,
@@ -225,7 +226,7 @@ def _root(
         False, "--version", callback=_version, is_eager=True, help="Print the version and exit."
     ),
 ) -> None:
-    """derelay: probe, prove and reproduce DeRelayL's incentive mechanism."""
+    """derelay: probe, prove and reproduce incentive mechanisms for decentralized learning."""
 
 
 def main() -> None:  # console entry point
