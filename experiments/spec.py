@@ -49,7 +49,6 @@ import itertools
 import json
 import math
 import re
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -335,15 +334,24 @@ def spec_from_mapping(data: Mapping[str, Any], source: str = "", force: bool = F
 
 def load_spec(path: str | Path, force: bool = False) -> Spec:
     """Load and validate a spec; raises :class:`SpecError` with a clear message."""
+    from derelay.params import ParamsError
+    from derelay.space import parse_table, read_table_file
+
     path = Path(path)
-    if not path.exists():
-        raise SpecError(f"experiment spec {path} not found")
-    if path.is_dir():
-        raise SpecError(f"experiment spec {path} is a directory, expected a TOML file")
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise SpecError(f"malformed TOML in {path}: {exc}") from None
+        if not path.exists():
+            raise SpecError(f"experiment spec {path} not found")
+        if path.is_dir():
+            raise SpecError(f"experiment spec {path} is a directory, expected a TOML file")
+    except OSError as exc:  # a name too long for the file system, ...
+        raise SpecError(f"experiment spec {str(path)[:80]}: {exc.strerror or exc}") from None
+    try:
+        # regular files only (a FIFO or /dev/zero is refused at once), size-limited, UTF-8;
+        # huge integer literals and deep nesting are one-line errors
+        text, _fmt, source = read_table_file(path)
+        data = parse_table(text, "toml", source)
+    except ParamsError as exc:
+        raise SpecError(str(exc).replace("invalid parameters", "invalid experiment spec", 1)) from None
     return spec_from_mapping(data, str(path), force=force)
 
 

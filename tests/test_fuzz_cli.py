@@ -88,17 +88,9 @@ KEY_NEEDLE = {"nanint": "n_participants", "dupjson": "'s'", "markupname": "s",
 
 # (command, file kind) cases whose fix is in another engineer's file (see the report)
 _SPEC = "experiments/spec.py load_spec reads the spec with path.read_text and tomllib"
-FILE_XFAIL: dict[tuple[str, str], str] = {
-    ("sweep-spec", "bigint"): f"{_SPEC}: a 5,000-digit integer raises ValueError",
-    ("sweep-spec", "longname"): f"{_SPEC}: a 300-character name raises OSError",
-    ("compare-config", "bigint"): "derelay/cli/compare.py:62 tomllib.loads: a 5,000-digit "
-    "integer raises ValueError",
-}
+FILE_XFAIL: dict[tuple[str, str], str] = {}
 #: cases not run in the default suite: they block or read until memory runs out today
-FILE_NOT_RUN: dict[tuple[str, str], str] = {
-    ("sweep-spec", "fifo"): f"{_SPEC}: a FIFO blocks the read forever",
-    ("sweep-spec", "devzero"): f"{_SPEC}: /dev/zero is read until memory runs out",
-}
+FILE_NOT_RUN: dict[tuple[str, str], str] = {}
 
 # --------------------------------------------------------------------------------------
 # option cases: (id, argv, needle)
@@ -239,14 +231,7 @@ OPTION_CASES = [
 ]
 
 #: option cases whose fix is in another engineer's file (see the module docstring)
-OPTION_XFAIL: dict[str, str] = {
-    "numbers-sweep-workers-huge": "derelay/cli/sweep.py: --workers 10**30 raises OverflowError "
-    "(Python int too large to convert to C int)",
-    "outputs-design-underfile": "derelay/cli/design.py: --out under a file raises "
-    "NotADirectoryError from its temporary file (no derelay.io.output_file)",
-    "outputs-sweep-underfile": "derelay/cli/sweep.py / experiments/runner.py: --out under a file "
-    "raises NotADirectoryError (no derelay.io.check_output_path)",
-}
+OPTION_XFAIL: dict[str, str] = {}
 
 
 def _file_cases():

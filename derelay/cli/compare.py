@@ -53,17 +53,14 @@ def compare(
 
     data: dict = {}
     if config is not None:
-        import tomllib
-
         from derelay.params import ParamsError
+        from derelay.space import parse_table
 
         try:
-            text, _fmt, _src = read_table_file(config)
-            data = tomllib.loads(text)
+            text, _fmt, src = read_table_file(config)
+            data = dict(parse_table(text, "toml", src))
         except ParamsError as exc:
-            fail(str(exc))
-        except tomllib.TOMLDecodeError as exc:
-            fail(f"malformed TOML in {config}: {exc}")
+            fail(str(exc).replace("invalid parameters", "invalid comparison config", 1))
     over: dict = {}
     if mechanisms is not None:
         over["mechanisms"] = [m.strip() for m in mechanisms.split(",") if m.strip()]

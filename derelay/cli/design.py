@@ -97,10 +97,12 @@ def design_cmd(
 
         if len(keys) != 2:
             fail(f"option '--out' needs exactly two --free parameters, got {len(keys)}")
-        if out.exists() and out.is_dir():
-            fail(f"option '--out' = '{out}' is a directory: give a .parquet file path")
-        if not out.parent.exists():
-            fail(f"option '--out' = '{out}': directory '{out.parent}' does not exist")
+        from derelay.io import OutputError, check_output_path
+
+        try:
+            check_output_path(out, "--out", "file")
+        except OutputError as exc:
+            fail(str(exc))
         rng = _ranges(range_, keys)
         axes = {}
         for k in keys:

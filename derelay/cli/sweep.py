@@ -65,8 +65,15 @@ def sweep(
     from experiments.runner import SweepInterrupted, SweepWorkerLost, run_sweep
     from experiments.spec import SpecError, load_spec, spec_from_mapping
 
-    if workers is not None and workers < 1:
-        fail(f"'--workers' = {workers} is out of range: allowed --workers >= 1")
+    if workers is not None and not 1 <= workers <= 1024:
+        fail(f"'--workers' = {workers} is out of range: allowed 1 <= --workers <= 1024")
+    if out is not None:
+        from derelay.io import OutputError, check_output_path
+
+        try:
+            check_output_path(out, "--out", "dir")
+        except OutputError as exc:
+            fail(str(exc))
     try:
         sp = load_spec(spec, force=force)
         if mechanism is not None and mechanism != sp.mechanism:
