@@ -232,3 +232,21 @@ def test_chain_ledger_is_exact_and_refuses_overflow():
     with pytest.raises(ChainLedgerError):
         led3.apply(db)
     assert led3.total() == 20 and led3.conserved()
+
+
+def test_cli_run_that_would_overflow_exits_2_with_one_line(tmp_path):
+    from typer.testing import CliRunner
+
+    from derelay.cli import app
+
+    cfg = tmp_path / "big.toml"
+    cfg.write_text(
+        f"preset = 'paper_text'\ninitial_coins = {MAX_COINS - 1}\n"
+        "[params]\nn_participants = 300\nn_miners = 100\nr_cited = 1e9\n"
+    )
+    out = tmp_path / "o"
+    r = CliRunner().invoke(app, ["run", "--config", str(cfg), "--rounds", "30", "--no-progress",
+                                 "--out", str(out)])
+    assert r.exit_code == 2, r.output
+    assert "limit of 9,223,372,036 coins" in r.output and "Traceback" not in r.output
+    assert not out.exists()  # nothing half-written

@@ -140,6 +140,7 @@ def run(
             chain, adaptation, participants, miners, record_every, record_sample, lineage,
             utilities, progress, json_out,
         )  # fmt: skip
+    from derelay.engine.ledger import LedgerOverflowError
     from derelay.model import SimConfig, SimConfigError, run_simulation
     from derelay.params import PARAM_INFO
 
@@ -184,8 +185,10 @@ def run(
                 res = run_simulation(
                     cfg, rounds=rounds, seed=sd, progress=progress and not json_out
                 )
-            except RuntimeError as exc:  # a selected component is unavailable
-                fail(str(exc))
+            except (RuntimeError, LedgerOverflowError) as exc:
+                # a selected component is unavailable, or a balance would pass the
+                # ledger's exact limit (the message names the account and the limit)
+                fail(str(exc).splitlines()[0])
             where = tmp if replications == 1 else tmp / f"rep-{k:03d}"
             res.write(where)
             comparison = None
@@ -357,6 +360,7 @@ def _run_generic(
     adaptation, participants, miners, record_every, record_sample, lineage, utilities, progress,
     json_out,
 ) -> None:  # fmt: skip
+    from derelay.engine.ledger import LedgerOverflowError
     from derelay.engine.run import RunConfig, RunConfigError, run_config, run_simulation
     from derelay.mechanism import get_mechanism
 
@@ -407,7 +411,7 @@ def _run_generic(
                 res = run_simulation(
                     cfg, rounds=rounds, seed=sd, progress=progress and not json_out
                 )
-            except (RunConfigError, ValueError) as exc:
+            except (RunConfigError, ValueError, LedgerOverflowError) as exc:
                 fail(str(exc).splitlines()[0])
             res.write(tmp if replications == 1 else tmp / f"rep-{k:03d}")
             results.append((sd, res))
