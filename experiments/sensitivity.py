@@ -59,7 +59,7 @@ def design(spec: Spec) -> np.ndarray:
     return x
 
 
-def design_spec(spec: Spec) -> Spec:
+def design_spec(spec: Spec, force: bool = False) -> Spec:
     """The spec whose ``points`` sweep evaluates the design (same kind, base, seeds)."""
     x = design(spec)
     names = problem_of(spec)["names"]
@@ -76,7 +76,8 @@ def design_spec(spec: Spec) -> Spec:
     data["sensitivity"] = spec.sensitivity.model_dump(mode="json")
     from .spec import spec_from_mapping
 
-    return spec_from_mapping(data, source=f"sensitivity design of {spec.name}")
+    # force: lift the sweep's planned-run limit (experiments.spec MAX_RUNS)
+    return spec_from_mapping(data, source=f"sensitivity design of {spec.name}", force=force)
 
 
 def analyse(spec: Spec, out: str | Path) -> dict[str, Any]:
@@ -160,10 +161,11 @@ def run_sensitivity(
     scheduler: str | None = None,
     progress: bool = False,
     figures: bool = True,
+    force: bool = False,
 ) -> tuple[SweepResult, dict[str, Any]]:
     """Sample, run (via the sweep engine) and analyse; write JSON, CSV and figures."""
     out = Path(out)
-    dspec = design_spec(spec)
+    dspec = design_spec(spec, force=force)
     res = run_sweep(
         dspec, out, workers=workers, resume=resume, scheduler=scheduler, progress=progress
     )

@@ -28,6 +28,9 @@ def sensitivity(
     ),
     progress: bool = typer.Option(True, "--progress/--no-progress"),
     json_out: bool = typer.Option(False, "--json", help="Print the indices as one JSON object."),
+    force: bool = typer.Option(
+        False, "--force", help="Run a design above the sweep's limit of planned runs."
+    ),
 ) -> None:
     """Morris or Sobol sensitivity (SALib) of a spec's outputs over its parameter ranges.
 
@@ -68,6 +71,7 @@ def sensitivity(
             resume=resume,
             scheduler=scheduler,
             progress=progress and not json_out,
+            force=force,
         )
     except SpecError as exc:
         fail(str(exc))
