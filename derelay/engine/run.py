@@ -42,6 +42,24 @@ class SocialGraph(BaseModel):
     p: float = Field(0.1, ge=0.0, le=1.0, description="rewiring / edge probability")
 
 
+def check_types(types: dict, strategies: dict) -> None:
+    """Persistent agent types: known families, shares in [0, 1] summing to at most 1, and
+    not together with per-role ``strategies`` (RunConfig and DeRelayL's SimConfig)."""
+    from derelay.mechanism import FAMILIES
+
+    total = 0.0
+    for fam, share in types.items():
+        if fam not in FAMILIES:
+            raise ValueError(f"types: unknown family {fam!r}; families are {list(FAMILIES)}")
+        if not (0.0 <= float(share) <= 1.0):
+            raise ValueError(f"types.{fam} = {share!r} is out of range: allowed 0 <= share <= 1")
+        total += float(share) if fam != "honest" else 0.0
+    if total > 1.0 + 1e-9:
+        raise ValueError(f"types: deviant shares sum to {total:g}; allowed sum <= 1")
+    if types and strategies:
+        raise ValueError("give either types or strategies, not both")
+
+
 class RunConfig(BaseModel):
     """Engine settings of one run of any mechanism (strict: see :data:`STRICT_CONFIG`)."""
 
@@ -89,21 +107,7 @@ class RunConfig(BaseModel):
 
     @model_validator(mode="after")
     def _check_shares(self):
-        from derelay.mechanism import FAMILIES
-
-        total = 0.0
-        for fam, share in self.types.items():
-            if fam not in FAMILIES:
-                raise ValueError(f"types: unknown family {fam!r}; families are {list(FAMILIES)}")
-            if not (0.0 <= float(share) <= 1.0):
-                raise ValueError(
-                    f"types.{fam} = {share!r} is out of range: allowed 0 <= share <= 1"
-                )
-            total += float(share) if fam != "honest" else 0.0
-        if total > 1.0 + 1e-9:
-            raise ValueError(f"types: deviant shares sum to {total:g}; allowed sum <= 1")
-        if self.types and self.strategies:
-            raise ValueError("give either types or strategies, not both")
+        check_types(self.types, self.strategies)
         return self
 
     def validate_for(self, mechanism) -> None:

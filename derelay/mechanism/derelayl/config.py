@@ -211,21 +211,9 @@ class SimConfig(BaseModel):
                     "DeRelayL's configuration: run it with derelay.engine.RunConfig(mechanism="
                     f"{self.mechanism!r}) or `derelay run --mechanism {self.mechanism}`"
                 )
-        from derelay.mechanism import FAMILIES
+        from derelay.engine.run import check_types
 
-        total = 0.0
-        for fam, share in self.types.items():
-            if fam not in FAMILIES:
-                raise ValueError(f"types: unknown family {fam!r}; families are {list(FAMILIES)}")
-            if not (0.0 <= float(share) <= 1.0):
-                raise ValueError(
-                    f"types.{fam} = {share!r} is out of range: allowed 0 <= share <= 1"
-                )
-            total += float(share) if fam != "honest" else 0.0
-        if total > 1.0 + 1e-9:
-            raise ValueError(f"types: deviant shares sum to {total:g}; allowed sum <= 1")
-        if self.types and self.strategies:
-            raise ValueError("give either types or strategies, not both")
+        check_types(self.types, self.strategies)
         known = known_strategies(self.mechanism)
         for role, shares in self.strategies.items():
             if role not in known:
