@@ -123,3 +123,13 @@ def test_tiny_timeout_reports_unknowns_not_proofs():
     for c in out["claims"]:
         if c["status"] == "unknown":
             assert c["witness"] is None and c.get("reason")
+
+
+def test_prove_json_without_timings_is_a_function_of_the_inputs():
+    """Issue 17: with --no-timings the JSON has no wall-clock field at all, and two runs
+    (whatever the machine's load in between) give the same bytes."""
+    a = runner.invoke(app, ["prove", "--json", "--no-timings"])
+    assert a.exit_code == 0, a.output
+    assert '"seconds"' not in a.output
+    b = runner.invoke(app, ["prove", "--json", "--no-timings"])
+    assert a.output == b.output

@@ -63,6 +63,12 @@ def prove_cmd(
     rlimit: int = typer.Option(
         None, "--rlimit", help="z3 resource limit per query (other mechanisms; deterministic)."
     ),
+    no_timings: bool = typer.Option(
+        False,
+        "--no-timings",
+        help="Leave the wall-clock 'seconds' fields out of --json: the rest of the output is "
+        "a function of the inputs only (the same on an idle or a busy machine).",
+    ),
 ) -> None:
     """Do the conditions and the domain imply IR and IC for every role and deviation, and
     do the mechanism's claims hold?  (DeRelayL: T1-T8 and Table II.)
@@ -73,13 +79,13 @@ def prove_cmd(
     _check_timeout(timeout)
     guard_table(params, "--params")
     if mechanism not in (None, "derelayl"):
-        return _prove_generic(mechanism, params, json_out, rlimit)
+        return _prove_generic(mechanism, params, json_out, rlimit, no_timings)
     base = _load(params)
     from derelay.formal.prove import prove_all
 
     result = prove_all(base, timeout)
     if json_out:
-        print_json(result)
+        print_json(_without_timings(result) if no_timings else result)
         return
     t = Table(title="Claims: T1-T8 and the domain imply ...")
     for col in ("role", "property", "deviation", "status", "witness (moved from base)", "holds if"):
@@ -127,7 +133,16 @@ def _rlimit(rlimit: int | None) -> int:
     return rlimit
 
 
-def _prove_generic(name, params, json_out, rlimit) -> None:
+def _without_timings(obj):
+    """``obj`` without its wall-clock fields (keys ``seconds``), recursively."""
+    if isinstance(obj, dict):
+        return {k: _without_timings(v) for k, v in obj.items() if k != "seconds"}
+    if isinstance(obj, list):
+        return [_without_timings(v) for v in obj]
+    return obj
+
+
+def _prove_generic(name, params, json_out, rlimit, no_timings=False) -> None:
     from derelay.formal.generic import prove_mechanism
 
     from .mechanisms import load_point, print_status_table, resolve
@@ -135,7 +150,7 @@ def _prove_generic(name, params, json_out, rlimit) -> None:
     mech = resolve(name)
     result = prove_mechanism(mech, load_point(mech, params), _rlimit(rlimit))
     if json_out:
-        print_json(result)
+        print_json(_without_timings(result) if no_timings else result)
         return
     print_status_table(
         f"{mech.name}: the conditions and the domain imply ...",
