@@ -126,10 +126,14 @@ def test_tiny_timeout_reports_unknowns_not_proofs():
 
 
 def test_prove_json_without_timings_is_a_function_of_the_inputs():
-    """Issue 17: with --no-timings the JSON has no wall-clock field at all, and two runs
-    (whatever the machine's load in between) give the same bytes."""
-    a = runner.invoke(app, ["prove", "--json", "--no-timings"])
-    assert a.exit_code == 0, a.output
-    assert '"seconds"' not in a.output
-    b = runner.invoke(app, ["prove", "--json", "--no-timings"])
-    assert a.output == b.output
+    """Issue 17: with --no-timings the JSON has no wall-clock field, and two fresh processes
+    (whatever the machine's load) give the same bytes.  Within one process a second call
+    can pick other witness points (history in z3's global context; see the closing note)."""
+    import subprocess
+    import sys
+
+    cmd = [sys.executable, "-m", "derelay", "prove", "--json", "--no-timings"]
+    a = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
+    assert '"seconds"' not in a
+    b = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
+    assert a == b

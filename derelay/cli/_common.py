@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import math
 import sys
 from pathlib import Path
 from typing import Any, NoReturn
@@ -27,24 +26,12 @@ def fail(message: str) -> NoReturn:
 
 
 def to_jsonable(obj: Any) -> Any:
-    """Convert numpy scalars/arrays, Fractions and paths into JSON-friendly values."""
-    try:
-        import numpy as np
-    except ImportError:  # pragma: no cover
-        np = None
-    if isinstance(obj, dict):
-        return {str(k): to_jsonable(v) for k, v in obj.items()}
-    if isinstance(obj, list | tuple):
-        return [to_jsonable(v) for v in obj]
-    if np is not None and isinstance(obj, np.generic):
-        return to_jsonable(obj.item())
-    if np is not None and isinstance(obj, np.ndarray):
-        return to_jsonable(obj.tolist())
-    if isinstance(obj, float) and not math.isfinite(obj):
-        return None if math.isnan(obj) else ("inf" if obj > 0 else "-inf")
-    if isinstance(obj, Path):
-        return str(obj)
-    return obj
+    """Convert numpy scalars/arrays and paths into JSON-friendly values: the engine's
+    :func:`derelay.engine.jsonable.to_jsonable` (imported on use, so no command pays for
+    numpy at start-up unless it prints JSON)."""
+    from derelay.engine.jsonable import to_jsonable as convert
+
+    return convert(obj)
 
 
 def print_json(obj: Any) -> None:
