@@ -37,6 +37,7 @@ import math
 import numpy as np
 
 from derelay.engine.ledger import NANO, to_nano
+from derelay.engine.metrics import standard_columns
 from derelay.engine.model import MechanismModel
 from derelay.engine.protocol import Protocol, RoundContext
 
@@ -618,6 +619,8 @@ class DeRelayLProtocol(Protocol):
         latest = int(v.max())
         has = v >= 0
         counts = np.bincount(np.minimum(latest - v[has], N_LATEST + 1), minlength=N_LATEST + 2)
+        total = lg.total()
+        minted, burned, escrow, slashed = lg.minted, lg.burned, lg.escrow, lg.slashed
         row = {
             "round": m.round,
             "n_model_owners": len(d["owners"]),
@@ -627,38 +630,43 @@ class DeRelayLProtocol(Protocol):
             "n_submitted": len(d["sub_pos"]),
             "n_selected": len(d["selected_pos"]),
             "latest_version": latest,
-            "total_coins": lg.total() / NANO,
-            "minted": lg.minted / NANO,
-            "forfeited": lg.slashed / NANO,
-            "burned": lg.burned / NANO,
-            "escrow": lg.escrow / NANO,
-            "minted_round": (lg.minted - d["minted0"]) / NANO,
-            "forfeited_round": (lg.slashed - d["forfeited0"]) / NANO,
-            "burned_round": (lg.burned - d["burned0"]) / NANO,
+            "total_coins": total / NANO,
+            "minted": minted / NANO,
+            "forfeited": slashed / NANO,
+            "burned": burned / NANO,
+            "escrow": escrow / NANO,
+            "minted_round": (minted - d["minted0"]) / NANO,
+            "forfeited_round": (slashed - d["forfeited0"]) / NANO,
+            "burned_round": (burned - d["burned0"]) / NANO,
             "citation_minted": acc.get("citation_minted", 0) / NANO,
             "citation_predecessors": acc.get("cite_pred", 0.0),
             "forks": d["forks"],
             "stale_blocks": d["stale"],
         }
-        for k in range(N_LATEST + 1):
-            row[f"share_latest_{k}"] = counts[k] / n
-        row["share_older"] = counts[N_LATEST + 1] / n
-        row["share_none"] = 1.0 - has.sum() / n
+        for k, c in enumerate(counts[: N_LATEST + 1].tolist()):
+            row[f"share_latest_{k}"] = c / n
+        row["share_older"] = int(counts[N_LATEST + 1]) / n
+        row["share_none"] = 1.0 - int(counts.sum()) / n  # counts covers every holder once
         coins = lg.coins
         row["mean_coins"] = float(coins.mean()) / NANO
         row["min_coins"] = int(coins.min()) / NANO
         row["max_coins"] = int(coins.max()) / NANO
-        row["total_coins_nano"] = lg.total()
-        row["minted_nano"] = lg.minted
-        row["burned_nano"] = lg.burned
-        row["escrow_nano"] = lg.escrow
+        row["total_coins_nano"] = total
+        row["minted_nano"] = minted
+        row["burned_nano"] = burned
+        row["escrow_nano"] = escrow
         res, sel, sub = d["res"], d["sel_mask"], d["submitted"]
-        gain = np.asarray(res.gain, dtype=np.float64)
-        row["mean_gain"] = float(gain[sel].mean()) if sel.any() else np.nan
+        n_sel = len(d["selected_pos"])  # sel has exactly the selected positions set
+        if n_sel:
+            row["mean_gain"] = float(np.asarray(res.gain, dtype=np.float64)[sel].mean())
+        else:
+            row["mean_gain"] = np.nan
         lz = ~d["trains"] & sub
-        row["lazy_top_s_rate"] = float((sel & lz).sum() / lz.sum()) if lz.any() else np.nan
-        perf = d["perf"]
-        row["best_performance"] = float(np.nanmax(perf[sub])) if sub.any() else np.nan
+        n_lz = int(np.count_nonzero(lz))
+        row["lazy_top_s_rate"] = float(np.count_nonzero(sel & lz) / n_lz) if n_lz else np.nan
+        row["best_performance"] = (
+            float(np.fmax.reduce(d["perf"][sub])) if len(d["sub_pos"]) else np.nan
+        )  # the same value as nanmax (which is fmax.reduce), without its checks
         if self.learning_metrics:
             from derelay.learning import round_metrics
 
@@ -672,29 +680,40 @@ class DeRelayLProtocol(Protocol):
     def _comparison_columns(self, d: dict, res, sel, sub) -> dict:
         """The columns every mechanism reports (docs/ENGINE.md section 6) and the
         standard ones (:mod:`derelay.engine.metrics`), after DeRelayL's own."""
-        from derelay.engine.metrics import standard_columns
-
         m, st = self.model, self.model.state
         out = standard_columns(m)
-        ids = np.asarray(self.owner_backend)
-        ev = np.asarray(self.backend.eval_accuracy(ids), dtype=np.float64) if len(ids) else ids
-        out["accuracy"] = float(np.nanmax(ev)) if len(ev) else np.nan
-        honest = m.types.family[np.asarray(self.owners)] <= 0
-        out["honest_accuracy"] = float(np.nanmean(ev[honest])) if honest.any() else np.nan
+        ids = self.owner_backend
+        if len(ids):
+            ev = np.asarray(self.backend.eval_accuracy(ids), dtype=np.float64)
+            out["accuracy"] = float(np.fmax.reduce(ev))  # = nanmax
+            honest = m.types.family[self.owners] <= 0
+            if np.count_nonzero(honest):
+                evh = ev[honest]
+                if np.isnan(evh).any():
+                    out["honest_accuracy"] = float(np.nanmean(evh))
+                else:  # nanmean without NaNs: the same sum / count
+                    out["honest_accuracy"] = float(evh.sum() / evh.size)
+            else:
+                out["honest_accuracy"] = np.nan
+        else:
+            out["accuracy"] = np.nan
+            out["honest_accuracy"] = np.nan
         trained = d["trains"] & d["transmitted"]
-        out["training_jobs"] = int(trained.sum())
-        out["wasted_jobs"] = int((trained & ~sel).sum())
+        out["training_jobs"] = int(np.count_nonzero(trained))
+        out["wasted_jobs"] = int(np.count_nonzero(trained & ~sel))
         # deviant actions: every play this round of a non-Normal strategy; detected: the
         # ones penalised (a forfeited deposit, or a block forked away)
-        acting = st.role != m.idle
-        idx = np.flatnonzero(acting)
+        idx = np.flatnonzero(st.role != m.idle)
         codes = st.strategy[idx, st.role[idx].astype(np.int64)]
-        out["deviant_actions"] = int((codes != 0).sum())
-        lost = np.zeros(m.n, dtype=bool)
-        lost[d["p_t"][d["lost_t"] > 0]] = True
-        lost[d["p_owner"][d["lost_mo"] > 0]] = True
-        det = lost[idx] & (codes != 0)
-        out["deviant_detected"] = int(det.sum()) + int(d.get("invalid_blocks", 0))
+        dev = codes != 0
+        out["deviant_actions"] = int(np.count_nonzero(dev))
+        n_det = 0
+        if out["deviant_actions"]:
+            lost = np.zeros(m.n, dtype=bool)
+            lost[d["p_t"][d["lost_t"] > 0]] = True
+            lost[d["p_owner"][d["lost_mo"] > 0]] = True
+            n_det = int(np.count_nonzero(lost[idx] & dev))
+        out["deviant_detected"] = n_det + int(d.get("invalid_blocks", 0))
         return out
 
     def halted_row(self, ctx: RoundContext) -> dict:
