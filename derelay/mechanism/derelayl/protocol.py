@@ -48,7 +48,7 @@ from .config import SimConfig
 from .learning import make_backend
 from .lineage import Lineage
 from .matching import match
-from .settlement import make_settlement
+from .settlement import DeRelayLSettlement, make_settlement
 
 #: DeRelayL's roles in code order (state.role codes, agents.parquet); idle after them.
 ROLES = tuple(r.abbr for r in dr.DERELAYL.roles)
@@ -409,7 +409,12 @@ class DeRelayLProtocol(Protocol):
         if d["chain_ok"] and d["rp"] is not None:  # the ranking and top_k of the main-chain SB
             selected_pos, order = d["rp"].selection(d["sb"].payload, p_t)
         elif d["chain_ok"]:
-            selected_pos, order = self.settlement.select(d["perf"], d["submitted"], self.rng)
+            S = self.settlement
+            if type(S).select is DeRelayLSettlement.select:
+                # only the selected top k are ranked (the order is used for its head only)
+                selected_pos, order = S.select(d["perf"], d["submitted"], self.rng, False)
+            else:  # a registered settlement's own select
+                selected_pos, order = S.select(d["perf"], d["submitted"], self.rng)
         sel_mask = np.zeros(npk, dtype=bool)
         sel_mask[selected_pos] = True
         # deposits: returned for selected pairs; NTm owners' trainers get theirs back;
@@ -498,19 +503,25 @@ class DeRelayLProtocol(Protocol):
         # per-owner sums by position in the owners array (no participant-sized arrays)
         opos, n_own = d["p_opos"], len(owners)
 
-        def per_owner(w=None, mask=None):
-            i = opos if mask is None else opos[mask]
-            if w is not None and mask is not None:
-                w = w[mask]
-            return np.bincount(i, weights=w, minlength=n_own).astype(np.float64)
-
-        sel_o = per_owner(mask=sel)
+        dep_mo, lost_mo = d["p_dep_mo"], d["lost_mo"]
+        # the five per-owner sums in one bincount over (column, owner position): each sum
+        # is the same sequential sum as its own bincount (counts are sums of 1.0 and 0.0)
+        w = np.concatenate(
+            (
+                sel.astype(np.float64),
+                lost_mo / NANO,
+                dep_mo / NANO,
+                np.ones(len(opos)),
+                (dep_mo - lost_mo) / NANO,
+            )
+        )
+        flat = (np.arange(5, dtype=np.int64)[:, None] * n_own + opos).ravel()
+        sums = np.bincount(flat, weights=w, minlength=5 * n_own).reshape(5, n_own)
+        sel_o, cost_o, stake_o, count_o, returned_o = sums
         rev_o = sel_o * r_cited
         if red:
             rev_o += red * sel_o
-        cost_o = per_owner(d["lost_mo"] / NANO)
         cost_o += d["sent"] * S.cost["transmit"]
-        dep_mo, lost_mo = d["p_dep_mo"], d["lost_mo"]
         ctx.play(
             MO,
             st.strategy[owners, ROLE_CODE[MO]],
@@ -518,10 +529,10 @@ class DeRelayLProtocol(Protocol):
             rev_o - cost_o,
             rev_o,
             cost_o,
-            stake=per_owner(dep_mo / NANO),
-            count=per_owner(),
+            stake=stake_o,
+            count=count_o,
             selected=sel_o,
-            returned=per_owner((dep_mo - lost_mo) / NANO),
+            returned=returned_o,
         )
         rev_t = d["v_gain_t"] + np.where(sel, red, 0.0)
         cost_t = d["lost_t"] / NANO + d["t_cost"]
