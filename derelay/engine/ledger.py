@@ -553,6 +553,14 @@ class Ledger:
             self._log(reason, ESCROW, BURN, _pieces(burn))
         return burn
 
+    def forfeit(self, amount: int, to=None, shares=None) -> int:
+        """The one forfeit rule of every ledger (the ABM's and the chain's settled ledger):
+        ``slash(amount, to, "forfeit", shares)`` - forfeited escrow goes to ``to`` (equal or
+        weighted integer shares, the remainder burned) or, with ``to`` None/empty, is burned.
+        The destination is the caller's parameter, never a second rule.  Returns the amount
+        burned."""
+        return self.slash(amount, to, "forfeit", shares)
+
     def burn(self, frm, amounts, reason: str = "burn") -> int:
         frm, a = self._aligned(frm, amounts)
         if a.size == 0:
