@@ -309,25 +309,18 @@ def lazy_closed_form(params: Any, p_hat: float) -> dict[str, Any] | None:
 
     ``lazy_gain`` (U_lazy - U^T_N, built on eqs. (30), (31), (35)) is affine in the
     lucky probability, so the break-even ``p_star`` is its root.  Both citation
-    readings of the formal part are reported.  ``None`` if the formal part is missing
-    or ``p_hat`` is undefined.
+    readings of the formal part are reported.  ``None`` if ``p_hat`` is undefined.
     """
     if not math.isfinite(p_hat):
         return None
-    try:
-        from derelay.formal.deviations import lazy_gain
-        from derelay.params import as_values
-    except Exception:  # the formal part is optional here
-        return None
+    from derelay.formal.deviations import lazy_gain
+    from derelay.params import as_values
+
     pv = as_values(params)
     out: dict[str, Any] = {"lazy_p": p_hat}
     for reading in ("scaled", "unscaled"):
-        try:
-            g0, g1 = float(lazy_gain(pv, 0.0, reading)), float(lazy_gain(pv, 1.0, reading))
-            gain = float(lazy_gain(pv, p_hat, reading))
-        except Exception as exc:  # pragma: no cover - depends on the formal part
-            out[reading] = {"error": str(exc)}
-            continue
+        g0, g1 = float(lazy_gain(pv, 0.0, reading)), float(lazy_gain(pv, 1.0, reading))
+        gain = float(lazy_gain(pv, p_hat, reading))
         slope = g1 - g0
         p_star = -g0 / slope if slope != 0 else None
         out[reading] = {
