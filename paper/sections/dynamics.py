@@ -29,7 +29,9 @@ def _roles() -> dict[str, tuple[str, ...]]:
     """Role -> its strategies (Normal first), from DeRelayL's declaration."""
     from derelay.mechanism import get_mechanism
 
-    return {r.abbr: tuple(s.abbr for s in r.strategies) for r in get_mechanism().roles}
+    return {
+        r.abbr: (r.normal.abbr, *(s.abbr for s in r.deviations)) for r in get_mechanism().roles
+    }
 
 
 def _metrics(roles: dict[str, tuple[str, ...]]) -> list[str]:
@@ -52,13 +54,13 @@ def run(ctx) -> Section:
 
     need("derelay.model", "the ABM, issue 5")
     sec = Section(KEY, TITLE)
-    ROLES = _roles()
-    METRICS = _metrics(ROLES)
+    roles = _roles()
+    metrics = _metrics(roles)
     lazy, nbr = T.for_family("lazy"), T.for_family("withhold")
     t_n, t_nbr = f"share_{T.abbr}_{T.normal.abbr}", f"share_{T.abbr}_{nbr.abbr}"
     dbm_n, tbm_n = f"{DBM.abbr} {DBM.normal.name}", f"{TBM.abbr} {TBM.normal.name}"
     quick = {"replications": 2, "base.rounds": 60}
-    out, cmd = ctx.sweep("paper_dynamics", quick=quick, **{"outputs.metrics": METRICS})
+    out, cmd = ctx.sweep("paper_dynamics", quick=quick, **{"outputs.metrics": metrics})
     r = load_results(out)
     rounds = int(r["round"].max())
     reps = int(r["replication"].max()) + 1
@@ -71,8 +73,8 @@ def run(ctx) -> Section:
         sub = r[r["label"] == lab]
         series = [(f"share_{T.abbr}_{st.abbr}", f"trainers: {st.name}", "-")
                   for st in (T.normal, lazy, nbr)] + [
-                  (f"share_{r.abbr}_{r.normal.abbr}", f"{r.abbr}: {r.normal.name}", "--")
-                  for r in (DBM, TBM)]  # fmt: skip
+                  (f"share_{ro.abbr}_{ro.normal.abbr}", f"{ro.abbr}: {ro.normal.name}", "--")
+                  for ro in (DBM, TBM)]  # fmt: skip
         for i, (col, name, style) in enumerate(series):
             b = band(sub, col, clip=(0.0, 1.0))
             ax.plot(b["round"], b["mean"], color=PALETTE[i], label=name, linestyle=style)
@@ -84,8 +86,8 @@ def run(ctx) -> Section:
         ax.legend(fontsize=7)
         last = sub[sub["round"] == sub["round"].max()]
         row = {"scenario": lab}
-        for role in ROLES:
-            row[f"{role} Normal"] = float(last[f"share_{role}_{ROLES[role][0]}"].mean())
+        for role in roles:
+            row[f"{role} Normal"] = float(last[f"share_{role}_{roles[role][0]}"].mean())
         row["trainers/round (min..max)"] = (
             f"{int(sub['n_trainers'].min())}..{int(sub['n_trainers'].max())}"
         )
@@ -97,7 +99,7 @@ def run(ctx) -> Section:
     rep_rounds = 60 if ctx.quick else 150
     out_r, cmd_r = ctx.sweep(
         "paper_dynamics", quick=quick, label="paper_dynamics_replicator",
-        **{"outputs.metrics": METRICS, "base.adaptation": "replicator",
+        **{"outputs.metrics": metrics, "base.adaptation": "replicator",
            "sweep.points": [{"label": "T1-T8 hold (defaults), replicator"}]},
     )  # fmt: skip
     rr = load_results(out_r)
@@ -109,7 +111,7 @@ def run(ctx) -> Section:
     rows.append({
         "scenario": "T1-T8 hold (defaults), replicator",
         **{f"{role} Normal": float(last_r[f"share_{role}_{ss[0]}"].mean())
-           for role, ss in ROLES.items()},
+           for role, ss in roles.items()},
         "trainers/round (min..max)": f"{int(rr['n_trainers'].min())}..{int(rr['n_trainers'].max())}",
     })  # fmt: skip
     sec.tables.append(Table("Share playing Normal at the last round, by role", rows, ".3g"))
@@ -121,7 +123,7 @@ def run(ctx) -> Section:
     temp = 0.005  # experiments.kinds.dynamics default temperature (coins)
     pred = {}
     margins = {}
-    for role, strats in ROLES.items():
+    for role, strats in roles.items():
         x = np.array([float(u[role][s]) for s in strats])
         pred[role] = (_logit(x, noise)[0], _logit(x, temp)[0])
         margins[role] = float(x[0] - x[1:].max())
@@ -133,7 +135,7 @@ def run(ctx) -> Section:
           f"predicted Normal share, noise {noise:g} ©": pred[role][0],
           f"predicted Normal share, temperature {temp:g} ©": pred[role][1],
           "ABM best response (defaults)": rows[0][f"{role} Normal"]}
-         for role in ROLES],
+         for role in roles],
         ".3g",
     ))  # fmt: skip
     sec.intro = (
@@ -150,7 +152,7 @@ def run(ctx) -> Section:
     hold = ends[labels[0]][0]
     viol = ends[labels[1]][0] if len(labels) > 1 else None
     sub0 = ends[labels[0]][1]
-    role_min = min(ROLES, key=lambda ro: rows[0][f"{ro} Normal"])
+    role_min = min(roles, key=lambda ro: rows[0][f"{ro} Normal"])
     meas = {
         "t_hold": Q(100 * float(hold[t_n].mean()), "% of trainers", smp, ".3g"),
         "dbm_hold": Q(100 * rows[0][dbm_n], "% of DBMs", smp, ".3g"),
@@ -191,7 +193,7 @@ def run(ctx) -> Section:
         "{rep_runs} runs",
         meas,
         [Check("best response, T1-T8 holding: every role at least {high}% Normal",
-               all(rows[0][f"{ro} Normal"] >= high for ro in ROLES), SELF),
+               all(rows[0][f"{ro} Normal"] >= high for ro in roles), SELF),
          Check("best response, T1-T8 holding: trainers at least {high}% Normal",
                float(hold[t_n].mean()) >= high, SELF),
          Check("best response, T8 violated: trainers' Normal share below {half}%",
