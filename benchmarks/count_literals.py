@@ -184,8 +184,10 @@ def _tree(path: Path) -> ast.Module:
 
 def _defs(path: Path, depth: int = 0) -> dict[str, list[str]]:
     """Name -> positional parameters for every def/class a file defines or imports."""
-    tree = _tree(path)
-    rel = path.relative_to(ROOT).as_posix()
+    return _defs_of(_tree(path), path.relative_to(ROOT).as_posix(), depth)
+
+
+def _defs_of(tree: ast.Module, rel: str, depth: int = 0) -> dict[str, list[str]]:
     here, is_pkg = _module_name(rel), rel.endswith("__init__.py")
     out: dict[str, list[str]] = {}
     for node in tree.body:
@@ -256,9 +258,12 @@ def _touches(tree: ast.AST, rel: str, name: str) -> bool:
 
 def hits(path: Path, vocab: dict[str, dict[str, set[str]]]) -> list[dict]:
     """Every raw hit in one file: mechanism, kind, word, line and the dropping rule."""
-    tree = _tree(path)
-    rel = path.relative_to(ROOT).as_posix()
-    skip, par, sigs = _skipped(tree), _parents(tree), _defs(path)
+    return hits_in(_tree(path), path.relative_to(ROOT).as_posix(), vocab)
+
+
+def hits_in(tree: ast.Module, rel: str, vocab: dict[str, dict[str, set[str]]]) -> list[dict]:
+    """:func:`hits` of a parsed file whose path (relative to the repository) is ``rel``."""
+    skip, par, sigs = _skipped(tree), _parents(tree), _defs_of(tree, rel)
     touches = {name: _touches(tree, rel, name) for name in vocab}
     out = []
     for n in ast.walk(tree):
