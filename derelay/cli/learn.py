@@ -261,9 +261,9 @@ def learn(
         sched.validate()
     except ValueError as exc:
         fail(str(exc).replace("n_participants", "--participants", 1))
-    try:
-        from derelay.learning.data import build_data
+    from derelay.learning.data import build_data
 
+    try:
         build_data(cfg, sched.n_participants, seed)  # validates sizes before the long run
     except ValueError as exc:
         fail(str(exc))
@@ -531,9 +531,9 @@ def _given(**fields):
 
 
 def _fmt(x) -> str:
-    try:
-        import math
+    import math
 
+    try:
         return "-" if x is None or (isinstance(x, float) and math.isnan(x)) else f"{x:.3f}"
     except TypeError:
         return str(x)
