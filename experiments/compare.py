@@ -153,6 +153,17 @@ class CompareConfig(StrictModel):
                 raise ValueError(f"unknown family {f!r}: allowed {', '.join(DEVIANT_FAMILIES)}")
         return v
 
+    @field_validator("mechanisms")
+    @classmethod
+    def _mechanisms(cls, v):
+        from derelay.mechanism import mechanism_names
+
+        known = mechanism_names()
+        for m in v:
+            if m not in known:
+                raise ValueError(f"unknown mechanism {m!r}: registered {', '.join(known)}")
+        return v
+
     @field_validator("accuracy_shares")
     @classmethod
     def _shares(cls, v):
@@ -194,19 +205,18 @@ def families_of(mech) -> list[str]:
 
 
 def available_mechanisms(names: Sequence[str]) -> tuple[list[str], list[str]]:
-    """(names that load and have a round protocol, names that do not)."""
-    from derelay.mechanism import UnknownMechanism, get_mechanism
+    """(names whose declaration has a round protocol, names whose has none).  Every name
+    is registered (the config checks it); a protocol that fails to load is an error."""
+    from derelay.mechanism import get_mechanism
 
     ok, missing = [], []
     for n in names:
-        try:
-            m = get_mechanism(n)
-            if m.protocol is None:
-                raise UnknownMechanism(n)
+        m = get_mechanism(n)
+        if m.protocol is None:
+            missing.append(n)
+        else:
             m.load_protocol()
             ok.append(n)
-        except (UnknownMechanism, ImportError, AttributeError):
-            missing.append(n)
     return ok, missing
 
 
