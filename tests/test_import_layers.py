@@ -1,7 +1,8 @@
 """derelay's core imports downward only: no module under ``derelay/`` (except the command
 line ``derelay/cli``, the dashboard ``derelay/dashboard`` and the entry point
-``derelay/__main__.py``) imports the sweep layer ``experiments``, the report ``paper`` or
-the command line ``derelay.cli`` - not even lazily inside a function."""
+``derelay/__main__.py``) imports the sweep layer ``experiments``, the report ``paper``, the
+analysis helpers ``analysis``, ``benchmarks`` or the command line ``derelay.cli`` - not even
+lazily inside a function."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import ast
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-UPPER = ("experiments", "paper", "derelay.cli")
+UPPER = ("experiments", "paper", "analysis", "benchmarks", "derelay.cli")
 EXEMPT = ("derelay/cli/", "derelay/dashboard/", "derelay/__main__.py")
 
 
