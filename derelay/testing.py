@@ -225,3 +225,14 @@ def assert_deviation_pays_above(
     return _assert_switch(
         param, threshold, role, deviation, params, rtol, lower, upper, False, mechanism
     )
+
+
+def __getattr__(name: str):
+    # a name that moved out of the core: say where it went, in one line (no upward import)
+    if name == "assert_converges_to_normal":
+        raise AttributeError(
+            "derelay.testing.assert_converges_to_normal moved to experiments.testing "
+            "(it runs sweep kinds; the core never imports experiments): "
+            "use `from experiments.testing import assert_converges_to_normal`"
+        )
+    raise AttributeError(f"module 'derelay.testing' has no attribute {name!r}")

@@ -92,3 +92,10 @@ def test_experiments_testing_docstring_example_runs():
     ns: dict = {}
     exec(textwrap.dedent(code.strip("\n")), ns)
     ns["test_population_converges_to_normal"]()
+
+
+def test_the_moved_helper_says_where_it_went():
+    import derelay.testing
+
+    with pytest.raises(AttributeError, match="moved to experiments.testing"):
+        derelay.testing.assert_converges_to_normal  # noqa: B018
