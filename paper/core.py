@@ -318,23 +318,6 @@ def _jsonable(x: Any) -> Any:
     return x
 
 
-def need(module: str, part: str = ""):
-    """The module ``module`` (``part``: what it is, for the reader of a section).
-
-    Every part of derelay is always installed, so this is a plain import: a module that
-    fails to import is a defect, and the section fails with the import error."""
-    import importlib
-
-    return importlib.import_module(module)
-
-
-def available(module: str) -> bool:
-    """Always true once ``module`` imports (an import error propagates): kept for the
-    sections that still ask."""
-    need(module)
-    return True
-
-
 # -------------------------------------------------------------------------------------
 # Context
 # -------------------------------------------------------------------------------------

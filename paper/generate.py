@@ -36,8 +36,6 @@ from .core import (  # noqa: F401  (re-exported for sections and tests)
     Q,
     Section,
     Table,
-    available,
-    need,
 )
 from .errata import ERRATA
 from .render import render as _render
@@ -46,7 +44,6 @@ from .sections import discover
 
 #: File marking an output directory as made by this generator (safe to regenerate).
 MARKER = ".derelay-paper"
-_need = need  # the pre-split name
 
 #: Generated paths ignored by the version stamp (they are outputs, not code).
 OUTPUTS = ("REPRODUCTION.md", "REPRODUCTION.partial.md", "reproduction.json", "figures",

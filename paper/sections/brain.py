@@ -4,7 +4,7 @@ and the ABM over every deviation family - a thin wrapper of
 
 from __future__ import annotations
 
-from ..core import Check, Claim, Erratum, Q, Section, Table, need
+from ..core import Check, Claim, Erratum, Q, Section, Table
 
 KEY = "brain"
 TITLE = "BRAIN: committee scoring, commit-reveal and aggregator-free learning (Alg. 1)"
@@ -35,7 +35,8 @@ def _gain(rep: dict, family: str) -> tuple[float, str]:
 
 
 def run(ctx) -> Section:
-    report = need("derelay.mechanisms.brain.report", "the BRAIN plug-in, issue 13")
+    from derelay.mechanisms.brain import report
+
     sec = Section(KEY, TITLE)
     ctx.step(0, 3, "BRAIN claims and ABM")
     rep = report.reproduce(quick=ctx.quick)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 
-from ..core import Q, Section, Table, need
+from ..core import Q, Section, Table
 
 KEY = "compare"
 TITLE = "Five mechanisms compared: the same deviants, data and currency"
@@ -34,7 +34,6 @@ def _cell(c) -> str:
 
 
 def run(ctx) -> Section:
-    need("experiments.compare", "the comparison, issue 16")
     from experiments.compare import figures, quick_config, run_compare
 
     cfg = quick_config()

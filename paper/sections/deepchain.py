@@ -6,7 +6,7 @@ mechanisms' sections never collide with DeRelayL's C0-C18 / E1-E12).
 
 from __future__ import annotations
 
-from ..core import Check, Claim, Erratum, Q, Section, Table, need
+from ..core import Check, Claim, Erratum, Q, Section, Table
 
 KEY = "deepchain"
 TITLE = "DeepChain: Value(p), Theorems 1-2, valid-coin lottery, threshold and packing"
@@ -26,7 +26,6 @@ def _claim(c: dict, cid: str) -> dict:
 
 
 def run(ctx) -> Section:
-    need("derelay.mechanisms.deepchain", "the DeepChain plug-in, issue 15")
     from derelay.mechanisms.deepchain import report
 
     quick = bool(ctx.quick)

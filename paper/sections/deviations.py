@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..core import Check, Claim, Q, Section, Table, need
+from ..core import Check, Claim, Q, Section, Table
 
 KEY = "deviations"
 TITLE = "Deviations found (unilateral, auction, lazy, coalition)"
@@ -26,8 +26,9 @@ def _inside(witness: dict, kind: str) -> tuple[bool, list[str]]:
 
 
 def run(ctx) -> Section:
-    dev = need("derelay.formal.deviations", "formal layer, issue 3")
+    from analysis import deviations as adev
     from analysis.plots import PALETTE, new_figure
+    from derelay.formal import deviations as dev
 
     sec = Section(KEY, TITLE)
     res = dev.search()
@@ -75,13 +76,8 @@ def run(ctx) -> Section:
         ax.set_ylabel("deviation search (witnesses)")
         ax.set_title(f"Profitable deviations: {len(inside_rows)} with T1-T8 holding")
         sec.figures += ctx.fig(fig, "deviation_gains")
-    try:
-        from analysis import deviations as adev  # the formal engineer's curves
-
-        sec.figures += ctx.fig(adev.plot_lazy(adev.lazy_curve()), "deviation_lazy_trainer")
-        sec.figures += ctx.fig(adev.plot_coalition(adev.coalition_curve()), "deviation_coalition")
-    except ImportError as exc:
-        sec.note = f"lazy/coalition curves skipped: {exc}"
+    sec.figures += ctx.fig(adev.plot_lazy(adev.lazy_curve()), "deviation_lazy_trainer")
+    sec.figures += ctx.fig(adev.plot_coalition(adev.coalition_curve()), "deviation_coalition")
     by_kind = {k: sum(r["kind"] == k for r in inside_rows) for k in kinds}
     auction = [r["gain (©)"] for r in inside_rows if r["kind"] == "auction"]
     smp = "exact z3 search at the Table III defaults, witnesses replayed in floating point"

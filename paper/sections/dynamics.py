@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..core import SELF, Check, Claim, Q, Section, Table, need
+from ..core import SELF, Check, Claim, Q, Section, Table
 from ._util import band, sample, seeds_of, spec_value
 
 KEY = "dynamics"
@@ -52,7 +52,6 @@ def run(ctx) -> Section:
     from experiments.kinds import dynamics as cf_dynamics
     from experiments.runner import load_results
 
-    need("derelay.model", "the ABM, issue 5")
     sec = Section(KEY, TITLE)
     roles = _roles()
     metrics = _metrics(roles)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..core import Check, Claim, Q, Section, Table, need
+from ..core import Check, Claim, Q, Section, Table
 from ._util import records, sample, seeds_of
 
 KEY = "eq21"
@@ -19,7 +19,6 @@ def run(ctx) -> Section:
     from derelay.params import Params
     from experiments.runner import load_results
 
-    need("derelay.model", "the ABM, issue 5")
     sec = Section(KEY, TITLE)
     spec, _ = ctx.spec("paper_eq21")
     # the swept selection rate: the spec's one axis that is a mechanism parameter

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..core import Check, Claim, Q, Section, Table, need
+from ..core import Check, Claim, Q, Section, Table
 
 KEY = "feasible"
 TITLE = "Feasible rewards and the minimal issuance"
@@ -10,10 +10,10 @@ ORDER = 60
 
 
 def run(ctx) -> Section:
-    feas = need("derelay.formal.feasible", "formal layer, issue 3")
     from matplotlib.colors import LogNorm
 
     from analysis.plots import plot_heatmap
+    from derelay.formal import feasible as feas
     from derelay.mechanism import get_mechanism
     from derelay.mechanism.derelayl.report import citation_capped_region
     from derelay.params import PARAM_INFO, Params, as_values

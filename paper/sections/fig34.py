@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..core import Check, Claim, Erratum, Q, Section, Table, need
+from ..core import Check, Claim, Erratum, Q, Section, Table
 from ._util import loglog_slope, sample, seeds_of
 
 KEY = "fig34"
@@ -23,7 +23,6 @@ def run(ctx) -> Section:
     from derelay.params import Params
     from experiments.runner import load_results
 
-    need("derelay.model", "the ABM, issue 5")
     sec = Section(KEY, TITLE)
     rounds_total = 200 if ctx.quick else 500
     out, cmd = ctx.sweep(

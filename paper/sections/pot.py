@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 
-from ..core import Check, Claim, Erratum, Q, Section, Table, need
+from ..core import Check, Claim, Erratum, Q, Section, Table
 
 KEY = "pot"
 TITLE = "Proof of Training (P. Li): derived utilities, claims, Table 6 and the ABM"
@@ -21,7 +21,6 @@ def _q(d: dict) -> Q:
 
 
 def run(ctx) -> Section:
-    need("derelay.mechanisms.pot", "the PoT plug-in, issue 12")
     from derelay.mechanisms.pot.report import reproduce
 
     data = reproduce(quick=bool(ctx.quick))

@@ -9,7 +9,7 @@ same runs are measured under both; counts are per run of the spec's ``blocks`` b
 
 from __future__ import annotations
 
-from ..core import Check, Claim, Q, Section, Table, available, need
+from ..core import Check, Claim, Q, Section, Table
 from ._util import records, sample, seeds_of, spec_value
 
 KEY = "security"
@@ -25,7 +25,6 @@ def run(ctx) -> Section:
     from analysis.stats import confidence_band, final_values
     from experiments.runner import load_results
 
-    need("derelay.chain", "the chain, issue 4")
     sec = Section(KEY, TITLE)
     quick = {
         "replications": 1,
@@ -189,50 +188,49 @@ def run(ctx) -> Section:
         "race of k confirmations or when slow propagation splits the honest miners.",
     ))  # fmt: skip
 
-    if available("derelay.model"):
-        out2, cmd2 = ctx.sweep("paper_abm_chain", quick={"replications": 1, "base.rounds": 40})
-        a = load_results(out2)
-        lat = "chain_config.latency"
-        tail = a[a["round"] > a["round"].max() / 2]
-        per_run = tail.groupby([lat, "run_id"])[["forks", "n_selected"]].mean().reset_index()
-        last = a[a["round"] == a["round"].max()].groupby(lat)["latest_version"].mean()
-        rounds = int(a["round"].max())
-        fig, ax = new_figure(6.8, 4.2)
-        b = per_run.groupby(lat)["forks"].agg(["mean", "min", "max"])
-        ax.errorbar(
-            b.index, b["mean"], yerr=[b["mean"] - b["min"], b["max"] - b["mean"]],
-            fmt="o-", color=PALETTE[0], capsize=3, label="orphaned blocks per round",
-        )  # fmt: skip
-        ax.set_xscale("log")
-        ax.set_xlabel("mean per-hop latency (s, log scale)")
-        ax.set_ylabel("orphaned blocks per relay round (2nd half mean)")
-        ax2 = ax.twinx()
-        ax2.plot(last.index, last.to_numpy(), "s--", color=PALETTE[1],
-                 label="model version at the last round")  # fmt: skip
-        ax2.set_ylabel("latest model version at the last round")
-        h1, l1 = ax.get_legend_handles_labels()
-        h2, l2 = ax2.get_legend_handles_labels()
-        ax.legend(h1 + h2, l1 + l2, fontsize=8, loc="upper left")
-        ax.set_title("The relay on the simulated PoW chain")
-        sec.figures += ctx.fig(fig, "abm_chain_forks_vs_latency")
-        reps2 = int(a["replication"].max()) + 1
-        s2 = sample(reps2, rounds, seeds_of(out2), "per latency")
-        gained_all = bool(last.min() >= rounds)
-        sec.claims.append(Claim(
-            "C18", "Sec. V-B (forking), Sec. IV-A(4)-(5)",
-            "forks are resolved by honest participants without harming the relay",
-            "in the ABM on the simulated chain, orphaned blocks per round rise from {lo} "
-            "(latency {lat_lo} s) to {hi} ({lat_hi} s); the final model version is "
-            "{v_min}..{v_max} after {rounds} rounds",
-            {"lo": Q(float(b["mean"].iloc[0]), "orphaned blocks per round", s2, ".3g"),
-             "hi": Q(float(b["mean"].iloc[-1]), "orphaned blocks per round", s2, ".3g"),
-             "lat_lo": Q(float(b.index[0]), "s", "spec", ".2g"),
-             "lat_hi": Q(float(b.index[-1]), "s", "spec", ".2g"),
-             "v_min": Q(float(last.min()), "model versions", s2, ".0f"),
-             "v_max": Q(float(last.max()), "model versions", s2, ".0f"),
-             "rounds": Q(rounds, "rounds", s2, "d")},
-            [Check("the relay gains one model version per round at every latency",
-                   gained_all, "simulation")],
-            cmd2,
-        ))  # fmt: skip
+    out2, cmd2 = ctx.sweep("paper_abm_chain", quick={"replications": 1, "base.rounds": 40})
+    a = load_results(out2)
+    lat = "chain_config.latency"
+    tail = a[a["round"] > a["round"].max() / 2]
+    per_run = tail.groupby([lat, "run_id"])[["forks", "n_selected"]].mean().reset_index()
+    last = a[a["round"] == a["round"].max()].groupby(lat)["latest_version"].mean()
+    rounds = int(a["round"].max())
+    fig, ax = new_figure(6.8, 4.2)
+    b = per_run.groupby(lat)["forks"].agg(["mean", "min", "max"])
+    ax.errorbar(
+        b.index, b["mean"], yerr=[b["mean"] - b["min"], b["max"] - b["mean"]],
+        fmt="o-", color=PALETTE[0], capsize=3, label="orphaned blocks per round",
+    )  # fmt: skip
+    ax.set_xscale("log")
+    ax.set_xlabel("mean per-hop latency (s, log scale)")
+    ax.set_ylabel("orphaned blocks per relay round (2nd half mean)")
+    ax2 = ax.twinx()
+    ax2.plot(last.index, last.to_numpy(), "s--", color=PALETTE[1],
+             label="model version at the last round")  # fmt: skip
+    ax2.set_ylabel("latest model version at the last round")
+    h1, l1 = ax.get_legend_handles_labels()
+    h2, l2 = ax2.get_legend_handles_labels()
+    ax.legend(h1 + h2, l1 + l2, fontsize=8, loc="upper left")
+    ax.set_title("The relay on the simulated PoW chain")
+    sec.figures += ctx.fig(fig, "abm_chain_forks_vs_latency")
+    reps2 = int(a["replication"].max()) + 1
+    s2 = sample(reps2, rounds, seeds_of(out2), "per latency")
+    gained_all = bool(last.min() >= rounds)
+    sec.claims.append(Claim(
+        "C18", "Sec. V-B (forking), Sec. IV-A(4)-(5)",
+        "forks are resolved by honest participants without harming the relay",
+        "in the ABM on the simulated chain, orphaned blocks per round rise from {lo} "
+        "(latency {lat_lo} s) to {hi} ({lat_hi} s); the final model version is "
+        "{v_min}..{v_max} after {rounds} rounds",
+        {"lo": Q(float(b["mean"].iloc[0]), "orphaned blocks per round", s2, ".3g"),
+         "hi": Q(float(b["mean"].iloc[-1]), "orphaned blocks per round", s2, ".3g"),
+         "lat_lo": Q(float(b.index[0]), "s", "spec", ".2g"),
+         "lat_hi": Q(float(b.index[-1]), "s", "spec", ".2g"),
+         "v_min": Q(float(last.min()), "model versions", s2, ".0f"),
+         "v_max": Q(float(last.max()), "model versions", s2, ".0f"),
+         "rounds": Q(rounds, "rounds", s2, "d")},
+        [Check("the relay gains one model version per round at every latency",
+               gained_all, "simulation")],
+        cmd2,
+    ))  # fmt: skip
     return sec

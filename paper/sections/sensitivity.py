@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import shutil
 
-from ..core import Section, Table, available
+from ..core import Section, Table
 
 KEY = "sensitivity"
 TITLE = "Sensitivity: minimal feasible issuance, coin inequality, honesty (Morris)"
@@ -28,12 +28,8 @@ def run(ctx) -> Section:
     from experiments.sensitivity import run_sensitivity
 
     sec = Section(KEY, TITLE)
-    notes = []
     jobs = _jobs()
     for j, (name, quick, outputs) in enumerate(jobs):
-        if name == "sensitivity_abm" and not available("derelay.model"):
-            notes.append("ABM sensitivity skipped: derelay.model (issue 5) is not available")
-            continue
         spec, spec_path = ctx.spec(name, quick)
         out = ctx.datadir / name
         if out.exists():
@@ -59,5 +55,4 @@ def run(ctx) -> Section:
                 rows,
             ))  # fmt: skip
         ctx.step(j + 1, len(jobs), name)
-    sec.note = "; ".join(notes)
     return sec

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from derelay.mechanism.derelayl.report import TABLE_III
 
-from ..core import Check, Claim, Q, Section, Table, available
+from ..core import Check, Claim, Q, Section, Table
 
 __all__ = ["KEY", "ORDER", "TABLE_III", "TITLE", "run"]
 
@@ -14,16 +14,12 @@ ORDER = 10
 
 
 def run(ctx) -> Section:
+    from derelay.mechanism.derelayl.config import SimConfig
     from derelay.params import PARAM_INFO, Params
 
     sec = Section(KEY, TITLE)
     defaults = Params()
-    presets = {}
-    if available("derelay.model"):
-        from derelay.model import SimConfig
-
-        for name in ("paper_text", "authors_code"):
-            presets[name] = SimConfig.from_preset(name).params
+    presets = {name: SimConfig.from_preset(name).params for name in ("paper_text", "authors_code")}
     rows = []
     mismatch = 0
     for label, key, paper in TABLE_III:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..core import SELF, Check, Claim, Q, Section, Table, need
+from ..core import SELF, Check, Claim, Q, Section, Table
 
 KEY = "utilities"
 TITLE = "Simulated versus closed-form utilities"
@@ -33,19 +33,20 @@ def _mix(mech) -> dict[str, dict[str, float]]:
 
 
 def run(ctx) -> Section:
-    mod = need("analysis.utilities", "the ABM's utilities analysis, issue 5")
-    model = need("derelay.model", "the ABM, issue 5")
     from analysis.plots import PALETTE, new_figure
+    from analysis.utilities import compare_utilities
     from derelay.mechanism import get_mechanism
+    from derelay.mechanism.derelayl.config import SimConfig
+    from derelay.mechanism.derelayl.simulate import run_simulation
 
     sec = Section(KEY, TITLE)
     mech = get_mechanism()
     normal_share = {r.abbr: 1 - DEVIATION_SHARE * len(r.deviations) for r in mech.roles}
-    cfg = model.SimConfig.from_preset("paper_text").with_updates(strategies=_mix(mech))
+    cfg = SimConfig.from_preset("paper_text").with_updates(strategies=_mix(mech))
     rounds = 80 if ctx.quick else 300
     burn = 10
-    res = model.run_simulation(cfg, rounds=rounds, seed=ctx.seed)
-    table = mod.compare_utilities(res, burn_in=burn).copy()
+    res = run_simulation(cfg, rounds=rounds, seed=ctx.seed)
+    table = compare_utilities(res, burn_in=burn).copy()
     scale = np.maximum(1.0, np.abs(table["closed_form"].to_numpy()))
     diff = (table["simulated"] - table["closed_form"]).to_numpy()
     table["identical by construction"] = np.abs(diff) <= 1e-9 * scale
