@@ -61,10 +61,8 @@ def _with_example() -> list[str]:
 
 
 def _has_protocol(name: str) -> bool:
-    try:
-        return get_mechanism(name).protocol is not None
-    except (ImportError, KeyError):
-        return False
+    """A registered mechanism that fails to load is a defect: the error propagates."""
+    return get_mechanism(name).protocol is not None
 
 
 MECHANISMS = _with_example()
