@@ -24,12 +24,7 @@ from __future__ import annotations
 import os
 import signal
 
-#: Thread-count variables of the numerical libraries (OpenMP, OpenBLAS, MKL, Accelerate,
-#: numexpr); torch reads OMP_NUM_THREADS.
-THREAD_VARS = (
-    "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "VECLIB_MAXIMUM_THREADS",
-    "NUMEXPR_NUM_THREADS",
-)  # fmt: skip
+from .registry import THREAD_VARS  # light: imports nothing numerical
 
 signal.signal(signal.SIGINT, signal.SIG_IGN)
 for _var in THREAD_VARS:

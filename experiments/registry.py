@@ -21,6 +21,12 @@ RUN_KINDS: dict[str, RunKind] = {}
 KIND_VALIDATORS: dict[str, Callable[[dict], None]] = {}
 #: One-line description of every kind (for --help and docs).
 KIND_DOCS: dict[str, str] = {}
+#: Thread-count variables of the numerical libraries (OpenMP, OpenBLAS, MKL, Accelerate,
+#: numexpr; torch reads OMP_NUM_THREADS): pool workers set each to 1 before importing them.
+THREAD_VARS: tuple[str, ...] = (
+    "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "VECLIB_MAXIMUM_THREADS",
+    "NUMEXPR_NUM_THREADS",
+)  # fmt: skip
 #: Modules every sweep's runs import (writing the Parquet outputs).
 OUTPUT_MODULES: tuple[str, ...] = ("pyarrow", "pyarrow.parquet")
 #: Modules a kind's runs import lazily (name -> module names), imported once by warm sweep

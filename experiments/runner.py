@@ -734,6 +734,25 @@ def _worker_ready() -> int:
     return os.getpid()
 
 
+def _worker_probe(modules: tuple[str, ...] = ()) -> dict[str, Any]:
+    """What a process looks like to its runs: pid, thread settings (the environment's,
+    every loaded BLAS/OpenMP library's, torch's) and which of ``modules`` are imported."""
+    import sys
+
+    from threadpoolctl import threadpool_info
+
+    from .registry import THREAD_VARS
+
+    torch = sys.modules.get("torch")
+    return {
+        "pid": os.getpid(),
+        "env": {v: os.environ.get(v) for v in THREAD_VARS},
+        "blas_threads": sorted({int(i["num_threads"]) for i in threadpool_info()}),
+        "torch_threads": torch.get_num_threads() if torch is not None else None,
+        "imported": {m: m in sys.modules for m in modules},
+    }
+
+
 def _execute_chunk(kind, records, out, tables, metrics, every) -> list[dict[str, Any]]:
     """Run a chunk of runs in a pool worker (each writes its files and status record as it
     finishes); only the small status records travel back."""

@@ -556,7 +556,7 @@ def test_local_scheduler_binds_loopback(monkeypatch):
 def test_pool_that_cannot_start_leaves_the_work_to_this_process(tmp_path, monkeypatch):
     import experiments.runner as rmod
 
-    def broken():
+    def broken(*preload):
         raise OSError("no processes here")
 
     monkeypatch.setattr(rmod, "_pool_context", broken)
@@ -564,3 +564,50 @@ def test_pool_that_cannot_start_leaves_the_work_to_this_process(tmp_path, monkey
     sp = spec_from_mapping({"name": "t", "kind": "toy", "replications": 12, "seed": 2})
     res = run_sweep(sp, tmp_path / "o", workers=2)
     assert res.done == 12 and res.failed == 0
+
+
+def test_pool_workers_are_warm_and_single_threaded():
+    """A pool worker imported the kind's modules before its first run (forkserver preload
+    or initializer) and runs with one BLAS/OpenMP thread (no oversubscription, same bits)."""
+    from concurrent.futures import ProcessPoolExecutor
+
+    import experiments.runner as rmod
+    from experiments.registry import THREAD_VARS, preload_modules
+
+    mods = preload_modules("abm")
+    assert "pyarrow.parquet" in mods and "derelay.model" in mods
+    with ProcessPoolExecutor(1, mp_context=rmod._pool_context(mods),
+                             initializer=rmod._worker_init, initargs=(None, mods)) as ex:
+        probe = ex.submit(rmod._worker_probe, mods).result()
+    assert probe["pid"] != os.getpid()
+    assert all(probe["imported"].values()), probe["imported"]
+    assert probe["blas_threads"] == [1]
+    assert probe["env"] == dict.fromkeys(THREAD_VARS, "1")
+
+
+_SEEN_THREADS: list = []
+
+
+def _threads_kind(config, seed):
+    from threadpoolctl import threadpool_info
+
+    _SEEN_THREADS.append(sorted({i["num_threads"] for i in threadpool_info()}))
+    return {"rounds": pd.DataFrame({"round": [0], "x": [seed % 7]})}
+
+
+def test_this_process_runs_its_runs_single_threaded(tmp_path):
+    """Runs in this process use one BLAS thread too (as in workers: the same bits whichever
+    process runs a run); the limit is lifted after the sweep."""
+    from threadpoolctl import threadpool_info
+
+    from experiments.registry import register_kind
+
+    before = [i["num_threads"] for i in threadpool_info()]
+    register_kind("_threads_probe", doc="BLAS threads seen by a run")(_threads_kind)
+    try:
+        sp = spec_from_mapping({"name": "th", "kind": "_threads_probe", "replications": 3})
+        assert run_sweep(sp, tmp_path / "o", workers=1).done == 3
+    finally:
+        RUN_KINDS.pop("_threads_probe")
+    assert _SEEN_THREADS and all(t == [1] for t in _SEEN_THREADS)
+    assert [i["num_threads"] for i in threadpool_info()] == before
