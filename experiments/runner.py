@@ -524,16 +524,27 @@ def run_sweep(
     args = (list(outputs.tables), list(outputs.metrics), outputs.every)
     checked = bool(outputs.metrics and pending)  # the first run is checked before writing
     blob = snapshot()  # registrations a worker process would not see (None: none)
+    preload = preload_modules(spec.kind)
+    n_workers = 1 if scheduler is not None else workers or os.cpu_count() or 1
+    n_local = len(pending) - checked
+    ctx = None
+    if n_workers > 1 and n_local > 1:
+        try:
+            ctx = _pool_context(preload)
+        except Exception:  # noqa: BLE001 - no worker processes here: this process runs all
+            ctx = None
     pool = None
-    if scheduler is None:
-        n_workers = workers or os.cpu_count() or 1
-        # The pool processes start now, in the background, and warm up while this process
-        # imports the kind's modules and runs the first runs (writing nothing until go).
-        pool = _start_pool(spec.kind, len(pending) - checked, n_workers, blob)
     dask = None
     try:
-        _import_quietly(preload_modules(spec.kind))
+        if ctx is not None and ctx.get_start_method() != "fork":
+            # A forkserver (or spawned) pool starts now, in the background, and warms up
+            # while this process imports the kind's modules and runs the first runs.
+            pool = _start_pool(n_local, n_workers, blob, preload, ctx)
+        _import_quietly(preload)
         with _single_threaded():
+            if ctx is not None and pool is None:  # fork: now that this process is warm
+                ctx = _pool_context(preload)  # (the imports may have started a thread)
+                pool = _start_pool(n_local, n_workers, blob, preload, ctx)
             first = None
             if checked:
                 first = compute_run(spec.kind, pending[0].as_record(), *args)
@@ -650,22 +661,35 @@ class SweepWorkerLost(SweepInterrupted):
 
 
 def _pool_context(preload: tuple[str, ...] = ()):
-    """forkserver where the platform has it, else spawn; never fork.
+    """The start method of the pool's processes: ``fork`` where that is safe, else a
+    ``forkserver``, else ``spawn``.
 
-    The forkserver is one fresh, single-threaded process that imports its preload (SIGINT
-    ignored, one BLAS thread, the run kinds and ``preload``: see
-    :mod:`experiments._sweep_worker`) once and forks every worker from there, warm.  fork
-    itself would copy this process with its threads (the progress bar's, the pool's own,
-    pyarrow's and torch's pools) into children that cannot safely use their locks; spawn
-    imports everything again in every worker.  The forkserver is started once per process:
-    a later sweep of another kind finds its modules imported by the worker initializer.
+    * ``fork`` (Linux only) copies this process, warm: everything the runs import is already
+      imported here (:func:`run_sweep` imports the kind's modules first), so a worker is up
+      in milliseconds and costs no CPU to start - on a loaded machine the start-up CPU of a
+      worker comes straight out of the sweep's share.  It is chosen only when forking is
+      safe: this process runs no other Python thread (the pool is forked from the main
+      thread before the progress bar's and the dispatcher's threads start) and torch is not
+      loaded (its OpenMP pool does not survive a fork); the native threads that do exist
+      (jemalloc's, OpenBLAS's) are fork-aware.
+    * ``forkserver`` otherwise: one fresh, single-threaded process imports its preload
+      (SIGINT ignored, one BLAS thread, the run kinds and ``preload``: see
+      :mod:`experiments._sweep_worker`) once and forks every worker from there.  It is
+      started once per process: a later sweep of another kind finds its modules imported
+      by the worker initializer.
+    * ``spawn`` where neither exists: every worker imports everything again.
     """
     import multiprocessing as mp
+    import sys
 
-    try:
-        ctx = mp.get_context("forkserver")
-    except ValueError:
+    methods = mp.get_all_start_methods()
+    torch = "torch" in sys.modules or any(m.split(".")[0] == "torch" for m in preload)
+    if (sys.platform == "linux" and "fork" in methods and not torch
+            and threading.active_count() == 1):  # fmt: skip
+        return mp.get_context("fork")
+    if "forkserver" not in methods:
         return mp.get_context("spawn")
+    ctx = mp.get_context("forkserver")
     ctx.set_forkserver_preload(["experiments._sweep_worker", *preload])
     return ctx
 
@@ -799,16 +823,17 @@ class _WarmPool:
 
     A dispatcher thread creates the pool and sends every process a no-op (its reply: the
     process is up and warm); once :meth:`go` hands it the work, it gives every ready process
-    one chunk (:meth:`_Work.chunk`) and the next the moment one comes back, and puts what
-    comes back on :attr:`results`: ``("runs", records)``, ``("lost", exc, run_ids)`` (a
+    one chunk (:meth:`_Work.chunk`; two queued when runs are short) and the next the moment
+    one comes back, and puts what comes back on :attr:`results`: ``("runs", records)``, ``("lost", exc, run_ids)`` (a
     worker died) or ``("failed", exc)`` (no pool: this process runs everything).  Nothing is
     handed out before :meth:`go`, so a sweep refused after its first run writes nothing.
     """
 
-    def __init__(self, n: int, blob: bytes | None, preload: tuple[str, ...]):
+    def __init__(self, n: int, blob: bytes | None, preload: tuple[str, ...], ctx=None):
         import queue
 
         self.n = n
+        self.ctx = ctx if ctx is not None else _pool_context(preload)
         self.t0 = time.perf_counter()
         self.results: queue.SimpleQueue = queue.SimpleQueue()
         self.ready = 0
@@ -818,10 +843,33 @@ class _WarmPool:
         self._executor = None
         self._work: _Work | None = None
         self._job: tuple = ()
+        self._created = None
+        if self.ctx.get_start_method() == "fork":  # fork here, before any thread starts
+            try:
+                self._created = self._create(blob, preload)
+            except Exception as exc:  # no worker processes here: this process runs all
+                self._created = exc
         self._thread = threading.Thread(
             target=self._main, args=(blob, preload), name="sweep-pool", daemon=True
         )
         self._thread.start()
+
+    def _create(self, blob, preload):
+        """The executor and one no-op per process (submitting the first starts them)."""
+        from concurrent.futures import ProcessPoolExecutor
+
+        ex = ProcessPoolExecutor(
+            max_workers=self.n, mp_context=self.ctx, initializer=_worker_init,
+            initargs=(blob, preload),
+        )
+        with self._lock:
+            self._executor = ex
+        pings = set()
+        for _ in range(self.n):  # each submit starts a process (and waits for it)
+            if self._stop.is_set():
+                break
+            pings.add(ex.submit(_worker_ready))
+        return ex, pings
 
     def go(self, work: _Work, kind: str, out: Path, args: tuple) -> None:
         self._work, self._job = work, (kind, str(out), *args)
@@ -839,20 +887,11 @@ class _WarmPool:
             _stop_pool(ex)
 
     def _main(self, blob, preload) -> None:
-        from concurrent.futures import ProcessPoolExecutor
-
         try:
-            ex = ProcessPoolExecutor(
-                max_workers=self.n, mp_context=_pool_context(preload), initializer=_worker_init,
-                initargs=(blob, preload),
-            )
-            with self._lock:
-                self._executor = ex
-            pings = set()
-            for _ in range(self.n):  # each submit starts a process (and waits for it)
-                if self._stop.is_set():
-                    break
-                pings.add(ex.submit(_worker_ready))
+            created = self._created or self._create(blob, preload)
+            if isinstance(created, Exception):
+                raise created
+            ex, pings = created
         except Exception as exc:  # no worker processes here: this process runs everything
             self.results.put(("failed", exc))
             return
@@ -863,7 +902,7 @@ class _WarmPool:
                         _stop_pool(self._executor)
         if self._stop.is_set():
             return
-        busy: dict = {}  # future -> (runs, time handed out)
+        busy: dict = {}  # future -> its chunk of runs
         try:
             self._dispatch(ex, pings, busy)
         except BaseException as exc:  # noqa: BLE001 - reported to the main thread
@@ -876,7 +915,7 @@ class _WarmPool:
                 return
             out = Path(self._job[1]) if self._job else None
             lost = sorted(
-                r.run_id for part, _ in busy.values() for r in part
+                r.run_id for part in busy.values() for r in part
                 if out is None or not status_file(out, r.run_id).exists()
             )  # fmt: skip
             self.results.put(("lost", exc, lost))
@@ -885,18 +924,20 @@ class _WarmPool:
         from concurrent.futures import FIRST_COMPLETED, wait
         from concurrent.futures.process import BrokenProcessPool
 
-        idle = 0
         while not self._stop.is_set():
             if self._go.is_set():
                 work = self._work
-                while idle:
+                # One chunk per ready worker; two when runs are short, so that a worker
+                # never waits for the round trip of its next chunk (a long run's chunk is
+                # one run: a second would only leave a worker busy while this one idles).
+                est = work.estimate()
+                depth = 2 if est is not None and est < CHUNK_TARGET_S else 1
+                while len(busy) < depth * self.ready:
                     part = work.chunk()
                     if not part:
                         break
-                    t = time.perf_counter()
                     busy[ex.submit(_execute_chunk, self._job[0], [r.as_record() for r in part],
-                                   *self._job[1:])] = (part, t)  # fmt: skip
-                    idle -= 1
+                                   *self._job[1:])] = part  # fmt: skip
                 if not pings and not busy and not work.left():
                     return  # everything handed out has come back
             if not pings and not busy:
@@ -908,20 +949,17 @@ class _WarmPool:
                     pings.discard(fut)
                     if fut.exception() is not None:
                         raise BrokenProcessPool(str(fut.exception()))
-                    idle += 1
                     self.ready += 1
                     continue
-                part, t = busy.pop(fut)
+                part = busy.pop(fut)
                 try:
                     recs = fut.result()
                 except BrokenProcessPool:
-                    busy[fut] = (part, t)  # its runs are lost
+                    busy[fut] = part  # its runs are lost
                     raise
                 except Exception as exc:  # e.g. a result that cannot be pickled back
                     recs = [_crash_record(r, Path(self._job[1]), exc) for r in part]
-                self._work.timings.append((time.perf_counter() - t) / len(part))
                 self.results.put(("runs", recs))
-                idle += 1
 
 
 def _stop_pool(pool) -> None:
@@ -935,14 +973,10 @@ def _stop_pool(pool) -> None:
         p.join(timeout=5)
 
 
-def _start_pool(kind: str, n_runs: int, workers: int, blob: bytes | None) -> _WarmPool | None:
+def _start_pool(n_runs: int, workers: int, blob, preload, ctx) -> _WarmPool | None:
     """A warm pool of ``workers - 1`` processes for ``n_runs`` runs (None: not worth one)."""
     n = min(workers - 1, n_runs - 1)
-    if n < 1:
-        return None
-    from .registry import preload_modules
-
-    return _WarmPool(n, blob, preload_modules(kind))
+    return _WarmPool(n, blob, preload, ctx) if n >= 1 else None
 
 
 def _run_local(kind, work: _Work, out, args, pool: _WarmPool | None, bar, collect) -> None:
@@ -1029,16 +1063,6 @@ def _crash_record(r: RunSpec, out: Path, exc: BaseException) -> dict[str, Any]:
     }
     atomic_write_json(status_file(out, r.run_id), rec)
     return rec
-
-
-def _take(it: Iterable, n: int) -> list:
-    out = []
-    for _ in range(n):
-        try:
-            out.append(next(it))
-        except StopIteration:
-            break
-    return out
 
 
 def _run_dask(client, kind, pending, out, args, bar, collect) -> None:

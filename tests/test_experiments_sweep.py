@@ -330,18 +330,23 @@ def _slow_spec(tmp_path, runs=16, sleep=0.3):
     return spec
 
 
-def _grandchildren(pid: int) -> list[int]:
-    """Processes whose parent is a child of ``pid`` (the forkserver's pool workers)."""
+def _pool_workers(pid: int) -> list[int]:
+    """The pool worker processes of the sweep process ``pid``: its forked children that run
+    its own command line, or the children of its forkserver (neither the forkserver itself
+    nor the resource tracker)."""
     parents: dict[int, int] = {}
+    cmds: dict[int, bytes] = {}
     for d in Path("/proc").iterdir():
         if d.name.isdigit():
             try:
                 stat = (d / "stat").read_text()
+                cmds[int(d.name)] = (d / "cmdline").read_bytes()
             except OSError:
                 continue
             parents[int(d.name)] = int(stat.rsplit(")", 1)[1].split()[1])
     kids = {p for p, pp in parents.items() if pp == pid}
-    return [p for p, pp in parents.items() if pp in kids]
+    forked = [p for p in kids if cmds.get(p) == cmds.get(pid)]
+    return forked + [p for p, pp in parents.items() if pp in kids]
 
 
 def _start_cli_sweep(spec, out, workers=2):
@@ -357,7 +362,7 @@ def _wait_for_pool_worker(proc, out, timeout=60):
     deadline = time.time() + timeout
     while time.time() < deadline:
         n = len(list((out / "status").glob("run_*.json"))) if (out / "status").exists() else 0
-        workers = _grandchildren(proc.pid)
+        workers = _pool_workers(proc.pid)
         if workers and n >= 2:
             return workers
         time.sleep(0.05)
