@@ -1,4 +1,5 @@
-"""The forkserver preload of the sweep's process pool (imported in pool processes only).
+"""The forkserver preload of the sweep's process pool (imported in pool processes only;
+a pool forked from the main process does the same in ``experiments.runner._worker_init``).
 
 Importing it
 
@@ -16,7 +17,7 @@ Importing it
   ``abm``, pyarrow for the outputs), imported once there too.
 
 Never import this module in the main process (``experiments.runner._worker_init`` does
-the same for spawn-started workers, after their imports).
+the same for forked and spawn-started workers, after their imports).
 """
 
 from __future__ import annotations

@@ -745,7 +745,11 @@ def _worker_init(plugins: bytes | None, preload: tuple[str, ...] = ()) -> None:
     imported (already done by a forkserver's preload), one thread, plug-ins restored once."""
     import signal
 
+    from .registry import THREAD_VARS
+
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    for var in THREAD_VARS:  # for what is imported later (torch, numexpr) and subprocesses
+        os.environ[var] = "1"
     _import_quietly(preload)
     _one_thread()
     from derelay.engine.plugins import restore

@@ -616,3 +616,48 @@ def test_this_process_runs_its_runs_single_threaded(tmp_path):
         RUN_KINDS.pop("_threads_probe")
     assert _SEEN_THREADS and all(t == [1] for t in _SEEN_THREADS)
     assert [i["num_threads"] for i in threadpool_info()] == before
+
+
+def test_start_method_is_chosen_with_care(monkeypatch):
+    """fork only from a process with no other Python thread and without torch; else a
+    forkserver (never a fork that copies threads into children)."""
+    import sys
+    import threading
+
+    import experiments.runner as rmod
+
+    ev = threading.Event()
+    t = threading.Thread(target=ev.wait)
+    t.start()
+    try:
+        assert rmod._pool_context(()).get_start_method() == "forkserver"
+    finally:
+        ev.set()
+        t.join()
+    assert rmod._pool_context(("torch",)).get_start_method() == "forkserver"
+    monkeypatch.setattr(threading, "active_count", lambda: 1)
+    monkeypatch.delitem(sys.modules, "torch", raising=False)
+    assert rmod._pool_context(("mesa",)).get_start_method() == "fork"
+
+
+def test_forkserver_pool_identical_to_serial(tmp_path, monkeypatch):
+    """With another thread running here the pool comes from the forkserver; same data."""
+    import threading
+
+    import experiments.runner as rmod
+
+    monkeypatch.setattr(rmod, "POOL_STARTUP_S", 0.0)
+    sp = spec_from_mapping({"name": "t", "kind": "toy", "replications": 40, "seed": 3,
+                            "base": {"rounds": 6, "sleep": 0.02}})
+    r1 = run_sweep(sp, tmp_path / "w1", workers=1)
+    ev = threading.Event()
+    t = threading.Thread(target=ev.wait)
+    t.start()
+    try:
+        assert rmod._pool_context(()).get_start_method() == "forkserver"
+        r2 = run_sweep(sp, tmp_path / "w2", workers=2)
+    finally:
+        ev.set()
+        t.join()
+    assert r1.done == r2.done == 40
+    pd.testing.assert_frame_equal(load_results(tmp_path / "w1"), load_results(tmp_path / "w2"))
