@@ -14,7 +14,8 @@ number of workers can shorten).
 * ``model``: ABM runs of about one second each (``abm`` kind, preset paper_text; the round
   count is calibrated once so that one run takes about ``--model-seconds``);
 * ``trivial``: ``toy`` runs (a 10-step random walk: the run kind costs nothing, so this
-  measures the engine's per-run overhead and worker start-up).
+  measures the engine's per-run overhead and worker start-up);
+* ``smoke``: ``experiments/smoke_sweep.toml`` (8 short ABM runs), the issue's first finding.
 
 The goal (issue 20): model >= 1.7, trivial >= 1.0; the last lines say PASS or FAIL for
 each, with the load averages before and after.  A 2-core machine that other processes
@@ -129,12 +130,24 @@ def ratios(a) -> None:
             wall = {w: runs / statistics.median(t for t, _ in v) for w, v in times.items()}
             own = {w: runs / statistics.median(e for _, e in v) for w, v in times.items()}
             rows.append((kind, runs, wall, own))
+        # The original finding: the 8-run smoke sweep (60-round ABM runs) took 11.2 s with
+        # 2 workers and 2.3 s with 1, about 8 s of it at "0/8 runs" while workers started.
+        smoke = ROOT / "experiments" / "smoke_sweep.toml"
+        times = {1: [], 2: []}
+        for rep in range(a.reps):
+            for w in (1, 2):
+                times[w].append(sweep(smoke, tmp / f"smoke_{w}_{rep}", w))
+        smoke_s = {w: statistics.median(e for _, e in v) for w, v in times.items()}
+        smoke_wall = {w: statistics.median(t for t, _ in v) for w, v in times.items()}
     after = load()
     print(f"{'sweep':8} {'runs':>5} {'runs/s w1':>10} {'runs/s w2':>10} {'w2 / w1':>8}"
           f" {'w2 / w1 (sweep elapsed_s)':>27}")
     for kind, runs, wall, own in rows:
         print(f"{kind:8} {runs:>5} {wall[1]:>10.2f} {wall[2]:>10.2f} {wall[2] / wall[1]:>8.2f}"
               f" {own[2] / own[1]:>27.2f}")
+    print(f"smoke sweep (8 runs): sweep elapsed_s {smoke_s[1]:.2f} s with 1 worker, "
+          f"{smoke_s[2]:.2f} s with 2 (whole command {smoke_wall[1]:.2f} s / "
+          f"{smoke_wall[2]:.2f} s; originally 2.3 s / 11.2 s)")
     print(f"after: {after}  (cores: {os.cpu_count()})")
     goals = {"model": 1.7, "trivial": 1.0}
     for kind, _, wall, _own in rows:

@@ -500,9 +500,12 @@ def run_sweep(
 ) -> SweepResult:
     """Run (or resume) a sweep; see the module docstring for the output layout.
 
-    ``workers``: processes on this machine (1 runs in-process; default: automatic - the
-    CPU count, unless timing the first run shows the sweep is too short to repay
-    starting worker processes);
+    ``workers``: processes on this machine, this one included (1 runs in-process;
+    default: the CPU count).  With more than one, a warm pool of ``workers - 1`` processes
+    (forked from this one where safe, else from a forkserver: :func:`_pool_context`) takes
+    chunks of runs from the queue this process also runs runs from (:func:`_run_local`);
+    a pool that could not be up before the rest is done is stopped.  Every run's BLAS/OpenMP
+    libraries use one thread, in every process (the same bits with any ``workers``);
     ``scheduler``: a Dask scheduler address (``tcp://host:port``), or ``"local"`` to
     start a local Dask cluster of ``workers`` processes.
     """
