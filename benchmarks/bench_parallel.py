@@ -27,9 +27,10 @@ ratio is meaningful on a machine whose cores are free.
 
 **Components** (``--components``; CPU times are nearly independent of the load):
 
-* worker start-up: wall time from creating the sweep's warm pool (forkserver, preloading
-  the ``abm`` kind's modules) to its worker's first reply, in a fresh interpreter, and the
-  CPU time of one interpreter importing what a warm worker imports;
+* worker start-up: wall time from creating the sweep's warm pool to its worker's first
+  reply, in a fresh interpreter, forked (after this process imported the ``abm`` kind's
+  modules) and from a forkserver (preloading them), and the CPU time of one interpreter
+  importing what a warm worker imports;
 * per run: wall and CPU time of one trivial run in this process (compute + write);
 * the parent's CPU per run the pool ran (dispatch, IPC, collecting, progress), from a
   ``--workers 2`` sweep of runs that sleep (so the pool takes most of them);
@@ -63,16 +64,25 @@ print(time.perf_counter() - t)
 """
 
 STARTUP = r"""
-import time
-t0 = time.perf_counter()
+import multiprocessing as mp, sys, time
 from experiments import runner
 from experiments.registry import preload_modules
-pool = runner._WarmPool(1, None, preload_modules("abm"))
+mods = preload_modules("abm")
+t0 = time.perf_counter()
+if sys.argv[1] == "fork":   # as run_sweep does: import first, then fork the warm process
+    runner._import_quietly(mods)
+    ctx = mp.get_context("fork")
+else:
+    ctx = mp.get_context("forkserver")
+    ctx.set_forkserver_preload(["experiments._sweep_worker", *mods])
+t1 = time.perf_counter()
+pool = runner._WarmPool(1, None, mods, ctx)
 while not pool.ready and pool.alive():
-    time.sleep(0.005)
-print(time.perf_counter() - t0)
+    time.sleep(0.001)
+print(t1 - t0, time.perf_counter() - t1)
 pool.stop()
 """
+
 
 IMPORTS = r"""
 import resource, sys
@@ -165,13 +175,21 @@ def components() -> None:
     from experiments.spec import spec_from_mapping
 
     print(f"before: {load()}")
-    ups = [float(subprocess.run([sys.executable, "-c", STARTUP], env=ENV, check=True,
-                                capture_output=True, text=True).stdout) for _ in range(3)]
+    def startup(method: str) -> tuple[float, float]:
+        runs = [subprocess.run([sys.executable, "-c", STARTUP, method], env=ENV, check=True,
+                               capture_output=True, text=True).stdout.split() for _ in range(3)]
+        return tuple(statistics.median(float(r[i]) for r in runs) for i in (0, 1))
+
+    imp, up = startup("fork")
+    print(f"worker start-up, fork (Linux default): this process imports the abm kind's "
+          f"modules ({imp:.2f} s, needed anyway), then its warm copy replies after "
+          f"{up * 1e3:.0f} ms")
+    _, up = startup("forkserver")
     cpus = [float(subprocess.run([sys.executable, "-c", IMPORTS], env=ENV, check=True,
                                  capture_output=True, text=True).stdout) for _ in range(3)]
-    print(f"worker start-up (fresh interpreter -> warm abm worker's first reply): "
-          f"median {statistics.median(ups):.2f} s wall; a warm worker's imports: "
-          f"median {statistics.median(cpus):.2f} s CPU")
+    print(f"worker start-up, forkserver (torch kinds, other threads running): first reply "
+          f"after {up:.2f} s wall (overlapping this process's work); a warm worker's imports "
+          f"cost {statistics.median(cpus):.2f} s CPU")
 
     with tempfile.TemporaryDirectory() as d:
         tmp = Path(d)
@@ -222,15 +240,13 @@ def components() -> None:
               f"{len(pickle.dumps(back)) / len(back):.0f} bytes back (status record; the "
               f"tables are written by the worker)")
 
-    import multiprocessing as mp
     from concurrent.futures import ProcessPoolExecutor
 
     mods = preload_modules("abm")
     with ProcessPoolExecutor(1, mp_context=runner._pool_context(mods),
                              initializer=runner._worker_init, initargs=(None, mods)) as ex:
         probe = ex.submit(runner._worker_probe, mods).result()
-    print(f"a pool worker ({mp.get_start_method(allow_none=True) or 'default'} here, "
-          f"{runner._pool_context().get_start_method()} for pools): BLAS threads "
+    print(f"a pool worker ({runner._pool_context(mods).get_start_method()}): BLAS threads "
           f"{probe['blas_threads']}, torch threads {probe['torch_threads']}, "
           f"warm: {all(probe['imported'].values())} ({', '.join(mods)})")
     ch = resource.getrusage(resource.RUSAGE_CHILDREN)
