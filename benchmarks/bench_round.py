@@ -10,8 +10,9 @@ random tie-break), deposits, training (a performance increment per pair), the to
 sums in one ``bincount`` pass and one rounds row.  It keeps no ledger of flows, no recorder
 tables, no lineage and no chain: it is the bound a vectorised engine can approach, not a
 replacement.  Both sides run in this process, alternated (derelay, reference, derelay, ...),
-the median per agent-round is reported and the ratio derelay / reference (the goal: <= 8 at
-256 participants, <= 2 at 100,000).  The derelay side is ``DeRelayModel.run`` with the
+the median CPU time (``time.process_time``: the machine is shared) per agent-round is
+reported and the ratio derelay / reference (the goal: <= 8 at 256 participants, <= 2 at
+100,000).  The derelay side is ``DeRelayModel.run`` with the
 preset's own recording (above 20,000 participants the recorder samples 1,000 agents:
 ``derelay.engine.record.AUTO_SAMPLE``).
 """
@@ -98,19 +99,19 @@ def time_derelay(n: int, rounds: int) -> float:
         cfg = cfg.with_updates(params={"n_participants": n, "n_miners": n // 2})
     m = DeRelayModel(cfg, seed=0)
     m.run(2)  # warm
-    t = time.perf_counter()
+    t = time.process_time()
     m.run(rounds)
-    return (time.perf_counter() - t) / (rounds * n)
+    return (time.process_time() - t) / (rounds * n)
 
 
 def time_reference(n: int, rounds: int) -> float:
     s = RefState(n, np.random.default_rng(0))
     for _ in range(2):
         reference_round(s)
-    t = time.perf_counter()
+    t = time.process_time()
     for _ in range(rounds):
         reference_round(s)
-    return (time.perf_counter() - t) / (rounds * n)
+    return (time.process_time() - t) / (rounds * n)
 
 
 def main() -> None:

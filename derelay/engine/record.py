@@ -76,17 +76,7 @@ class Recorder:
         cur = self._cur
         idx = self._stat_index
         if m == 1:  # one player (a miner): scalar arithmetic, no numpy dispatch
-            j = base + int(codes[0])
-            u = _scalar(utility)
-            rev = u if revenue is None else _scalar(revenue)
-            c = rev - u if cost is None else _scalar(cost)
-            cur[0, j] += 1.0
-            cur[1, j] += u
-            cur[2, j] += rev
-            cur[3, j] += c
-            cur[4, j] += u * u
-            for name, v in stats.items():
-                cur[idx[name], j] += _scalar(v)
+            self.play_one(role, int(codes[0]), utility, revenue, cost, **stats)
             return
         b = codes + base if base else codes
         nb = self.n_buckets
@@ -115,6 +105,23 @@ class Recorder:
             flat = (self._row_offsets[: len(ks), None] + b).ravel()
             sums = np.bincount(flat, weights=np.concatenate(ws), minlength=len(ks) * nb)
             cur[kk] += sums.reshape(len(ks), nb)
+
+    def play_one(self, role: str, code: int, utility, revenue=None, cost=None, **stats) -> None:
+        """:meth:`play` of one player with strategy ``code`` (scalar arithmetic)."""
+        j = self.bucket_base[role] + code
+        cur = self._cur
+        u = _scalar(utility)
+        rev = u if revenue is None else _scalar(revenue)
+        c = rev - u if cost is None else _scalar(cost)
+        cur[0, j] += 1.0
+        cur[1, j] += u
+        cur[2, j] += rev
+        cur[3, j] += c
+        cur[4, j] += u * u
+        if stats:
+            idx = self._stat_index
+            for name, v in stats.items():
+                cur[idx[name], j] += _scalar(v)
 
     def end_round(self, row: dict) -> None:
         self.rows.append(row)

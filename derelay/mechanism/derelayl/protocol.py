@@ -120,6 +120,9 @@ class DeRelayLProtocol(Protocol):
         st.last_perf = np.full(n, -np.inf)
         st.cited = np.zeros(n, dtype=np.int64)  # citation rewards received (nano)
         self._vec = self._behaviour_vectors()
+        self._all_valid = {r: bool(self._vec[f"valid_{r}"].all()) for r in BLOCK_ROLE.values()}
+        self._true = np.ones(n, dtype=bool)  # read-only: sliced as "all valid" masks
+        self._true.setflags(write=False)
         self.lineage = Lineage(capacity=4096, keep_all=cfg.keep_lineage)
         streams = m.streams
         self.rng = streams.rng("model")
@@ -551,15 +554,16 @@ class DeRelayLProtocol(Protocol):
             returned=(dep_t - d["lost_t"]) / NANO,
         )
         ebm = BLOCK_ROLE["EB"]
+        play_one = self.model.recorder.play_one
+        strategy = st.strategy
         for role, miner, reward, cost, items in d["acc"].pop("miners", []):
             extra = gap = 0.0
             if role == ebm:
                 extra = float(d["acc"].get("ebm_gain", 0.0))
                 gap = extra / self.p.coin
-            ctx.play(
+            play_one(
                 role,
-                [st.strategy[miner, ROLE_CODE[role]]],
-                [miner],
+                int(strategy[miner, ROLE_CODE[role]]),
                 reward + extra - cost,
                 reward + extra,
                 cost,
@@ -595,7 +599,11 @@ class DeRelayLProtocol(Protocol):
         role = BLOCK_ROLE[kind]
         ri = ROLE_CODE[role]
         miners = d["miners"]
-        valid = self._vec[f"valid_{role}"][st.strategy[miners, ri]]
+        vv = self._vec[f"valid_{role}"]
+        if self._all_valid[role]:  # every strategy of the role mines valid blocks
+            valid = self._true[: len(miners)]
+        else:
+            valid = vv[st.strategy[miners, ri]]
         res = self.chain.mine(kind, r_idx, miners, valid, build)
         if len(res.invalid_miners):
             inv = res.invalid_miners
