@@ -404,7 +404,7 @@ class DeRelayLProtocol(Protocol):
         d["eb"], d["sb"] = eb, sb
 
     def stage_settlement(self, ctx: RoundContext) -> None:
-        m, st, d, cfg, lg = self.model, self.model.state, ctx.data, self.model.cfg, self.ledger
+        st, d, cfg, lg = self.model.state, ctx.data, self.model.cfg, self.ledger
         p_t, p_owner = d["p_t"], d["p_owner"]
         npk = len(p_t)
         selected_pos = np.zeros(0, dtype=np.int64)
@@ -444,7 +444,10 @@ class DeRelayLProtocol(Protocol):
                 share = lost // len(to)
                 np.add.at(st.revenue, to, share / NANO)
         st.cost[p_t] += lost_t / NANO + d["t_cost"]  # each trainer appears once per round
-        st.cost += np.bincount(p_owner, weights=lost_mo / NANO, minlength=m.n)
+        # the owners' forfeits, summed per owner position (the owners are distinct, so
+        # adding them at the owners equals adding the participant-sized bincount)
+        owners = d["owners"]
+        st.cost[owners] += np.bincount(d["p_opos"], weights=lost_mo / NANO, minlength=len(owners))
         d.update(
             selected_pos=selected_pos,
             order=order,
@@ -507,20 +510,12 @@ class DeRelayLProtocol(Protocol):
         opos, n_own = d["p_opos"], len(owners)
 
         dep_mo, lost_mo = d["p_dep_mo"], d["lost_mo"]
-        # the five per-owner sums in one bincount over (column, owner position): each sum
-        # is the same sequential sum as its own bincount (counts are sums of 1.0 and 0.0)
-        w = np.concatenate(
-            (
-                sel.astype(np.float64),
-                lost_mo / NANO,
-                dep_mo / NANO,
-                np.ones(len(opos)),
-                (dep_mo - lost_mo) / NANO,
-            )
-        )
-        flat = (np.arange(5, dtype=np.int64)[:, None] * n_own + opos).ravel()
-        sums = np.bincount(flat, weights=w, minlength=5 * n_own).reshape(5, n_own)
-        sel_o, cost_o, stake_o, count_o, returned_o = sums
+        # the per-owner sums by position in the owners array (counts: int, as floats)
+        sel_o = np.bincount(opos[sel], minlength=n_own).astype(np.float64)
+        cost_o = np.bincount(opos, weights=lost_mo / NANO, minlength=n_own)
+        stake_o = np.bincount(opos, weights=dep_mo / NANO, minlength=n_own)
+        count_o = np.bincount(opos, minlength=n_own).astype(np.float64)
+        returned_o = np.bincount(opos, weights=(dep_mo - lost_mo) / NANO, minlength=n_own)
         rev_o = sel_o * r_cited
         if red:
             rev_o += red * sel_o
