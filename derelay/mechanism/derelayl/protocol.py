@@ -120,6 +120,7 @@ class DeRelayLProtocol(Protocol):
         st.last_perf = np.full(n, -np.inf)
         st.cited = np.zeros(n, dtype=np.int64)  # citation rewards received (nano)
         self._vec = self._behaviour_vectors()
+        self._any_hook = bool(self._vec["has_hook"].any())
         self._all_valid = {r: bool(self._vec[f"valid_{r}"].all()) for r in BLOCK_ROLE.values()}
         self._true = np.ones(n, dtype=bool)  # read-only: sliced as "all valid" masks
         self._true.setflags(write=False)
@@ -184,19 +185,18 @@ class DeRelayLProtocol(Protocol):
         d["acc"] = {}
         owners = self.owners
         st.role[owners] = ROLE_CODE[MO]
-        is_owner = np.zeros(n, dtype=bool)
-        is_owner[owners] = True
-        non_owner = np.flatnonzero(~is_owner)
+        free = np.ones(n, dtype=bool)  # neither owner nor (below) candidate
+        free[owners] = False
+        non_owner = np.flatnonzero(free)
         n_cand = int(max(0, min(self.n_mot - len(owners), len(non_owner))))
         cand = (
             np.sort(self.rng.choice(non_owner, size=n_cand, replace=False))
             if n_cand
             else non_owner[:0]
         )
-        is_cand = np.zeros(n, dtype=bool)
-        is_cand[cand] = True
+        free[cand] = False
         d["owners"], d["cand"] = owners, cand
-        d["miners"] = np.flatnonzero(~is_owner & ~is_cand)
+        d["miners"] = np.flatnonzero(free)
         d["acc"]["n_candidates"] = n_cand
 
     def stage_bidding(self, ctx: RoundContext) -> None:
@@ -913,6 +913,6 @@ class DeRelayModel(MechanismModel):
     def after_round(self, ctx: RoundContext) -> None:
         if self.datacollector is not None and self.round % self.cfg.record_every == 0:
             self.datacollector.collect(self)
-        if self.protocol._vec["has_hook"].any():
+        if self.protocol._any_hook:
             self.agents.shuffle_do("run_hook")
             self._shares = None
