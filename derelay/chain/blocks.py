@@ -331,12 +331,13 @@ class BlockStore:
         self._objs.append(block)
 
     def __getitem__(self, i):
-        if isinstance(i, slice):
-            return [self[j] for j in range(*i.indices(len(self._objs)))]
         b = self._objs[i]
-        if b is not None:
+        if b.__class__ is Block:  # the hot path: a live block
             return b
-        return self._thaw(range(len(self._objs))[i])
+        if b is None:
+            return self._thaw(range(len(self._objs))[i])
+        ids = range(len(self._objs))[i]  # a slice
+        return [x if x is not None else self._thaw(j) for j, x in zip(ids, b, strict=True)]
 
     def __iter__(self):
         for i, b in enumerate(self._objs):
