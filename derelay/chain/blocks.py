@@ -308,7 +308,7 @@ class BlockStore:
         ("honest", np.bool_, True),
         ("npa", np.bool_, False),
         ("viol", np.int16, 0),
-        ("reward", np.int64, -1),
+        ("coinbase", np.int64, -1),
     )
 
     def __init__(self, kinds: tuple = KIND_ORDER) -> None:
@@ -384,7 +384,7 @@ class BlockStore:
             v = self._viol_of[b.violations] = len(self._viols)
             self._viols.append(b.violations)
         c["viol"][i] = v
-        c["reward"][i] = b.reward
+        c["coinbase"][i] = b.reward
         self._hash[i] = np.frombuffer(bytes.fromhex(b.hash), dtype=np.uint8)
         self._pdig[i] = np.frombuffer(bytes.fromhex(pd_hex), dtype=np.uint8)
         self._objs[i] = None
@@ -420,7 +420,7 @@ class BlockStore:
             honest_miner=bool(c["honest"][i]),
             violations=self._viols[int(c["viol"][i])],
             npa=bool(c["npa"][i]),
-            reward=int(c["reward"][i]),
+            reward=int(c["coinbase"][i]),
             payload_digest=dig,
         )
 
