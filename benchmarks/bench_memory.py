@@ -13,7 +13,9 @@ metrics (what run.json reports; they need the settled ledger).  Printed per run:
   (:class:`derelay.engine.record.Recorder`), the ABM ledger's flow log (flows.parquet)
   and the protocol's per-block payments (blocks.parquet) - measured as the deep size of
   those Python objects and numpy arrays, MB;
-* ``RSS - outputs``: what remains;
+* ``RSS now``: the resident size at the end (``/proc/self/statm``): the peak of a short run
+  can be a start-up transient, so growth is read from this column;
+* ``now - outputs``: what remains resident besides the outputs;
 * ``chain``: the deep size of the chain simulator itself (its block store, settled
   ledger, indexes; the network is included but constant), MB.
 
@@ -47,6 +49,8 @@ m.run(rounds)
 m.protocol.chain.metrics()  # what a run's run.json reports (the settled ledger included)
 seconds = time.perf_counter() - t
 rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+with open("/proc/self/statm") as f:  # resident now (the peak may be a start-up transient)
+    now = int(f.read().split()[1]) * resource.getpagesize() / 2**20
 
 SKIP = (type, type(sys), type(len), type(lambda: 0))
 
@@ -58,8 +62,8 @@ def deep(obj, seen):
         if id(o) in seen or isinstance(o, SKIP):
             continue
         seen.add(id(o))
-        if isinstance(o, np.ndarray):
-            total += sys.getsizeof(o) + (o.nbytes if o.base is None else 0)
+        if isinstance(o, np.ndarray):  # getsizeof counts the data of an array owning it
+            total += sys.getsizeof(o)
             if o.base is not None:
                 stack.append(o.base)
             continue
@@ -83,7 +87,7 @@ seen = set()
 outputs = sum(deep(x, seen) for x in
               (rec.rows, rec.util_rows, rec.agent_chunks, lg._chunks, proto.blocks))
 chain = deep(proto.chain.sim, seen)
-print(json.dumps({"rss_mb": rss, "seconds": seconds, "outputs_mb": outputs / 2**20,
+print(json.dumps({"rss_mb": rss, "rss_now_mb": now, "seconds": seconds, "outputs_mb": outputs / 2**20,
                   "chain_mb": chain / 2**20, "blocks": len(proto.chain.sim.blocks)}))
 """
 
@@ -108,8 +112,8 @@ def main() -> None:
     a = ap.parse_args()
     rounds = sorted(a.rounds)
     print(
-        f"{'rounds':>7} {'blocks':>7} {'peak RSS MB':>12} {'outputs MB':>11} "
-        f"{'RSS-outputs':>12} {'chain MB':>9} {'not pruned RSS':>15} {'time ratio':>10}",
+        f"{'rounds':>7} {'blocks':>7} {'peak RSS MB':>12} {'RSS now MB':>11} {'outputs MB':>11} "
+        f"{'now-outputs':>12} {'chain MB':>9} {'not pruned RSS':>15} {'time ratio':>10}",
         flush=True,
     )
     res = []
@@ -118,8 +122,9 @@ def main() -> None:
         q = None if a.no_baseline else measure(a.preset, r, False)
         res.append(p)
         line = (
-            f"{r:>7} {p['blocks']:>7} {p['rss_mb']:>12.0f} {p['outputs_mb']:>11.1f} "
-            f"{p['rss_mb'] - p['outputs_mb']:>12.0f} {p['chain_mb']:>9.1f}"
+            f"{r:>7} {p['blocks']:>7} {p['rss_mb']:>12.0f} {p['rss_now_mb']:>11.0f} "
+            f"{p['outputs_mb']:>11.1f} {p['rss_now_mb'] - p['outputs_mb']:>12.0f} "
+            f"{p['chain_mb']:>9.1f}"
         )
         if q is not None:
             line += f" {q['rss_mb']:>15.0f} {p['seconds'] / q['seconds']:>10.2f}"
@@ -127,7 +132,8 @@ def main() -> None:
     if len(rounds) > 1:
         print("\ngrowth per 1,000 rounds (MB)")
         print(
-            f"{'from':>7} {'to':>7} {'peak RSS':>9} {'outputs':>8} {'RSS-outputs':>12} {'chain':>7}"
+            f"{'from':>7} {'to':>7} {'peak RSS':>9} {'RSS now':>8} {'outputs':>8} "
+            f"{'now-outputs':>12} {'chain':>7}"
         )
         for j in range(1, len(rounds)):
             r0, r1, p0, p1 = rounds[j - 1], rounds[j], res[j - 1], res[j]
@@ -136,10 +142,10 @@ def main() -> None:
             def g(key, p0=p0, p1=p1, k=k):
                 return (p1[key] - p0[key]) * k
 
-            rest = g("rss_mb") - g("outputs_mb")
+            rest = g("rss_now_mb") - g("outputs_mb")
             print(
-                f"{r0:>7} {r1:>7} {g('rss_mb'):>9.1f} {g('outputs_mb'):>8.1f} "
-                f"{rest:>12.1f} {g('chain_mb'):>7.2f}"
+                f"{r0:>7} {r1:>7} {g('rss_mb'):>9.1f} {g('rss_now_mb'):>8.1f} "
+                f"{g('outputs_mb'):>8.1f} {rest:>12.1f} {g('chain_mb'):>7.2f}"
             )
 
 
