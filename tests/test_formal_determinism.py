@@ -97,7 +97,7 @@ def test_prove_cli_in_process_equals_a_fresh_process(history):
     fresh = subprocess.run(
         [sys.executable, "-m", "derelay", *cmd], capture_output=True, text=True, check=True
     ).stdout
-    assert here.output == fresh
+    assert here.stdout == fresh
 
 
 def test_quantifier_elimination_is_bounded_by_the_resource_limit():
