@@ -80,6 +80,24 @@ def test_light_commands_import_no_heavy_library():
     assert "derelay.cli.run" not in _modules_after(["--help"])
 
 
+def test_check_json_imports_neither_numpy_nor_rich():
+    # the default point is evaluated on floats: no numpy, no rich consoles, no Params model
+    mods = _modules_after(["check", "--json"])
+    assert not {"numpy", "rich"} & mods, sorted({"numpy", "rich"} & mods)
+    assert "derelay.engine.run" not in mods
+
+
+def test_default_point_without_the_model_is_the_model_default():
+    from derelay.check import check_point
+    from derelay.params import Params, default_values
+
+    assert default_values() == Params().model_dump()
+    assert [type(v) for v in default_values().values()] == [
+        type(v) for v in Params().model_dump().values()
+    ]
+    assert check_point(None) == check_point(Params())
+
+
 def test_check_json_still_works():
     res = CliRunner().invoke(app, ["check", "--json"])
     assert res.exit_code == 0
