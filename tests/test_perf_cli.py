@@ -118,3 +118,35 @@ def test_lazy_help_equals_the_eager_help():
     lazy_out = CliRunner().invoke(app, ["--help"]).output
     eager_out = CliRunner().invoke(eager, ["--help"]).output
     assert lazy_out == eager_out
+
+
+def test_mesa_core_without_mesa_package_init():
+    """The engine imports mesa.model and mesa.agent only; the rest of Mesa's API appears
+    (Mesa's own __init__ runs) on first use, with mesa.Model still one class."""
+    code = (
+        "import sys\n"
+        "from derelay.engine.model import MechanismModel\n"
+        "from derelay.engine.agent import EngineAgent\n"
+        "import mesa\n"
+        "heavy = [m for m in ('scipy', 'mesa.datacollection', 'mesa.space', 'mesa.experimental')"
+        " if m in sys.modules]\n"
+        "assert not heavy, heavy\n"
+        "assert issubclass(MechanismModel, mesa.Model) and issubclass(EngineAgent, mesa.Agent)\n"
+        "model_cls = mesa.Model\n"
+        "from mesa import DataCollector, batch_run\n"
+        "assert mesa.Model is model_cls and 'mesa.datacollection' in sys.modules\n"
+        "assert mesa.__version__.startswith('3.')\n"
+        "print('ok')\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert out.returncode == 0 and out.stdout.strip() == "ok", out.stderr
+
+
+def test_run_imports_only_what_it_uses(tmp_path):
+    args = ["run", "--preset", "authors_code", "--rounds", "2", "--no-progress",
+            "--out", str(tmp_path / "out")]
+    mods = _modules_after(args)
+    assert (tmp_path / "out" / "rounds.parquet").exists()
+    unused = ("torch", "z3", "scipy", "matplotlib", "dask", "mesa.datacollection",
+              "mesa.space", "mesa.experimental", "mesa.batchrunner")
+    assert not [m for m in unused if m in mods], [m for m in unused if m in mods]
