@@ -5,9 +5,11 @@ the heavy libraries (start-up time; measured in benchmarks/bench_startup.py)."""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 
+import pytest
 from typer.testing import CliRunner
 
 import derelay.cli as cli
@@ -48,6 +50,63 @@ def test_module_unknown_to_the_table_still_appears(monkeypatch):
     assert res.exit_code == 0 and "  sweep " in res.output
     res = CliRunner().invoke(fresh, ["sweep", "--help"])
     assert res.exit_code == 0 and "SPEC" in res.output
+
+
+def test_root_help_without_typer_is_the_typer_page():
+    from derelay.cli._help import root_help
+
+    res = CliRunner().invoke(app, ["--help"], prog_name="derelay")  # forces width 80
+    assert res.exit_code == 0
+    assert root_help(prog="derelay", width=80) == res.output
+
+
+@pytest.mark.parametrize("columns", [40, 66, 200])
+def test_python_m_derelay_help_is_the_typer_page(columns):
+    env = {**os.environ, "COLUMNS": str(columns)}
+    fast = subprocess.run([sys.executable, "-m", "derelay", "--help"], env=env,
+                          capture_output=True, text=True, check=True).stdout
+    code = "from derelay.cli._app import app; app(prog_name='python -m derelay')"
+    slow = subprocess.run([sys.executable, "-c", code, "--help"], env=env,
+                          capture_output=True, text=True, check=True).stdout
+    assert fast == slow
+
+
+def test_root_help_falls_back_to_typer_for_an_unknown_module(monkeypatch):
+    from derelay.cli._help import root_help
+
+    monkeypatch.setattr(cli, "COMMANDS", {k: v for k, v in COMMANDS.items() if v != "sweep"})
+    assert root_help(prog="derelay", columns=80) is None
+
+
+def test_help_imports_no_typer():
+    code = (
+        "import sys\n"
+        "sys.argv = ['derelay', '--help']\n"
+        "from derelay.cli import main\n"
+        "main()\n"
+        "print('MODULES', ' '.join(sorted(sys.modules)))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    page, _, mods = out.stdout.rpartition("MODULES ")
+    assert page.startswith("Usage: derelay [OPTIONS] COMMAND [ARGS]...")
+    loaded = set(mods.split())
+    assert not {"typer", "click", "rich", "pydantic", "numpy"} & loaded
+    assert not [m for m in loaded if m.startswith("derelay.cli.") and m != "derelay.cli._help"]
+
+
+def test_short_help_is_clicks_rule():
+    import random
+
+    from typer._click.utils import make_default_short_help
+
+    from derelay.cli import short_help
+
+    rng = random.Random(0)
+    words = ["a", "bb", "ccc.", "dddd", "eeeee,", "ffffff.", "x" * 12, "\b", "yy\n\nzz"]
+    for _ in range(2000):
+        text = " ".join(rng.choice(words) for _ in range(rng.randint(0, 12)))
+        limit = rng.randint(1, 40)
+        assert short_help(text, limit) == make_default_short_help(text, limit), (text, limit)
 
 
 def test_unknown_command_suggests():
