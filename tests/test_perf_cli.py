@@ -79,19 +79,31 @@ def test_root_help_falls_back_to_typer_for_an_unknown_module(monkeypatch):
 
 
 def test_help_imports_no_typer():
+    page, loaded = _main_modules(["--help"])
+    assert page.startswith("Usage: derelay [OPTIONS] COMMAND [ARGS]...")
+    assert not {"typer", "click", "rich", "pydantic", "numpy"} & loaded
+    assert not [m for m in loaded if m.startswith("derelay.cli.") and m != "derelay.cli._help"]
+
+
+def _main_modules(argv: list[str]) -> tuple[str, set[str]]:
+    """What ``derelay ARGV`` (the console entry point) prints, and the modules it loaded."""
     code = (
         "import sys\n"
-        "sys.argv = ['derelay', '--help']\n"
+        f"sys.argv = ['derelay', *{argv!r}]\n"
         "from derelay.cli import main\n"
         "main()\n"
         "print('MODULES', ' '.join(sorted(sys.modules)))\n"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     page, _, mods = out.stdout.rpartition("MODULES ")
-    assert page.startswith("Usage: derelay [OPTIONS] COMMAND [ARGS]...")
-    loaded = set(mods.split())
+    return page, set(mods.split())
+
+
+def test_check_json_entry_point_is_the_typer_command_without_typer():
+    page, loaded = _main_modules(["check", "--json"])
+    assert page == CliRunner().invoke(app, ["check", "--json"]).output
     assert not {"typer", "click", "rich", "pydantic", "numpy"} & loaded
-    assert not [m for m in loaded if m.startswith("derelay.cli.") and m != "derelay.cli._help"]
+    assert not [m for m in loaded if m.startswith("derelay.cli.") and m != "derelay.cli._common"]
 
 
 def test_short_help_is_clicks_rule():

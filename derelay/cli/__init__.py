@@ -17,7 +17,8 @@ This module imports no typer: the typer application (``app``, ``LazyGroup``) liv
 :mod:`derelay.cli._app` and is imported on first use of those names.  ``derelay --help``
 itself is written by :func:`derelay.cli._help.root_help` from the same table, texts and
 layout rules as the typer page (the test compares them at several terminal widths); it
-falls back to typer for anything it does not know how to lay out.
+falls back to typer for anything it does not know how to lay out.  ``derelay check
+--json`` (the default point, no other option) is answered without typer too.
 """
 
 from __future__ import annotations
@@ -146,7 +147,8 @@ def __getattr__(name: str) -> Any:
 
 
 def main() -> None:  # console entry point
-    if sys.argv[1:] == ["--help"]:
+    args = sys.argv[1:]
+    if args == ["--help"]:
         from ._help import root_help
 
         text = root_help()
@@ -154,6 +156,16 @@ def main() -> None:  # console entry point
             sys.stdout.write(text)
             sys.stdout.flush()
             return
+    elif args == ["check", "--json"]:
+        # The default point's check, as ``derelay.cli.check.check`` prints it, without typer:
+        # typer (0.29) coerces every option through a pydantic TypeAdapter, which costs more
+        # than the check itself (the test compares the two outputs).
+        from derelay.check import check_point
+
+        from ._common import print_json
+
+        print_json(check_point(None))
+        return
     from ._app import app
 
     app()

@@ -1,7 +1,8 @@
 """Shared helpers for CLI commands: user errors exit 2 with one clear message.
 
-``out_console`` and ``err_console`` (rich consoles) are created on first use, so a command
-that prints JSON only (``derelay check --json``) never imports rich."""
+``out_console`` and ``err_console`` (rich consoles) are created on first use, and typer is
+imported only to exit, so a command that prints JSON only (``derelay check --json``) needs
+neither rich nor typer here."""
 
 from __future__ import annotations
 
@@ -9,8 +10,6 @@ import json
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
-
-import typer
 
 EXIT_USER_ERROR = 2
 
@@ -33,6 +32,7 @@ def __getattr__(name: str) -> Any:
 
 def fail(message: str) -> NoReturn:
     """Print ``message`` to stderr and exit with status 2 (user error)."""
+    import typer
     from rich.markup import escape
 
     # user text (keys, file names, values) is never read as rich markup
