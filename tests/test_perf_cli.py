@@ -207,6 +207,11 @@ def test_mesa_core_without_mesa_package_init():
         "from mesa import DataCollector, batch_run\n"
         "assert mesa.Model is model_cls and 'mesa.datacollection' in sys.modules\n"
         "assert mesa.__version__.startswith('3.')\n"
+        "import inspect, mesa.mesa_logging, mesa.model\n"
+        "assert mesa.mesa_logging.inspect is inspect\n"  # Mesa's logging got inspect back
+        "assert mesa.model._mesa_logger.name == 'MESA.mesa.model'\n"
+        "cells = [c.cell_contents for c in mesa.Model.__init__.__closure__]\n"
+        "assert 'Model' in cells\n"  # method_logger found the class name
         "print('ok')\n"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
