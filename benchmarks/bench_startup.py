@@ -17,7 +17,8 @@ median over the repetitions is reported, with ratios.
   temporary directory with matplotlib's Agg backend (it draws its figure at the end, as the
   authors wrote it).  ``--no-peer`` skips it.
 
-* ``derelay prove --json`` (z3 is imported there, nothing else heavy), now and base.
+* ``derelay prove --json`` (z3 is imported there, nothing else heavy), now and base;
+* the ``run`` row for ``--base`` too.
 
 Each row gives the median wall time and the median CPU time (user + system of the child
 process, from ``getrusage``).  On a loaded shared machine the wall time grows with the
@@ -100,17 +101,23 @@ def main() -> None:
         env_old = {**os.environ, "PYTHONPATH": str(base)}
         runs = tmp / "runs"
         runs.mkdir()
+        # each tree's commands run from its own root: ``python -m`` puts the working
+        # directory first on sys.path, so from elsewhere it would import that directory's
+        # derelay whatever PYTHONPATH says
         variants: dict[str, tuple[list[str], dict, Path | None]] = {
             "python -c pass": ([py, "-c", "pass"], env_new, None),
-            "--help (base)": ([py, "-m", "derelay", "--help"], env_old, None),
-            "--help (now)": ([py, "-m", "derelay", "--help"], env_new, None),
-            "check --json (base)": ([py, "-m", "derelay", "check", "--json"], env_old, None),
-            "check --json (now)": ([py, "-m", "derelay", "check", "--json"], env_new, None),
-            "prove --json (base)": ([py, "-m", "derelay", "prove", "--json"], env_old, None),
-            "prove --json (now)": ([py, "-m", "derelay", "prove", "--json"], env_new, None),
+            "--help (base)": ([py, "-m", "derelay", "--help"], env_old, base),
+            "--help (now)": ([py, "-m", "derelay", "--help"], env_new, ROOT),
+            "check --json (base)": ([py, "-m", "derelay", "check", "--json"], env_old, base),
+            "check --json (now)": ([py, "-m", "derelay", "check", "--json"], env_new, ROOT),
+            "prove --json (base)": ([py, "-m", "derelay", "prove", "--json"], env_old, base),
+            "prove --json (now)": ([py, "-m", "derelay", "prove", "--json"], env_new, ROOT),
+            "run authors_code (base)": (
+                [py, "-m", "derelay", "run", "--preset", "authors_code", "--rounds",
+                 str(args.rounds), "--no-progress", "--out", str(runs / "base")], env_old, base),
             "run authors_code (now)": (
                 [py, "-m", "derelay", "run", "--preset", "authors_code", "--rounds",
-                 str(args.rounds), "--no-progress", "--out", str(runs / "now")], env_new, None),
+                 str(args.rounds), "--no-progress", "--out", str(runs / "now")], env_new, ROOT),
         }
         src = None if args.no_peer else peer_source(args.peer)
         if src is not None:
@@ -149,7 +156,7 @@ def main() -> None:
               f"{cpu[k] / floor_cpu:9.2f}")
     print()
     print(f"{'ratio':48s} {'wall':>6s} {'CPU':>6s}")
-    for what in ("--help", "check --json", "prove --json"):
+    for what in ("--help", "check --json", "prove --json", "run authors_code"):
         now, base = f"{what} (now)", f"{what} (base)"
         print(f"{what + ' now / base':48s} {med[now] / med[base]:6.2f} {cpu[now] / cpu[base]:6.2f}")
     peer = "authors' simulation_coin.py"
