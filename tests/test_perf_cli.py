@@ -106,6 +106,12 @@ def test_check_json_entry_point_is_the_typer_command_without_typer():
     assert not [m for m in loaded if m.startswith("derelay.cli.") and m != "derelay.cli._common"]
 
 
+def test_version_entry_point_is_the_typer_option_without_typer():
+    page, loaded = _main_modules(["--version"])
+    assert page == CliRunner().invoke(app, ["--version"]).output
+    assert "typer" not in loaded
+
+
 def test_short_help_is_clicks_rule():
     import random
 

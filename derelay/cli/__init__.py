@@ -18,7 +18,8 @@ This module imports no typer: the typer application (``app``, ``LazyGroup``) liv
 itself is written by :func:`derelay.cli._help.root_help` from the same table, texts and
 layout rules as the typer page (the test compares them at several terminal widths); it
 falls back to typer for anything it does not know how to lay out.  ``derelay check
---json`` (the default point, no other option) is answered without typer too.
+--json`` (the default point, no other option) and ``derelay --version`` are answered
+without typer too.
 """
 
 from __future__ import annotations
@@ -156,6 +157,12 @@ def main() -> None:  # console entry point
             sys.stdout.write(text)
             sys.stdout.flush()
             return
+    elif args == ["--version"]:
+        from derelay import __version__
+
+        sys.stdout.write(f"derelay {__version__}\n")
+        sys.stdout.flush()
+        return
     elif args == ["check", "--json"]:
         # The default point's check, as ``derelay.cli.check.check`` prints it, without typer:
         # typer (0.29) coerces every option through a pydantic TypeAdapter, which costs more
