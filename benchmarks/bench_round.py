@@ -12,7 +12,7 @@ tables, no lineage and no chain: it is the bound a vectorised engine can approac
 replacement.  Both sides run in this process, alternated (derelay, reference, derelay, ...),
 the median per agent-round is reported and the ratio derelay / reference (the goal: <= 8 at
 256 participants, <= 2 at 100,000).  The derelay side is ``DeRelayModel.run`` with the
-preset's own recording (above 20,000 participants the recorder samples 10,000 agents:
+preset's own recording (above 20,000 participants the recorder samples 1,000 agents:
 ``derelay.engine.record.AUTO_SAMPLE``).
 """
 

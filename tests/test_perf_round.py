@@ -27,3 +27,23 @@ def test_partial_desc_order_equals_the_full_sort(kind):
             full = _desc_order(keys, np.random.default_rng(trial))[:top]
             part = _desc_order(keys, np.random.default_rng(trial), top=top)
             np.testing.assert_array_equal(full, part)
+
+
+def test_partial_selection_equals_the_full_ranking():
+    """settlement.select(full_order=False) (one partial sort) selects the same models in
+    the same order as the full stable ranking and leaves the RNG in the same state."""
+    from derelay.model import DeRelayModel, SimConfig
+
+    S = DeRelayModel(SimConfig.from_preset("authors_code"), seed=0).settlement
+    rs = np.random.default_rng(3)
+    for trial in range(60):
+        n = int(rs.integers(0, 3000))
+        perf = rs.normal(size=n).round(int(rs.integers(0, 3)))
+        perf[rs.integers(0, max(n, 1), 10 if n else 0)] = np.nan
+        eligible = rs.random(n) < 0.8
+        a, b = np.random.default_rng(trial), np.random.default_rng(trial)
+        top_full, order = S.select(perf, eligible, a)
+        top_part, head = S.select(perf, eligible, b, full_order=False)
+        np.testing.assert_array_equal(top_full, top_part)
+        np.testing.assert_array_equal(order[: len(head)], head)
+        assert a.random() == b.random()

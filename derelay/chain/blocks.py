@@ -15,23 +15,26 @@ import hashlib
 import json
 import math
 from dataclasses import dataclass, field
-from enum import Enum, StrEnum
+from enum import Enum
 from typing import Any
 
 import numpy as np
 
+# DeRelayL's block kinds (its plug-in declares them; re-exported here)
+from derelay.mechanism.derelayl.chain_blocks import KIND_INDEX, KIND_ORDER, BlockKind
 
-class BlockKind(StrEnum):
-    """The four block kinds of one DeRelayL round (Section III-B)."""
-
-    DB = "DB"  # deposit block: deposit smart contracts (step 3)
-    EB = "EB"  # encryption block: FHE public key and model hashes (step 7)
-    TB = "TB"  # testing block: test-case commitment, encrypted-model hashes (step 9)
-    SB = "SB"  # settlement block: verified performances and ranking (step 11)
-
-
-KIND_ORDER: tuple[BlockKind, ...] = (BlockKind.DB, BlockKind.EB, BlockKind.TB, BlockKind.SB)
-KIND_INDEX = {k: i for i, k in enumerate(KIND_ORDER)}
+__all__ = [
+    "KIND_INDEX",
+    "KIND_ORDER",
+    "Block",
+    "BlockKind",
+    "PrunedPayload",
+    "canonical_json",
+    "digest",
+    "hash_model",
+    "make_block",
+    "sha256_hex",
+]
 
 
 def _jsonable(obj: Any) -> Any:

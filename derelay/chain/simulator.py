@@ -64,13 +64,13 @@ from typing import Any
 
 import numpy as np
 
+from derelay.mechanism.derelayl.chain_rewards import MinerRewards
+from derelay.mechanism.derelayl.chain_rules import SyntheticWorkload, validate_payload
 from derelay.network import Network
 
 from .blocks import KIND_ORDER, Block, BlockKind, make_block
 from .config import ChainConfig
 from .ledger import Ledger
-from .rewards import MinerRewards
-from .rules import SyntheticWorkload, validate_payload
 
 PayloadFn = Callable[[int, bool], dict]
 
@@ -837,7 +837,7 @@ class ChainSimulator:
                 "parent_id": self._parent[:n],
                 "kind": pd.Categorical(
                     ["GEN" if b.kind is None else b.kind.value for b in bl],
-                    categories=["GEN", "DB", "EB", "TB", "SB"],
+                    categories=["GEN", *(k.value for k in KIND_ORDER)],
                 ),
                 "round": np.array([b.round for b in bl], dtype=np.int64),
                 "height": self._height[:n],

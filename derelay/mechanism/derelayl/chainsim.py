@@ -13,7 +13,7 @@ blocks (:class:`derelay.chain.ChainSimulator`).  The round's miners are mapped o
 simulator's ``n_nodes`` network nodes cyclically (a node is a miner, or a pool of miners
 for large populations; the block's reward goes to the node's first miner).  The blocks
 carry the round's real contents (:class:`RoundPayloads`, built with the chain's own
-builders in :mod:`derelay.chain.rules`): the DB the matched deposit contracts, the EB
+builders in :mod:`.chain_rules`): the DB the matched deposit contracts, the EB
 the FHE key and the submitted models' hashes, the TB the test-case commitment and the
 encrypted-model hashes, the SB the performances and the ranking.  A deviating miner's
 payload is the honest one corrupted by :func:`derelay.chain.rules.corrupt` (PI, NG, IT,
@@ -198,7 +198,8 @@ class RoundPayloads:
     """
 
     def __init__(self, round_index: int, key_seed: int, rng: np.random.Generator) -> None:
-        from derelay.chain import BlockKind, rules
+        from . import chain_rules as rules
+        from .chain_blocks import BlockKind
 
         self.r = int(round_index)
         self.key_seed = int(key_seed)

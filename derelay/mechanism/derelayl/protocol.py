@@ -37,6 +37,7 @@ import math
 import numpy as np
 
 from derelay.engine.ledger import NANO, to_nano
+from derelay.engine.metrics import standard_columns
 from derelay.engine.model import MechanismModel
 from derelay.engine.protocol import Protocol, RoundContext
 
@@ -47,7 +48,7 @@ from .config import SimConfig
 from .learning import make_backend
 from .lineage import Lineage
 from .matching import match
-from .settlement import make_settlement
+from .settlement import DeRelayLSettlement, make_settlement
 
 #: DeRelayL's roles in code order (state.role codes, agents.parquet); idle after them.
 ROLES = tuple(r.abbr for r in dr.DERELAYL.roles)
@@ -408,7 +409,12 @@ class DeRelayLProtocol(Protocol):
         if d["chain_ok"] and d["rp"] is not None:  # the ranking and top_k of the main-chain SB
             selected_pos, order = d["rp"].selection(d["sb"].payload, p_t)
         elif d["chain_ok"]:
-            selected_pos, order = self.settlement.select(d["perf"], d["submitted"], self.rng)
+            S = self.settlement
+            if type(S).select is DeRelayLSettlement.select:
+                # only the selected top k are ranked (the order is used for its head only)
+                selected_pos, order = S.select(d["perf"], d["submitted"], self.rng, False)
+            else:  # a registered settlement's own select
+                selected_pos, order = S.select(d["perf"], d["submitted"], self.rng)
         sel_mask = np.zeros(npk, dtype=bool)
         sel_mask[selected_pos] = True
         # deposits: returned for selected pairs; NTm owners' trainers get theirs back;
@@ -497,19 +503,25 @@ class DeRelayLProtocol(Protocol):
         # per-owner sums by position in the owners array (no participant-sized arrays)
         opos, n_own = d["p_opos"], len(owners)
 
-        def per_owner(w=None, mask=None):
-            i = opos if mask is None else opos[mask]
-            if w is not None and mask is not None:
-                w = w[mask]
-            return np.bincount(i, weights=w, minlength=n_own).astype(np.float64)
-
-        sel_o = per_owner(mask=sel)
+        dep_mo, lost_mo = d["p_dep_mo"], d["lost_mo"]
+        # the five per-owner sums in one bincount over (column, owner position): each sum
+        # is the same sequential sum as its own bincount (counts are sums of 1.0 and 0.0)
+        w = np.concatenate(
+            (
+                sel.astype(np.float64),
+                lost_mo / NANO,
+                dep_mo / NANO,
+                np.ones(len(opos)),
+                (dep_mo - lost_mo) / NANO,
+            )
+        )
+        flat = (np.arange(5, dtype=np.int64)[:, None] * n_own + opos).ravel()
+        sums = np.bincount(flat, weights=w, minlength=5 * n_own).reshape(5, n_own)
+        sel_o, cost_o, stake_o, count_o, returned_o = sums
         rev_o = sel_o * r_cited
         if red:
             rev_o += red * sel_o
-        cost_o = per_owner(d["lost_mo"] / NANO)
         cost_o += d["sent"] * S.cost["transmit"]
-        dep_mo, lost_mo = d["p_dep_mo"], d["lost_mo"]
         ctx.play(
             MO,
             st.strategy[owners, ROLE_CODE[MO]],
@@ -517,10 +529,10 @@ class DeRelayLProtocol(Protocol):
             rev_o - cost_o,
             rev_o,
             cost_o,
-            stake=per_owner(dep_mo / NANO),
-            count=per_owner(),
+            stake=stake_o,
+            count=count_o,
             selected=sel_o,
-            returned=per_owner((dep_mo - lost_mo) / NANO),
+            returned=returned_o,
         )
         rev_t = d["v_gain_t"] + np.where(sel, red, 0.0)
         cost_t = d["lost_t"] / NANO + d["t_cost"]
@@ -618,6 +630,8 @@ class DeRelayLProtocol(Protocol):
         latest = int(v.max())
         has = v >= 0
         counts = np.bincount(np.minimum(latest - v[has], N_LATEST + 1), minlength=N_LATEST + 2)
+        total = lg.total()
+        minted, burned, escrow, slashed = lg.minted, lg.burned, lg.escrow, lg.slashed
         row = {
             "round": m.round,
             "n_model_owners": len(d["owners"]),
@@ -627,38 +641,43 @@ class DeRelayLProtocol(Protocol):
             "n_submitted": len(d["sub_pos"]),
             "n_selected": len(d["selected_pos"]),
             "latest_version": latest,
-            "total_coins": lg.total() / NANO,
-            "minted": lg.minted / NANO,
-            "forfeited": lg.slashed / NANO,
-            "burned": lg.burned / NANO,
-            "escrow": lg.escrow / NANO,
-            "minted_round": (lg.minted - d["minted0"]) / NANO,
-            "forfeited_round": (lg.slashed - d["forfeited0"]) / NANO,
-            "burned_round": (lg.burned - d["burned0"]) / NANO,
+            "total_coins": total / NANO,
+            "minted": minted / NANO,
+            "forfeited": slashed / NANO,
+            "burned": burned / NANO,
+            "escrow": escrow / NANO,
+            "minted_round": (minted - d["minted0"]) / NANO,
+            "forfeited_round": (slashed - d["forfeited0"]) / NANO,
+            "burned_round": (burned - d["burned0"]) / NANO,
             "citation_minted": acc.get("citation_minted", 0) / NANO,
             "citation_predecessors": acc.get("cite_pred", 0.0),
             "forks": d["forks"],
             "stale_blocks": d["stale"],
         }
-        for k in range(N_LATEST + 1):
-            row[f"share_latest_{k}"] = counts[k] / n
-        row["share_older"] = counts[N_LATEST + 1] / n
-        row["share_none"] = 1.0 - has.sum() / n
+        for k, c in enumerate(counts[: N_LATEST + 1].tolist()):
+            row[f"share_latest_{k}"] = c / n
+        row["share_older"] = int(counts[N_LATEST + 1]) / n
+        row["share_none"] = 1.0 - int(counts.sum()) / n  # counts covers every holder once
         coins = lg.coins
         row["mean_coins"] = float(coins.mean()) / NANO
         row["min_coins"] = int(coins.min()) / NANO
         row["max_coins"] = int(coins.max()) / NANO
-        row["total_coins_nano"] = lg.total()
-        row["minted_nano"] = lg.minted
-        row["burned_nano"] = lg.burned
-        row["escrow_nano"] = lg.escrow
+        row["total_coins_nano"] = total
+        row["minted_nano"] = minted
+        row["burned_nano"] = burned
+        row["escrow_nano"] = escrow
         res, sel, sub = d["res"], d["sel_mask"], d["submitted"]
-        gain = np.asarray(res.gain, dtype=np.float64)
-        row["mean_gain"] = float(gain[sel].mean()) if sel.any() else np.nan
+        n_sel = len(d["selected_pos"])  # sel has exactly the selected positions set
+        if n_sel:
+            row["mean_gain"] = float(np.asarray(res.gain, dtype=np.float64)[sel].mean())
+        else:
+            row["mean_gain"] = np.nan
         lz = ~d["trains"] & sub
-        row["lazy_top_s_rate"] = float((sel & lz).sum() / lz.sum()) if lz.any() else np.nan
-        perf = d["perf"]
-        row["best_performance"] = float(np.nanmax(perf[sub])) if sub.any() else np.nan
+        n_lz = int(np.count_nonzero(lz))
+        row["lazy_top_s_rate"] = float(np.count_nonzero(sel & lz) / n_lz) if n_lz else np.nan
+        row["best_performance"] = (
+            float(np.fmax.reduce(d["perf"][sub])) if len(d["sub_pos"]) else np.nan
+        )  # the same value as nanmax (which is fmax.reduce), without its checks
         if self.learning_metrics:
             from derelay.learning import round_metrics
 
@@ -672,29 +691,40 @@ class DeRelayLProtocol(Protocol):
     def _comparison_columns(self, d: dict, res, sel, sub) -> dict:
         """The columns every mechanism reports (docs/ENGINE.md section 6) and the
         standard ones (:mod:`derelay.engine.metrics`), after DeRelayL's own."""
-        from derelay.engine.metrics import standard_columns
-
         m, st = self.model, self.model.state
         out = standard_columns(m)
-        ids = np.asarray(self.owner_backend)
-        ev = np.asarray(self.backend.eval_accuracy(ids), dtype=np.float64) if len(ids) else ids
-        out["accuracy"] = float(np.nanmax(ev)) if len(ev) else np.nan
-        honest = m.types.family[np.asarray(self.owners)] <= 0
-        out["honest_accuracy"] = float(np.nanmean(ev[honest])) if honest.any() else np.nan
+        ids = self.owner_backend
+        if len(ids):
+            ev = np.asarray(self.backend.eval_accuracy(ids), dtype=np.float64)
+            out["accuracy"] = float(np.fmax.reduce(ev))  # = nanmax
+            honest = m.types.family[self.owners] <= 0
+            if np.count_nonzero(honest):
+                evh = ev[honest]
+                if np.isnan(evh).any():
+                    out["honest_accuracy"] = float(np.nanmean(evh))
+                else:  # nanmean without NaNs: the same sum / count
+                    out["honest_accuracy"] = float(evh.sum() / evh.size)
+            else:
+                out["honest_accuracy"] = np.nan
+        else:
+            out["accuracy"] = np.nan
+            out["honest_accuracy"] = np.nan
         trained = d["trains"] & d["transmitted"]
-        out["training_jobs"] = int(trained.sum())
-        out["wasted_jobs"] = int((trained & ~sel).sum())
+        out["training_jobs"] = int(np.count_nonzero(trained))
+        out["wasted_jobs"] = int(np.count_nonzero(trained & ~sel))
         # deviant actions: every play this round of a non-Normal strategy; detected: the
         # ones penalised (a forfeited deposit, or a block forked away)
-        acting = st.role != m.idle
-        idx = np.flatnonzero(acting)
+        idx = np.flatnonzero(st.role != m.idle)
         codes = st.strategy[idx, st.role[idx].astype(np.int64)]
-        out["deviant_actions"] = int((codes != 0).sum())
-        lost = np.zeros(m.n, dtype=bool)
-        lost[d["p_t"][d["lost_t"] > 0]] = True
-        lost[d["p_owner"][d["lost_mo"] > 0]] = True
-        det = lost[idx] & (codes != 0)
-        out["deviant_detected"] = int(det.sum()) + int(d.get("invalid_blocks", 0))
+        dev = codes != 0
+        out["deviant_actions"] = int(np.count_nonzero(dev))
+        n_det = 0
+        if out["deviant_actions"]:
+            lost = np.zeros(m.n, dtype=bool)
+            lost[d["p_t"][d["lost_t"] > 0]] = True
+            lost[d["p_owner"][d["lost_mo"] > 0]] = True
+            n_det = int(np.count_nonzero(lost[idx] & dev))
+        out["deviant_detected"] = n_det + int(d.get("invalid_blocks", 0))
         return out
 
     def halted_row(self, ctx: RoundContext) -> dict:
