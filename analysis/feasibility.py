@@ -23,20 +23,22 @@ __all__ = ["plot_region", "region_frame", "region_summary"]
 
 def region_frame(
     params: Params | None = None,
-    axes: tuple[str, str] = ("beta", "s"),
+    axes: tuple[str, str] | None = None,
     points: int = 50,
     max_issuance: float | None = None,
     max_rewards: Mapping[str, float] | None = None,
     ranges: Mapping[str, tuple[float, float]] | None = None,
 ) -> pd.DataFrame:
-    """Tidy DataFrame of the feasible region over two parameters (see module doc)."""
+    """Tidy DataFrame of the feasible region over two parameters (see module doc);
+    ``axes`` default to DeRelayL's own choice in :func:`feasible_region`."""
+    chosen = {} if axes is None else {"axes": tuple(axes)}
     return feasible_region(
         params,
-        axes,
-        points,
+        points=points,
         ranges=ranges,
         max_issuance=max_issuance,
         max_rewards=max_rewards,
+        **chosen,
     )
 
 

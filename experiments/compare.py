@@ -153,6 +153,17 @@ class CompareConfig(StrictModel):
                 raise ValueError(f"unknown family {f!r}: allowed {', '.join(DEVIANT_FAMILIES)}")
         return v
 
+    @field_validator("mechanisms")
+    @classmethod
+    def _mechanisms(cls, v):
+        from derelay.mechanism import mechanism_names
+
+        known = mechanism_names()
+        for m in v:
+            if m not in known:
+                raise ValueError(f"unknown mechanism {m!r}: registered {', '.join(known)}")
+        return v
+
     @field_validator("accuracy_shares")
     @classmethod
     def _shares(cls, v):
@@ -194,19 +205,18 @@ def families_of(mech) -> list[str]:
 
 
 def available_mechanisms(names: Sequence[str]) -> tuple[list[str], list[str]]:
-    """(names that load and have a round protocol, names that do not)."""
-    from derelay.mechanism import UnknownMechanism, get_mechanism
+    """(names whose declaration has a round protocol, names whose has none).  Every name
+    is registered (the config checks it); a protocol that fails to load is an error."""
+    from derelay.mechanism import get_mechanism
 
     ok, missing = [], []
     for n in names:
-        try:
-            m = get_mechanism(n)
-            if m.protocol is None:
-                raise UnknownMechanism(n)
+        m = get_mechanism(n)
+        if m.protocol is None:
+            missing.append(n)
+        else:
             m.load_protocol()
             ok.append(n)
-        except (UnknownMechanism, ImportError, AttributeError):
-            missing.append(n)
     return ok, missing
 
 
@@ -251,7 +261,7 @@ def _inside_optimum(mech, base, levers, value_exact: str) -> dict[str, str] | No
 
     import z3
 
-    from derelay.formal.design import objective, properties
+    from derelay.formal.design import properties
 
     ctx = z3.Context()
     p = mech.space.symbolic(levers, base=base, ctx=ctx)
@@ -264,7 +274,7 @@ def _inside_optimum(mech, base, levers, value_exact: str) -> dict[str, str] | No
         s.add(t if z3.is_expr(t) else z3.BoolVal(bool(t), ctx))
     v = Fraction(value_exact)
     slack = max(abs(v) * Fraction(1, 10**6), Fraction(1, 10**9))
-    f = objective(mech, "funding")(p)
+    f = mech.funding.minted(p) + mech.funding.external(p)  # the declared funding per round
     s.add(f <= v + slack)
     if s.check() != z3.sat:
         return None
@@ -306,6 +316,16 @@ def _gini(x: np.ndarray) -> float:
     return float((n + 1 - 2 * (cum.sum() / cum[-1])) / n)
 
 
+def population_params(mech, n: int) -> dict[str, Any]:
+    """The space values of ``mech`` that a population of ``n`` participants sets: its
+    ``population(n)`` hook where it declares one (parameters coupled to the population,
+    e.g. DeRelayL's miners), else the common space's population alone."""
+    hook = getattr(mech, "population", None)
+    if hook is not None:
+        return dict(hook(n))
+    return {"n_participants": n} if "n_participants" in mech.space else {}
+
+
 def run_config(config: Mapping[str, Any]):
     """The engine RunConfig of one comparison run."""
     from derelay.engine import RunConfig
@@ -323,10 +343,8 @@ def run_config(config: Mapping[str, Any]):
         options.setdefault("chain", "simulated" if config.get("forks") else "draw")
         options.setdefault("learning", config.get("learning", "abstract"))
     params = dict(config.get("mech_params") or {})
-    if "n_participants" in mech.space:
-        params.setdefault("n_participants", int(config["n_participants"]))
-    if "n_miners" in mech.space:  # population-coupled: half the agents mine (Table III)
-        params.setdefault("n_miners", int(config["n_participants"]) // 2)
+    for key, value in population_params(mech, int(config["n_participants"])).items():
+        params.setdefault(key, value)
     family, share = config["family"], float(config["share"])
     types = {} if family == "honest" or share <= 0 else {family: share}
     return RunConfig(

@@ -492,13 +492,15 @@ _LEARN_OWN = {"rounds", "methods", "central_budget", "lazy_share", "params", "la
 
 
 def _learning_parts(config: dict):
-    from derelay.learning import learning_config
-    from derelay.learning.experiment import METHODS, Schedule
+    from derelay.mechanism.derelayl.relay_learning import (
+        METHODS,
+        Schedule,
+        learning_config_from_params,
+    )
 
     p = _params(config)
     rest = {k: v for k, v in config.items() if k not in _LEARN_OWN}
-    base = {"q_cases": int(p.q_cases), "s": float(p.s)}
-    cfg = learning_config(**{**base, **rest})
+    cfg = learning_config_from_params(p, **rest)
     sched = Schedule.from_params(p, lazy_share=float(config.get("lazy_share", 0.0)))
     methods = tuple(config.get("methods", list(METHODS)))
     bad = [m for m in methods if m not in METHODS]
@@ -523,7 +525,7 @@ def learning(config: dict, seed: int) -> dict[str, pd.DataFrame]:
     ``lazy_share``, ``params`` (Table III counts) and LearningConfig fields."""
     import torch
 
-    from derelay.learning.experiment import run_comparison
+    from derelay.mechanism.derelayl.relay_learning import run_comparison
 
     torch.set_num_threads(1)
     cfg, sched, methods = _learning_parts(config)

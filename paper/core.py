@@ -270,7 +270,7 @@ class Section:
 
     key: str
     title: str
-    status: str = "ok"  # ok | degraded | failed
+    status: str = "ok"  # ok | failed
     note: str = ""
     intro: str = ""  # Markdown paragraph before the tables (numbers only via ``values``)
     values: dict[str, Q] = field(default_factory=dict)  # quantities the intro uses
@@ -318,25 +318,20 @@ def _jsonable(x: Any) -> Any:
     return x
 
 
-class Missing(RuntimeError):
-    """A part of derelay this section needs is not available."""
+def need(module: str, part: str = ""):
+    """The module ``module`` (``part``: what it is, for the reader of a section).
 
-
-def need(module: str, part: str):
-    """Import ``module`` or raise :class:`Missing` (the section degrades with a note)."""
+    Every part of derelay is always installed, so this is a plain import: a module that
+    fails to import is a defect, and the section fails with the import error."""
     import importlib
 
-    try:
-        return importlib.import_module(module)
-    except ImportError as exc:
-        raise Missing(f"needs {module} ({part}), which is not available: {exc}") from None
+    return importlib.import_module(module)
 
 
 def available(module: str) -> bool:
-    try:
-        need(module, "")
-    except Missing:
-        return False
+    """Always true once ``module`` imports (an import error propagates): kept for the
+    sections that still ask."""
+    need(module)
     return True
 
 

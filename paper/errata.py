@@ -105,12 +105,12 @@ def _e12() -> Erratum:
         issue="Eq. (17) sets Q_MO = s · Q_LastT, but only successfully trained models can be "
         "selected (Pr_Training = {pr}, Table III): owners are s · Pr · Q_LastT and the fixed "
         "point is Q_MO&T / (1 + s · Pr) = {fp_pr} ({fp_floor} with the flooring, docs/abm.md), "
-        "not {fp_paper}, for s = {s}; the simulation settles at the former.",
+        "not {fp_paper}, for s = {share}; the simulation settles at the former.",
         choice="Both curves are drawn; the simulated relay is measured against both.",
         command="derelay sweep experiments/paper_eq21.toml",
         measured={
             "pr": Q(p.p_train_success, "", "Table III", ".3g"),
-            "s": Q(p.s, "", "Table III", ".3g"),
+            "share": Q(p.s, "", "Table III (the selection share s)", ".3g"),
             "fp_pr": Q(q / (1 + p.s * p.p_train_success), "trainers per round", at, ".3g"),
             "fp_floor": Q(
                 (q + 0.25) / (1 + p.s * p.p_train_success),

@@ -3,8 +3,9 @@
 Each section (one module in :mod:`paper.sections`) runs its experiment through the
 sweep engine (from the specs in ``experiments/``), draws its figures (PNG and PDF under
 ``<out>/figures/``) and returns its claims, tables and errata as data
-(:mod:`paper.core`).  A section whose part of derelay is missing or fails *degrades*:
-it is reported with a clear note and the other sections go on.  :mod:`paper.render`
+(:mod:`paper.core`).  A section that raises is reported as *failed* with its error
+(every part of derelay is always installed: an import error is a defect like any
+other), and the other sections go on.  :mod:`paper.render`
 writes ``<out>/REPRODUCTION.md`` and ``<out>/reproduction.json`` from that data.
 
 ``quick=True`` shrinks rounds, replications and grids (the CI size); the effective
@@ -32,7 +33,6 @@ from .core import (  # noqa: F401  (re-exported for sections and tests)
     Claim,
     Context,
     Erratum,
-    Missing,
     Q,
     Section,
     Table,
@@ -210,9 +210,6 @@ def generate(
             ts = time.perf_counter()
             try:
                 sec = spec.run(ctx)
-            except Missing as exc:
-                sec = Section(spec.key, spec.title, status="degraded", note=str(exc))
-                log(f"  degraded: {exc}")
             except Exception as exc:  # a broken part must not take the whole report down
                 sec = Section(
                     spec.key, spec.title, status="failed", note=f"{type(exc).__name__}: {exc}"

@@ -193,3 +193,13 @@ def test_settlement_rules():
     nan = settlement_payload([dict(sb["performances"][0], performance=float("nan"))], 1)
     assert validate_payload(BlockKind.SB, r, nan, {"TB": tb})[0] == ("IRa",)
     assert validate_payload(BlockKind.SB, r, {"garbage": 1}, {"TB": tb})[0] == ("IRa",)
+
+
+def test_block_kinds_are_derelayl_declaration():
+    """The chain's block kinds are DeRelayL's: its plug-in declares them (MINER_BLOCK)."""
+    from derelay.chain import KIND_ORDER
+    from derelay.mechanism.derelayl import BLOCK_TERMS, MINER_BLOCK
+    from derelay.mechanism.derelayl.chain_blocks import KIND_ORDER as OWN
+
+    assert KIND_ORDER is OWN
+    assert [k.value for k in KIND_ORDER] == list(MINER_BLOCK.values()) == list(BLOCK_TERMS)

@@ -1,4 +1,4 @@
-"""derelay.testing: the equilibrium regression helpers pass where they should and fail
+"""derelay.testing and experiments.testing: the equilibrium regression helpers pass where they should and fail
 with a useful message where they should not (so they are not tests that cannot fail)."""
 
 from __future__ import annotations
@@ -12,12 +12,12 @@ from derelay.mechanism import get_mechanism
 from derelay.params import Params, as_values
 from derelay.testing import (
     assert_conditions_hold,
-    assert_converges_to_normal,
     assert_deviation_pays_above,
     assert_deviation_pays_below,
     assert_normal_ir_ic,
     deviation_threshold,
 )
+from experiments.testing import assert_converges_to_normal
 
 MECH = get_mechanism("derelayl")
 
@@ -77,3 +77,25 @@ def test_docstring_example_runs():
     for name, fn in ns.items():
         if name.startswith("test_"):
             fn()
+
+
+def test_role_and_deviation_are_named_by_the_caller():
+    # a generic helper knows no mechanism's roles: no DeRelayL role as a default
+    with pytest.raises(TypeError):
+        assert_deviation_pays_below("b_t", 2.26)  # type: ignore[call-arg]
+
+
+def test_experiments_testing_docstring_example_runs():
+    import experiments.testing as et
+
+    code = et.__doc__.split("::", 1)[1]
+    ns: dict = {}
+    exec(textwrap.dedent(code.strip("\n")), ns)
+    ns["test_population_converges_to_normal"]()
+
+
+def test_the_moved_helper_says_where_it_went():
+    import derelay.testing
+
+    with pytest.raises(AttributeError, match="moved to experiments.testing"):
+        derelay.testing.assert_converges_to_normal  # noqa: B018

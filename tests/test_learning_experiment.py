@@ -312,11 +312,9 @@ def test_paper_setting_relay_learns_and_large_noise_is_caught():
 
 def test_abm_drives_torch_backend():
     """The ABM (issue 5) runs on this backend through the INTERFACES.md contract."""
-    model = pytest.importorskip("derelay.model")
-    try:
-        cfg = model.SimConfig(learning="torch", learning_config={"hidden": [16], "tau": 2})
-    except Exception as exc:  # pragma: no cover - depends on the ABM's progress
-        pytest.skip(f"SimConfig does not take a torch learning config yet: {exc}")
+    from derelay import model
+
+    cfg = model.SimConfig(learning="torch", learning_config={"hidden": [16], "tau": 2})
     res = model.run_simulation(cfg, rounds=4, seed=0, progress=False)
     r = res.rounds
     for col in ("best_accuracy", "mean_gain", "lazy_top_s_rate"):

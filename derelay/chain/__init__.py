@@ -7,8 +7,11 @@ Public API (the contract with the agent-based model, see ``docs/INTERFACES.md``)
 * :mod:`derelay.chain.blocks` - ``Block``, ``BlockKind``, canonical SHA-256 hashing,
   ``hash_model``;
 * :mod:`derelay.chain.rules` - payload builders and the validity rules (PI, NPA, NG,
-  step 7, IT, IRa) honest nodes apply;
-* :mod:`derelay.chain.ledger` - escrow ledger in nano-coins that follows reorganisations;
+  step 7, IT, IRa) honest nodes apply (DeRelayL's: they live in its plug-in,
+  :mod:`derelay.mechanism.derelayl.chain_rules`, with the block kinds ``chain_blocks`` and
+  the coinbase ``chain_rewards``; re-exported here);
+* :mod:`derelay.chain.ledger` - the engine's ledger with per-contract escrow and exact
+  undo, so it follows reorganisations;
 * :mod:`derelay.chain.simulator` - the PoW race (staged ``mine_stage`` for the ABM,
   continuous ``run`` for ``derelay chain``) and its measurements;
 * :mod:`derelay.network` - topologies, per-edge latencies, shortest-path delays.
@@ -40,60 +43,62 @@ The paper (Sec. III-B) defines the four blocks and says forks let honest miners
    without coins, so a zero deposit is proper (the ABM packs such contracts).
 5. *FHE* is out of scope: keys carry a checksum so NG is checkable, and a keyed
    hash stands for Hash(FHE(M)); test cases are committed to the round's key (C7).
+
+Names are imported on first use (PEP 562), so ``import derelay.chain.blocks`` loads
+neither the simulator nor pydantic, and DeRelayL's plug-in modules can import the generic
+hashing of :mod:`derelay.chain.blocks` without an import cycle.
 """
 
-from .blocks import KIND_ORDER, Block, BlockKind, canonical_json, digest, hash_model
-from .config import POLICIES, ChainConfig, config_error_message
-from .experiment import chain_run, simulate
-from .ledger import Ledger, LedgerError
-from .rules import (
-    SyntheticWorkload,
-    corrupt,
-    deposit_contract,
-    deposit_payload,
-    encrypted_model_hash,
-    encryption_payload,
-    fhe_key_valid,
-    fhe_keypair,
-    model_record,
-    ranking_of,
-    settlement_payload,
-    test_commitment,
-    testing_payload,
-    validate_payload,
-)
-from .simulator import ChainSimulator, StageOutcome, assign_pools, pool_hash_power
+from __future__ import annotations
 
-__all__ = [
-    "KIND_ORDER",
-    "POLICIES",
-    "Block",
-    "BlockKind",
-    "ChainConfig",
-    "ChainSimulator",
-    "Ledger",
-    "LedgerError",
-    "StageOutcome",
-    "SyntheticWorkload",
-    "assign_pools",
-    "canonical_json",
-    "chain_run",
-    "config_error_message",
-    "corrupt",
-    "deposit_contract",
-    "deposit_payload",
-    "digest",
-    "encrypted_model_hash",
-    "encryption_payload",
-    "fhe_key_valid",
-    "fhe_keypair",
-    "hash_model",
-    "model_record",
-    "pool_hash_power",
-    "ranking_of",
-    "settlement_payload",
-    "simulate",
-    "test_commitment",
-    "testing_payload",
-    "validate_payload",
-]
+import importlib
+from typing import Any
+
+_LAZY = {
+    "KIND_ORDER": "blocks",
+    "Block": "blocks",
+    "BlockKind": "blocks",
+    "canonical_json": "blocks",
+    "digest": "blocks",
+    "hash_model": "blocks",
+    "POLICIES": "config",
+    "ChainConfig": "config",
+    "config_error_message": "config",
+    "chain_run": "experiment",
+    "simulate": "experiment",
+    "Ledger": "ledger",
+    "LedgerError": "ledger",
+    "SyntheticWorkload": "rules",
+    "corrupt": "rules",
+    "deposit_contract": "rules",
+    "deposit_payload": "rules",
+    "encrypted_model_hash": "rules",
+    "encryption_payload": "rules",
+    "fhe_key_valid": "rules",
+    "fhe_keypair": "rules",
+    "model_record": "rules",
+    "ranking_of": "rules",
+    "settlement_payload": "rules",
+    "test_commitment": "rules",
+    "testing_payload": "rules",
+    "validate_payload": "rules",
+    "ChainSimulator": "simulator",
+    "StageOutcome": "simulator",
+    "assign_pools": "simulator",
+    "pool_hash_power": "simulator",
+}
+
+__all__ = sorted(_LAZY)
+
+
+def __getattr__(name: str) -> Any:
+    mod = _LAZY.get(name)
+    if mod is None:
+        raise AttributeError(f"module 'derelay.chain' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{mod}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_LAZY})

@@ -215,7 +215,7 @@ def chain(
         "seed": seed,
         "config": cfg.model_dump(),
     }
-    metrics["config"]["block_reward_nano"] = metrics["config"]["block_reward"]
+    metrics["config"]["block_reward_nano"] = cfg.block_reward  # nano-coins: the same value
     if out is not None:
         with run_output(out, force, CHAIN_MARKERS) as tmp:
             _write_outputs(tmp, metrics, sim if replicates == 1 else None, runs)

@@ -294,7 +294,7 @@ def feasible_cmd(
         return
     if result["feasible"]:
         t = Table(title=f"Rewards meeting T1-T8 (minimise {minimize})")
-        t.add_column("reward")
+        t.add_column("lever")  # the space's reward levers
         t.add_column("exact", justify="right")
         t.add_column("decimal", justify="right")
         for k, v in result["rewards_exact"].items():
@@ -462,6 +462,7 @@ def deviations_cmd(
     searches that ended unknown (solver limit reached), as the JSON has them."""
     from derelay.formal.deviations import search
     from derelay.formal.symbolic import FormalError
+    from derelay.mechanism.derelayl.scopes import scenario
 
     _check_timeout(timeout)
     guard_table(params, "--params")
@@ -502,23 +503,13 @@ def deviations_cmd(
     t = Table(title=f"Profitable deviations (scope {scope})")
     for col in ("kind", "roles", "gain", "replayed", "scenario"):
         t.add_column(col)
-    for d in result["deviations"]:
-        w = d["witness"]
-        if d["kind"] == "unilateral":
-            scen = (
-                f"{w['deviation']} at the point"
-                if "parameter" not in w
-                else f"{w['deviation']}: {w['parameter']} {w['from']:.4g} -> {w['to']:.4g} "
-                f"(break-even {w['break_even']:.4g})"
-            )
-        elif d["kind"] == "lazy":
-            scen = f"p={w['lazy_p']:.4g} > p*={w['p_star']:.4g}, b_t={w['b_t']:.4g}"
-        elif d["kind"] == "coalition":
-            scen = f"fork q={w['fork_q']:.4g} < q*={w['q_star']:.4g}"
-        else:
-            scen = w["search"]
+    for d in result["deviations"]:  # DeRelayL's plug-in says how its witnesses read
         t.add_row(
-            d["kind"], ",".join(d["roles"]), f"{d['gain']:.6g}", f"{d['replayed_gain']:.6g}", scen
+            d["kind"],
+            ",".join(d["roles"]),
+            f"{d['gain']:.6g}",
+            f"{d['replayed_gain']:.6g}",
+            scenario(d),
         )
     out_console.print(t)
     if "lazy" in result:

@@ -161,9 +161,14 @@ def learn(
 
     Exit status 0 when the run completed, 2 for bad input.
     """
-    from derelay.learning import LearningConfigError, learning_config, load_learning_config
-    from derelay.learning.experiment import METHODS, Schedule, run_comparison
-    from derelay.learning.experiment import calibrate as do_calibrate
+    from derelay.learning import LearningConfigError, load_learning_config
+    from derelay.mechanism.derelayl.relay_learning import (
+        METHODS,
+        Schedule,
+        learning_config_from_params,
+        run_comparison,
+    )
+    from derelay.mechanism.derelayl.relay_learning import calibrate as do_calibrate
 
     hidden = _check_options(
         rounds, seed, participants, miners, selection_limit, population, shard_size, q_cases,
@@ -190,40 +195,38 @@ def learn(
         )
         return
     p = load_params_or_exit(params)
-    overrides = {
-        "dataset": data,
-        "data_dir": None if data_dir is None else str(data_dir),
-        "model": model,
-        "device": device,
-        "val_share": val_share,
-        "population": population,
-        "synthetic": synthetic,
-        "lazy_noise": noise,
-        "lazy_noise_mode": noise_mode,
-        "partition": partition,
-        "alpha": alpha,
-        "shard_size": shard_size,
-        "q_cases": q_cases,
-        "tau": tau,
-        "batch_size": batch_size,
-        "lr": lr,
-        "optimizer": optimizer,
-        "hidden": hidden,
-        "rank_by": rank_by,
-        "num_threads": threads,
-        "reuse_test_cases": reuse,
-        "s": s,
-    }
-    overrides = {k: v for k, v in overrides.items() if v is not None}
-    # Table III (Params) supplies Q_Cases and s unless the learning config or a flag does.
-    base = {"q_cases": int(p.q_cases), "s": float(p.s)}
+    # the options as fields of the typed learning configuration (None: not given)
+    overrides = _given(
+        dataset=data,
+        data_dir=None if data_dir is None else str(data_dir),
+        model=model,
+        device=device,
+        val_share=val_share,
+        population=population,
+        synthetic=synthetic,
+        lazy_noise=noise,
+        lazy_noise_mode=noise_mode,
+        partition=partition,
+        alpha=alpha,
+        shard_size=shard_size,
+        q_cases=q_cases,
+        tau=tau,
+        batch_size=batch_size,
+        lr=lr,
+        optimizer=optimizer,
+        hidden=hidden,
+        rank_by=rank_by,
+        num_threads=threads,
+        reuse_test_cases=reuse,
+        s=s,
+    )
+    # DeRelayL's parameters (Table III) supply what neither the learning config nor a
+    # flag sets: its plug-in says which (learning_config_from_params).
     try:
+        explicit = {}
         if config is not None:
-            cfg0 = load_learning_config(config)
-            explicit = cfg0.model_dump(exclude_unset=True)
-            cfg = learning_config(**{**base, **explicit, **overrides})
-        else:
-            cfg = learning_config(**{**base, **overrides})
+            explicit = load_learning_config(config).model_dump(exclude_unset=True)
+        cfg = learning_config_from_params(p, **{**explicit, **overrides})
     except LearningConfigError as exc:
         fail(str(exc))
     if rounds < 1:
@@ -258,9 +261,9 @@ def learn(
         sched.validate()
     except ValueError as exc:
         fail(str(exc).replace("n_participants", "--participants", 1))
-    try:
-        from derelay.learning.data import build_data
+    from derelay.learning.data import build_data
 
+    try:
         build_data(cfg, sched.n_participants, seed)  # validates sizes before the long run
     except ValueError as exc:
         fail(str(exc))
@@ -367,8 +370,8 @@ def _sanity(
         return
     st = res["setting"]
     t = Table(
-        title=f"FedAvg sanity: {st['model'].upper()} on {st['dataset']}, {st['iterations']} "
-        f"iterations, averaging every {st['period']} (held-out accuracy)"
+        title=f"FedAvg sanity: {st['model'].upper()} on {st['dataset']}, {iterations} "
+        f"iterations, averaging every {period} (held-out accuracy)"
     )
     for col in (
         "N",
@@ -401,7 +404,7 @@ def _sanity(
 
 
 def _sweep(cfg, spec: str, rounds, seed, sched, skip_rounds, out, json_out, force) -> None:
-    from derelay.learning.experiment import lazy_noise_sweep
+    from derelay.mechanism.derelayl.relay_learning import lazy_noise_sweep
 
     try:
         noises = [float(x) for x in spec.split(",") if x.strip()]
@@ -522,10 +525,15 @@ def _write_one(path: Path, writer) -> None:
         fail(f"cannot write {path}: {exc.strerror}")
 
 
-def _fmt(x) -> str:
-    try:
-        import math
+def _given(**fields):
+    """The keyword arguments that were given (not None)."""
+    return {k: v for k, v in fields.items() if v is not None}
 
+
+def _fmt(x) -> str:
+    import math
+
+    try:
         return "-" if x is None or (isinstance(x, float) and math.isnan(x)) else f"{x:.3f}"
     except TypeError:
         return str(x)

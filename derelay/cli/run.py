@@ -165,11 +165,7 @@ def run(
             changes["record_sample"] = record_sample
         if lineage:
             changes["keep_lineage"] = True
-        params = dict(sets)
-        if participants is not None:
-            params["n_participants"] = participants
-        if miners is not None:
-            params["n_miners"] = miners
+        params = {**sets, **SimConfig.population_params(participants, miners)}
         if params:
             changes["params"] = params
         if changes:

@@ -271,7 +271,14 @@ class Ledger:
 
     def total(self) -> int:
         """All balances (participants and system accounts), escrow excluded (exact)."""
-        return exact_sum(self.balances, self._mag)
+        b = self.balances
+        mag = self._mag
+        if mag is None or mag * b.size > MAX_NANO:
+            # the running bound (last exact maximum plus every credit since) has grown
+            # loose: the exact maximum tightens it (for later operations too), and the
+            # plain sum is exact again unless the balances themselves are that large
+            mag = self.rebound()
+        return exact_sum(b, mag)
 
     # --- logging -----------------------------------------------------------------------
     def _log(self, reason: str, src, dst, a: np.ndarray) -> None:
@@ -352,6 +359,17 @@ class Ledger:
     def _aligned(ids, amounts) -> tuple[np.ndarray, np.ndarray]:
         """Account ids and amounts as aligned 1-d int64 arrays (a scalar amount is each
         account's)."""
+        if (
+            type(ids) is np.ndarray
+            and type(amounts) is np.ndarray
+            and ids.dtype == np.int64
+            and amounts.dtype == np.int64
+            and ids.ndim == 1
+            and amounts.shape == ids.shape
+        ):  # the common case: aligned int64 arrays (no conversion needed)
+            if amounts.size and amounts.min() < 0:
+                raise LedgerError("a flow amount is negative")
+            return ids, amounts
         ids = np.asarray(ids, dtype=np.int64)
         if ids.ndim != 1:
             ids = ids.reshape(-1)
@@ -399,10 +417,18 @@ class Ledger:
             bad = int(frm[np.argmax(b[frm] < 0)])
             np.add.at(b, frm, a)  # undo: all or nothing
             raise LedgerError(f"account {bad} would go negative")
-        return exact_sum(a)
+        # each amount was at most its account's balance, so at most the magnitude bound
+        return exact_sum(a, self._mag)
 
     def mint(self, to, amounts, reason: str = "mint") -> int:
         """New money for ``to``; returns the total."""
+        if (
+            type(amounts) is int
+            and 0 <= amounts <= MAX_NANO
+            and isinstance(to, int | np.integer)
+            and 0 <= to < self.balances.size
+        ):
+            return self._mint_one(int(to), amounts, reason)
         to, a = self._aligned(to, amounts)
         if a.size == 0:
             return 0
@@ -410,6 +436,27 @@ class Ledger:
         self.minted += total
         self._log(reason, MINT, to, a)
         return total
+
+    def _mint_one(self, to: int, v: int, reason: str) -> int:
+        """:meth:`mint` of ``v`` (0 <= v <= MAX_NANO) to account ``to``: the same checks,
+        balances, aggregates and flow log, in scalar arithmetic."""
+        mag = self._mag
+        if mag is not None and mag + v <= MAX_NANO:
+            self._mag = mag + v
+        else:
+            self._room(np.array([to], dtype=np.int64), np.array([v], dtype=np.int64), v, 1)
+        self.balances[to] += v
+        self.minted += v
+        mode = self.flow_mode
+        if mode != "off":
+            code = self._reasons.get(reason)
+            if code is None:
+                code = self._reasons[reason] = len(self._reasons)
+            if mode == "full":
+                self._chunks.append((self.round, code, MINT, to, np.array([v], dtype=np.int64)))
+            elif v:
+                self._chunks.append((self.round, code, MINT, to, _pieces(v)))
+        return v
 
     def mint_dense(self, amounts, reason: str = "mint") -> int:
         """Mint a full per-participant vector (length ``n``); returns the total."""
@@ -512,6 +559,14 @@ class Ledger:
             self.burned += burn
             self._log(reason, ESCROW, BURN, _pieces(burn))
         return burn
+
+    def forfeit(self, amount: int, to=None, shares=None) -> int:
+        """The one forfeit rule of every ledger (the ABM's and the chain's settled ledger):
+        ``slash(amount, to, "forfeit", shares)`` - forfeited escrow goes to ``to`` (equal or
+        weighted integer shares, the remainder burned) or, with ``to`` None/empty, is burned.
+        The destination is the caller's parameter, never a second rule.  Returns the amount
+        burned."""
+        return self.slash(amount, to, "forfeit", shares)
 
     def burn(self, frm, amounts, reason: str = "burn") -> int:
         frm, a = self._aligned(frm, amounts)

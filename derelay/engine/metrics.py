@@ -17,6 +17,21 @@ GINI_EVERY_ROUND_MAX = 20_000
 GINI_EVERY = 10
 
 
+_RANK_WEIGHTS: dict[int, np.ndarray] = {}
+
+
+def _rank_weights(n: int) -> np.ndarray:
+    """2 i - n - 1 for i = 1..n (float64), cached per size (the same values each call)."""
+    w = _RANK_WEIGHTS.get(n)
+    if w is None:
+        i = np.arange(1, n + 1, dtype=np.float64)
+        w = 2 * i - n - 1
+        if len(_RANK_WEIGHTS) > 16:
+            _RANK_WEIGHTS.clear()
+        _RANK_WEIGHTS[n] = w
+    return w
+
+
 def gini(values: np.ndarray) -> float:
     """Gini coefficient of non-negative values (0: equal; -> 1: one holds everything)."""
     a = np.sort(np.asarray(values, dtype=np.float64))
@@ -24,8 +39,7 @@ def gini(values: np.ndarray) -> float:
     total = a.sum()
     if n == 0 or total <= 0:
         return 0.0
-    i = np.arange(1, n + 1, dtype=np.float64)
-    return float(((2 * i - n - 1) * a).sum() / (n * total))
+    return float((_rank_weights(n) * a).sum() / (n * total))
 
 
 def gini_due(n: int, round_: int) -> bool:
@@ -48,6 +62,13 @@ def standard_columns(model) -> dict[str, float]:
     out["gini_coins"] = (
         gini(np.maximum(model.ledger.coins[:n], 0)) if gini_due(n, model.round) else float("nan")
     )
-    normals = {r.abbr: r.normal.abbr for r in model.mechanism.roles}
-    out.update(normal_shares(model.strategy_shares(), normals))
+    # the normal shares change only when the strategy shares do (a cached dict per
+    # profile): computed once per profile, not once per round
+    shares = model.strategy_shares()
+    cache = getattr(model, "_normal_shares_cache", None)
+    if cache is None or cache[0] is not shares:
+        normals = {r.abbr: r.normal.abbr for r in model.mechanism.roles}
+        cache = (shares, normal_shares(shares, normals))
+        model._normal_shares_cache = cache
+    out.update(cache[1])
     return out

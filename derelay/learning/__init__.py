@@ -47,7 +47,7 @@ _EXPORTS = {
     "LearningConfig": "config",
     "LearningConfigError": "config",
     "learning_config": "config",
-    "learning_config_from_params": "config",
+    "learning_config_from_params": "experiment",  # DeRelayL's (its relay_learning)
     "load_learning_config": "config",
     "LearningData": "data",
     "build_data": "data",

@@ -246,13 +246,6 @@ def learning_config(**kwargs: Any) -> LearningConfig:
     return cfg
 
 
-def learning_config_from_params(params: Any, **overrides: Any) -> LearningConfig:
-    """A :class:`LearningConfig` whose ``q_cases`` (Q_Cases) and ``s`` come from a
-    :class:`derelay.params.Params` (one source of truth), unless ``overrides`` set them."""
-    base = {"q_cases": int(params.q_cases), "s": float(params.s)}
-    return learning_config(**{**base, **overrides})
-
-
 def load_learning_config(path: str | Path, **overrides: Any) -> LearningConfig:
     """Load a JSON or TOML learning configuration (a ``[learning]`` table is accepted)."""
     path = Path(path)

@@ -96,22 +96,26 @@ def federated_sanity(
     if not parties or min(parties) < 1:
         raise ValueError(f"parties={parties}: need at least one N >= 1")
     shares = iterations // period
-    base = {
-        "dataset": dataset,
-        "data_dir": data_dir,
-        "model": model,
-        "device": device,
-        "partition": "iid",
-        "val_share": 0.0,
-        "eval_size": eval_size,
-        "test_pool_size": 0.01,
-        "q_cases": 10,
-        "reuse_test_cases": False,
-        "batch_size": batch_size,
-        "lr": lr,
-        "tau": period,
-        "num_threads": num_threads,
-    }
+    # the papers' setting as one typed learning configuration (tau: the local steps between
+    # two averagings; the test-case pool is unused here); party count N runs it with
+    # population N, and the fields set here are the setting reported
+    setting = learning_config(
+        dataset=dataset,
+        data_dir=data_dir,
+        model=model,
+        device=device,
+        partition="iid",
+        val_share=0.0,
+        eval_size=eval_size,
+        test_pool_size=0.01,
+        q_cases=10,
+        reuse_test_cases=False,
+        batch_size=batch_size,
+        lr=lr,
+        tau=period,
+        num_threads=num_threads,
+    )
+    base = setting.model_dump(include=setting.model_fields_set)
     t_start = time.perf_counter()
     results: dict[str, Any] = {}
     central_done: dict[str, float] = {}
@@ -184,7 +188,7 @@ def federated_sanity(
         }
     return {
         "setting": {
-            **{k: v for k, v in base.items() if k not in ("tau",)},
+            **base,
             "parties": list(parties),
             "iterations": iterations,
             "period": period,

@@ -26,7 +26,6 @@ The model hash (what trainers broadcast in step (6) and EB miners compare in ste
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 
 import numpy as np
@@ -288,35 +287,12 @@ def model_spec(kind: str, n_features: int, n_classes: int, hidden=(64, 32), imag
 
 
 def model_hash(spec: MLPSpec, flat: torch.Tensor) -> str:
-    """SHA-256 hex digest of one model's named parameter tensors (canonical form).
+    """SHA-256 hex digest of one model's named parameter tensors (canonical form):
+    :func:`derelay.chain.blocks.hash_model` of the spec's named arrays, so hashes agree
+    with the chain's."""
+    from derelay.chain.blocks import hash_model
 
-    Serialisation: for each tensor in layer order, its name, dtype and shape as ASCII
-    and its little-endian float32 bytes.  Uses :func:`derelay.chain.hash_model` on the
-    same named arrays when the chain package provides it, so hashes agree with the chain.
-    """
-    state = spec.state_dict(flat)
-    chain_hash = _chain_hash_model()
-    if chain_hash is not None:
-        return chain_hash(state)
-    h = hashlib.sha256()
-    for name, arr in state.items():
-        a = np.ascontiguousarray(arr, dtype="<f4")
-        h.update(f"{name}|{a.dtype.str}|{a.shape}|".encode())
-        h.update(a.tobytes())
-    return h.hexdigest()
-
-
-_CHAIN_HASH: list = []
-
-
-def _chain_hash_model():
-    if not _CHAIN_HASH:
-        try:
-            from derelay.chain import hash_model  # type: ignore[attr-defined]
-        except Exception:  # the chain part may not exist (yet)
-            hash_model = None
-        _CHAIN_HASH.append(hash_model)
-    return _CHAIN_HASH[0]
+    return hash_model(spec.state_dict(flat))
 
 
 @torch.no_grad()

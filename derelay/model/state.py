@@ -1,7 +1,8 @@
 """DeRelayL's state constants and the ledger (now the engine's, :mod:`derelay.engine.ledger`).
 
 ``Ledger`` keeps its historical interface on top of the generic ledger: ``forfeit(amount,
-to)`` is ``slash(amount, to, "forfeit")`` and the counters ``forfeited`` / ``returned``
+to)`` is the engine's one forfeit rule (:meth:`derelay.engine.ledger.Ledger.forfeit`, the
+same one the chain's settled ledger applies) and the counters ``forfeited`` / ``returned``
 are the generic ``slashed`` / ``released``.
 """
 
@@ -16,11 +17,6 @@ __all__ = ["IDLE", "NANO", "ROLES", "ROLE_CODE", "ROLE_NAMES", "Ledger", "Ledger
 
 class Ledger(_EngineLedger):
     """The engine ledger with DeRelayL's historical names."""
-
-    def forfeit(self, amount: int, to=None) -> int:
-        """Take ``amount`` out of escrow: redistribute equally to ``to`` or burn (the
-        integer remainder is burned).  Returns the amount burned."""
-        return self.slash(amount, to, "forfeit")
 
     @property
     def forfeited(self) -> int:

@@ -68,10 +68,10 @@ def run(ctx) -> Section:
     sec.claims.append(Claim(
         "C212", "Sec. III-B",
         "R_C is set to zero to encourage nodes to submit the following REVEAL",
-        "z3 finds a counterexample with `R_C = 0` (P_R = {p_r}); at the defaults revealing beats "
+        "z3 finds a counterexample with `R_C = 0` (P_R = {witness_p_r}); at the defaults revealing beats "
         "withholding by {margin} coin per seat, and withholders earn {gain} coin per round "
         "against their honest twins; R_C cancels from the comparison",
-        {"p_r": _q(m, "witness_p_r"), "margin": _q(m, "margin_at_defaults"),
+        {"witness_p_r": _q(m, "witness_p_r"), "margin": _q(m, "margin_at_defaults"),
          "gain": Q(wg, "coin per round", ws)},
         [Check("with `R_C = 0` revealing beats withholding for every reward and penalty",
                c["status"] == "proved", "solver"),
@@ -120,10 +120,11 @@ def run(ctx) -> Section:
         "C215", "Sec. V-C",
         "the proposer is rewarded R_S if the agreed score exceeds the threshold and penalised "
         "P_S otherwise",
-        "at the acceptance rates the ABM measures (honest {pi_n}, lazy {pi_l}) honest training "
-        "minus a lazy suggestion is {margin_measured} coin per suggestion (needs a gap above "
-        "{gap}); lazy proposers earn {gain} coin per round against their honest twins",
-        {"pi_n": _q(m, "pi_n_measured"), "pi_l": _q(m, "pi_l_measured"),
+        "at the acceptance rates the ABM measures (honest {pi_n_measured}, lazy {pi_l_measured}) "
+        "honest training minus a lazy suggestion is {margin_measured} coin per suggestion "
+        "(needs a gap above {gap}); lazy proposers earn {gain} coin per round against their "
+        "honest twins",
+        {"pi_n_measured": _q(m, "pi_n_measured"), "pi_l_measured": _q(m, "pi_l_measured"),
          "margin_measured": _q(m, "margin_measured"), "gap": _q(m, "needed_gap"),
          "gain": Q(lg, "coin per round", ls)},
         [Check("honest training beats a lazy suggestion at the measured rates",
@@ -143,13 +144,8 @@ def run(ctx) -> Section:
          "USD Ethereum (derelay)": r["usd_eth"], "USD Polygon (paper)": r["usd_polygon_printed"],
          "USD Polygon (derelay)": r["usd_polygon"]} for r in t["table_ii"]["phases"]
     ]))  # fmt: skip
-    sec.tables.append(Table("Gas of one request", [
-        {"Q_C": g["q_commit"], "Q_R": g["q_reveal"],
-         "inference gas": g["inference"]["total_gas"],
-         "inference USD": g["inference"]["total_usd"],
-         "training gas": g["training"]["total_gas"],
-         "training USD": g["training"]["total_usd"]} for g in t["request_gas"]
-    ]))  # fmt: skip
+    shown = report.paper_tables(rep)
+    sec.tables.append(Table("Gas of one request", shown["request_gas"]))
     sec.tables.append(Table("Sec. VII-A arithmetic", [
         {"quantity": k, "paper": v["printed"], "derelay": v["recomputed"], "agrees": v["agrees"]}
         for k, v in t["latency"].items()
@@ -158,22 +154,13 @@ def run(ctx) -> Section:
         {"share": a["share"], "binomial": a["binomial_majority"],
          "finite population": a["hypergeometric_majority"]} for a in t["adversarial_majority"]
     ]))  # fmt: skip
-    sec.tables.append(Table("ABM: every deviation family against its share", [
-        {"family": r["family"], "strategy": r["strategy"], "share": r["share"],
-         "accuracy": r["final_accuracy"], "pi_N": r["rates"].get("pi_n"),
-         "quorum fail": r["quorum_fail_rate"], "gain/round": r.get("gain_per_round"),
-         "closed-form margin": r.get("closed_form_ic_margin"),
-         "disagree": r.get("disagree"), "identical models": r["models_identical"]}
-        for r in rep["abm"]["rows"]
-    ], note=f"command: {rep['abm']['command']}"))  # fmt: skip
+    sec.tables.append(Table("ABM: every deviation family against its share", shown["abm"],
+                            note=f"command: {rep['abm']['command']}"))  # fmt: skip
 
     if "abm_torch" in rep:
         tc = rep["abm_torch"]
-        sec.tables.append(Table("Real learning (torch): acceptance rates of decided suggestions", [
-            {k: r.get(k) for k in ("family", "share", "pi_n", "pi_l", "pi_p", "pi_q",
-                                    "final_accuracy", "models_identical")}
-            for r in tc["rows"]
-        ], note=f"command: {tc['command']}"))  # fmt: skip
+        sec.tables.append(Table("Real learning (torch): acceptance rates of decided suggestions",
+                                shown["abm_torch"], note=f"command: {tc['command']}"))  # fmt: skip
     w = t["alg1_vs_window"]
     am = next(a for a in t["adversarial_majority"] if abs(a["share"] - 0.4) < 1e-9)
     tii = t["table_ii"]

@@ -260,7 +260,7 @@ def run(ctx) -> Section:
         )
     )
     # validity and wealth concentration
-    ab = {(r["validity"], r["initial_coins_expire"]): r for r in data["validity"]["abm"]}
+    ab = report.validity_abm(data)
     vs = f"ABM, {ab[(1, False)]['rounds']} rounds x {ab[(1, False)]['seeds']} seeds"
     vm = {
         "gini_v1": Q(ab[(1, False)]["gini_final"], "Gini", vs),
@@ -419,9 +419,9 @@ def run(ctx) -> Section:
         Table("DeepChain: the ABM per deviation family (abstract learning)", fam_rows),
         Table(
             "DeepChain: leader lottery alone, validity and genesis expiry",
-            data["validity"]["lottery_alone"],
+            report.validity_study(data)["lottery_alone"],
         ),
-        Table("DeepChain: leader lottery in the ABM", data["validity"]["abm"]),
+        Table("DeepChain: leader lottery in the ABM", report.validity_study(data)["abm"]),
     ]
     for i, e in enumerate(data["errata"]):
         sec.errata.append(

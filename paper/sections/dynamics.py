@@ -21,17 +21,21 @@ KEY = "dynamics"
 TITLE = "Strategy dynamics when conditions hold or fail (ABM)"
 ORDER = 80
 
-ROLES = {
-    "MO": ("N", "NTm"),
-    "T": ("N", "NTr", "NBr"),
-    "DBM": ("N", "NPA", "PI"),
-    "EBM": ("N", "NG"),
-    "TBM": ("N", "IT"),
-    "SBM": ("N", "IRa"),
-}
-METRICS = [f"share_{r}_{s}" for r, ss in ROLES.items() for s in ss] + [
-    "n_trainers", "n_selected", "n_model_owners", "latest_version", "share_N", "gini_coins",
-]  # fmt: skip
+EXTRA_METRICS = ["n_trainers", "n_selected", "n_model_owners", "latest_version", "share_N",
+                 "gini_coins"]  # fmt: skip
+
+
+def _roles() -> dict[str, tuple[str, ...]]:
+    """Role -> its strategies (Normal first), from DeRelayL's declaration."""
+    from derelay.mechanism import get_mechanism
+
+    return {
+        r.abbr: (r.normal.abbr, *(s.abbr for s in r.deviations)) for r in get_mechanism().roles
+    }
+
+
+def _metrics(roles: dict[str, tuple[str, ...]]) -> list[str]:
+    return [f"share_{r}_{s}" for r, ss in roles.items() for s in ss] + EXTRA_METRICS
 
 
 def _logit(u: np.ndarray, t: float) -> np.ndarray:
@@ -42,6 +46,7 @@ def _logit(u: np.ndarray, t: float) -> np.ndarray:
 def run(ctx) -> Section:
     from analysis.plots import PALETTE, new_figure
     from derelay.mechanism import get_mechanism
+    from derelay.mechanism.derelayl.core import DBM, TBM, T
     from derelay.model import SimConfig
     from derelay.params import as_values
     from experiments.kinds import dynamics as cf_dynamics
@@ -49,8 +54,13 @@ def run(ctx) -> Section:
 
     need("derelay.model", "the ABM, issue 5")
     sec = Section(KEY, TITLE)
+    roles = _roles()
+    metrics = _metrics(roles)
+    lazy, nbr = T.for_family("lazy"), T.for_family("withhold")
+    t_n, t_nbr = f"share_{T.abbr}_{T.normal.abbr}", f"share_{T.abbr}_{nbr.abbr}"
+    dbm_n, tbm_n = f"{DBM.abbr} {DBM.normal.name}", f"{TBM.abbr} {TBM.normal.name}"
     quick = {"replications": 2, "base.rounds": 60}
-    out, cmd = ctx.sweep("paper_dynamics", quick=quick, **{"outputs.metrics": METRICS})
+    out, cmd = ctx.sweep("paper_dynamics", quick=quick, **{"outputs.metrics": metrics})
     r = load_results(out)
     rounds = int(r["round"].max())
     reps = int(r["replication"].max()) + 1
@@ -61,14 +71,13 @@ def run(ctx) -> Section:
     ends = {}
     for ax, lab in zip(axes[0], labels, strict=True):
         sub = r[r["label"] == lab]
-        for i, (col, name) in enumerate((
-            ("share_T_N", "trainers: Normal"), ("share_T_NTr", "trainers: Not Training"),
-            ("share_T_NBr", "trainers: Not Broadcasting"), ("share_DBM_N", "DBM: Normal"),
-            ("share_TBM_N", "TBM: Normal"),
-        )):  # fmt: skip
+        series = [(f"share_{T.abbr}_{st.abbr}", f"trainers: {st.name}", "-")
+                  for st in (T.normal, lazy, nbr)] + [
+                  (f"share_{ro.abbr}_{ro.normal.abbr}", f"{ro.abbr}: {ro.normal.name}", "--")
+                  for ro in (DBM, TBM)]  # fmt: skip
+        for i, (col, name, style) in enumerate(series):
             b = band(sub, col, clip=(0.0, 1.0))
-            ax.plot(b["round"], b["mean"], color=PALETTE[i], label=name,
-                    linestyle="-" if col.startswith("share_T_") else "--")  # fmt: skip
+            ax.plot(b["round"], b["mean"], color=PALETTE[i], label=name, linestyle=style)
             ax.fill_between(b["round"], b["lo"], b["hi"], color=PALETTE[i], alpha=0.2, lw=0)
         ax.set_ylim(-0.02, 1.02)
         ax.set_xlabel("round")
@@ -77,8 +86,8 @@ def run(ctx) -> Section:
         ax.legend(fontsize=7)
         last = sub[sub["round"] == sub["round"].max()]
         row = {"scenario": lab}
-        for role in ROLES:
-            row[f"{role} Normal"] = float(last[f"share_{role}_N"].mean())
+        for role in roles:
+            row[f"{role} Normal"] = float(last[f"share_{role}_{roles[role][0]}"].mean())
         row["trainers/round (min..max)"] = (
             f"{int(sub['n_trainers'].min())}..{int(sub['n_trainers'].max())}"
         )
@@ -90,18 +99,19 @@ def run(ctx) -> Section:
     rep_rounds = 60 if ctx.quick else 150
     out_r, cmd_r = ctx.sweep(
         "paper_dynamics", quick=quick, label="paper_dynamics_replicator",
-        **{"outputs.metrics": METRICS, "base.adaptation": "replicator",
+        **{"outputs.metrics": metrics, "base.adaptation": "replicator",
            "sweep.points": [{"label": "T1-T8 hold (defaults), replicator"}]},
     )  # fmt: skip
     rr = load_results(out_r)
     rep_runs = int(rr["run_id"].nunique())
-    nbr_max = rr.groupby("run_id")["share_T_NBr"].max()
+    nbr_max = rr.groupby("run_id")[t_nbr].max()
     invaded = int((nbr_max > 0.5).sum())
     stall = rr.groupby("run_id")["n_selected"].apply(lambda s: int((s == 0).sum()))
     last_r = rr[rr["round"] == rr["round"].max()]
     rows.append({
         "scenario": "T1-T8 hold (defaults), replicator",
-        **{f"{role} Normal": float(last_r[f"share_{role}_N"].mean()) for role in ROLES},
+        **{f"{role} Normal": float(last_r[f"share_{role}_{ss[0]}"].mean())
+           for role, ss in roles.items()},
         "trainers/round (min..max)": f"{int(rr['n_trainers'].min())}..{int(rr['n_trainers'].max())}",
     })  # fmt: skip
     sec.tables.append(Table("Share playing Normal at the last round, by role", rows, ".3g"))
@@ -113,7 +123,7 @@ def run(ctx) -> Section:
     temp = 0.005  # experiments.kinds.dynamics default temperature (coins)
     pred = {}
     margins = {}
-    for role, strats in ROLES.items():
+    for role, strats in roles.items():
         x = np.array([float(u[role][s]) for s in strats])
         pred[role] = (_logit(x, noise)[0], _logit(x, temp)[0])
         margins[role] = float(x[0] - x[1:].max())
@@ -125,7 +135,7 @@ def run(ctx) -> Section:
           f"predicted Normal share, noise {noise:g} ©": pred[role][0],
           f"predicted Normal share, temperature {temp:g} ©": pred[role][1],
           "ABM best response (defaults)": rows[0][f"{role} Normal"]}
-         for role in ROLES],
+         for role in roles],
         ".3g",
     ))  # fmt: skip
     sec.intro = (
@@ -133,24 +143,24 @@ def run(ctx) -> Section:
         "logit best response on the Table II utilities (ABM `adaptation = best_response`, "
         "noise {noise} ©) or by the replicator on measured utilities."
     )
-    t_n = spec_value(out, "base.strategies.T.N", float("nan"))
+    t_start = spec_value(out, f"base.strategies.{T.abbr}.{T.normal.abbr}", float("nan"))
     sec.values = {
-        "t_n": Q(100 * t_n, "%", "experiments/paper_dynamics.toml", ".3g"),
+        "t_n": Q(100 * t_start, "%", "experiments/paper_dynamics.toml", ".3g"),
         "noise": Q(noise, "coins", "SimConfig.adaptation_noise", ".2g"),
     }
 
     hold = ends[labels[0]][0]
     viol = ends[labels[1]][0] if len(labels) > 1 else None
     sub0 = ends[labels[0]][1]
-    role_min = min(ROLES, key=lambda ro: rows[0][f"{ro} Normal"])
+    role_min = min(roles, key=lambda ro: rows[0][f"{ro} Normal"])
     meas = {
-        "t_hold": Q(100 * float(hold["share_T_N"].mean()), "% of trainers", smp, ".3g"),
-        "dbm_hold": Q(100 * rows[0]["DBM Normal"], "% of DBMs", smp, ".3g"),
-        "tbm_hold": Q(100 * rows[0]["TBM Normal"], "% of TBMs", smp, ".3g"),
+        "t_hold": Q(100 * float(hold[t_n].mean()), "% of trainers", smp, ".3g"),
+        "dbm_hold": Q(100 * rows[0][dbm_n], "% of DBMs", smp, ".3g"),
+        "tbm_hold": Q(100 * rows[0][tbm_n], "% of TBMs", smp, ".3g"),
         "tr_lo": Q(int(sub0["n_trainers"].min()), "trainers per round", smp + ", any round", "d"),
         "tr_hi": Q(int(sub0["n_trainers"].max()), "trainers per round", smp + ", any round", "d"),
         "t_viol": Q(
-            100 * float(viol["share_T_N"].mean()) if viol is not None else float("nan"),
+            100 * float(viol[t_n].mean()) if viol is not None else float("nan"),
             "% of trainers",
             smp + ", T8 violated",
             ".3g",
@@ -160,10 +170,10 @@ def run(ctx) -> Section:
         ),
         "rep_runs": Q(rep_runs, "runs", "replicator", "d"),
         "stall": Q(int(stall.max()), "rounds", "replicator, worst run", "d"),
-        "pred_dbm": Q(100 * pred["DBM"][0], "% of DBMs", f"logit at noise {noise:g} ©", ".3g"),
-        "pred_tbm": Q(100 * pred["TBM"][0], "% of TBMs", f"logit at noise {noise:g} ©", ".3g"),
-        "m_dbm": Q(margins["DBM"], "coins", "Table II at the defaults", ".2g"),
-        "m_tbm": Q(margins["TBM"], "coins", "Table II at the defaults", ".2g"),
+        "pred_dbm": Q(100 * pred[DBM.abbr][0], "% of DBMs", f"logit at noise {noise:g} ©", ".3g"),
+        "pred_tbm": Q(100 * pred[TBM.abbr][0], "% of TBMs", f"logit at noise {noise:g} ©", ".3g"),
+        "m_dbm": Q(margins[DBM.abbr], "coins", "Table II at the defaults", ".2g"),
+        "m_tbm": Q(margins[TBM.abbr], "coins", "Table II at the defaults", ".2g"),
         "dyn_min": Q(100 * dyn_min, "% (weakest role)", f"dynamics kind, {rounds} rounds", ".3g"),
     }
     ref = {
@@ -183,11 +193,11 @@ def run(ctx) -> Section:
         "{rep_runs} runs",
         meas,
         [Check("best response, T1-T8 holding: every role at least {high}% Normal",
-               all(rows[0][f"{ro} Normal"] >= high for ro in ROLES), SELF),
+               all(rows[0][f"{ro} Normal"] >= high for ro in roles), SELF),
          Check("best response, T1-T8 holding: trainers at least {high}% Normal",
-               float(hold["share_T_N"].mean()) >= high, SELF),
+               float(hold[t_n].mean()) >= high, SELF),
          Check("best response, T8 violated: trainers' Normal share below {half}%",
-               viol is not None and float(viol["share_T_N"].mean()) < 0.5, SELF),
+               viol is not None and float(viol[t_n].mean()) < 0.5, SELF),
          Check("replicator on measured utilities, T1-T8 holding: Not Broadcasting never "
                "reaches {half}% of trainers", invaded == 0, "simulation")],
         f"{cmd} ; {cmd_r}",

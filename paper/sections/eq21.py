@@ -15,14 +15,18 @@ ORDER = 30
 def run(ctx) -> Section:
     from analysis.plots import PALETTE, new_figure
     from analysis.stats import confidence_band
+    from derelay.mechanism import get_mechanism
     from derelay.params import Params
     from experiments.runner import load_results
 
     need("derelay.model", "the ABM, issue 5")
     sec = Section(KEY, TITLE)
+    spec, _ = ctx.spec("paper_eq21")
+    # the swept selection rate: the spec's one axis that is a mechanism parameter
+    (s,) = (a for a in spec.sweep.axes if a in get_mechanism().space.keys)
     out, cmd = ctx.sweep(
         "paper_eq21",
-        quick={"replications": 1, "base.rounds": 80, "sweep.axes.s": [0.3, 0.5, 0.7, 0.9]},
+        quick={"replications": 1, "base.rounds": 80, f"sweep.axes.{s}": [0.3, 0.5, 0.7, 0.9]},
     )
     r = load_results(out)
     p = Params()
@@ -32,15 +36,15 @@ def run(ctx) -> Section:
     reps = int(r["replication"].max()) + 1
     smp = sample(reps, rounds, seeds_of(out), "per (preset, s) cell; means over the 2nd half")
     half = r[r["round"] > r["round"].max() / 2]
-    per_run = half.groupby(["run_id", "preset", "s"])["n_trainers"].mean().reset_index()
-    band = confidence_band(per_run, "n_trainers", by=("preset", "s"))
+    per_run = half.groupby(["run_id", "preset", s])["n_trainers"].mean().reset_index()
+    band = confidence_band(per_run, "n_trainers", by=("preset", s))
     fig, ax = new_figure(6.4, 4.2)
     ss = np.linspace(0.05, 0.95, 50)
     ax.plot(ss, q_mot / (1 + ss), "k--", label=f"eq. (21): {q_mot} / (1 + s)")
     ax.plot(ss, q_mot / (1 + pr * ss), "k:", label=f"with Pr_Training: {q_mot} / (1 + {pr:g} s)")
     for i, (pre, sub) in enumerate(band.groupby("preset")):
         ax.errorbar(
-            sub["s"], sub["mean"], yerr=[sub["mean"] - sub["lo"], sub["hi"] - sub["mean"]],
+            sub[s], sub["mean"], yerr=[sub["mean"] - sub["lo"], sub["hi"] - sub["mean"]],
             fmt="o-", color=PALETTE[i], capsize=3, label=f"ABM, {pre}",
         )  # fmt: skip
     ax.set_xlabel("selection rate s")
@@ -48,17 +52,17 @@ def run(ctx) -> Section:
     ax.set_title("Eq. (21) versus the simulated relay")
     ax.legend(fontsize=8)
     sec.figures += ctx.fig(fig, "eq21_trainers_vs_s")
-    tab = band.assign(eq21=q_mot / (1 + band["s"]), eq21_pr=q_mot / (1 + pr * band["s"]))
-    tab = tab[["preset", "s", "mean", "lo", "hi", "eq21", "eq21_pr"]].rename(
+    tab = band.assign(eq21=q_mot / (1 + band[s]), eq21_pr=q_mot / (1 + pr * band[s]))
+    tab = tab[["preset", s, "mean", "lo", "hi", "eq21", "eq21_pr"]].rename(
         columns={"mean": "trainers (mean)", "lo": "95% lo", "hi": "95% hi"}
     )
     sec.tables.append(Table("", records(tab), ".3g"))
     s_half = 0.5
-    ok = band[band["s"] >= s_half]
-    bad = band[band["s"] < s_half]
-    dev21 = float(np.max(np.abs(ok["mean"] / (q_mot / (1 + ok["s"])) - 1))) if len(ok) else np.nan
+    ok = band[band[s] >= s_half]
+    bad = band[band[s] < s_half]
+    dev21 = float(np.max(np.abs(ok["mean"] / (q_mot / (1 + ok[s])) - 1))) if len(ok) else np.nan
     dev_pr = (
-        float(np.max(np.abs(ok["mean"] / (q_mot / (1 + pr * ok["s"])) - 1))) if len(ok) else np.nan
+        float(np.max(np.abs(ok["mean"] / (q_mot / (1 + pr * ok[s])) - 1))) if len(ok) else np.nan
     )
     stall_at = 10
     stalled = bad[bad["mean"] < stall_at]

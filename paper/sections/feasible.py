@@ -15,17 +15,19 @@ def run(ctx) -> Section:
 
     from analysis.plots import plot_heatmap
     from derelay.mechanism import get_mechanism
+    from derelay.mechanism.derelayl.report import citation_capped_region
     from derelay.params import PARAM_INFO, Params, as_values
 
     sec = Section(KEY, TITLE)
     point = feas.feasible_rewards()
     n = 25 if ctx.quick else 60
     cap = 1.0
-    region = feas.feasible_region(points=n, max_rewards={"r_cited": cap})
+    region = citation_capped_region(n, cap)
+    x, y = region.columns[:2]  # feasible_region: "the two axes" come first
     reg = region.assign(min_issuance=region["min_issuance"].where(region["feasible"]))
     finite = reg["min_issuance"].dropna()
     ax = plot_heatmap(
-        reg, "beta", "s", "min_issuance",
+        reg, x, y, "min_issuance",
         cbar_label="minimal issuance per round (©, log scale; white = infeasible)",
         title=f"Minimal issuance meeting T1-T8 with R_Cited <= {cap:g} ©",
         xlabel="discount rate β", ylabel="selection rate s",

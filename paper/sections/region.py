@@ -18,6 +18,8 @@ def run(ctx) -> Section:
     from experiments.runner import load_results
 
     sec = Section(KEY, TITLE)
+    spec, _ = ctx.spec("paper_region")
+    x, y = spec.sweep.axes  # the β x s plane the region experiment sweeps
     n = 25 if ctx.quick else 61
     xs = np.linspace(0.02, 0.98, n)
     fig, axes = new_figure(11, 4.4, ncols=2)
@@ -28,10 +30,10 @@ def run(ctx) -> Section:
         ("default", Params(), f"defaults (b^T = {Params().b_t:g} ©)"),
         ("low", base_lo, f"low deposit b^T = {b_lo:g} ©"),
     ), strict=True):  # fmt: skip
-        reg = closed_form_region("beta", xs, "s", xs, base=base)
+        reg = closed_form_region(x, xs, y, xs, base=base)
         shares[name] = float(reg["value"].mean())
         plot_heatmap(
-            reg, "beta", "s", "value", ax=ax, binary=True,
+            reg, x, y, "value", ax=ax, binary=True,
             binary_labels=("a deviation pays", "Normal is IR and IC"),
             xlabel="discount rate β", ylabel="selection rate s",
             cbar_label="closed form (Table II)", title=title,
@@ -39,27 +41,22 @@ def run(ctx) -> Section:
     sec.figures += ctx.fig(fig, "normal_region_beta_s")
     out, cmd = ctx.sweep(
         "paper_region",
-        quick={
-            "sweep.axes.beta": [0.05, 0.35, 0.65, 0.95],
-            "sweep.axes.s": [0.05, 0.35, 0.65, 0.95],
-        },
+        quick={f"sweep.axes.{a}": [0.05, 0.35, 0.65, 0.95] for a in (x, y)},
     )
     dyn = final_values(load_results(out))
-    cf = closed_form_region(
-        "beta", sorted(dyn["beta"].unique()), "s", sorted(dyn["s"].unique()), base=base_lo
-    )
-    both = dyn.merge(cf, on=["beta", "s"])
+    cf = closed_form_region(x, sorted(dyn[x].unique()), y, sorted(dyn[y].unique()), base=base_lo)
+    both = dyn.merge(cf, on=[x, y])
     thr = 0.5
     agree = float(((both["share_N_min"] >= thr) == (both["value"] > 0.5)).mean())
     fig, axes = new_figure(11, 4.4, ncols=2)
     plot_heatmap(
-        both, "beta", "s", "share_N_min", ax=axes[0][0], vmin=0, vmax=1,
+        both, x, y, "share_N_min", ax=axes[0][0], vmin=0, vmax=1,
         xlabel="discount rate β", ylabel="selection rate s",
         cbar_label="final Normal share, weakest role",
         title=f"Logit dynamics on Table II (b^T = {b_lo:g} ©)",
     )  # fmt: skip
     plot_heatmap(
-        both, "beta", "s", "value", ax=axes[0][1], binary=True,
+        both, x, y, "value", ax=axes[0][1], binary=True,
         binary_labels=("a deviation pays", "Normal is IR and IC"),
         xlabel="discount rate β", ylabel="selection rate s",
         cbar_label="closed form", title="Closed form on the same cells",

@@ -10,11 +10,17 @@ KEY = "sensitivity"
 TITLE = "Sensitivity: minimal feasible issuance, coin inequality, honesty (Morris)"
 ORDER = 120
 
-JOBS = [
-    ("sensitivity_feasible", {"sensitivity.samples": 6}, ["min_issuance"]),
-    ("sensitivity_abm", {"sensitivity.samples": 4, "replications": 1, "base.rounds": 60},
-     ["gini_coins", "share_T_N", "n_trainers"]),
-]  # fmt: skip
+
+def _jobs() -> list[tuple[str, dict, list[str]]]:
+    """(spec, quick overrides, outputs plotted); the trainers' Normal share is named from
+    DeRelayL's declaration (the recorder's ``share_<role>_<strategy>`` columns)."""
+    from derelay.mechanism.derelayl.core import T
+
+    return [
+        ("sensitivity_feasible", {"sensitivity.samples": 6}, ["min_issuance"]),
+        ("sensitivity_abm", {"sensitivity.samples": 4, "replications": 1, "base.rounds": 60},
+         ["gini_coins", f"share_{T.abbr}_{T.normal.abbr}", "n_trainers"]),
+    ]  # fmt: skip
 
 
 def run(ctx) -> Section:
@@ -23,7 +29,8 @@ def run(ctx) -> Section:
 
     sec = Section(KEY, TITLE)
     notes = []
-    for j, (name, quick, outputs) in enumerate(JOBS):
+    jobs = _jobs()
+    for j, (name, quick, outputs) in enumerate(jobs):
         if name == "sensitivity_abm" and not available("derelay.model"):
             notes.append("ABM sensitivity skipped: derelay.model (issue 5) is not available")
             continue
@@ -31,7 +38,7 @@ def run(ctx) -> Section:
         out = ctx.datadir / name
         if out.exists():
             shutil.rmtree(out)
-        ctx.step(j, len(JOBS), name)
+        ctx.step(j, len(jobs), name)
         _, result = run_sensitivity(spec, out, workers=ctx.workers, figures=False)
         ctx.log(f"  {name}: {result['design_points']} design points")
         for o in outputs:
@@ -51,6 +58,6 @@ def run(ctx) -> Section:
                 f"{spec.replications} replication(s) each; `derelay sensitivity {spec_path}`)",
                 rows,
             ))  # fmt: skip
-        ctx.step(j + 1, len(JOBS), name)
+        ctx.step(j + 1, len(jobs), name)
     sec.note = "; ".join(notes)
     return sec

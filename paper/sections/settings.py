@@ -2,28 +2,15 @@
 
 from __future__ import annotations
 
+from derelay.mechanism.derelayl.report import TABLE_III
+
 from ..core import Check, Claim, Q, Section, Table, available
+
+__all__ = ["KEY", "ORDER", "TABLE_III", "TITLE", "run"]
 
 KEY = "settings"
 TITLE = "Simulation settings: Table III"
 ORDER = 10
-
-TABLE_III = (
-    ("Total number of participants", "n_participants", 256),
-    ("Number of candidate miners in each round", "n_miners", 128),
-    ("Maximum number of Trainers cooperated by an MO", "selection_limit", 4),
-    ("MO's budget (coins)", "mo_budget", 0.001),
-    ("Probability of successful model training by T", "p_train_success", 0.9),
-    ("Number of testing data cases packaged by TBM", "q_cases", 100),
-    ("Proportion of Ts selected as successful model trainers", "s", 0.5),
-    ("Reward base for miners: R_Deposit", "r_deposit", 0.001),
-    ("Reward base for miners: R_HashM", "r_hash_m", 0.001),
-    ("Reward base for miners: R_EncryptedM", "r_encrypted_m", 0.001),
-    ("Reward base for miners: R_Case", "r_case", 0.001),
-    ("Reward base for miners: R_VerifiedM", "r_verified_m", 0.001),
-    ("Reward base for miners: R_Verify", "r_verify", 0.001),
-    ("Citation reward per ancestor, Sec. IV-A(6) (one ©)", "r_cited", 1.0),
-)
 
 
 def run(ctx) -> Section:

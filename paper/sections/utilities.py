@@ -19,23 +19,29 @@ KEY = "utilities"
 TITLE = "Simulated versus closed-form utilities"
 ORDER = 110
 
-MIX = {
-    "MO": {"N": 0.9, "NTm": 0.1},
-    "T": {"N": 0.8, "NTr": 0.1, "NBr": 0.1},
-    "DBM": {"N": 0.8, "NPA": 0.1, "PI": 0.1},
-    "EBM": {"N": 0.9, "NG": 0.1},
-    "TBM": {"N": 0.9, "IT": 0.1},
-    "SBM": {"N": 0.9, "IRa": 0.1},
-}
+#: each deviation's share in the fixed strategy mix; Normal plays the rest of each role
+DEVIATION_SHARE = 0.1
+
+
+def _mix(mech) -> dict[str, dict[str, float]]:
+    """Every role of ``mech`` with each deviation at DEVIATION_SHARE, Normal the rest."""
+    return {
+        r.abbr: {r.normal.abbr: 1 - DEVIATION_SHARE * len(r.deviations)}
+        | {s.abbr: DEVIATION_SHARE for s in r.deviations}
+        for r in mech.roles
+    }
 
 
 def run(ctx) -> Section:
     mod = need("analysis.utilities", "the ABM's utilities analysis, issue 5")
     model = need("derelay.model", "the ABM, issue 5")
     from analysis.plots import PALETTE, new_figure
+    from derelay.mechanism import get_mechanism
 
     sec = Section(KEY, TITLE)
-    cfg = model.SimConfig.from_preset("paper_text").with_updates(strategies=MIX)
+    mech = get_mechanism()
+    normal_share = {r.abbr: 1 - DEVIATION_SHARE * len(r.deviations) for r in mech.roles}
+    cfg = model.SimConfig.from_preset("paper_text").with_updates(strategies=_mix(mech))
     rounds = 80 if ctx.quick else 300
     burn = 10
     res = model.run_simulation(cfg, rounds=rounds, seed=ctx.seed)
@@ -80,8 +86,8 @@ def run(ctx) -> Section:
     sec.values = {
         "rounds": Q(rounds, "rounds", "one run, seed 0", "d"),
         "burn": Q(burn, "rounds", "burn-in", "d"),
-        "dev_lo": Q(min(100 * (1 - m["N"]) for m in MIX.values()), "%", "mix", ".2g"),
-        "dev_hi": Q(max(100 * (1 - m["N"]) for m in MIX.values()), "%", "mix", ".2g"),
+        "dev_lo": Q(min(100 * (1 - v) for v in normal_share.values()), "%", "mix", ".2g"),
+        "dev_hi": Q(max(100 * (1 - v) for v in normal_share.values()), "%", "mix", ".2g"),
     }
     sec.tables.append(Table("", rows, ".4g"))
     ind = table[~table["identical by construction"]]

@@ -13,7 +13,7 @@ blocks (:class:`derelay.chain.ChainSimulator`).  The round's miners are mapped o
 simulator's ``n_nodes`` network nodes cyclically (a node is a miner, or a pool of miners
 for large populations; the block's reward goes to the node's first miner).  The blocks
 carry the round's real contents (:class:`RoundPayloads`, built with the chain's own
-builders in :mod:`derelay.chain.rules`): the DB the matched deposit contracts, the EB
+builders in :mod:`.chain_rules`): the DB the matched deposit contracts, the EB
 the FHE key and the submitted models' hashes, the TB the test-case commitment and the
 encrypted-model hashes, the SB the performances and the ranking.  A deviating miner's
 payload is the honest one corrupted by :func:`derelay.chain.rules.corrupt` (PI, NG, IT,
@@ -105,6 +105,7 @@ class SimulatedChain:
         rng: np.random.Generator,
         contents: str = "real",
         params=None,
+        forfeit: str = "treasury",
     ) -> None:
         from derelay.chain import BlockKind, ChainConfig, ChainSimulator
 
@@ -113,8 +114,11 @@ class SimulatedChain:
         self.cfg = ChainConfig(**cfg)
         self.kinds = {k.value: k for k in BlockKind}
         sim_rng, payload_rng = rng.spawn(2)
-        # params: the chain's own coinbases (its settled ledger) use the run's Table II
-        self.sim = ChainSimulator(self.cfg, hash_power=None, rng=sim_rng, params=params)
+        # params: the chain's own coinbases (its settled ledger) use the run's Table II;
+        # forfeit: its forfeits go where the run's go (SimConfig.forfeit: burn/redistribute)
+        self.sim = ChainSimulator(
+            self.cfg, hash_power=None, rng=sim_rng, params=params, forfeit=forfeit
+        )
         self.n_nodes = self.cfg.n_nodes
         self.payload_rng = payload_rng
         self.key_seed = int(payload_rng.integers(0, 2**62))
@@ -198,7 +202,8 @@ class RoundPayloads:
     """
 
     def __init__(self, round_index: int, key_seed: int, rng: np.random.Generator) -> None:
-        from derelay.chain import BlockKind, rules
+        from . import chain_rules as rules
+        from .chain_blocks import BlockKind
 
         self.r = int(round_index)
         self.key_seed = int(key_seed)
@@ -335,5 +340,10 @@ def make_chain(cfg, rng: np.random.Generator):
     if cfg.chain == "draw":
         return DrawChain(rng)
     return SimulatedChain(
-        cfg.chain_config, cfg.params.n_miners, rng, cfg.chain_contents, params=cfg.params
+        cfg.chain_config,
+        cfg.params.n_miners,
+        rng,
+        cfg.chain_contents,
+        params=cfg.params,
+        forfeit=cfg.forfeit,
     )

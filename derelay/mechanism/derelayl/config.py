@@ -322,6 +322,15 @@ class SimConfig(BaseModel):
         data.pop("preset", None)
         return cls.from_mapping(data, source=f"preset {name}")
 
+    @staticmethod
+    def population_params(
+        participants: int | None = None, miners: int | None = None
+    ) -> dict[str, int]:
+        """The ``params`` that set the population and the number of miners (``None``:
+        left as they are), e.g. from ``derelay run --participants/--miners``."""
+        given = {"n_participants": participants, "n_miners": miners}
+        return {k: int(v) for k, v in given.items() if v is not None}
+
     def with_updates(self, **changes: Any) -> SimConfig:
         """A copy with some fields (or ``params`` keys via a dict) changed, re-validated."""
         data = self.model_dump()

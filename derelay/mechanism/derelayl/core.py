@@ -767,6 +767,11 @@ class DeRelayL(Mechanism):
     #: Condition protecting each role's IR.
     ir_condition = {"MO": "T1", "T": "T2", "DBM": "T3", "EBM": "T4", "TBM": "T5", "SBM": "T6"}
 
+    def population(self, n_participants: int) -> dict[str, int]:
+        """The space values a population of ``n_participants`` sets: the population, and
+        half of it mining (Table III: 128 miners of 256 participants)."""
+        return {"n_participants": int(n_participants), "n_miners": int(n_participants) // 2}
+
     def issuance(self, p: Any) -> Any:
         """Coins minted per round by the mechanism's rewards at the point ``p``.
 

@@ -37,6 +37,7 @@ import math
 import numpy as np
 
 from derelay.engine.ledger import NANO, to_nano
+from derelay.engine.metrics import standard_columns
 from derelay.engine.model import MechanismModel
 from derelay.engine.protocol import Protocol, RoundContext
 
@@ -47,7 +48,7 @@ from .config import SimConfig
 from .learning import make_backend
 from .lineage import Lineage
 from .matching import match
-from .settlement import make_settlement
+from .settlement import DeRelayLSettlement, make_settlement
 
 #: DeRelayL's roles in code order (state.role codes, agents.parquet); idle after them.
 ROLES = tuple(r.abbr for r in dr.DERELAYL.roles)
@@ -119,6 +120,10 @@ class DeRelayLProtocol(Protocol):
         st.last_perf = np.full(n, -np.inf)
         st.cited = np.zeros(n, dtype=np.int64)  # citation rewards received (nano)
         self._vec = self._behaviour_vectors()
+        self._any_hook = bool(self._vec["has_hook"].any())
+        self._all_valid = {r: bool(self._vec[f"valid_{r}"].all()) for r in BLOCK_ROLE.values()}
+        self._true = np.ones(n, dtype=bool)  # read-only: sliced as "all valid" masks
+        self._true.setflags(write=False)
         self.lineage = Lineage(capacity=4096, keep_all=cfg.keep_lineage)
         streams = m.streams
         self.rng = streams.rng("model")
@@ -180,19 +185,18 @@ class DeRelayLProtocol(Protocol):
         d["acc"] = {}
         owners = self.owners
         st.role[owners] = ROLE_CODE[MO]
-        is_owner = np.zeros(n, dtype=bool)
-        is_owner[owners] = True
-        non_owner = np.flatnonzero(~is_owner)
+        free = np.ones(n, dtype=bool)  # neither owner nor (below) candidate
+        free[owners] = False
+        non_owner = np.flatnonzero(free)
         n_cand = int(max(0, min(self.n_mot - len(owners), len(non_owner))))
         cand = (
             np.sort(self.rng.choice(non_owner, size=n_cand, replace=False))
             if n_cand
             else non_owner[:0]
         )
-        is_cand = np.zeros(n, dtype=bool)
-        is_cand[cand] = True
+        free[cand] = False
         d["owners"], d["cand"] = owners, cand
-        d["miners"] = np.flatnonzero(~is_owner & ~is_cand)
+        d["miners"] = np.flatnonzero(free)
         d["acc"]["n_candidates"] = n_cand
 
     def stage_bidding(self, ctx: RoundContext) -> None:
@@ -400,7 +404,7 @@ class DeRelayLProtocol(Protocol):
         d["eb"], d["sb"] = eb, sb
 
     def stage_settlement(self, ctx: RoundContext) -> None:
-        m, st, d, cfg, lg = self.model, self.model.state, ctx.data, self.model.cfg, self.ledger
+        st, d, cfg, lg = self.model.state, ctx.data, self.model.cfg, self.ledger
         p_t, p_owner = d["p_t"], d["p_owner"]
         npk = len(p_t)
         selected_pos = np.zeros(0, dtype=np.int64)
@@ -408,7 +412,12 @@ class DeRelayLProtocol(Protocol):
         if d["chain_ok"] and d["rp"] is not None:  # the ranking and top_k of the main-chain SB
             selected_pos, order = d["rp"].selection(d["sb"].payload, p_t)
         elif d["chain_ok"]:
-            selected_pos, order = self.settlement.select(d["perf"], d["submitted"], self.rng)
+            S = self.settlement
+            if type(S).select is DeRelayLSettlement.select:
+                # only the selected top k are ranked (the order is used for its head only)
+                selected_pos, order = S.select(d["perf"], d["submitted"], self.rng, False)
+            else:  # a registered settlement's own select
+                selected_pos, order = S.select(d["perf"], d["submitted"], self.rng)
         sel_mask = np.zeros(npk, dtype=bool)
         sel_mask[selected_pos] = True
         # deposits: returned for selected pairs; NTm owners' trainers get theirs back;
@@ -435,7 +444,10 @@ class DeRelayLProtocol(Protocol):
                 share = lost // len(to)
                 np.add.at(st.revenue, to, share / NANO)
         st.cost[p_t] += lost_t / NANO + d["t_cost"]  # each trainer appears once per round
-        st.cost += np.bincount(p_owner, weights=lost_mo / NANO, minlength=m.n)
+        # the owners' forfeits, summed per owner position (the owners are distinct, so
+        # adding them at the owners equals adding the participant-sized bincount)
+        owners = d["owners"]
+        st.cost[owners] += np.bincount(d["p_opos"], weights=lost_mo / NANO, minlength=len(owners))
         d.update(
             selected_pos=selected_pos,
             order=order,
@@ -497,19 +509,17 @@ class DeRelayLProtocol(Protocol):
         # per-owner sums by position in the owners array (no participant-sized arrays)
         opos, n_own = d["p_opos"], len(owners)
 
-        def per_owner(w=None, mask=None):
-            i = opos if mask is None else opos[mask]
-            if w is not None and mask is not None:
-                w = w[mask]
-            return np.bincount(i, weights=w, minlength=n_own).astype(np.float64)
-
-        sel_o = per_owner(mask=sel)
+        dep_mo, lost_mo = d["p_dep_mo"], d["lost_mo"]
+        # the per-owner sums by position in the owners array (counts: int, as floats)
+        sel_o = np.bincount(opos[sel], minlength=n_own).astype(np.float64)
+        cost_o = np.bincount(opos, weights=lost_mo / NANO, minlength=n_own)
+        stake_o = np.bincount(opos, weights=dep_mo / NANO, minlength=n_own)
+        count_o = np.bincount(opos, minlength=n_own).astype(np.float64)
+        returned_o = np.bincount(opos, weights=(dep_mo - lost_mo) / NANO, minlength=n_own)
         rev_o = sel_o * r_cited
         if red:
             rev_o += red * sel_o
-        cost_o = per_owner(d["lost_mo"] / NANO)
         cost_o += d["sent"] * S.cost["transmit"]
-        dep_mo, lost_mo = d["p_dep_mo"], d["lost_mo"]
         ctx.play(
             MO,
             st.strategy[owners, ROLE_CODE[MO]],
@@ -517,10 +527,10 @@ class DeRelayLProtocol(Protocol):
             rev_o - cost_o,
             rev_o,
             cost_o,
-            stake=per_owner(dep_mo / NANO),
-            count=per_owner(),
+            stake=stake_o,
+            count=count_o,
             selected=sel_o,
-            returned=per_owner((dep_mo - lost_mo) / NANO),
+            returned=returned_o,
         )
         rev_t = d["v_gain_t"] + np.where(sel, red, 0.0)
         cost_t = d["lost_t"] / NANO + d["t_cost"]
@@ -539,15 +549,16 @@ class DeRelayLProtocol(Protocol):
             returned=(dep_t - d["lost_t"]) / NANO,
         )
         ebm = BLOCK_ROLE["EB"]
+        play_one = self.model.recorder.play_one
+        strategy = st.strategy
         for role, miner, reward, cost, items in d["acc"].pop("miners", []):
             extra = gap = 0.0
             if role == ebm:
                 extra = float(d["acc"].get("ebm_gain", 0.0))
                 gap = extra / self.p.coin
-            ctx.play(
+            play_one(
                 role,
-                [st.strategy[miner, ROLE_CODE[role]]],
-                [miner],
+                int(strategy[miner, ROLE_CODE[role]]),
                 reward + extra - cost,
                 reward + extra,
                 cost,
@@ -583,7 +594,11 @@ class DeRelayLProtocol(Protocol):
         role = BLOCK_ROLE[kind]
         ri = ROLE_CODE[role]
         miners = d["miners"]
-        valid = self._vec[f"valid_{role}"][st.strategy[miners, ri]]
+        vv = self._vec[f"valid_{role}"]
+        if self._all_valid[role]:  # every strategy of the role mines valid blocks
+            valid = self._true[: len(miners)]
+        else:
+            valid = vv[st.strategy[miners, ri]]
         res = self.chain.mine(kind, r_idx, miners, valid, build)
         if len(res.invalid_miners):
             inv = res.invalid_miners
@@ -618,6 +633,8 @@ class DeRelayLProtocol(Protocol):
         latest = int(v.max())
         has = v >= 0
         counts = np.bincount(np.minimum(latest - v[has], N_LATEST + 1), minlength=N_LATEST + 2)
+        total = lg.total()
+        minted, burned, escrow, slashed = lg.minted, lg.burned, lg.escrow, lg.slashed
         row = {
             "round": m.round,
             "n_model_owners": len(d["owners"]),
@@ -627,38 +644,43 @@ class DeRelayLProtocol(Protocol):
             "n_submitted": len(d["sub_pos"]),
             "n_selected": len(d["selected_pos"]),
             "latest_version": latest,
-            "total_coins": lg.total() / NANO,
-            "minted": lg.minted / NANO,
-            "forfeited": lg.slashed / NANO,
-            "burned": lg.burned / NANO,
-            "escrow": lg.escrow / NANO,
-            "minted_round": (lg.minted - d["minted0"]) / NANO,
-            "forfeited_round": (lg.slashed - d["forfeited0"]) / NANO,
-            "burned_round": (lg.burned - d["burned0"]) / NANO,
+            "total_coins": total / NANO,
+            "minted": minted / NANO,
+            "forfeited": slashed / NANO,
+            "burned": burned / NANO,
+            "escrow": escrow / NANO,
+            "minted_round": (minted - d["minted0"]) / NANO,
+            "forfeited_round": (slashed - d["forfeited0"]) / NANO,
+            "burned_round": (burned - d["burned0"]) / NANO,
             "citation_minted": acc.get("citation_minted", 0) / NANO,
             "citation_predecessors": acc.get("cite_pred", 0.0),
             "forks": d["forks"],
             "stale_blocks": d["stale"],
         }
-        for k in range(N_LATEST + 1):
-            row[f"share_latest_{k}"] = counts[k] / n
-        row["share_older"] = counts[N_LATEST + 1] / n
-        row["share_none"] = 1.0 - has.sum() / n
+        for k, c in enumerate(counts[: N_LATEST + 1].tolist()):
+            row[f"share_latest_{k}"] = c / n
+        row["share_older"] = int(counts[N_LATEST + 1]) / n
+        row["share_none"] = 1.0 - int(counts.sum()) / n  # counts covers every holder once
         coins = lg.coins
         row["mean_coins"] = float(coins.mean()) / NANO
         row["min_coins"] = int(coins.min()) / NANO
         row["max_coins"] = int(coins.max()) / NANO
-        row["total_coins_nano"] = lg.total()
-        row["minted_nano"] = lg.minted
-        row["burned_nano"] = lg.burned
-        row["escrow_nano"] = lg.escrow
+        row["total_coins_nano"] = total
+        row["minted_nano"] = minted
+        row["burned_nano"] = burned
+        row["escrow_nano"] = escrow
         res, sel, sub = d["res"], d["sel_mask"], d["submitted"]
-        gain = np.asarray(res.gain, dtype=np.float64)
-        row["mean_gain"] = float(gain[sel].mean()) if sel.any() else np.nan
+        n_sel = len(d["selected_pos"])  # sel has exactly the selected positions set
+        if n_sel:
+            row["mean_gain"] = float(np.asarray(res.gain, dtype=np.float64)[sel].mean())
+        else:
+            row["mean_gain"] = np.nan
         lz = ~d["trains"] & sub
-        row["lazy_top_s_rate"] = float((sel & lz).sum() / lz.sum()) if lz.any() else np.nan
-        perf = d["perf"]
-        row["best_performance"] = float(np.nanmax(perf[sub])) if sub.any() else np.nan
+        n_lz = int(np.count_nonzero(lz))
+        row["lazy_top_s_rate"] = float(np.count_nonzero(sel & lz) / n_lz) if n_lz else np.nan
+        row["best_performance"] = (
+            float(np.fmax.reduce(d["perf"][sub])) if len(d["sub_pos"]) else np.nan
+        )  # the same value as nanmax (which is fmax.reduce), without its checks
         if self.learning_metrics:
             from derelay.learning import round_metrics
 
@@ -672,29 +694,40 @@ class DeRelayLProtocol(Protocol):
     def _comparison_columns(self, d: dict, res, sel, sub) -> dict:
         """The columns every mechanism reports (docs/ENGINE.md section 6) and the
         standard ones (:mod:`derelay.engine.metrics`), after DeRelayL's own."""
-        from derelay.engine.metrics import standard_columns
-
         m, st = self.model, self.model.state
         out = standard_columns(m)
-        ids = np.asarray(self.owner_backend)
-        ev = np.asarray(self.backend.eval_accuracy(ids), dtype=np.float64) if len(ids) else ids
-        out["accuracy"] = float(np.nanmax(ev)) if len(ev) else np.nan
-        honest = m.types.family[np.asarray(self.owners)] <= 0
-        out["honest_accuracy"] = float(np.nanmean(ev[honest])) if honest.any() else np.nan
+        ids = self.owner_backend
+        if len(ids):
+            ev = np.asarray(self.backend.eval_accuracy(ids), dtype=np.float64)
+            out["accuracy"] = float(np.fmax.reduce(ev))  # = nanmax
+            honest = m.types.family[self.owners] <= 0
+            if np.count_nonzero(honest):
+                evh = ev[honest]
+                if np.isnan(evh).any():
+                    out["honest_accuracy"] = float(np.nanmean(evh))
+                else:  # nanmean without NaNs: the same sum / count
+                    out["honest_accuracy"] = float(evh.sum() / evh.size)
+            else:
+                out["honest_accuracy"] = np.nan
+        else:
+            out["accuracy"] = np.nan
+            out["honest_accuracy"] = np.nan
         trained = d["trains"] & d["transmitted"]
-        out["training_jobs"] = int(trained.sum())
-        out["wasted_jobs"] = int((trained & ~sel).sum())
+        out["training_jobs"] = int(np.count_nonzero(trained))
+        out["wasted_jobs"] = int(np.count_nonzero(trained & ~sel))
         # deviant actions: every play this round of a non-Normal strategy; detected: the
         # ones penalised (a forfeited deposit, or a block forked away)
-        acting = st.role != m.idle
-        idx = np.flatnonzero(acting)
+        idx = np.flatnonzero(st.role != m.idle)
         codes = st.strategy[idx, st.role[idx].astype(np.int64)]
-        out["deviant_actions"] = int((codes != 0).sum())
-        lost = np.zeros(m.n, dtype=bool)
-        lost[d["p_t"][d["lost_t"] > 0]] = True
-        lost[d["p_owner"][d["lost_mo"] > 0]] = True
-        det = lost[idx] & (codes != 0)
-        out["deviant_detected"] = int(det.sum()) + int(d.get("invalid_blocks", 0))
+        dev = codes != 0
+        out["deviant_actions"] = int(np.count_nonzero(dev))
+        n_det = 0
+        if out["deviant_actions"]:
+            lost = np.zeros(m.n, dtype=bool)
+            lost[d["p_t"][d["lost_t"] > 0]] = True
+            lost[d["p_owner"][d["lost_mo"] > 0]] = True
+            n_det = int(np.count_nonzero(lost[idx] & dev))
+        out["deviant_detected"] = n_det + int(d.get("invalid_blocks", 0))
         return out
 
     def halted_row(self, ctx: RoundContext) -> dict:
@@ -880,6 +913,6 @@ class DeRelayModel(MechanismModel):
     def after_round(self, ctx: RoundContext) -> None:
         if self.datacollector is not None and self.round % self.cfg.record_every == 0:
             self.datacollector.collect(self)
-        if self.protocol._vec["has_hook"].any():
+        if self.protocol._any_hook:
             self.agents.shuffle_do("run_hook")
             self._shares = None

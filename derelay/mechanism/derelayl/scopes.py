@@ -45,3 +45,22 @@ def coalition(point: Any, **opts: Any) -> dict:
         _params_of(point), **_pick(opts, "lazy_p", "fork_q", "citations", "timeout")
     )
     return {"deviations": found, **info}
+
+
+def scenario(deviation: dict) -> str:
+    """One line saying where a found deviation (an entry of a search's ``deviations``)
+    pays, from its witness: the scenario column of ``derelay deviations``."""
+    w = deviation["witness"]
+    kind = deviation["kind"]
+    if kind == "unilateral":
+        if "parameter" not in w:
+            return f"{w['deviation']} at the point"
+        return (
+            f"{w['deviation']}: {w['parameter']} {w['from']:.4g} -> {w['to']:.4g} "
+            f"(break-even {w['break_even']:.4g})"
+        )
+    if kind == "lazy":
+        return f"p={w['lazy_p']:.4g} > p*={w['p_star']:.4g}, b_t={w['b_t']:.4g}"
+    if kind == "coalition":
+        return f"fork q={w['fork_q']:.4g} < q*={w['q_star']:.4g}"
+    return w["search"]

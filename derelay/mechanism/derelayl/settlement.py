@@ -24,6 +24,7 @@ from derelay.engine.ledger import NANO, to_nano
 
 from . import core as dr
 from .lineage import CitationEngine, Lineage
+from .matching import _desc_order
 
 
 def _affine_nano(revenue, p, count: str, extra: dict | None = None) -> tuple[int, int]:
@@ -104,12 +105,27 @@ class DeRelayLSettlement:
         return c
 
     # --- selection (Step 11 part 3; Sec. IV-A(5)) -----------------------------------------
-    def select(self, perf: np.ndarray, eligible: np.ndarray, rng: np.random.Generator):
-        """Positions of the top floor(s * #eligible) models (best first) and the order."""
+    def select(
+        self,
+        perf: np.ndarray,
+        eligible: np.ndarray,
+        rng: np.random.Generator,
+        full_order: bool = True,
+    ):
+        """Positions of the top floor(s * #eligible) models (best first) and the order.
+
+        Ties are broken by one random permutation (a stable sort after it: the key is
+        (performance, position in the permutation)).  ``full_order=False`` ranks only
+        the selected top k (one partial sort, :func:`.matching._desc_order`: the same
+        permutation, the same top k in the same order) and returns them as the order.
+        """
         pos = np.flatnonzero(eligible)
+        k = self.top_k(len(pos))
+        if not full_order:
+            top = pos[_desc_order(perf[pos], rng, top=k)]
+            return top, top
         pos = pos[rng.permutation(len(pos))]  # random order among equal performances
         order = pos[np.argsort(-perf[pos], kind="stable")]
-        k = self.top_k(len(order))
         return order[:k], order
 
     def top_k(self, n_ranked: int) -> int:

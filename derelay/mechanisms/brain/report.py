@@ -385,6 +385,36 @@ def tables() -> dict:
     }
 
 
+def paper_tables(rep: dict) -> dict[str, list[dict]]:
+    """Display rows (columns as the paper report prints them) of :func:`reproduce`'s
+    ``rep`` for ``paper/sections/brain.py``: ``request_gas`` (gas of one request per
+    (Q_C, Q_R)), ``abm`` (every deviation family against its share) and, when the full
+    report ran the real learning check, ``abm_torch`` (acceptance rates per family)."""
+    out = {
+        "request_gas": [
+            {"Q_C": g["q_commit"], "Q_R": g["q_reveal"],
+             "inference gas": g["inference"]["total_gas"],
+             "inference USD": g["inference"]["total_usd"],
+             "training gas": g["training"]["total_gas"],
+             "training USD": g["training"]["total_usd"]}
+            for g in rep["tables"]["request_gas"]
+        ],
+        "abm": [
+            {"family": r["family"], "strategy": r["strategy"], "share": r["share"],
+             "accuracy": r["final_accuracy"], "pi_N": r["rates"].get("pi_n"),
+             "quorum fail": r["quorum_fail_rate"], "gain/round": r.get("gain_per_round"),
+             "closed-form margin": r.get("closed_form_ic_margin"),
+             "disagree": r.get("disagree"), "identical models": r["models_identical"]}
+            for r in rep["abm"]["rows"]
+        ],
+    }  # fmt: skip
+    if "abm_torch" in rep:
+        keys = ("family", "share", "pi_n", "pi_l", "pi_p", "pi_q", "final_accuracy",
+                "models_identical")  # fmt: skip
+        out["abm_torch"] = [{k: r.get(k) for k in keys} for r in rep["abm_torch"]["rows"]]
+    return out
+
+
 def errata() -> list[dict]:
     from . import ERRATA
 

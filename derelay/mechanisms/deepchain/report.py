@@ -303,6 +303,21 @@ def validity_runs(quick: bool) -> dict:
     }
 
 
+#: the key of :func:`validity_runs`'s study in :func:`reproduce`'s result
+VALIDITY_STUDY = "validity"
+
+
+def validity_study(data: dict[str, Any]) -> dict[str, Any]:
+    """:func:`validity_runs`'s study inside :func:`reproduce`'s result ``data``."""
+    return data[VALIDITY_STUDY]
+
+
+def validity_abm(data: dict[str, Any]) -> dict[tuple[Any, bool], dict[str, Any]]:
+    """The study's ABM rows keyed ``(validity, genesis coins expire)``; validity ``"inf"``
+    is no expiry (the paper's sections read the rows by these two settings)."""
+    return {(r["validity"], r["initial_coins_expire"]): r for r in validity_study(data)["abm"]}
+
+
 def reproduce(quick: bool = True) -> dict[str, Any]:
     t0 = time.perf_counter()
     paper = paper_summary()
@@ -324,7 +339,7 @@ def reproduce(quick: bool = True) -> dict[str, Any]:
             "e4_e10_digits_mlp": learn,
         },
         "abm": abm_runs(quick),
-        "validity": validity_runs(quick),
+        VALIDITY_STUDY: validity_runs(quick),
         "errata": [{"id": e.id, "where": e.where, "text": e.text} for e in ERRATA],
     }
     if not quick:
