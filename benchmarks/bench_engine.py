@@ -1,13 +1,14 @@
 """The engine port against the pre-port ABM, side by side in one run.
 
-    python benchmarks/bench_engine.py [--quick] [--reps N] [--base COMMIT]
+    python benchmarks/bench_engine.py [--quick] [--reps N] [--base COMMIT] [--new COMMIT]
 
 The pre-port commit (default c501781, the last commit before issue 10's engine) is
 exported with ``git archive`` into a temporary directory; every measurement runs in a
 fresh interpreter with ``PYTHONPATH`` pointing at one tree or the other, and the two are
 interleaved (old, new, old, new, ...) so that the machine's load hits both alike.  Timed
 is ``DeRelayModel.run(rounds)`` only (imports and set-up excluded), as the median over the
-repetitions.  Settings:
+repetitions.  ``--new COMMIT`` exports that commit as the new side too (default: the
+working tree), so the files can change while it runs.  Settings:
 
 * Fig. 3: 256 participants x 5,000 rounds, presets paper_text and authors_code;
 * large: 100,000 participants x 1,000 rounds (authors_code and paper_text,
@@ -71,6 +72,7 @@ def main() -> None:
     quick = "--quick" in sys.argv
     reps = int(sys.argv[sys.argv.index("--reps") + 1]) if "--reps" in sys.argv else 3
     base = sys.argv[sys.argv.index("--base") + 1] if "--base" in sys.argv else "c501781"
+    new_rev = sys.argv[sys.argv.index("--new") + 1] if "--new" in sys.argv else None
     rounds, (n_big, r_big) = (1000, (20_000, 200)) if quick else (5000, (100_000, 1000))
     settings = [
         ("paper_text", 256, rounds, reps),
@@ -79,16 +81,20 @@ def main() -> None:
         ("paper_text", n_big, r_big, max(1, reps - 1)),
     ]
     head = subprocess.run(
-        ["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"], capture_output=True, text=True
+        ["git", "-C", str(ROOT), "rev-parse", "--short", new_rev or "HEAD"],
+        capture_output=True,
+        text=True,
     ).stdout.strip()
-    with tempfile.TemporaryDirectory() as tmp:
+    with tempfile.TemporaryDirectory() as tmp, tempfile.TemporaryDirectory() as tmp_new:
         old_tree = export(base, Path(tmp))
-        print(f"old = {base} (git archive), new = working tree at {head}; interleaved, median")
+        new_tree = export(new_rev, Path(tmp_new)) if new_rev else ROOT
+        what = f"{new_rev} (git archive, {head})" if new_rev else f"working tree at {head}"
+        print(f"old = {base} (git archive), new = {what}; interleaved, median")
         for preset, n, r, k in settings:
             old, new, old_c, new_c = [], [], [], []
             for _ in range(k):
                 o = measure(old_tree, preset, n, r)
-                w = measure(ROOT, preset, n, r)
+                w = measure(new_tree, preset, n, r)
                 if o["total_nano"] != w["total_nano"] or o["rows"] != w["rows"]:
                     raise SystemExit(f"{preset} {n}x{r}: old and new runs differ: {o} vs {w}")
                 old.append(o["seconds"])

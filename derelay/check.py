@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .mechanism import get_mechanism
-from .params import Params, as_values
+from .params import ParamValues, as_values, default_values
+
+if TYPE_CHECKING:
+    from .params import Params
 
 
-def check_point(params: Params, mechanism: str = "derelayl") -> dict[str, Any]:
-    """The ``derelay check --json`` object for one point (plain Python types).
+def check_point(params: Params | None = None, mechanism: str = "derelayl") -> dict[str, Any]:
+    """The ``derelay check --json`` object for one point (plain Python types);
+    ``params=None`` is the default point (evaluated without building the pydantic model).
 
     Contract keys: ``utilities``, ``conditions``, ``ir``, ``ic``.  Extensions:
     ``ic_weak`` (U_N >= U_dev), ``ic_deviations`` (per deviation, strict),
@@ -17,7 +21,8 @@ def check_point(params: Params, mechanism: str = "derelayl") -> dict[str, Any]:
     ``failing`` (names of failing conditions / roles) and ``params``.
     """
     mech = get_mechanism(mechanism)
-    p = as_values(params)
+    dump = default_values() if params is None else params.model_dump()
+    p = ParamValues(**dump) if params is None else as_values(params)
     ev = mech.evaluate(p)
     utilities = {r: {s: float(v) for s, v in d.items()} for r, d in ev.utilities.items()}
     conditions = {k: bool(v) for k, v in ev.conditions.items()}
@@ -64,5 +69,5 @@ def check_point(params: Params, mechanism: str = "derelayl") -> dict[str, Any]:
             "ir": [k for k, v in ir.items() if not v],
             "ic": [k for k, v in ic.items() if not v],
         },
-        "params": params.model_dump(),
+        "params": dump,
     }

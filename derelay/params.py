@@ -46,9 +46,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from types import SimpleNamespace
-from typing import Any
-
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from typing import TYPE_CHECKING, Any
 
 #: Largest magnitude of any parameter value accepted on input.  The mechanisms' closed
 #: forms multiply up to about five parameters (e.g. P_Comp * D * tau * |M|, or a reward
@@ -571,47 +569,78 @@ class ParamsError(ValueError):
         super().__init__(msg)
 
 
-def _field(info: ParamInfo) -> Any:
-    kwargs: dict[str, Any] = {"default": info.default, "description": info.description}
-    kwargs["json_schema_extra"] = {"symbol": info.symbol, "equations": info.equations}
-    return Field(**kwargs)
+if TYPE_CHECKING:  # the pydantic model is built on first use (:func:`_build_model`)
+    from pydantic import BaseModel as Params
 
 
-def _build_annotations() -> dict[str, Any]:
-    return {p.name: (int if p.domain.integer else float) for p in PARAMS}
+def _build_model() -> type:
+    """Build the pydantic model :class:`Params` (on first use: importing pydantic and
+    building the model's validator costs more than the rest of ``derelay check``)."""
+    from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+    def field(info: ParamInfo) -> Any:
+        return Field(
+            default=info.default,
+            description=info.description,
+            json_schema_extra={"symbol": info.symbol, "equations": info.equations},
+        )
+
+    class _ParamsBase(BaseModel):
+        model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False, strict=False)
+
+        @model_validator(mode="after")
+        def _check_domains(self):
+            problems = []
+            for info in PARAMS:
+                value = getattr(self, info.name)
+                if not info.domain.contains(float(value)):
+                    problems.append(
+                        f"parameter '{info.name}' = {value!r} is out of range: "
+                        f"allowed {info.domain.describe(info.name)}"
+                    )
+            for name, text, pred in CROSS_CONSTRAINTS:
+                if not pred(self):
+                    problems.append(
+                        f"parameter '{name}' = {getattr(self, name)!r} violates {text}"
+                    )
+            if problems:
+                raise ValueError("\n".join(problems))
+            return self
+
+    _ParamsBase.__module__ = __name__
+    _ParamsBase.__qualname__ = "_ParamsBase"
+    model = type(
+        "Params",
+        (_ParamsBase,),
+        {
+            "__annotations__": {p.name: (int if p.domain.integer else float) for p in PARAMS},
+            "__doc__": "Validated DeRelayL parameters (Table I symbols and Table III settings).",
+            "__module__": __name__,
+            **{p.name: field(p) for p in PARAMS},
+        },
+    )
+    globals().update(Params=model, _ParamsBase=_ParamsBase)
+    return model
 
 
-class _ParamsBase(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False, strict=False)
-
-    @model_validator(mode="after")
-    def _check_domains(self):
-        problems = []
-        for info in PARAMS:
-            value = getattr(self, info.name)
-            if not info.domain.contains(float(value)):
-                problems.append(
-                    f"parameter '{info.name}' = {value!r} is out of range: "
-                    f"allowed {info.domain.describe(info.name)}"
-                )
-        for name, text, pred in CROSS_CONSTRAINTS:
-            if not pred(self):
-                problems.append(f"parameter '{name}' = {getattr(self, name)!r} violates {text}")
-        if problems:
-            raise ValueError("\n".join(problems))
-        return self
+def _model() -> type:
+    """:class:`Params` (built on first use)."""
+    return globals().get("Params") or _build_model()
 
 
-Params = type(
-    "Params",
-    (_ParamsBase,),
-    {
-        "__annotations__": _build_annotations(),
-        "__doc__": "Validated DeRelayL parameters (Table I symbols and Table III settings).",
-        "__module__": __name__,
-        **{p.name: _field(p) for p in PARAMS},
-    },
-)
+def __getattr__(name: str) -> Any:
+    # ``Params`` is built lazily: ``from derelay.params import Params`` builds it, while
+    # ``derelay check`` with default parameters never imports pydantic
+    if name in ("Params", "_ParamsBase"):
+        _model()
+        return globals()[name]
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def default_values() -> dict[str, Any]:
+    """The default point as ``Params().model_dump()`` gives it (without building the
+    pydantic model: the defaults are valid by construction, which a test checks)."""
+    return {p.name: p.default for p in PARAMS}
 
 
 def _did_you_mean(key: str) -> str:
@@ -670,8 +699,11 @@ def params_from_mapping(data: Mapping[str, Any], source: str | None = None) -> P
         clean[key] = int(value) if dom.integer else f
     if problems:
         raise ParamsError(problems, source)
+    from pydantic import ValidationError
+
+    model = _model()
     try:
-        return Params(**clean)
+        return model(**clean)
     except ValidationError as exc:
         msgs = []
         for err in exc.errors():
@@ -705,7 +737,7 @@ def load_params(path: str | Path) -> Params:
 
 
 def defaults() -> Params:
-    return Params()
+    return _model()()
 
 
 # ----------------------------------------------------------------------------------------
@@ -727,7 +759,7 @@ class ParamValues(SimpleNamespace):
 def as_values(params: Params | Mapping[str, Any] | ParamValues) -> ParamValues:
     if isinstance(params, ParamValues):
         return params
-    if isinstance(params, BaseModel):
+    if not isinstance(params, Mapping) and hasattr(params, "model_dump"):  # a pydantic model
         return ParamValues(**params.model_dump())
     return ParamValues(**dict(params))
 
@@ -744,7 +776,7 @@ def grid(base: Params | None = None, mode: str = "product", **axes: Any) -> Para
     """
     import numpy as np
 
-    base = base or Params()
+    base = base or _model()()
     values = base.model_dump()
     for name in axes:
         if name not in PARAM_INFO:
@@ -815,7 +847,7 @@ def random_grid(
     import numpy as np
 
     rng = np.random.default_rng(seed)
-    base = base or Params()
+    base = base or _model()()
     keys = tuple(keys) if keys is not None else MECHANISM_KEYS
     values = base.model_dump()
     lo, hi = np.log(1 / (1 + spread)), np.log(1 + spread)

@@ -38,10 +38,12 @@ from .registry import KIND_DOCS, KIND_VALIDATORS, RUN_KINDS, RunKind, register_k
 from .spec import RunSpec, Spec, SpecError
 
 ID_COLUMNS = ("run_id", "replication", "seed", "point")
-#: With an automatic worker count, sweeps expected to finish faster than this (seconds,
-#: per worker) run in-process: spawning workers that import numpy/pandas/mesa/torch
-#: costs about this much (measured by benchmarks/bench_experiments.py).
-POOL_STARTUP_S = 3.0
+#: About how long a pool worker takes to start and import what runs need (seconds; a fresh
+#: interpreter importing numpy, pandas, pyarrow, mesa and the model: about 2 s of CPU,
+#: measured by ``benchmarks/bench_parallel.py --components``).  While no worker is up, a
+#: sweep whose remaining runs would take this process less than what is left of it stops
+#: its pool and finishes alone.
+POOL_STARTUP_S = 2.0
 #: A long sweep refreshes manifest.json at most this often (the status files stay the truth).
 MANIFEST_EVERY_S = 30.0
 #: Columns that identify a row within a run's table: never dropped by outputs.metrics.
@@ -498,13 +500,19 @@ def run_sweep(
 ) -> SweepResult:
     """Run (or resume) a sweep; see the module docstring for the output layout.
 
-    ``workers``: processes on this machine (1 runs in-process; default: automatic - the
-    CPU count, unless timing the first run shows the sweep is too short to repay
-    starting worker processes);
+    ``workers``: processes on this machine, this one included (1 runs in-process;
+    default: the CPU count).  With more than one, a warm pool of ``workers - 1`` processes
+    (forked from this one where safe, else from a forkserver: :func:`_pool_context`) takes
+    chunks of runs from the queue this process also runs runs from (:func:`_run_local`);
+    a pool that could not be up before the rest is done is stopped.  Every run's BLAS/OpenMP
+    libraries use one thread, in every process (the same bits with any ``workers``);
     ``scheduler``: a Dask scheduler address (``tcp://host:port``), or ``"local"`` to
     start a local Dask cluster of ``workers`` processes.
     """
+    from derelay.engine.plugins import snapshot
+
     from . import kinds as _kinds  # noqa: F401
+    from .registry import preload_modules
 
     out = Path(out)
     t0 = time.perf_counter()
@@ -517,16 +525,41 @@ def run_sweep(
     skipped = len(runs) - len(pending)
     outputs = spec.outputs
     args = (list(outputs.tables), list(outputs.metrics), outputs.every)
-    first = None
-    if outputs.metrics and pending:  # check the metrics on the first run, before writing
-        first = compute_run(spec.kind, pending[0].as_record(), *args)
-        if first[0].get("spec_error"):
-            raise SpecError(f"invalid experiment spec: {first[0]['spec_error']}")
-    dask = _connect_dask(scheduler, workers or os.cpu_count() or 1) if scheduler else None
+    checked = bool(outputs.metrics and pending)  # the first run is checked before writing
+    blob = snapshot()  # registrations a worker process would not see (None: none)
+    preload = preload_modules(spec.kind)
+    n_workers = 1 if scheduler is not None else workers or os.cpu_count() or 1
+    n_local = len(pending) - checked
+    ctx = None
+    if n_workers > 1 and n_local > 1:
+        try:
+            ctx = _pool_context(preload)
+        except Exception:  # noqa: BLE001 - no worker processes here: this process runs all
+            ctx = None
+    pool = None
+    dask = None
     try:
-        return _sweep(spec, out, runs, pending, skipped, first, args, workers, resume, dask,
-                      progress, spec_text, on_result, t0)
+        if ctx is not None and ctx.get_start_method() != "fork":
+            # A forkserver (or spawned) pool starts now, in the background, and warms up
+            # while this process imports the kind's modules and runs the first runs.
+            pool = _start_pool(n_local, n_workers, blob, preload, ctx)
+        _import_quietly(preload)
+        with _single_threaded():
+            if ctx is not None and pool is None:  # fork: now that this process is warm
+                ctx = _pool_context(preload)  # (the imports may have started a thread)
+                pool = _start_pool(n_local, n_workers, blob, preload, ctx)
+            first = None
+            if checked:
+                first = compute_run(spec.kind, pending[0].as_record(), *args)
+                if first[0].get("spec_error"):
+                    raise SpecError(f"invalid experiment spec: {first[0]['spec_error']}")
+            if scheduler:
+                dask = _connect_dask(scheduler, workers or os.cpu_count() or 1)
+            return _sweep(spec, out, runs, pending, skipped, first, args, blob, pool, dask,
+                          resume, progress, spec_text, on_result, t0)
     finally:
+        if pool is not None:
+            pool.stop()
         if dask is not None:
             for part in dask:
                 if part is not None:
@@ -565,14 +598,9 @@ def _connect_dask(scheduler: str, workers: int):
         raise SpecError(f"cannot connect to Dask scheduler '--scheduler' {scheduler}: {exc}") from None
 
 
-def _sweep(spec, out, runs, pending, skipped, first, args, workers, resume, dask, progress,
+def _sweep(spec, out, runs, pending, skipped, first, args, blob, pool, dask, resume, progress,
            spec_text, on_result, t0) -> SweepResult:
     _prepare_out(out, spec, resume, spec_text)
-    from derelay.engine.plugins import snapshot
-
-    blob = snapshot()  # registrations a worker process would not see (None: none)
-    auto = workers is None
-    workers = workers or os.cpu_count() or 1
     results: dict[int, dict[str, Any]] = {}
 
     last_manifest = [time.monotonic()]
@@ -595,26 +623,9 @@ def _sweep(spec, out, runs, pending, skipped, first, args, workers, resume, dask
                 pending = pending[1:]
             if dask is not None:
                 _run_dask(dask[0], spec.kind, pending, out, (*args, blob), bar, collect)
-            elif workers <= 1 or len(pending) <= 1:
-                for r in pending:
-                    collect(execute_run(spec.kind, r.as_record(), str(out), *args), bar)
             else:
-                rest = pending
-                if auto:
-                    # Automatic worker count: time the first run in-process; if the whole
-                    # sweep is shorter than starting worker processes would take, stay
-                    # serial (results are identical either way: seeds are per run).
-                    t_run = time.perf_counter()
-                    collect(execute_run(spec.kind, rest[0].as_record(), str(out), *args), bar)
-                    t_run = time.perf_counter() - t_run
-                    rest = rest[1:]
-                    if t_run * len(rest) / workers < POOL_STARTUP_S:
-                        workers = 1
-                if workers <= 1:
-                    for r in rest:
-                        collect(execute_run(spec.kind, r.as_record(), str(out), *args), bar)
-                elif rest:
-                    _run_pool(spec.kind, rest, out, (*args, blob), workers, bar, collect)
+                work = _Work(pending, pool.n + 1 if pool is not None else 1)
+                _run_local(spec.kind, work, out, args, pool, bar, collect)
         except KeyboardInterrupt:
             interrupted = True
         except SweepWorkerLost as exc:
@@ -643,8 +654,6 @@ def _sweep(spec, out, runs, pending, skipped, first, args, workers, resume, dask
     return res
 
 
-#: Before starting worker processes the sweep times its first runs for about this long.
-PROBE_S = 0.2
 #: A chunk handed to a pool worker holds about this much work (seconds, estimated from the
 #: runs timed so far), so that trivially short runs do not pay one round trip each.
 CHUNK_TARGET_S = 0.25
@@ -654,18 +663,310 @@ class SweepWorkerLost(SweepInterrupted):
     """A pool worker died (killed, out of memory); finished runs are kept, resume finishes."""
 
 
-def _pool_context():
-    """forkserver (workers fork from one warm server that imported the kinds once, with
-    SIGINT ignored) where the platform has it, else spawn; never fork (threads: the
-    progress bar, pyarrow, torch)."""
-    import multiprocessing as mp
+def _pool_context(preload: tuple[str, ...] = ()):
+    """The start method of the pool's processes: ``fork`` where that is safe, else a
+    ``forkserver``, else ``spawn``.
 
-    try:
-        ctx = mp.get_context("forkserver")
-    except ValueError:
+    * ``fork`` (Linux only) copies this process, warm: everything the runs import is already
+      imported here (:func:`run_sweep` imports the kind's modules first), so a worker is up
+      in milliseconds and costs no CPU to start - on a loaded machine the start-up CPU of a
+      worker comes straight out of the sweep's share.  It is chosen only when forking is
+      safe: this process runs no other Python thread (the pool is forked from the main
+      thread before the progress bar's and the dispatcher's threads start) and torch is not
+      loaded (its OpenMP pool does not survive a fork); the native threads that do exist
+      (jemalloc's, OpenBLAS's) are fork-aware.
+    * ``forkserver`` otherwise: one fresh, single-threaded process imports its preload
+      (SIGINT ignored, one BLAS thread, the run kinds and ``preload``: see
+      :mod:`experiments._sweep_worker`) once and forks every worker from there.  It is
+      started once per process: a later sweep of another kind finds its modules imported
+      by the worker initializer.
+    * ``spawn`` where neither exists: every worker imports everything again.
+    """
+    import multiprocessing as mp
+    import sys
+
+    methods = mp.get_all_start_methods()
+    torch = "torch" in sys.modules or any(m.split(".")[0] == "torch" for m in preload)
+    if (sys.platform == "linux" and "fork" in methods and not torch
+            and threading.active_count() == 1):  # fmt: skip
+        return mp.get_context("fork")
+    if "forkserver" not in methods:
         return mp.get_context("spawn")
-    ctx.set_forkserver_preload(["experiments._sweep_worker"])
+    ctx = mp.get_context("forkserver")
+    ctx.set_forkserver_preload(["experiments._sweep_worker", *preload])
     return ctx
+
+
+def _import_quietly(modules: Iterable[str]) -> None:
+    """Import ``modules`` ahead of the runs that need them (one that fails is left to the
+    run that imports it, which then reports the error itself)."""
+    import importlib
+
+    for name in modules:
+        try:
+            importlib.import_module(name)
+        except Exception:  # noqa: BLE001, S112 - a warm-up only; the run reports the error
+            continue
+
+
+def _one_thread() -> None:
+    """One thread for every BLAS/OpenMP library loaded here, and for torch (workers)."""
+    import sys
+
+    from threadpoolctl import threadpool_limits
+
+    threadpool_limits(limits=1)
+    torch = sys.modules.get("torch")
+    if torch is not None:
+        torch.set_num_threads(1)
+
+
+class _single_threaded:
+    """Context: this process's runs use one BLAS/OpenMP (and torch) thread, as pool workers
+    do, so every run computes the same bits whichever process runs it; restored after."""
+
+    def __enter__(self):
+        import sys
+
+        from threadpoolctl import threadpool_limits
+
+        self._limits = threadpool_limits(limits=1)
+        self._torch = sys.modules.get("torch")
+        if self._torch is not None:
+            self._torch_threads = self._torch.get_num_threads()
+            self._torch.set_num_threads(1)
+        return self
+
+    def __exit__(self, *exc):
+        if self._torch is not None:
+            self._torch.set_num_threads(self._torch_threads)
+        self._limits.restore_original_limits()
+
+
+def _worker_init(plugins: bytes | None, preload: tuple[str, ...] = ()) -> None:
+    """Pool initializer: SIGINT ignored (the parent handles Ctrl-C), the kind's modules
+    imported (already done by a forkserver's preload), one thread, plug-ins restored once."""
+    import signal
+
+    from .registry import THREAD_VARS
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    for var in THREAD_VARS:  # for what is imported later (torch, numexpr) and subprocesses
+        os.environ[var] = "1"
+    _import_quietly(preload)
+    _one_thread()
+    from derelay.engine.plugins import restore
+
+    restore(plugins)
+
+
+def _worker_ready() -> int:
+    """A no-op task: its result tells the parent that a worker is up and warm."""
+    return os.getpid()
+
+
+def _worker_probe(modules: tuple[str, ...] = ()) -> dict[str, Any]:
+    """What a process looks like to its runs: pid, thread settings (the environment's,
+    every loaded BLAS/OpenMP library's, torch's) and which of ``modules`` are imported."""
+    import sys
+
+    from threadpoolctl import threadpool_info
+
+    from .registry import THREAD_VARS
+
+    torch = sys.modules.get("torch")
+    return {
+        "pid": os.getpid(),
+        "env": {v: os.environ.get(v) for v in THREAD_VARS},
+        "blas_threads": sorted({int(i["num_threads"]) for i in threadpool_info()}),
+        "torch_threads": torch.get_num_threads() if torch is not None else None,
+        "imported": {m: m in sys.modules for m in modules},
+    }
+
+
+def _execute_chunk(kind, records, out, tables, metrics, every) -> list[dict[str, Any]]:
+    """Run a chunk of runs in a pool worker (each writes its files and status record as it
+    finishes); only the small status records travel back."""
+    return [execute_run(kind, rec, out, tables, metrics, every) for rec in records]
+
+
+class _Work:
+    """The runs still to hand out (one queue, shared by this process and the pool's
+    dispatcher thread) and the run times measured so far."""
+
+    def __init__(self, runs: list[RunSpec], workers: int):
+        from collections import deque
+
+        self.queue = deque(runs)
+        self.total = len(runs)
+        self.workers = workers
+        self.timings: list[float] = []
+        self.lock = threading.Lock()
+
+    def take(self, n: int = 1) -> list[RunSpec]:
+        with self.lock:
+            return [self.queue.popleft() for _ in range(min(n, len(self.queue)))]
+
+    def left(self) -> int:
+        return len(self.queue)
+
+    def estimate(self) -> float | None:
+        """Seconds per run (median of the latest timings), None before the first."""
+        import statistics
+
+        t = self.timings[-64:]
+        return statistics.median(t) if t else None
+
+    def chunk(self) -> list[RunSpec]:
+        """About CHUNK_TARGET_S seconds of runs, at most a fair share of what is left."""
+        est = self.estimate()
+        size = 1 if not est else max(1, int(CHUNK_TARGET_S / max(est, 1e-6)))
+        fair = max(1, self.left() // (2 * self.workers))
+        return self.take(min(size, fair))
+
+
+class _WarmPool:
+    """``n`` pool processes, started in the background while this process works.
+
+    A dispatcher thread creates the pool and sends every process a no-op (its reply: the
+    process is up and warm); once :meth:`go` hands it the work, it gives every ready process
+    one chunk (:meth:`_Work.chunk`; two queued when runs are short) and the next the moment
+    one comes back, and puts what comes back on :attr:`results`: ``("runs", records)``, ``("lost", exc, run_ids)`` (a
+    worker died) or ``("failed", exc)`` (no pool: this process runs everything).  Nothing is
+    handed out before :meth:`go`, so a sweep refused after its first run writes nothing.
+    """
+
+    def __init__(self, n: int, blob: bytes | None, preload: tuple[str, ...], ctx=None):
+        import queue
+
+        self.n = n
+        self.ctx = ctx if ctx is not None else _pool_context(preload)
+        self.t0 = time.perf_counter()
+        self.results: queue.SimpleQueue = queue.SimpleQueue()
+        self.ready = 0
+        self._stop = threading.Event()
+        self._go = threading.Event()
+        self._lock = threading.Lock()
+        self._executor = None
+        self._work: _Work | None = None
+        self._job: tuple = ()
+        self._created = None
+        if self.ctx.get_start_method() == "fork":  # fork here, before any thread starts
+            try:
+                self._created = self._create(blob, preload)
+            except Exception as exc:  # no worker processes here: this process runs all
+                self._created = exc
+        self._thread = threading.Thread(
+            target=self._main, args=(blob, preload), name="sweep-pool", daemon=True
+        )
+        self._thread.start()
+
+    def _create(self, blob, preload):
+        """The executor and one no-op per process (submitting the first starts them)."""
+        from concurrent.futures import ProcessPoolExecutor
+
+        ex = ProcessPoolExecutor(
+            max_workers=self.n, mp_context=self.ctx, initializer=_worker_init,
+            initargs=(blob, preload),
+        )
+        with self._lock:
+            self._executor = ex
+        pings = set()
+        for _ in range(self.n):  # each submit starts a process (and waits for it)
+            if self._stop.is_set():
+                break
+            pings.add(ex.submit(_worker_ready))
+        return ex, pings
+
+    def go(self, work: _Work, kind: str, out: Path, args: tuple) -> None:
+        self._work, self._job = work, (kind, str(out), *args)
+        self._go.set()
+
+    def alive(self) -> bool:
+        return self._thread.is_alive()
+
+    def stop(self) -> None:
+        """Stop now: nothing more is handed out, the worker processes end."""
+        self._stop.set()
+        with self._lock:
+            ex = self._executor
+        if ex is not None:
+            _stop_pool(ex)
+
+    def _main(self, blob, preload) -> None:
+        try:
+            created = self._created or self._create(blob, preload)
+            if isinstance(created, Exception):
+                raise created
+            ex, pings = created
+        except Exception as exc:  # no worker processes here: this process runs everything
+            self.results.put(("failed", exc))
+            return
+        finally:
+            if self._stop.is_set():  # stopped while processes were being started
+                with self._lock:
+                    if self._executor is not None:
+                        _stop_pool(self._executor)
+        if self._stop.is_set():
+            return
+        busy: dict = {}  # future -> its chunk of runs
+        try:
+            self._dispatch(ex, pings, busy)
+        except BaseException as exc:  # noqa: BLE001 - reported to the main thread
+            from concurrent.futures.process import BrokenProcessPool
+
+            if self._stop.is_set():
+                return
+            if self.ready == 0 and not busy and isinstance(exc, BrokenProcessPool):
+                self.results.put(("failed", exc))  # never came up: this process runs all
+                return
+            out = Path(self._job[1]) if self._job else None
+            lost = sorted(
+                r.run_id for part in busy.values() for r in part
+                if out is None or not status_file(out, r.run_id).exists()
+            )  # fmt: skip
+            self.results.put(("lost", exc, lost))
+
+    def _dispatch(self, ex, pings: set, busy: dict) -> None:
+        from concurrent.futures import FIRST_COMPLETED, wait
+        from concurrent.futures.process import BrokenProcessPool
+
+        while not self._stop.is_set():
+            if self._go.is_set():
+                work = self._work
+                # One chunk per ready worker; two when runs are short, so that a worker
+                # never waits for the round trip of its next chunk (a long run's chunk is
+                # one run: a second would only leave a worker busy while this one idles).
+                est = work.estimate()
+                depth = 2 if est is not None and est < CHUNK_TARGET_S else 1
+                while len(busy) < depth * self.ready:
+                    part = work.chunk()
+                    if not part:
+                        break
+                    busy[ex.submit(_execute_chunk, self._job[0], [r.as_record() for r in part],
+                                   *self._job[1:])] = part  # fmt: skip
+                if not pings and not busy and not work.left():
+                    return  # everything handed out has come back
+            if not pings and not busy:
+                self._go.wait(0.05)
+                continue
+            done, _ = wait([*pings, *busy], timeout=0.2, return_when=FIRST_COMPLETED)
+            for fut in done:
+                if fut in pings:
+                    pings.discard(fut)
+                    if fut.exception() is not None:
+                        raise BrokenProcessPool(str(fut.exception()))
+                    self.ready += 1
+                    continue
+                part = busy.pop(fut)
+                try:
+                    recs = fut.result()
+                except BrokenProcessPool:
+                    busy[fut] = part  # its runs are lost
+                    raise
+                except Exception as exc:  # e.g. a result that cannot be pickled back
+                    recs = [_crash_record(r, Path(self._job[1]), exc) for r in part]
+                self.results.put(("runs", recs))
 
 
 def _stop_pool(pool) -> None:
@@ -679,155 +980,80 @@ def _stop_pool(pool) -> None:
         p.join(timeout=5)
 
 
-def _worker_init(plugins: bytes | None) -> None:
-    """Pool initializer: SIGINT ignored (the parent handles Ctrl-C), plug-ins restored once."""
-    import signal
-
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    from derelay.engine.plugins import restore
-
-    restore(plugins)
+def _start_pool(n_runs: int, workers: int, blob, preload, ctx) -> _WarmPool | None:
+    """A warm pool of ``workers - 1`` processes for ``n_runs`` runs (None: not worth one)."""
+    n = min(workers - 1, n_runs - 1)
+    return _WarmPool(n, blob, preload, ctx) if n >= 1 else None
 
 
-def _worker_ready() -> int:
-    """A no-op task: its result tells the parent that a worker is up and warm."""
-    return os.getpid()
+def _run_local(kind, work: _Work, out, args, pool: _WarmPool | None, bar, collect) -> None:
+    """Run ``work`` here and, once its processes are up, on ``pool`` as well.
 
-
-def _execute_chunk(kind, records, out, tables, metrics, every) -> list[dict[str, Any]]:
-    """Run a chunk of runs in a pool worker (each writes its status record as it finishes)."""
-    return [execute_run(kind, rec, out, tables, metrics, every) for rec in records]
-
-
-def _run_pool(kind, pending, out, args, workers, bar, collect) -> None:
-    """Run ``pending`` on ``workers`` processes: this one and ``workers - 1`` pool workers.
-
-    This process runs runs itself from the start: it times the first ones (about
-    :data:`PROBE_S` seconds) and starts no pool at all when the rest would take less than
-    :data:`POOL_STARTUP_S`; a pool worker receives work only once it has reported that it
-    is up (a no-op task), so a sweep shorter than a worker's start-up finishes here at
-    serial speed and the pool is simply stopped.  Work is handed out in
-    chunks of about :data:`CHUNK_TARGET_S` seconds (estimated from the runs timed here),
-    at most two chunks per worker at a time.  Results are identical to a serial sweep:
-    each run's seed is its own.  A worker that dies ends the sweep cleanly
-    (:class:`SweepWorkerLost`): its runs have no status record and ``--resume`` reruns them.
+    This process runs runs from the start, from the same queue the pool's dispatcher takes
+    chunks from.  While no pool process is up, each run timed here updates the estimate of
+    what is left; when that is shorter than a worker's start-up (:data:`POOL_STARTUP_S`,
+    less the time it has had), the pool is stopped and this process finishes alone, so
+    ``--workers 2`` is never slower than one worker.  Results are identical to a serial
+    sweep's: each run's seed and files are its own.  A worker that dies ends the sweep
+    cleanly (:class:`SweepWorkerLost`): its runs have no status record; ``--resume`` reruns
+    them.
     """
-    from collections import deque
-    from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
-    from concurrent.futures.process import BrokenProcessPool
+    import queue
 
-    tables, metrics, every, blob = args
-    n_proc = max(1, workers - 1)
-    queue = deque(pending)
-    timings: list[float] = []
-    # The pool starts in a thread: starting a forkserver worker blocks until the server has
-    # imported its preload, and this process has runs to do meanwhile.
-    holder: dict[str, Any] = {"abandon": False}
-    lock = threading.Lock()
+    tables, metrics, every = args
+    got = 0
 
-    def start() -> None:
-        try:
-            pool = ProcessPoolExecutor(
-                max_workers=n_proc, mp_context=_pool_context(), initializer=_worker_init,
-                initargs=(blob,),
-            )
-            pings = [pool.submit(_worker_ready) for _ in range(n_proc)]
-        except Exception as exc:  # no worker processes here: this process runs everything
-            holder["error"] = exc
-            return
-        with lock:
-            holder["pool"], holder["pings"] = pool, set(pings)
-            abandon = holder["abandon"]
-        if abandon:  # the sweep finished before the pool was up
-            _stop_pool(pool)
-
-    # Time a few runs here first: if the rest would take less than starting workers costs,
-    # no pool is started at all (never slower than one worker).
-    probe_end = time.perf_counter() + PROBE_S
-    while queue and (not timings or time.perf_counter() < probe_end):
-        r = queue.popleft()
-        t = time.perf_counter()
-        rec = execute_run(kind, r.as_record(), str(out), tables, metrics, every)
-        timings.append(time.perf_counter() - t)
-        collect(rec, bar)
-    if sum(timings) / len(timings) * len(queue) < POOL_STARTUP_S:
-        while queue:
-            collect(execute_run(kind, queue.popleft().as_record(), str(out), tables, metrics, every), bar)
-        return
-    starter = threading.Thread(target=start, name="sweep-pool-start", daemon=True)
-    starter.start()
-    pool = None
-    pings: set = set()
-    ready = 0
-    chunks: dict = {}  # future -> list of RunSpec
-
-    def finish() -> None:
-        with lock:
-            holder["abandon"] = True
-            started = holder.get("pool")
-        if started is not None:
-            _stop_pool(started)
-
-    def chunk_size() -> int:
-        est = sum(timings) / len(timings) if timings else None
-        size = 1 if not est else max(1, int(CHUNK_TARGET_S / max(est, 1e-6)))
-        fair = max(1, len(queue) // (2 * workers))
-        return min(size, fair)
-
-    def harvest(futs) -> None:
-        nonlocal ready
-        for fut in futs:
-            if fut in pings:
-                pings.discard(fut)
-                if fut.exception() is not None:
-                    raise BrokenProcessPool(str(fut.exception()))
-                ready += 1
-                continue
-            runs = chunks.pop(fut)
-            try:
-                recs = fut.result()
-            except BrokenProcessPool:
-                raise
-            except Exception as exc:  # e.g. a result that cannot be pickled back
-                recs = [_crash_record(r, out, exc) for r in runs]
-            for rec in recs:
+    def handle(msg) -> None:
+        nonlocal got, pool
+        if msg[0] == "runs":
+            for rec in msg[1]:
+                got += 1
                 collect(rec, bar)
+        elif msg[0] == "lost":
+            exc, lost = msg[1], msg[2]
+            raise SweepWorkerLost(
+                f"a worker process died ({type(exc).__name__}: {exc or 'killed'}); "
+                f"runs {lost} have no result"
+            )
+        else:  # "failed": the pool could not start; this process runs everything
+            pool = None
 
     try:
-        while queue or chunks:
-            if pool is None and "pool" in holder:
-                pool, pings = holder["pool"], holder["pings"]
-            # (a pool that cannot start at all - holder["error"] - leaves this process to
-            # run everything itself)
-            harvest([f for f in (*pings, *chunks) if f.done()])
-            while queue and ready and len(chunks) < 2 * ready:
-                size = chunk_size()
-                part = [queue.popleft() for _ in range(min(size, len(queue)))]
-                fut = pool.submit(
-                    _execute_chunk, kind, [r.as_record() for r in part], str(out),
-                    tables, metrics, every,
-                )
-                chunks[fut] = part
-            if queue:
-                r = queue.popleft()
+        if pool is not None:
+            pool.go(work, kind, out, args)
+        while got < work.total:
+            while pool is not None:
+                try:
+                    handle(pool.results.get_nowait())
+                except queue.Empty:
+                    break
+            if got >= work.total:
+                break
+            part = work.take(1)
+            if part:
                 t = time.perf_counter()
-                rec = execute_run(kind, r.as_record(), str(out), tables, metrics, every)
-                timings.append(time.perf_counter() - t)
+                rec = execute_run(kind, part[0].as_record(), str(out), tables, metrics, every)
+                work.timings.append(time.perf_counter() - t)
+                got += 1
                 collect(rec, bar)
-            elif chunks:
-                wait(list(chunks), timeout=0.5, return_when=FIRST_COMPLETED)
-    except BrokenProcessPool as exc:
-        finish()
-        lost = sorted(r.run_id for part in chunks.values() for r in part
-                      if not status_file(out, r.run_id).exists())
-        raise SweepWorkerLost(
-            f"a worker process died ({type(exc).__name__}: {exc or 'killed'}); "
-            f"runs {lost} have no result"
-        ) from None
-    except BaseException:
-        finish()
-        raise
-    finish()
+                if pool is not None and not pool.ready:
+                    wait_s = POOL_STARTUP_S - (time.perf_counter() - pool.t0)
+                    if work.estimate() * work.left() < wait_s:  # done before it would help
+                        pool.stop()
+                        pool = None
+            elif pool is not None:  # the rest is in the pool's hands
+                try:
+                    handle(pool.results.get(timeout=0.5))
+                except queue.Empty:
+                    if not pool.alive() and pool.results.empty():
+                        raise SweepWorkerLost(
+                            f"the worker pool stopped with {work.total - got} runs out"
+                        ) from None
+            else:  # cannot happen: every run is either here or with the pool
+                raise SweepWorkerLost(f"{work.total - got} runs were never run")
+    finally:
+        if pool is not None:
+            pool.stop()
 
 
 def _crash_record(r: RunSpec, out: Path, exc: BaseException) -> dict[str, Any]:
@@ -844,16 +1070,6 @@ def _crash_record(r: RunSpec, out: Path, exc: BaseException) -> dict[str, Any]:
     }
     atomic_write_json(status_file(out, r.run_id), rec)
     return rec
-
-
-def _take(it: Iterable, n: int) -> list:
-    out = []
-    for _ in range(n):
-        try:
-            out.append(next(it))
-        except StopIteration:
-            break
-    return out
 
 
 def _run_dask(client, kind, pending, out, args, bar, collect) -> None:

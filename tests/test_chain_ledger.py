@@ -17,6 +17,7 @@ from derelay.chain import (
     deposit_payload,
 )
 from derelay.chain.blocks import make_block
+from derelay.chain.ledger import FORFEIT_RULES
 
 PEOPLE = 6
 FUNDS = {f"p:{i}": 10**6 for i in range(PEOPLE)}
@@ -71,21 +72,26 @@ amounts = st.lists(st.tuples(st.integers(1, 500), st.integers(1, 500)), min_size
     tops=st.lists(st.integers(0, PEOPLE), min_size=30, max_size=30),
     switches=st.lists(st.integers(0, 10**6), min_size=1, max_size=12),
     reward=st.integers(0, 1000),
+    dest=st.sampled_from(FORFEIT_RULES),
 )
-def test_ledger_conserves_coins_across_reorganisations(parents, amts, tops, switches, reward):
+def test_ledger_conserves_coins_across_reorganisations(parents, amts, tops, switches, reward, dest):
     blocks = _tree(parents, amts, tops)
-    led = Ledger(FUNDS, block_reward=reward)
+    led = Ledger(FUNDS, block_reward=reward, forfeit=dest)
     for s in switches:
         tip = blocks[s % len(blocks)]
         chain = _chain_to(blocks, tip)
         led.follow(chain)
         assert led.conserved()
-        assert led.total() == led.genesis_total + led.minted
+        assert led.total() == led.genesis_total + led.minted - led.burned
+        assert led.burned == 0 or dest != "treasury"
         assert led.applied == [b.hash for b in chain]
-        replay = Ledger.replay(chain, FUNDS, block_reward=reward)
+        replay = Ledger.replay(chain, FUNDS, block_reward=reward, forfeit=dest)
         assert _state(led) == _state(replay)  # incremental == from scratch
         assert led.snapshot()["refunded"] == replay.snapshot()["refunded"]
         assert led.snapshot()["forfeited"] == replay.snapshot()["forfeited"]
+        assert led.burned == replay.burned
+        # the forfeits went through the engine's one forfeit rule (slash out of escrow)
+        assert led.engine.slashed == led.settled_forfeited
 
 
 def test_settlement_refunds_top_k_and_forfeits_the_rest():
@@ -106,6 +112,32 @@ def test_settlement_refunds_top_k_and_forfeits_the_rest():
     led.undo()
     led.undo()
     assert _state(led) == _state(Ledger({f"p:{i}": 100 for i in range(4)}))
+
+
+@pytest.mark.parametrize("dest", ["burn", "redistribute"])
+def test_forfeit_destination_is_a_parameter_of_the_one_rule(dest):
+    """burn: the ABM's default; redistribute: equal shares to the refunded pairs (the ABM's
+    selected pairs), the integer remainder burned - exactly the engine's slash."""
+    g = make_block(None, -1, 0, None, -1, {}, 0.0, 0)
+    g.id = 0
+    cs = [deposit_contract(0, 0, 1, 10, 20), deposit_contract(0, 2, 3, 30, 41)]
+    db = make_block(BlockKind.DB, 0, 1, g, 9, deposit_payload(cs), 1.0, 1)
+    sb = make_block(
+        BlockKind.SB, 0, 2, db, 9, {"performances": [], "ranking": [1, 3], "top_k": 1}, 2.0, 2
+    )
+    funds = {f"p:{i}": 100 for i in range(4)}
+    led = Ledger(funds, forfeit=dest)
+    led.apply(db)
+    led.apply(sb)
+    assert led.balance("treasury") == 0 and led.settled_forfeited == 71
+    if dest == "burn":
+        assert led.burned == 71 and led.balance("p:0") == 100 and led.balance("p:1") == 100
+    else:  # 71 // 2 = 35 each to owner 0 and trainer 1, 1 burned
+        assert led.balance("p:0") == 135 and led.balance("p:1") == 135 and led.burned == 1
+    assert led.balance("p:2") == 70 and led.balance("p:3") == 59 and led.conserved()
+    led.undo()
+    led.undo()
+    assert _state(led) == _state(Ledger(funds)) and led.burned == 0
 
 
 def test_overdraft_and_duplicate_escrow_are_rejected_atomically():

@@ -330,18 +330,23 @@ def _slow_spec(tmp_path, runs=16, sleep=0.3):
     return spec
 
 
-def _grandchildren(pid: int) -> list[int]:
-    """Processes whose parent is a child of ``pid`` (the forkserver's pool workers)."""
+def _pool_workers(pid: int) -> list[int]:
+    """The pool worker processes of the sweep process ``pid``: its forked children that run
+    its own command line, or the children of its forkserver (neither the forkserver itself
+    nor the resource tracker)."""
     parents: dict[int, int] = {}
+    cmds: dict[int, bytes] = {}
     for d in Path("/proc").iterdir():
         if d.name.isdigit():
             try:
                 stat = (d / "stat").read_text()
+                cmds[int(d.name)] = (d / "cmdline").read_bytes()
             except OSError:
                 continue
             parents[int(d.name)] = int(stat.rsplit(")", 1)[1].split()[1])
     kids = {p for p, pp in parents.items() if pp == pid}
-    return [p for p, pp in parents.items() if pp in kids]
+    forked = [p for p in kids if cmds.get(p) == cmds.get(pid)]
+    return forked + [p for p, pp in parents.items() if pp in kids]
 
 
 def _start_cli_sweep(spec, out, workers=2):
@@ -357,7 +362,7 @@ def _wait_for_pool_worker(proc, out, timeout=60):
     deadline = time.time() + timeout
     while time.time() < deadline:
         n = len(list((out / "status").glob("run_*.json"))) if (out / "status").exists() else 0
-        workers = _grandchildren(proc.pid)
+        workers = _pool_workers(proc.pid)
         if workers and n >= 2:
             return workers
         time.sleep(0.05)
@@ -556,7 +561,7 @@ def test_local_scheduler_binds_loopback(monkeypatch):
 def test_pool_that_cannot_start_leaves_the_work_to_this_process(tmp_path, monkeypatch):
     import experiments.runner as rmod
 
-    def broken():
+    def broken(*preload):
         raise OSError("no processes here")
 
     monkeypatch.setattr(rmod, "_pool_context", broken)
@@ -564,3 +569,95 @@ def test_pool_that_cannot_start_leaves_the_work_to_this_process(tmp_path, monkey
     sp = spec_from_mapping({"name": "t", "kind": "toy", "replications": 12, "seed": 2})
     res = run_sweep(sp, tmp_path / "o", workers=2)
     assert res.done == 12 and res.failed == 0
+
+
+def test_pool_workers_are_warm_and_single_threaded():
+    """A pool worker imported the kind's modules before its first run (forkserver preload
+    or initializer) and runs with one BLAS/OpenMP thread (no oversubscription, same bits)."""
+    from concurrent.futures import ProcessPoolExecutor
+
+    import experiments.runner as rmod
+    from experiments.registry import THREAD_VARS, preload_modules
+
+    mods = preload_modules("abm")
+    assert "pyarrow.parquet" in mods and "derelay.model" in mods
+    with ProcessPoolExecutor(1, mp_context=rmod._pool_context(mods),
+                             initializer=rmod._worker_init, initargs=(None, mods)) as ex:
+        probe = ex.submit(rmod._worker_probe, mods).result()
+    assert probe["pid"] != os.getpid()
+    assert all(probe["imported"].values()), probe["imported"]
+    assert probe["blas_threads"] == [1]
+    assert probe["env"] == dict.fromkeys(THREAD_VARS, "1")
+
+
+_SEEN_THREADS: list = []
+
+
+def _threads_kind(config, seed):
+    from threadpoolctl import threadpool_info
+
+    _SEEN_THREADS.append(sorted({i["num_threads"] for i in threadpool_info()}))
+    return {"rounds": pd.DataFrame({"round": [0], "x": [seed % 7]})}
+
+
+def test_this_process_runs_its_runs_single_threaded(tmp_path):
+    """Runs in this process use one BLAS thread too (as in workers: the same bits whichever
+    process runs a run); the limit is lifted after the sweep."""
+    from threadpoolctl import threadpool_info
+
+    from experiments.registry import register_kind
+
+    before = [i["num_threads"] for i in threadpool_info()]
+    register_kind("_threads_probe", doc="BLAS threads seen by a run")(_threads_kind)
+    try:
+        sp = spec_from_mapping({"name": "th", "kind": "_threads_probe", "replications": 3})
+        assert run_sweep(sp, tmp_path / "o", workers=1).done == 3
+    finally:
+        RUN_KINDS.pop("_threads_probe")
+    assert _SEEN_THREADS and all(t == [1] for t in _SEEN_THREADS)
+    assert [i["num_threads"] for i in threadpool_info()] == before
+
+
+def test_start_method_is_chosen_with_care(monkeypatch):
+    """fork only from a process with no other Python thread and without torch; else a
+    forkserver (never a fork that copies threads into children)."""
+    import sys
+    import threading
+
+    import experiments.runner as rmod
+
+    ev = threading.Event()
+    t = threading.Thread(target=ev.wait)
+    t.start()
+    try:
+        assert rmod._pool_context(()).get_start_method() == "forkserver"
+    finally:
+        ev.set()
+        t.join()
+    assert rmod._pool_context(("torch",)).get_start_method() == "forkserver"
+    monkeypatch.setattr(threading, "active_count", lambda: 1)
+    monkeypatch.delitem(sys.modules, "torch", raising=False)
+    assert rmod._pool_context(("mesa",)).get_start_method() == "fork"
+
+
+def test_forkserver_pool_identical_to_serial(tmp_path, monkeypatch):
+    """With another thread running here the pool comes from the forkserver; same data."""
+    import threading
+
+    import experiments.runner as rmod
+
+    monkeypatch.setattr(rmod, "POOL_STARTUP_S", 0.0)
+    sp = spec_from_mapping({"name": "t", "kind": "toy", "replications": 40, "seed": 3,
+                            "base": {"rounds": 6, "sleep": 0.02}})
+    r1 = run_sweep(sp, tmp_path / "w1", workers=1)
+    ev = threading.Event()
+    t = threading.Thread(target=ev.wait)
+    t.start()
+    try:
+        assert rmod._pool_context(()).get_start_method() == "forkserver"
+        r2 = run_sweep(sp, tmp_path / "w2", workers=2)
+    finally:
+        ev.set()
+        t.join()
+    assert r1.done == r2.done == 40
+    pd.testing.assert_frame_equal(load_results(tmp_path / "w1"), load_results(tmp_path / "w2"))

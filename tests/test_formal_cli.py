@@ -127,8 +127,9 @@ def test_tiny_timeout_reports_unknowns_not_proofs():
 
 def test_prove_json_without_timings_is_a_function_of_the_inputs():
     """Issue 17: with --no-timings the JSON has no wall-clock field, and two fresh processes
-    (whatever the machine's load) give the same bytes.  Within one process a second call
-    can pick other witness points (history in z3's global context; see the closing note)."""
+    (whatever the machine's load) give the same bytes.  Every query runs in a z3 context of
+    its own, so a run inside a process with a history gives them too
+    (tests/test_formal_determinism.py)."""
     import subprocess
     import sys
 

@@ -47,3 +47,36 @@ def test_partial_selection_equals_the_full_ranking():
         np.testing.assert_array_equal(top_full, top_part)
         np.testing.assert_array_equal(order[: len(head)], head)
         assert a.random() == b.random()
+
+
+def _authors_match_full(owner_perf, limit, trainers, bids, rng):
+    """The authors' matching with the full owner order (as before the partial sort)."""
+    n_o = len(owner_perf)
+    o_order = _desc_order(owner_perf, rng)
+    t_order = _desc_order(bids, rng, top=limit * n_o)
+    ends = np.minimum(np.cumsum(np.full(n_o, limit)), len(trainers))
+    taken = ends - np.concatenate(([0], ends[:-1]))
+    t_idx = t_order[: int(ends[-1])]
+    q_sel = np.zeros(n_o, dtype=np.int64)
+    q_sel[o_order] = taken
+    return np.repeat(o_order, taken), trainers[t_idx], q_sel
+
+
+@pytest.mark.parametrize("n_owners", [3, 600, 2000])
+def test_authors_matching_ranks_only_the_owners_that_take_trainers(n_owners):
+    from derelay.mechanism.derelayl.matching import match
+
+    rs = np.random.default_rng(n_owners)
+    for trial in range(20):
+        n_t = int(rs.integers(1, 6000))
+        limit = int(rs.integers(1, 6))
+        perf = rs.normal(size=n_owners).round(1)
+        trainers = rs.permutation(10_000)[:n_t].astype(np.int64)
+        bids = rs.integers(0, 50, n_t).astype(np.int64)
+        a, b = np.random.default_rng(trial), np.random.default_rng(trial)
+        got = match("authors", "first", perf, None, 0, limit, trainers, bids, None, a)
+        opos, tr, q_sel = _authors_match_full(perf, limit, trainers, bids, b)
+        np.testing.assert_array_equal(got.owner_pos, opos)
+        np.testing.assert_array_equal(got.trainer, tr)
+        np.testing.assert_array_equal(got.q_selected, q_sel)
+        assert a.random() == b.random()

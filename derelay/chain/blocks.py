@@ -278,3 +278,160 @@ def make_block(
     )
     b.hash = b.compute_hash()
     return b
+
+
+class BlockStore:
+    """The simulator's blocks: live :class:`Block` objects, and *frozen* ones as columns.
+
+    A block finality makes unnecessary is frozen (:meth:`freeze`): its Python object and
+    payload go, and what stays is its header (kind, round, height, parent id, miner, nonce,
+    timestamp, the payload's SHA-256), its own SHA-256 and what the metrics read (valid,
+    honest miner, NPA, violations, coinbase) - about 120 bytes of numpy columns instead of
+    about 600 bytes of Python objects, so memory per block stays small and constant.
+    Reading a frozen block (``store[i]``) rebuilds an equal :class:`Block` whose payload is
+    a :class:`PrunedPayload`; its :meth:`Block.compute_hash` is the stored hash, so the
+    whole hash chain stays verifiable (:meth:`verify`).
+
+    Behaves as a read-only sequence of blocks (``len``, indexing, slicing, iteration) with
+    ``append``.
+    """
+
+    _COLS = (
+        ("round", np.int64, 0),
+        ("kind", np.int8, -1),
+        ("height", np.int64, 0),
+        ("parent", np.int64, -1),
+        ("miner", np.int64, -1),
+        ("nonce", np.int64, 0),
+        ("t", np.float64, 0.0),
+        ("valid", np.bool_, False),
+        ("honest", np.bool_, True),
+        ("npa", np.bool_, False),
+        ("viol", np.int16, 0),
+        ("coinbase", np.int64, -1),
+    )
+
+    def __init__(self, kinds: tuple = KIND_ORDER) -> None:
+        self.kinds = tuple(kinds)
+        self._code = {k: i for i, k in enumerate(self.kinds)}
+        self._objs: list[Block | None] = []
+        self._cap = 0
+        self._col: dict[str, np.ndarray] = {n: np.zeros(0, d) for n, d, _ in self._COLS}
+        self._hash = np.zeros((0, 32), dtype=np.uint8)
+        self._pdig = np.zeros((0, 32), dtype=np.uint8)
+        self._viol_of: dict[tuple[str, ...], int] = {(): 0}
+        self._viols: list[tuple[str, ...]] = [()]
+        self.n_frozen = 0
+
+    # --- sequence ----------------------------------------------------------------------
+    def __len__(self) -> int:
+        return len(self._objs)
+
+    def append(self, block: Block) -> None:
+        self._objs.append(block)
+
+    def __getitem__(self, i):
+        b = self._objs[i]
+        if b.__class__ is Block:  # the hot path: a live block
+            return b
+        if b is None:
+            return self._thaw(range(len(self._objs))[i])
+        ids = range(len(self._objs))[i]  # a slice
+        return [x if x is not None else self._thaw(j) for j, x in zip(ids, b, strict=True)]
+
+    def __iter__(self):
+        for i, b in enumerate(self._objs):
+            yield b if b is not None else self._thaw(i)
+
+    def frozen(self, i: int) -> bool:
+        return self._objs[i] is None
+
+    # --- columns -----------------------------------------------------------------------
+    def _reserve(self, n: int) -> None:
+        if n <= self._cap:
+            return
+        cap = max(1024, 2 * self._cap, n)
+        for name, dtype, fill in self._COLS:
+            new = np.full(cap, fill, dtype=dtype)
+            new[: self._cap] = self._col[name][: self._cap]
+            self._col[name] = new
+        for attr in ("_hash", "_pdig"):
+            new = np.zeros((cap, 32), dtype=np.uint8)
+            new[: self._cap] = getattr(self, attr)[: self._cap]
+            setattr(self, attr, new)
+        self._cap = cap
+
+    def freeze(self, i: int) -> bool:
+        """Keep block ``i`` as header columns only; returns False if it already was."""
+        b = self._objs[i]
+        if b is None:
+            return False
+        self._reserve(i + 1)
+        pd_hex = b.payload_digest if b.payload_digest is not None else digest(b.payload)
+        c = self._col
+        c["round"][i] = b.round
+        c["kind"][i] = -1 if b.kind is None else self._code[b.kind]
+        c["height"][i] = b.height
+        c["parent"][i] = b.parent_id
+        c["miner"][i] = b.miner
+        c["nonce"][i] = b.nonce
+        c["t"][i] = b.timestamp
+        c["valid"][i] = b.valid
+        c["honest"][i] = b.honest_miner
+        c["npa"][i] = b.npa
+        v = self._viol_of.get(b.violations)
+        if v is None:
+            v = self._viol_of[b.violations] = len(self._viols)
+            self._viols.append(b.violations)
+        c["viol"][i] = v
+        c["coinbase"][i] = b.reward
+        self._hash[i] = np.frombuffer(bytes.fromhex(b.hash), dtype=np.uint8)
+        self._pdig[i] = np.frombuffer(bytes.fromhex(pd_hex), dtype=np.uint8)
+        self._objs[i] = None
+        self.n_frozen += 1
+        return True
+
+    def hash_of(self, i: int) -> str:
+        b = self._objs[i]
+        return b.hash if b is not None else self._hash[i].tobytes().hex()
+
+    def round_of(self, i: int) -> int:
+        b = self._objs[i]
+        return b.round if b is not None else int(self._col["round"][i])
+
+    def _thaw(self, i: int) -> Block:
+        c = self._col
+        k = int(c["kind"][i])
+        pid = int(c["parent"][i])
+        dig = self._pdig[i].tobytes().hex()
+        return Block(
+            kind=None if k < 0 else self.kinds[k],
+            round=int(c["round"][i]),
+            height=int(c["height"][i]),
+            parent=None if pid < 0 else self.hash_of(pid),
+            miner=int(c["miner"][i]),
+            payload=PrunedPayload(i, dig),
+            valid=bool(c["valid"][i]),
+            hash=self._hash[i].tobytes().hex(),
+            timestamp=float(c["t"][i]),
+            id=i,
+            parent_id=pid,
+            nonce=int(c["nonce"][i]),
+            honest_miner=bool(c["honest"][i]),
+            violations=self._viols[int(c["viol"][i])],
+            npa=bool(c["npa"][i]),
+            reward=int(c["coinbase"][i]),
+            payload_digest=dig,
+        )
+
+    def verify(self) -> None:
+        """Re-hash every block's header (frozen ones from their columns) and check each
+        parent link names the parent's hash; raises ``ValueError`` at the first block that
+        does not verify (tampered header, payload digest or link)."""
+        for i, b in enumerate(self):
+            if b.compute_hash() != b.hash:
+                raise ValueError(f"block {i}: header does not hash to its hash {b.hash[:12]}")
+            if b.parent_id >= 0 and b.parent != self.hash_of(b.parent_id):
+                raise ValueError(f"block {i}: parent link broken (parent id {b.parent_id})")
+            if b.parent_id < 0 and i != 0:
+                raise ValueError(f"block {i}: no parent")

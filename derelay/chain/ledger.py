@@ -1,4 +1,4 @@
-"""Escrow ledger in integer nano-coins that follows a chain through reorganisations.
+"""The chain's settled ledger: the engine's ledger, following a chain through reorganisations.
 
 * Every valid block mints its coinbase ``Block.reward`` (or the flat ``block_reward``
   when the block carries none) to its miner (account ``"miner:<node>"``).
@@ -6,26 +6,39 @@
   ``trainer_amount`` from ``"p:<trainer>"`` into escrow under the contract id.
 * The SB of the same round settles every escrowed contract of that round: both
   deposits return to their payers when the trainer is ranked in the top-``top_k``
-  (step 11, part 3); otherwise both are forfeited (the paper says the deposits "will
-  not be returned" without naming a recipient): ``forfeit="treasury"`` (default) pays
-  them to the ``"treasury"`` account, ``forfeit="burn"`` burns them (the ABM's
-  ``SimConfig.forfeit = "burn"`` reading).  The same rule as the ABM's: one slash out of
-  escrow, to recipients or burned.
+  (step 11, part 3); otherwise both are forfeited.
 * Invalid blocks never touch the ledger.
 
-Built on the engine's ledger (:class:`derelay.engine.ledger.Ledger`): the same integer
-primitives (mint the coinbase, lock deposits into escrow, release refunds, slash
-forfeits) and the same identity, ``sum(balances) + escrow == genesis + minted -
-burned`` (the genesis endowment enters as ``external``).  This module adds what a chain
-needs on top: string account names (``"miner:<node>"``, ``"p:<participant>"``), escrow
-per contract id, and exact undo for reorganisations (:meth:`Ledger.undo` rewinds the
-engine ledger to the block's mark).
+**One ledger, one forfeit rule.**  The state is a :class:`derelay.engine.ledger.Ledger`
+(:attr:`Ledger.engine`) and a forfeit is the engine's :meth:`~derelay.engine.ledger.Ledger.
+forfeit` - the same call the ABM's settlement makes (``slash(amount, to, "forfeit")``:
+equal integer shares to ``to``, the remainder burned; everything burned without ``to``).
+Only the *destination* is a parameter of the call, chosen by ``forfeit``:
+
+* ``"treasury"`` (default of the standalone chain): to the ``"treasury"`` account (the
+  paper only says the deposits "will not be returned", without naming a recipient);
+* ``"burn"``: burned (the ABM's ``SimConfig.forfeit = "burn"``, the authors' reading);
+* ``"redistribute"``: in equal shares to the owners and trainers of the round's refunded
+  contracts (the ABM's ``SimConfig.forfeit = "redistribute"``: the selected pairs), burned
+  when none was refunded.
+
+Which deposits are forfeited is what the chain records: a trainer's deposit returns iff
+the SB ranks it in the top ``top_k``.  The ABM (:mod:`derelay.mechanism.derelayl.protocol`)
+also returns the deposit of a trainer whose owner never transmitted the model (NTm,
+eq. 28) - off-chain knowledge a block does not carry; ``docs/ENGINE.md`` records the
+difference.
+
+This module adds what a chain needs on top of the engine ledger: string account names
+(``"miner:<node>"``, ``"p:<participant>"``), escrow per contract id, and exact undo for
+reorganisations (:meth:`Ledger.undo` rewinds the engine ledger to the block's mark).
+The identity is the engine's, ``sum(balances) + escrow == genesis + minted - burned``
+(the genesis endowment enters as ``external``).
 
 ``apply``/``undo`` are exact inverses, so a ledger switched between branches with
 :meth:`Ledger.switch` equals a ledger replayed from genesis on the new branch, and
-``total() == genesis + minted`` always (the conservation law checked by the tests).
-Escrow is *settled only on the final chain*: :meth:`ChainSimulator.settled_ledger`
-replays blocks at least ``confirmation_depth`` deep.
+``total() == genesis + minted - burned`` always (the conservation law checked by the
+tests).  Escrow is *settled only on the final chain*:
+:meth:`ChainSimulator.settled_ledger` replays blocks at least ``confirmation_depth`` deep.
 """
 
 from __future__ import annotations
@@ -41,7 +54,8 @@ from derelay.engine.ledger import LedgerOverflowError as EngineOverflowError
 
 from .blocks import Block, BlockKind
 
-FORFEIT_RULES = ("treasury", "burn")
+#: destinations of forfeited deposits (a parameter of the one forfeit call, not a rule)
+FORFEIT_RULES = ("treasury", "burn", "redistribute")
 
 
 class LedgerError(ValueError):
@@ -56,7 +70,6 @@ class _Undo:
     locked: list[str] = field(default_factory=list)
     settled: list[tuple[str, dict, bool]] = field(default_factory=list)
     minted: int = 0
-    final: bool = False  # compacted (:meth:`Ledger.compact`): can no longer be undone
 
 
 class Ledger:
@@ -87,7 +100,9 @@ class Ledger:
         self.block_reward = int(block_reward)
         self.settled_refunded = 0
         self.settled_forfeited = 0
-        self._undo: list[_Undo] = []
+        self._undo: list[_Undo] = []  # the blocks applied after the final (compacted) ones
+        #: SHA-256 digests (32 bytes each) of the compacted blocks, oldest first
+        self._final_hashes = bytearray()
 
     # --------------------------------------------------------------- queries
     @property
@@ -117,8 +132,20 @@ class Ledger:
         return self.total() == self.genesis_total + self.minted - self.burned
 
     @property
+    def n_final(self) -> int:
+        """Applied blocks that were compacted (final: they can no longer be undone)."""
+        return len(self._final_hashes) // 32
+
+    @property
+    def n_applied(self) -> int:
+        return self.n_final + len(self._undo)
+
+    @property
     def applied(self) -> list[str]:
-        return [u.block_hash for u in self._undo]
+        """Hashes of the applied blocks, oldest first (compacted ones included)."""
+        fh = self._final_hashes
+        final = [fh[k : k + 32].hex() for k in range(0, len(fh), 32)]
+        return final + [u.block_hash for u in self._undo]
 
     def balance(self, account: str) -> int:
         i = self._lg._sys.get(account)
@@ -176,7 +203,7 @@ class Ledger:
             try:
                 # amounts as Python ints: one beyond int64 is refused by the engine ledger
                 # (LedgerOverflowError), never cast or wrapped
-                lg.lock(np.array(who, dtype=np.int64), amounts, "deposit")
+                lg.lock(np.array(who, dtype=np.int64), amounts)
             except EngineOverflowError as exc:
                 raise LedgerError(str(exc)) from None
             except EngineLedgerError:
@@ -194,7 +221,7 @@ class Ledger:
     def _settle(self, block: Block, undo: _Undo) -> None:
         lg = self._lg
         top = set(block.payload.get("ranking", [])[: int(block.payload.get("top_k", 0))])
-        back, amounts, lost = [], [], 0
+        back, amounts, lost, refunded = [], [], 0, []
         for cid in [k for k, c in self.escrow.items() if c["round"] == block.round]:
             c = self.escrow.pop(cid)
             amount = int(c["owner_amount"]) + int(c["trainer_amount"])
@@ -208,6 +235,7 @@ class Ledger:
                     if int(amt):
                         back.append(lg.open(acct))
                         amounts.append(int(amt))
+                refunded += [f"p:{c['trainer']}", f"p:{c['owner']}"]
                 self.settled_refunded += amount
             else:
                 lost += amount
@@ -216,11 +244,14 @@ class Ledger:
             lg.release(np.array(back, dtype=np.int64), amounts, "refund")
             self._note(undo, back, amounts, 1)
         if lost:
+            to = None
             if self.forfeit == "treasury":
-                lg.slash(lost, [self._treasury], "forfeit")
-                self._note(undo, self._treasury, lost, 1)
-            else:
-                lg.slash(lost, None, "forfeit")
+                to = np.array([self._treasury], dtype=np.int64)
+            elif self.forfeit == "redistribute" and refunded:
+                to = np.array([lg.open(a) for a in refunded], dtype=np.int64)
+            lg.forfeit(lost, to)
+            if to is not None:
+                self._note(undo, to, np.full(to.size, lost // to.size), 1)
 
     def _rollback(self, undo: _Undo) -> None:
         if undo.mark is not None:
@@ -237,28 +268,26 @@ class Ledger:
 
     def compact(self, keep: int) -> int:
         """Forget how to undo all but the last ``keep`` applied blocks (they are final):
-        their undo records drop the contracts they settled. Returns how many were compacted.
-        Undoing a compacted block raises :class:`LedgerError`."""
-        done = 0
-        end = max(0, len(self._undo) - int(keep))
-        start = min(getattr(self, "_compacted", 0), end)
-        for u in self._undo[start:end]:
-            if u.final:
-                continue
-            u.mark, u.balances, u.locked, u.settled, u.final = None, {}, [], [], True
-            done += 1
-        self._compacted = max(start, end)
-        return done
+        their undo records go and only their hashes (32 bytes each) are kept, so memory
+        stays constant in rounds. Returns how many were compacted. Undoing a compacted
+        block (a reorganisation deeper than the prune horizon) raises :class:`LedgerError`.
+        """
+        k = max(0, len(self._undo) - int(keep))
+        for u in self._undo[:k]:
+            self._final_hashes += bytes.fromhex(u.block_hash)
+        del self._undo[:k]
+        return k
 
     def undo(self) -> str:
         """Undo the last applied block; returns its hash."""
         if not self._undo:
+            if self._final_hashes:
+                raise LedgerError(
+                    f"cannot undo block {self._final_hashes[-32:].hex()[:12]}: it is final and "
+                    "its undo record was compacted (a reorganisation deeper than the prune "
+                    "horizon)"
+                )
             raise LedgerError("nothing to undo")
-        if self._undo[-1].final:
-            raise LedgerError(
-                f"cannot undo block {self._undo[-1].block_hash[:12]}: it is final and its "
-                "undo record was compacted (a reorganisation deeper than the prune horizon)"
-            )
         u = self._undo.pop()
         self._rollback(u)
         return u.block_hash
@@ -269,25 +298,40 @@ class Ledger:
         Returns the number of blocks undone (the reorganisation depth).
         """
         depth = 0
-        while len(self._undo) > common:
+        while self.n_applied > common:
             self.undo()
             depth += 1
         for b in new_blocks:
             self.apply(b)
         return depth
 
-    def follow(self, chain: list[Block]) -> int:
+    def follow(self, chain: list[Block], offset: int = 0) -> int:
         """Make the ledger follow ``chain`` (genesis excluded, oldest first) with the
         fewest undo/apply steps; returns the reorganisation depth.
 
-        The common prefix is found from the end (reorganisations are shallow), so a
-        call costs O(depth + new blocks), not O(chain length).
+        ``offset``: ``chain`` starts at that position of the chain (the blocks before it
+        are the ones already applied there, e.g. :attr:`n_final` compacted ones). The
+        common prefix is found from the end (reorganisations are shallow), so a call costs
+        O(depth + new blocks), not O(chain length).
         """
-        applied = self._undo
-        common = min(len(applied), len(chain))
-        while common > 0 and applied[common - 1].block_hash != chain[common - 1].hash:
+        offset = int(offset)
+        if not 0 <= offset <= self.n_applied:
+            raise ValueError(f"offset must be in [0, {self.n_applied}]; got {offset}")
+        base, applied = self.n_final, self._undo
+        common = min(self.n_applied, offset + len(chain))
+        while (
+            common > max(offset, base)
+            and applied[common - 1 - base].block_hash != chain[common - 1 - offset].hash
+        ):
             common -= 1
-        return self.switch(common, chain[common:])
+        if common == base > offset and len(chain) >= base - offset:
+            k = base - 1 - offset  # the chain must keep the last final block
+            if chain[k].hash != self._final_hashes[-32:].hex():
+                raise LedgerError(
+                    f"cannot follow a chain that drops final block {base}: its undo record "
+                    "was compacted (a reorganisation deeper than the prune horizon)"
+                )
+        return self.switch(common, chain[common - offset :])
 
     @classmethod
     def replay(

@@ -68,7 +68,7 @@ from derelay.mechanism.derelayl.chain_rewards import MinerRewards
 from derelay.mechanism.derelayl.chain_rules import SyntheticWorkload, validate_payload
 from derelay.network import Network
 
-from .blocks import KIND_ORDER, Block, BlockKind, make_block
+from .blocks import KIND_ORDER, Block, BlockKind, BlockStore, make_block
 from .config import ChainConfig
 from .ledger import Ledger
 
@@ -168,8 +168,12 @@ class ChainSimulator:
         network: Network | None = None,
         workload: SyntheticWorkload | None = None,
         params: Any = None,
+        forfeit: str = "treasury",
     ) -> None:
         self.config = cfg = config or ChainConfig()
+        #: destination of the settled ledger's forfeits (:data:`derelay.chain.ledger.
+        #: FORFEIT_RULES`: "treasury", "burn" or "redistribute"; the ABM passes its own)
+        self.forfeit = forfeit
         rng = rng if rng is not None else np.random.default_rng(0)
         net_rng, self._rng, adv_rng, work_rng = rng.spawn(4)
         if network is None:
@@ -208,7 +212,9 @@ class ChainSimulator:
         self._adv_seen = self.delays[:, adv_idx].min(axis=1) if adv_idx.size else None
 
         # block store (numpy columns for the vectorised metrics)
-        self.blocks: list[Block] = []
+        self.blocks = BlockStore()  # old blocks are frozen to header columns (prune)
+        self._n_npa = 0
+        self._double_spends_pruned = 0
         cap = 1024
         self._height = np.zeros(cap, dtype=np.int64)
         self._parent = np.full(cap, -1, dtype=np.int64)
@@ -268,6 +274,7 @@ class ChainSimulator:
         self._pub[i] = pub
         self._valid[i] = b.valid
         self._adv[i] = not b.honest_miner and not (b.valid and b.npa and not b.violations)
+        self._n_npa += b.npa
         if b.kind is BlockKind.DB and b.valid:
             for c in b.payload.get("contracts", ()):
                 other = self._contract_seen.setdefault(c["id"], i)
@@ -359,6 +366,11 @@ class ChainSimulator:
         self.hash_power = power
         self._cum = np.cumsum(power)
         self._cum[-1] = 1.0
+
+    @property
+    def n_double_spends(self) -> int:
+        """Deposit contracts detected on two branches (pruned rounds included)."""
+        return self._double_spends_pruned + len(self.double_spends)
 
     @property
     def n_mined(self) -> int:
@@ -765,11 +777,12 @@ class ChainSimulator:
         """
         led = self.settled_ledger()  # apply what is final before its contents go
         n = len(self.blocks)
+        blocks = self.blocks
         chain = self.main_chain()
         final_ids = chain[1 : max(1, chain.size - self.config.confirmation_depth)]
         final = np.zeros(n, dtype=bool)
         final[final_ids] = True
-        old = bisect.bisect_left(final_ids, before_round, key=lambda i: self.blocks[i].round)
+        old = bisect.bisect_left(final_ids, before_round, key=blocks.round_of)
         led.compact(keep=len(final_ids) - old)  # undo records of the pruned final blocks
         on = np.zeros(n, dtype=bool)
         on[chain] = True
@@ -777,11 +790,10 @@ class ChainSimulator:
         done = 0
         i = start
         while i < n:
-            b = self.blocks[i]
-            if b.round >= before_round:
+            if blocks.round_of(i) >= before_round:
                 break
             if final[i] or not on[i]:
-                b.prune_payload()
+                blocks.freeze(i)
                 done += 1
             elif on[i]:  # on the main chain but not final yet: stop here, retry later
                 break
@@ -789,10 +801,14 @@ class ChainSimulator:
         self._pruned_upto = i
         # a valid DB holds only contracts of its own round (rules._contract_ok: the round is
         # part of the id), so contracts of pruned rounds can never be double-spent again
-        blocks = self.blocks
+        rnd = blocks.round_of
         self._contract_seen = {
-            cid: j for cid, j in self._contract_seen.items() if blocks[j].round >= before_round
+            cid: j for cid, j in self._contract_seen.items() if rnd(j) >= before_round
         }
+        # detected double spends of pruned rounds are kept as a count (the metric's)
+        keep = [d for d in self.double_spends if rnd(d[2]) >= before_round]
+        self._double_spends_pruned += len(self.double_spends) - len(keep)
+        self.double_spends = keep
         return done
 
     def settled_ledger(self) -> Ledger:
@@ -807,14 +823,15 @@ class ChainSimulator:
         led = self._settled
         if led is None:
             led = self._settled = Ledger(
-                block_reward=self.config.block_reward, allow_overdraft=True
+                block_reward=self.config.block_reward, allow_overdraft=True, forfeit=self.forfeit
             )
         # ledger entries form no reference cycles; with a large block store the cyclic
         # collector would rescan it again and again during the replay (2x slower)
         gc_enabled = gc.isenabled()
         gc.disable()
         try:
-            led.follow([self.blocks[i] for i in final])
+            start = led.n_final  # compacted (final, frozen) blocks are never revisited
+            led.follow([self.blocks[i] for i in final[start:]], offset=start)
         finally:
             if gc_enabled:
                 gc.enable()
@@ -951,8 +968,8 @@ class ChainSimulator:
             "mean_time_to_finality": fin,
             "simulated_time": elapsed,
             "mean_block_interval": elapsed / tip_h if tip_h else float("nan"),
-            "double_spend_conflicts": len(self.double_spends),
-            "deposit_contracts_packed_on_two_branches": len(self.double_spends),
+            "double_spend_conflicts": self.n_double_spends,
+            "deposit_contracts_packed_on_two_branches": self.n_double_spends,
             "ledger_conserved": bool(snap["conserved"]),
             "settled_minted": int(snap["minted"]),
             "adversary_revenue_share": rate(
@@ -966,7 +983,7 @@ class ChainSimulator:
             "settled_forfeited_nano": int(snap["forfeited"]),
             "open_escrow_nano": int(snap["escrow"]),
             "block_reward_nano": int(cfg.block_reward),
-            "npa_blocks": int(sum(1 for b in self.blocks if b.npa)),
+            "npa_blocks": int(self._n_npa),
             "confirmation_depth": k,
             "final_rule": cfg.final_rule,
             "policy": cfg.policy,

@@ -5,11 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import typer
-from rich.table import Table
 
-from ._common import load_params_or_exit, out_console, print_json
+from ._common import load_params_or_exit, print_json
 from ._inputs import guard_table
-from ._words import names, sufficient_notes
 
 MECHANISM_OPTION = typer.Option(
     None, "--mechanism", "-m", help="Mechanism (default derelayl; see `derelay mechanisms`)."
@@ -34,11 +32,15 @@ def check(
     guard_table(params, "--params")
     if mechanism not in (None, "derelayl"):
         return _check_generic(mechanism, params, json_out)
-    p = load_params_or_exit(params)
-    result = check_point(p)
+    # the default point needs no pydantic model (its values are valid by construction)
+    result = check_point(None if params is None else load_params_or_exit(params))
     if json_out:
         print_json(result)
         return
+    from rich.table import Table
+
+    from ._common import out_console
+
     mech = get_mechanism(result["mechanism"])
     ok, bad = "[green]yes[/]", "[bold red]NO[/]"
     t = Table(title="Utilities (Table II)")
@@ -91,6 +93,9 @@ def check(
 def _verdict_lines(mech, result: dict, all_ok: str) -> None:
     from rich.markup import escape
 
+    from ._common import out_console
+    from ._words import names, sufficient_notes
+
     f = result["failing"]
     if any(f.values()):
         out_console.print(
@@ -114,6 +119,10 @@ def _check_generic(name: str, params: Path | None, json_out: bool) -> None:
     if json_out:
         print_json(result)
         return
+    from rich.table import Table
+
+    from ._common import out_console
+
     ok, bad = "[green]yes[/]", "[bold red]NO[/]"
     t = Table(title=f"Utilities ({mech.title or mech.name})")
     for col in ("role", "strategy", "family", "utility", "U_N - U_dev", "IC vs N"):
@@ -148,7 +157,11 @@ def params_cmd(
     mechanism: str = MECHANISM_OPTION,
 ) -> None:
     """List every parameter: key, paper symbol, meaning, equations, allowed range, default."""
+    from rich.table import Table
+
     from derelay.params import PARAMS, reference_markdown
+
+    from ._common import out_console
 
     if mechanism not in (None, "derelayl"):
         from .mechanisms import resolve

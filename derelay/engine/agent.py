@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import mesa
-
+from ._mesa import mesa
 from .ledger import NANO
 
 

@@ -271,7 +271,14 @@ class Ledger:
 
     def total(self) -> int:
         """All balances (participants and system accounts), escrow excluded (exact)."""
-        return exact_sum(self.balances, self._mag)
+        b = self.balances
+        mag = self._mag
+        if mag is None or mag * b.size > MAX_NANO:
+            # the running bound (last exact maximum plus every credit since) has grown
+            # loose: the exact maximum tightens it (for later operations too), and the
+            # plain sum is exact again unless the balances themselves are that large
+            mag = self.rebound()
+        return exact_sum(b, mag)
 
     # --- logging -----------------------------------------------------------------------
     def _log(self, reason: str, src, dst, a: np.ndarray) -> None:

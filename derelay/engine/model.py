@@ -30,11 +30,11 @@ from __future__ import annotations
 import time
 from typing import Any
 
-import mesa
 import numpy as np
 
 from derelay.mechanism import FAMILIES, FAMILY_CODE
 
+from ._mesa import mesa
 from .ledger import NANO, Ledger, to_nano
 from .protocol import RoundContext
 from .record import Recorder

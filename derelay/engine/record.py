@@ -56,7 +56,6 @@ class Recorder:
             off += len(model.role_strats[r])
         self.n_buckets = off
         self.bucket_names = [(r, a) for r in model.roles for a in model.role_strats[r]]
-        self._row_offsets = np.arange(self.n_stats, dtype=np.int64) * self.n_buckets
         self.util_rows: list[np.ndarray] = []
         self._cur: np.ndarray | None = None
 
@@ -76,17 +75,7 @@ class Recorder:
         cur = self._cur
         idx = self._stat_index
         if m == 1:  # one player (a miner): scalar arithmetic, no numpy dispatch
-            j = base + int(codes[0])
-            u = _scalar(utility)
-            rev = u if revenue is None else _scalar(revenue)
-            c = rev - u if cost is None else _scalar(cost)
-            cur[0, j] += 1.0
-            cur[1, j] += u
-            cur[2, j] += rev
-            cur[3, j] += c
-            cur[4, j] += u * u
-            for name, v in stats.items():
-                cur[idx[name], j] += _scalar(v)
+            self.play_one(role, int(codes[0]), utility, revenue, cost, **stats)
             return
         b = codes + base if base else codes
         nb = self.n_buckets
@@ -97,24 +86,32 @@ class Recorder:
         c = (rev - u) if cost is None else np.asarray(cost, np.float64)
         cols = [(1, u), (2, rev), (3, c), (4, u * u)]
         cols += [(idx[name], v) for name, v in stats.items()]
-        # every per-player column in one bincount over (column, bucket): each bucket's sum
-        # is the same sequential sum, in input order, as one bincount per column
-        ks, ws = [], []
         for k, col in cols:
-            if type(col) is np.ndarray and col.ndim == 1 and col.size == m:
-                ks.append(k)
-                ws.append(col)
+            if type(col) is np.ndarray and col.ndim == 1:
+                cur[k] += np.bincount(b, weights=col, minlength=nb)
             elif np.ndim(col) == 0:
                 v = float(col)
                 if v != 0.0:
                     cur[k] += v * counts
             else:
                 cur[k] += np.bincount(b, weights=col, minlength=nb)
-        if ks:
-            kk = np.array(ks, dtype=np.int64)
-            flat = (self._row_offsets[: len(ks), None] + b).ravel()
-            sums = np.bincount(flat, weights=np.concatenate(ws), minlength=len(ks) * nb)
-            cur[kk] += sums.reshape(len(ks), nb)
+
+    def play_one(self, role: str, code: int, utility, revenue=None, cost=None, **stats) -> None:
+        """:meth:`play` of one player with strategy ``code`` (scalar arithmetic)."""
+        j = self.bucket_base[role] + code
+        cur = self._cur
+        u = _scalar(utility)
+        rev = u if revenue is None else _scalar(revenue)
+        c = rev - u if cost is None else _scalar(cost)
+        cur[0, j] += 1.0
+        cur[1, j] += u
+        cur[2, j] += rev
+        cur[3, j] += c
+        cur[4, j] += u * u
+        if stats:
+            idx = self._stat_index
+            for name, v in stats.items():
+                cur[idx[name], j] += _scalar(v)
 
     def end_round(self, row: dict) -> None:
         self.rows.append(row)

@@ -21,12 +21,14 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from .ledger import MAX_COINS
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 #: strict configuration models: no "1" for a number, no true for an integer, no NaN/inf,
 #: no unknown keys (ints are still accepted for float fields)
@@ -295,6 +297,12 @@ def build_model(cfg: RunConfig, seed: int = 0, **kwargs):
     return MechanismModel(cfg, mech, proto, p, options, seed=seed, point=point, **kwargs)
 
 
+def _empty_frame() -> pd.DataFrame:
+    import pandas as pd  # only when tables are made: configuring a run needs no pandas
+
+    return pd.DataFrame()
+
+
 @dataclass
 class RunResult:
     """Tables of one run.
@@ -309,9 +317,9 @@ class RunResult:
     rounds: pd.DataFrame
     agents: pd.DataFrame
     meta: dict[str, Any]
-    utilities: pd.DataFrame = field(default_factory=pd.DataFrame)
+    utilities: pd.DataFrame = field(default_factory=_empty_frame)
     lineage: pd.DataFrame | None = None
-    blocks: pd.DataFrame = field(default_factory=pd.DataFrame)
+    blocks: pd.DataFrame = field(default_factory=_empty_frame)
     model: Any = field(default=None, repr=False, compare=False)
     flows: pd.DataFrame | None = None
     tables: dict[str, pd.DataFrame] = field(default_factory=dict)
@@ -391,7 +399,7 @@ def collect(model, cfg_dump: dict, rounds: int, seed: int, timings: dict) -> Run
     meta.update(model.protocol.meta())
     tables = dict(model.protocol.tables())
     lineage = tables.pop("lineage", None)
-    blocks = tables.pop("blocks", pd.DataFrame())
+    blocks = tables.pop("blocks") if "blocks" in tables else _empty_frame()
     return RunResult(rounds_df, agents_df, meta, util_df, lineage, blocks, model, flows_df, tables)
 
 

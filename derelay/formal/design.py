@@ -288,13 +288,25 @@ _ALLOWED = (ast.Expression, ast.BinOp, ast.UnaryOp, ast.Name, ast.Load, ast.Cons
 _OPS = (ast.Add, ast.Sub, ast.Mult, ast.Div, ast.USub, ast.UAdd)
 
 
+#: Names of the mechanism's money flows per round in a ``--minimize`` expression
+#: (:class:`~derelay.mechanism.Funding`: minted, paid in from outside, both).  A numeric
+#: parameter of the same name wins: the flow is then not available under that name.
+FLOW_NAMES = ("issuance", "external", "funding")
+
+
+def flow_names(mech: Mechanism) -> tuple[str, ...]:
+    """The flow names a ``--minimize`` expression of ``mech`` may use."""
+    return tuple(n for n in FLOW_NAMES if n not in set(mech.space.numeric_keys))
+
+
 def objective(mech: Mechanism, expr: str):
     """Parse ``expr`` (names of parameters, ``issuance``, numbers, + - * /) into f(p)."""
     try:
         tree = ast.parse(expr, mode="eval")
     except SyntaxError:
         raise DesignError(f"option '--minimize' = {expr!r} is not an expression") from None
-    names = set(mech.space.numeric_keys) | {"issuance", "external", "funding"}
+    flows = flow_names(mech)
+    names = set(mech.space.numeric_keys) | set(flows)
     for node in ast.walk(tree):
         if isinstance(node, ast.BinOp | ast.UnaryOp):
             if not isinstance(node.op, _OPS):
@@ -306,8 +318,9 @@ def objective(mech: Mechanism, expr: str):
         if isinstance(node, ast.Name) and node.id not in names:
             raise DesignError(
                 f"option '--minimize' = {expr!r}: unknown name '{node.id}'"
-                f"{mech.space.did_you_mean(node.id)}; allowed parameters of {mech.name}, issuance, "
-                "external or funding"
+                f"{mech.space.did_you_mean(node.id)}; allowed parameters of {mech.name}, "
+                + ", ".join(flows[:-1])
+                + (f" or {flows[-1]}" if len(flows) > 1 else "".join(flows))
             )
         if isinstance(node, ast.Constant) and (
             isinstance(node.value, bool) or not isinstance(node.value, int | float)
@@ -320,14 +333,11 @@ def objective(mech: Mechanism, expr: str):
             if isinstance(n, ast.Constant):
                 return Fraction(repr(n.value)) if isinstance(n.value, float) else n.value
             if isinstance(n, ast.Name):
-                if n.id in ("issuance", "external", "funding"):
+                if n.id in flows:
                     if mech.funding is None:
                         raise DesignError(f"mechanism {mech.name} declares no funding ({n.id})")
-                    if n.id == "issuance":
-                        return mech.funding.minted(p)
-                    if n.id == "external":
-                        return mech.funding.external(p)
-                    return mech.funding.minted(p) + mech.funding.external(p)
+                    minted, external = mech.funding.minted(p), mech.funding.external(p)
+                    return {"issuance": minted, "external": external}.get(n.id, minted + external)
                 return getattr(p, n.id)
             if isinstance(n, ast.UnaryOp):
                 v = ev(n.operand)

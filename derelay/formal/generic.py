@@ -21,8 +21,9 @@ and scopes - and evaluated through the same formulas on Fractions and z3 terms.
   for points of the domain where all conditions hold and a deviation still pays, and the
   mechanism's own ``scopes`` (e.g. DeRelayL's auction, lazy and coalition searches).
 
-z3 runs with a resource limit (``rlimit``), not a wall-clock timeout, so a verdict
-depends on its inputs only.
+z3 runs with a resource limit (``rlimit``), not a wall-clock timeout, and every query
+builds its terms in a z3 context of its own (never z3's global one, which carries every
+earlier query of the process), so a verdict and its witness depend on the inputs only.
 """
 
 from __future__ import annotations
@@ -133,17 +134,17 @@ def check_mechanism(mech, base=None) -> dict[str, Any]:
 
 
 # --- z3 helpers ---------------------------------------------------------------------------
-def _solver(rlimit: int) -> z3.Solver:
-    s = z3.Solver()
+def _solver(rlimit: int, ctx: z3.Context) -> z3.Solver:
+    s = z3.Solver(ctx=ctx)
     s.set("rlimit", int(rlimit))
     s.set("timeout", SAFETY_TIMEOUT_MS)  # outer safety net: a verdict comes from rlimit
     return s
 
 
-def _bound_vars(claim) -> tuple[ParamValues, list]:
+def _bound_vars(claim, ctx: z3.Context) -> tuple[ParamValues, list]:
     vals, cons = {}, []
     for name, dom in dict(claim.bound).items():
-        v = z3.Real(name)
+        v = z3.Real(name, ctx)
         vals[name] = v
         cons.extend(dom.constraints(v))
     return ParamValues(**vals), cons
@@ -184,7 +185,7 @@ def _witness(mech, m, sym: ParamValues, base_exact: ParamValues, bound: ParamVal
     }
 
 
-def _near_base(hard: list, sym: ParamValues, base_exact: ParamValues, rlimit: int):
+def _near_base(hard: list, sym: ParamValues, base_exact: ParamValues, rlimit: int, ctx):
     """A model of ``hard`` that keeps as many parameters at the base point as it can
     (readable witnesses: only what must move moves), or None.
 
@@ -192,14 +193,14 @@ def _near_base(hard: list, sym: ParamValues, base_exact: ParamValues, rlimit: in
     core names the assumptions that must go, they are released and the check repeated.
     A plain solver with the deterministic resource limit (an ``Optimize`` with soft
     constraints ignores it on non-linear queries and can run unboundedly)."""
-    s = _solver(rlimit)
+    s = _solver(rlimit, ctx)
     s.add(*hard)
     lits = {}
     for k, v in vars(sym).items():
         b = vars(base_exact).get(k)
         if isinstance(v, z3.ExprRef) and isinstance(b, Fraction):
-            lit = z3.Bool(f"__at_{k}")
-            s.add(z3.Implies(lit, v == z3.RealVal(str(b))))
+            lit = z3.Bool(f"__at_{k}", ctx)
+            s.add(z3.Implies(lit, v == z3.RealVal(str(b), ctx)))
             lits[k] = lit
     active = dict(lits)
     for _ in range(len(lits) + 1):
@@ -228,22 +229,27 @@ def _query(mech, hyps_fn, concl_fn, keys, base, rlimit, claim=None):
     """hyps(p, v) => concl(p, v) over the space (keys symbolic) and bound variables."""
     space = mech.space
     base_exact = _exact(mech, base)
-    sym = space.symbolic(keys, base=_point(mech, base))
-    bound, bound_cons = _bound_vars(claim) if claim is not None else (ParamValues(), [])
+    ctx = z3.Context()  # one query, one context
+    sym = space.symbolic(keys, base=_point(mech, base), ctx=ctx)
+    bound, bound_cons = _bound_vars(claim, ctx) if claim is not None else (ParamValues(), [])
+
+    def term(x):
+        return x if z3.is_expr(x) else z3.BoolVal(bool(x), ctx)
+
     hard = [
-        *space.domain_constraints(sym, keys),
-        *bound_cons,
-        *hyps_fn(sym, bound),
-        z3.Not(concl_fn(sym, bound)),
+        *[term(x) for x in space.domain_constraints(sym, keys)],
+        *[term(x) for x in bound_cons],
+        *[term(x) for x in hyps_fn(sym, bound)],
+        z3.Not(term(concl_fn(sym, bound))),
     ]
-    s = _solver(rlimit)
+    s = _solver(rlimit, ctx)
     s.add(*hard)
     r = s.check()
     out: dict[str, Any] = {"status": _status(r), "witness": None}
     if r == z3.unknown:
         out["reason"] = s.reason_unknown()
     if r == z3.sat:
-        model = _near_base(hard, sym, base_exact, rlimit) or s.model()
+        model = _near_base(hard, sym, base_exact, rlimit, ctx) or s.model()
         pw, w = _witness(mech, model, sym, base_exact, bound)
         if pw is None:
             return {"status": "unknown", "witness": None, "reason": "irrational witness"}
@@ -330,9 +336,11 @@ def _affine_in(expr_fn, sym: ParamValues, levers: tuple[str, ...]) -> bool:
     """Is ``expr_fn(sym)`` affine in the levers (the others fixed)?  Exact: with the levers
     at 0, e_i and e_i + e_j the second differences vanish identically."""
 
+    ctx = next(v.ctx for v in vars(sym).values() if isinstance(v, z3.ExprRef))
+
     def at(**over):
         d = dict(vars(sym))
-        d.update({k: z3.RealVal(v) for k, v in over.items()})
+        d.update({k: z3.RealVal(v, ctx) for k, v in over.items()})
         return expr_fn(ParamValues(**d))
 
     zero = {k: 0 for k in levers}
@@ -386,7 +394,8 @@ def feasible_mechanism(
             "reason": f"mechanism {mech.name} declares no reward levers",
         }
     point = _point(mech, base)
-    sym = space.symbolic(levers, base=point)
+    ctx = z3.Context()  # the optimisation lives in a context of its own
+    sym = space.symbolic(levers, base=point, ctx=ctx)
     cons, not_affine = [], []
     for c in mech.conditions:
         comp = c.holds(sym)
@@ -395,7 +404,7 @@ def feasible_mechanism(
             not_affine.append(c.name)
             continue
         m, strict = mg
-        cons.append((c.name, m >= (z3.RealVal(str(epsilon)) if strict else 0)))
+        cons.append((c.name, m >= (z3.RealVal(str(epsilon), ctx) if strict else 0)))
     if not_affine:
         return {
             "mechanism": mech.name,
@@ -411,10 +420,10 @@ def feasible_mechanism(
             objective = f(sym)
     if objective is None:
         objective = sum(getattr(sym, k) for k in levers)
-    opt = z3.Optimize()
+    opt = z3.Optimize(ctx=ctx)
     opt.set("rlimit", int(rlimit))
     opt.set("timeout", int(SAFETY_TIMEOUT_S * 1000))  # outer safety net only
-    eps = z3.RealVal(str(epsilon))
+    eps = z3.RealVal(str(epsilon), ctx)
     for d in space.domain_constraints(sym, levers):  # strict domains: met with epsilon too
         mg = _margin(d) if isinstance(d, z3.ExprRef) else None
         opt.add(d if mg is None or not mg[1] else mg[0] >= eps)

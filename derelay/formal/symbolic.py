@@ -16,6 +16,19 @@ and z3 terms alike; this module only builds the *points* they are evaluated on:
 * :func:`to_numpy` -- evaluates a z3 arithmetic term on numpy arrays (so grid
   computations reuse coefficients derived from the core formulas, never re-typed);
 * :func:`infix` -- a readable one-line rendering of a z3 term.
+
+Determinism
+-----------
+A verdict or witness must be a function of its inputs only.  z3's answers depend on the
+state of the *context* their terms live in (term ids, the order variables were created
+in, what earlier queries left behind), and the global context carries every earlier
+query of the process.  So every query builds its terms in a context of its own
+(:func:`fresh_context`; :func:`symbolic_point`, :func:`zval` and the solvers take
+``ctx``, and the helpers below work in the context of the terms they are given), and
+every check carries a deterministic resource limit (``rlimit``, :func:`limit`) that
+decides when it gives up.  The wall clock is an outer safety net only
+(``WALL_FACTOR`` times the budget), never reached on a working machine.  Nothing here
+caches z3 objects between queries.
 """
 
 from __future__ import annotations
@@ -57,9 +70,32 @@ class FormalError(ValueError):
 # ------------------------------------------------------------------------------------
 
 
-def symbolic_point(keys: Iterable[str] = MECHANISM_KEYS) -> ParamValues:
-    """Every parameter in ``keys`` as a z3 Real of the same name."""
-    return ParamValues(**{k: z3.Real(k) for k in keys})
+def fresh_context() -> z3.Context:
+    """A new z3 context: one per query, so an answer never depends on earlier queries."""
+    return z3.Context()
+
+
+def symbolic_point(keys: Iterable[str] = MECHANISM_KEYS, ctx: z3.Context | None = None):
+    """Every parameter in ``keys`` as a z3 Real of the same name (in ``ctx``; pass a
+    :func:`fresh_context` per query -- the default is a new context too, never z3's
+    global one)."""
+    ctx = fresh_context() if ctx is None else ctx
+    return ParamValues(**{k: z3.Real(k, ctx) for k in keys})
+
+
+def context_of(*things: Any) -> z3.Context | None:
+    """The z3 context of the first z3 term found in ``things`` (terms, lists of terms,
+    :class:`ParamValues`), or None."""
+    for t in things:
+        if isinstance(t, z3.AstRef):
+            return t.ctx
+        if isinstance(t, ParamValues):
+            t = list(t.as_dict().values())
+        if isinstance(t, list | tuple):
+            c = context_of(*t)
+            if c is not None:
+                return c
+    return None
 
 
 def to_fraction(x: Any) -> Fraction:
@@ -101,8 +137,11 @@ def base_fractions(params: Params | None) -> dict[str, Fraction]:
     return {k: to_fraction(d[k]) for k in MECHANISM_KEYS}
 
 
-def zval(f: Fraction) -> z3.ArithRef:
-    return z3.Q(f.numerator, f.denominator) if f.denominator != 1 else z3.RealVal(f.numerator)
+def zval(f: Fraction, ctx: z3.Context | None = None) -> z3.ArithRef:
+    """The exact rational ``f`` as a z3 numeral in ``ctx``."""
+    if f.denominator != 1:
+        return z3.Q(f.numerator, f.denominator, ctx)
+    return z3.RealVal(f.numerator, ctx)
 
 
 def fmt_fraction(f: Fraction) -> str:
@@ -150,9 +189,12 @@ def limit(s, timeout: float = DEFAULT_TIMEOUT, rlimit: int | None = None):
     return s
 
 
-def make_solver(timeout: float) -> z3.Solver:
-    """A fresh solver with :func:`limit` applied (no state shared with other queries)."""
-    return limit(z3.Solver(), timeout)
+def make_solver(timeout: float, ctx: z3.Context | None = None) -> z3.Solver:
+    """A fresh solver in ``ctx`` with :func:`limit` applied.  Pass the context of the
+    query's terms (:func:`context_of`); the global context is never used implicitly."""
+    if ctx is None:
+        raise FormalError("make_solver needs the query's z3 context (see fresh_context)")
+    return limit(z3.Solver(ctx=ctx), timeout)
 
 
 def _model_values(m: z3.ModelRef, sym: ParamValues, base: Mapping[str, Fraction]):
@@ -195,35 +237,14 @@ def _tidy(s, active, lits, sym, base, target):
     return active, model
 
 
-#: Order in which coordinates are released from the base point (design levers
-#: first, then deposits and costs, then counts, then the rest).
-_RELEASE_ORDER = (
-    "r_cited",
-    "r_deposit",
-    "r_hash_m",
-    "r_encrypted_m",
-    "r_case",
-    "r_verified_m",
-    "r_verify",
-    "b_mo",
-    "b_t",
-    "c_mine",
-    "c_gen_fhe_key",
-    "c_unit_gen_td_case",
-    "c_unit_verify",
-    "p_comp",
-    "k_transmit",
-    "k_encrypt",
-    "k_expand",
-)
-
-
-def _drop_one(active: dict, core: set[str]) -> dict:
-    """Release one coordinate named in the unsat core (design levers first)."""
+def _drop_one(active: dict, core: set[str], release: Iterable[str] = ()) -> dict:
+    """Release one coordinate named in the unsat core: the first of ``release`` (a
+    mechanism's preferred order, e.g. its design levers first), else the first in the
+    point's key order."""
     names = [k for k, v in active.items() if str(v) in core]
     if not names:
         return active
-    rank = {k: i for i, k in enumerate(_RELEASE_ORDER)}
+    rank = {k: i for i, k in enumerate(release)}
     victim = min(names, key=lambda k: rank.get(k, len(rank)))
     return {k: v for k, v in active.items() if k != victim}
 
@@ -234,6 +255,7 @@ def nice_model(
     base: Mapping[str, Fraction],
     timeout: float = DEFAULT_TIMEOUT,
     prefer: Mapping[str, Fraction] | None = None,
+    release: Iterable[str] = (),
 ) -> Outcome:
     """Is ``constraints`` satisfiable?  If so, a model close to ``base``.
 
@@ -242,9 +264,16 @@ def nice_model(
     the query repeated.  The answer therefore moves as few coordinates as the
     query needs (greedily), which makes witnesses readable.  ``prefer`` overrides
     base values for the assumptions (e.g. a round value such as 0 for a key).
+    ``release``: the order in which coordinates leave the base point when an unsat core
+    offers several (the mechanism's choice; default the key order of ``sym``).
+
+    Runs in the context of ``constraints`` and ``sym`` (build them in a
+    :func:`fresh_context` per query), every check under the resource limit.
     """
     t0 = time.perf_counter()
-    s = make_solver(timeout)
+    ctx = context_of(sym, constraints)
+    release = tuple(release)
+    s = make_solver(timeout, ctx)
     s.set("core.minimize", True)
     s.add(*constraints)
     first = s.check()  # decide first; readable witnesses only for satisfiable queries
@@ -258,8 +287,8 @@ def nice_model(
         target.update(prefer)
     for k, var in sym.as_dict().items():
         if k in target:
-            lit = z3.Bool(f"__at_{k}")
-            s.add(z3.Implies(lit, var == zval(target[k])))
+            lit = z3.Bool(f"__at_{k}", ctx)
+            s.add(z3.Implies(lit, var == zval(target[k], ctx)))
             lits[k] = lit
     active = dict(lits)
     while True:
@@ -271,7 +300,7 @@ def nice_model(
         if r == z3.unknown:
             return Outcome("unknown", reason=s.reason_unknown(), seconds=time.perf_counter() - t0)
         core = {str(c) for c in s.unsat_core()}
-        smaller = _drop_one(active, core)
+        smaller = _drop_one(active, core, release)
         if len(smaller) == len(active):  # nothing left to release: solver disagrees with itself
             return Outcome(
                 "unknown", reason="incomplete unsat core", seconds=time.perf_counter() - t0
@@ -289,8 +318,9 @@ def verdict(r, sat: Any = "sat", unsat: Any = "unsat", unknown: Any = "unknown")
 
 
 def check_sat(constraints: list, timeout: float = DEFAULT_TIMEOUT) -> Outcome:
+    """Satisfiability of ``constraints`` (in their own context, under the rlimit)."""
     t0 = time.perf_counter()
-    s = make_solver(timeout)
+    s = make_solver(timeout, context_of(constraints))
     s.add(*constraints)
     r = s.check()
     dt = time.perf_counter() - t0
@@ -332,12 +362,13 @@ def affine_split(fn: Callable[[Any], Any], sym: ParamValues, var: str):
         d[var] = v
         return fn(ParamValues(**d))
 
-    f0, f1, f2 = at(z3.RealVal(0)), at(z3.RealVal(1)), at(z3.RealVal(2))
+    ctx = context_of(sym)
+    f0, f1, f2 = at(z3.RealVal(0, ctx)), at(z3.RealVal(1, ctx)), at(z3.RealVal(2, ctx))
     a = z3.simplify(f1 - f0)
     c = z3.simplify(f0)
     second = z3.simplify(f2 - 2 * f1 + f0, som=True)
     if not (z3.is_rational_value(second) and second.numerator_as_long() == 0):
-        s = make_solver(2.0)
+        s = make_solver(2.0, ctx)
         try:
             s.add(*domain_constraints(sym))
         except AttributeError:
@@ -399,7 +430,8 @@ def to_numpy(expr: z3.ExprRef, env: Mapping[str, Any]) -> Any:
 
 
 def substitute(expr: z3.ExprRef, values: Mapping[str, Fraction]) -> z3.ExprRef:
-    pairs = [(z3.Real(k), zval(v)) for k, v in values.items()]
+    ctx = expr.ctx
+    pairs = [(z3.Real(k, ctx), zval(v, ctx)) for k, v in values.items()]
     return z3.simplify(z3.substitute(expr, *pairs)) if pairs else z3.simplify(expr)
 
 
@@ -457,7 +489,7 @@ def _infix(e: z3.ExprRef, outer: int) -> str:
     if k == z3.Z3_OP_ADD:
         p = _PREC["+"]
         parts = []
-        ch = [c for c in ch if not _is_zero_quotient(c)] or [z3.RealVal(0)]
+        ch = [c for c in ch if not _is_zero_quotient(c)] or [z3.RealVal(0, e.ctx)]
         if len(ch) == 1:
             return _infix(ch[0], outer)
         for i, c in enumerate(ch):
@@ -503,14 +535,14 @@ def _is_zero_quotient(e: z3.ExprRef) -> bool:
 def _negated(e: z3.ExprRef):
     """If ``e`` is ``-1 * x`` (or a negative numeral), return the positive part."""
     if z3.is_rational_value(e) and to_fraction(e) < 0:
-        return zval(-to_fraction(e))
+        return zval(-to_fraction(e), e.ctx)
     if e.decl().kind() == z3.Z3_OP_MUL:
         ch = e.children()
         if z3.is_rational_value(ch[0]) and to_fraction(ch[0]) < 0:
             c = -to_fraction(ch[0])
             rest = ch[1:]
             prod = rest[0] if len(rest) == 1 else z3.Product(*rest)
-            return prod if c == 1 else zval(c) * prod
+            return prod if c == 1 else zval(c, e.ctx) * prod
     if e.decl().kind() == z3.Z3_OP_UMINUS:
         return e.arg(0)
     return None

@@ -6,9 +6,20 @@ numpy arrays and z3 arithmetic terms; only the boolean connectives differ.
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
-import numpy as np
+
+def _ndarray() -> type | tuple:
+    """``numpy.ndarray``, or ``()`` (no class) while numpy is not imported: no value can
+    be an array then, so float-only callers (``derelay check``) never import numpy."""
+    np = sys.modules.get("numpy")
+    return () if np is None else np.ndarray
+
+
+def _has_array(xs) -> bool:
+    arr = _ndarray()
+    return any(isinstance(x, arr) for x in xs)
 
 
 def is_z3(x: Any) -> bool:
@@ -36,7 +47,9 @@ def all_of(*xs: Any) -> Any:
 
         ctx = _ctx(xs)
         return z3.And(*[x if is_z3(x) else z3.BoolVal(bool(x), ctx) for x in xs])
-    if any(isinstance(x, np.ndarray) for x in xs):
+    if _has_array(xs):
+        import numpy as np
+
         out = np.asarray(xs[0], dtype=bool)
         for x in xs[1:]:
             out = np.logical_and(out, x)
@@ -52,7 +65,9 @@ def any_of(*xs: Any) -> Any:
 
         ctx = _ctx(xs)
         return z3.Or(*[x if is_z3(x) else z3.BoolVal(bool(x), ctx) for x in xs])
-    if any(isinstance(x, np.ndarray) for x in xs):
+    if _has_array(xs):
+        import numpy as np
+
         out = np.asarray(xs[0], dtype=bool)
         for x in xs[1:]:
             out = np.logical_or(out, x)
@@ -65,7 +80,9 @@ def negate(x: Any) -> Any:
         import z3
 
         return z3.Not(x)
-    if isinstance(x, np.ndarray):
+    if _has_array((x,)):
+        import numpy as np
+
         return np.logical_not(x)
     return not bool(x)
 
@@ -89,15 +106,19 @@ def ite(cond: Any, a: Any, b: Any) -> Any:
         ctx = _ctx((cond, a, b))
         c = cond if is_z3(cond) else z3.BoolVal(bool(cond), ctx)
         return z3.If(c, a, b, ctx)
-    if any(isinstance(x, np.ndarray) for x in (cond, a, b)):
+    if _has_array((cond, a, b)):
+        import numpy as np
+
         return np.where(cond, a, b)
     return a if cond else b
 
 
 def maximum(a: Any, b: Any) -> Any:
     """max(a, b) on any backend (Fractions stay exact)."""
-    if is_z3(a) or is_z3(b) or any(isinstance(x, np.ndarray) for x in (a, b)):
+    if is_z3(a) or is_z3(b) or _has_array((a, b)):
         if not (is_z3(a) or is_z3(b)):
+            import numpy as np
+
             return np.maximum(a, b)
         return ite(a >= b, a, b)
     return a if a >= b else b
@@ -105,8 +126,10 @@ def maximum(a: Any, b: Any) -> Any:
 
 def minimum(a: Any, b: Any) -> Any:
     """min(a, b) on any backend (Fractions stay exact)."""
-    if is_z3(a) or is_z3(b) or any(isinstance(x, np.ndarray) for x in (a, b)):
+    if is_z3(a) or is_z3(b) or _has_array((a, b)):
         if not (is_z3(a) or is_z3(b)):
+            import numpy as np
+
             return np.minimum(a, b)
         return ite(a <= b, a, b)
     return a if a <= b else b

@@ -105,6 +105,7 @@ class SimulatedChain:
         rng: np.random.Generator,
         contents: str = "real",
         params=None,
+        forfeit: str = "treasury",
     ) -> None:
         from derelay.chain import BlockKind, ChainConfig, ChainSimulator
 
@@ -113,8 +114,11 @@ class SimulatedChain:
         self.cfg = ChainConfig(**cfg)
         self.kinds = {k.value: k for k in BlockKind}
         sim_rng, payload_rng = rng.spawn(2)
-        # params: the chain's own coinbases (its settled ledger) use the run's Table II
-        self.sim = ChainSimulator(self.cfg, hash_power=None, rng=sim_rng, params=params)
+        # params: the chain's own coinbases (its settled ledger) use the run's Table II;
+        # forfeit: its forfeits go where the run's go (SimConfig.forfeit: burn/redistribute)
+        self.sim = ChainSimulator(
+            self.cfg, hash_power=None, rng=sim_rng, params=params, forfeit=forfeit
+        )
         self.n_nodes = self.cfg.n_nodes
         self.payload_rng = payload_rng
         self.key_seed = int(payload_rng.integers(0, 2**62))
@@ -336,5 +340,10 @@ def make_chain(cfg, rng: np.random.Generator):
     if cfg.chain == "draw":
         return DrawChain(rng)
     return SimulatedChain(
-        cfg.chain_config, cfg.params.n_miners, rng, cfg.chain_contents, params=cfg.params
+        cfg.chain_config,
+        cfg.params.n_miners,
+        rng,
+        cfg.chain_contents,
+        params=cfg.params,
+        forfeit=cfg.forfeit,
     )

@@ -58,8 +58,15 @@ class Lineage:
 
     def add(self, **cols) -> np.ndarray:
         """Append nodes (all columns broadcast to one length); returns their ids."""
-        sizes = [np.size(v) for v in cols.values() if np.ndim(v) > 0]
-        k = max(sizes) if sizes else 1
+        k = -1
+        for v in cols.values():
+            if type(v) is np.ndarray:
+                if v.ndim:
+                    k = max(k, v.size)
+            elif not isinstance(v, int | float | np.generic) and np.ndim(v) > 0:
+                k = max(k, np.size(v))
+        if k < 0:  # every column a scalar: one node
+            k = 1
         if k == 0:
             return np.zeros(0, dtype=np.int64)
         if self.n + k > self.capacity:
@@ -77,7 +84,9 @@ class Lineage:
         return ids
 
     def col(self, name: str, ids) -> np.ndarray:
-        return getattr(self, "_" + name)[np.asarray(ids, dtype=np.int64) - self.base]
+        if type(ids) is not np.ndarray or ids.dtype != np.int64:
+            ids = np.asarray(ids, dtype=np.int64)
+        return getattr(self, "_" + name)[ids - self.base if self.base else ids]
 
     def set(self, name: str, ids, values) -> None:
         getattr(self, "_" + name)[np.asarray(ids, dtype=np.int64) - self.base] = values
@@ -140,11 +149,9 @@ class CitationEngine:
         # interval mode: the live models in DFS order and the ancestral tree below the
         # trunk, each node with its interval [s, e) of live leaves
         self.leaves = np.array([int(genesis)], dtype=np.int64)
-        self.t_rec = np.zeros(0, dtype=np.int64)
-        self.t_depth = np.zeros(0, dtype=np.int64)
-        self.t_pays = np.zeros(0, dtype=bool)
-        self.t_s = np.zeros(0, dtype=np.int64)
-        self.t_e = np.zeros(0, dtype=np.int64)
+        # the tree as one (5, nodes) int64 array: rows recipient, depth, pays (0/1),
+        # interval start s, interval end e (one concatenation and one filter per round)
+        self.tree = np.zeros((5, 0), dtype=np.int64)
         self.tree_size = 0
         # dense mode: one per-participant path vector per live model (rows of A)
         self.live = np.array([int(genesis)], dtype=np.int64)
@@ -265,9 +272,11 @@ class CitationEngine:
         where = np.full(int(leaves.max()) - lo + 1, -1, dtype=np.int64)
         where[leaves - lo] = np.arange(len(leaves), dtype=np.int64)
         rel = parents - lo
-        if np.any(rel < 0) or np.any(rel >= len(where)) or np.any(where[rel] < 0):
+        if int(rel.min()) < 0 or int(rel.max()) >= len(where):
             raise ValueError("interval citation mode: a selected model's parent is not live")
         pi = where[rel]  # DFS position of each selected model's parent
+        if int(pi.min()) < 0:
+            raise ValueError("interval citation mode: a selected model's parent is not live")
         c = np.bincount(pi, minlength=len(leaves))
         f = np.zeros(len(leaves) + 1, dtype=np.int64)
         np.cumsum(c, out=f[1:])
@@ -277,47 +286,46 @@ class CitationEngine:
         new_leaves = sel[o]
         n_s = len(new_leaves)
         # remap the tree's intervals, add the new leaves
-        s_new = f[self.t_s]
-        e_new = f[self.t_e]
-        rec_new = lin.col("recipient", new_leaves)
-        self.t_rec = np.concatenate([self.t_rec, rec_new])
-        self.t_depth = np.concatenate([self.t_depth, np.full(n_s, d, dtype=np.int64)])
-        self.t_pays = np.concatenate([self.t_pays, lin.col("pays", new_leaves)])
-        self.t_s = np.concatenate([s_new, np.arange(n_s, dtype=np.int64)])
-        self.t_e = np.concatenate([e_new, np.arange(1, n_s + 1, dtype=np.int64)])
-        w = self.t_e - self.t_s
+        old = self.tree
+        m0 = old.shape[1]
+        tree = np.empty((5, m0 + n_s), dtype=np.int64)
+        tree[:3, :m0] = old[:3]
+        tree[3:, :m0] = f[old[3:]]
+        i = (new_leaves - lin.base) if lin.base else new_leaves
+        tree[0, m0:] = lin._recipient[i]
+        tree[1, m0:] = d
+        tree[2, m0:] = lin._pays[i]
+        tree[3, m0:] = np.arange(n_s, dtype=np.int64)
+        tree[4, m0:] = tree[3, m0:] + 1
+        t_rec, t_depth, t_pays = tree[0], tree[1], tree[2]
+        w = tree[4] - tree[3]
         # weights of this round (before moving common ancestors to the trunk)
         if self.discounted:
-            ww = np.where(self.t_pays, w * self.beta ** (d - self.t_depth).astype(np.float64), 0.0)
-            out = np.bincount(self.t_rec, weights=ww, minlength=self.n)
+            ww = np.where(t_pays != 0, w * self.beta ** (d - t_depth).astype(np.float64), 0.0)
+            out = np.bincount(t_rec, weights=ww, minlength=self.n)
             out += n_s * (self.beta ** (d - self.top_depth)) * self.trunk
         else:
-            ww = np.where(self.t_pays, w, 0)
-            out = np.bincount(self.t_rec, weights=ww, minlength=self.n).astype(np.int64)
+            out = np.bincount(t_rec, weights=w * t_pays, minlength=self.n).astype(np.int64)
             out += n_s * self.trunk
         # prune dead nodes, move common ancestors to the trunk
         full = w == n_s
         keep = (w > 0) & ~full
         if full.any():
-            fp = full & self.t_pays
-            new_top = int(self.t_depth[full].max())
+            fp = full & (t_pays != 0)
+            new_top = int(t_depth[full].max())
             if self.discounted:
                 self.trunk *= self.beta ** (new_top - self.top_depth)
                 np.add.at(
                     self.trunk,
-                    self.t_rec[fp],
-                    self.beta ** (new_top - self.t_depth[fp]).astype(np.float64),
+                    t_rec[fp],
+                    self.beta ** (new_top - t_depth[fp]).astype(np.float64),
                 )
             else:
-                np.add.at(self.trunk, self.t_rec[fp], 1)
+                np.add.at(self.trunk, t_rec[fp], 1)
             self.top_depth = new_top
-        self.t_rec = self.t_rec[keep]
-        self.t_depth = self.t_depth[keep]
-        self.t_pays = self.t_pays[keep]
-        self.t_s = self.t_s[keep]
-        self.t_e = self.t_e[keep]
+        self.tree = tree[:, keep]
         self.leaves = new_leaves
-        self.tree_size = int(keep.sum())
+        self.tree_size = self.tree.shape[1]
         self.lin.compact(int(new_leaves.min()))
         return out
 

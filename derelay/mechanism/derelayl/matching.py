@@ -91,7 +91,11 @@ def match(
         # only the first sum(q) trainers of the order are ever taken
         t_order = _desc_order(bids, rng, top=int(q.sum()))
     elif rule == "authors":
-        o_order = _desc_order(owner_perf, rng)
+        # every owner takes ``limit`` trainers: only the first ceil(#trainers / limit)
+        # owners of the order take any (the others' blocks are empty), so only those are
+        # ranked (one partial sort; the same permutation, the same head in the same order)
+        need = -(-len(trainers) // int(limit)) if limit > 0 else n_o
+        o_order = _desc_order(owner_perf, rng, top=min(n_o, need))
         t_order = _desc_order(bids, rng, top=int(limit) * n_o)
         q = np.full(n_o, limit, dtype=np.int64)
     elif rule == "sec4_text":

@@ -120,6 +120,10 @@ class DeRelayLProtocol(Protocol):
         st.last_perf = np.full(n, -np.inf)
         st.cited = np.zeros(n, dtype=np.int64)  # citation rewards received (nano)
         self._vec = self._behaviour_vectors()
+        self._any_hook = bool(self._vec["has_hook"].any())
+        self._all_valid = {r: bool(self._vec[f"valid_{r}"].all()) for r in BLOCK_ROLE.values()}
+        self._true = np.ones(n, dtype=bool)  # read-only: sliced as "all valid" masks
+        self._true.setflags(write=False)
         self.lineage = Lineage(capacity=4096, keep_all=cfg.keep_lineage)
         streams = m.streams
         self.rng = streams.rng("model")
@@ -181,19 +185,18 @@ class DeRelayLProtocol(Protocol):
         d["acc"] = {}
         owners = self.owners
         st.role[owners] = ROLE_CODE[MO]
-        is_owner = np.zeros(n, dtype=bool)
-        is_owner[owners] = True
-        non_owner = np.flatnonzero(~is_owner)
+        free = np.ones(n, dtype=bool)  # neither owner nor (below) candidate
+        free[owners] = False
+        non_owner = np.flatnonzero(free)
         n_cand = int(max(0, min(self.n_mot - len(owners), len(non_owner))))
         cand = (
             np.sort(self.rng.choice(non_owner, size=n_cand, replace=False))
             if n_cand
             else non_owner[:0]
         )
-        is_cand = np.zeros(n, dtype=bool)
-        is_cand[cand] = True
+        free[cand] = False
         d["owners"], d["cand"] = owners, cand
-        d["miners"] = np.flatnonzero(~is_owner & ~is_cand)
+        d["miners"] = np.flatnonzero(free)
         d["acc"]["n_candidates"] = n_cand
 
     def stage_bidding(self, ctx: RoundContext) -> None:
@@ -401,7 +404,7 @@ class DeRelayLProtocol(Protocol):
         d["eb"], d["sb"] = eb, sb
 
     def stage_settlement(self, ctx: RoundContext) -> None:
-        m, st, d, cfg, lg = self.model, self.model.state, ctx.data, self.model.cfg, self.ledger
+        st, d, cfg, lg = self.model.state, ctx.data, self.model.cfg, self.ledger
         p_t, p_owner = d["p_t"], d["p_owner"]
         npk = len(p_t)
         selected_pos = np.zeros(0, dtype=np.int64)
@@ -441,7 +444,10 @@ class DeRelayLProtocol(Protocol):
                 share = lost // len(to)
                 np.add.at(st.revenue, to, share / NANO)
         st.cost[p_t] += lost_t / NANO + d["t_cost"]  # each trainer appears once per round
-        st.cost += np.bincount(p_owner, weights=lost_mo / NANO, minlength=m.n)
+        # the owners' forfeits, summed per owner position (the owners are distinct, so
+        # adding them at the owners equals adding the participant-sized bincount)
+        owners = d["owners"]
+        st.cost[owners] += np.bincount(d["p_opos"], weights=lost_mo / NANO, minlength=len(owners))
         d.update(
             selected_pos=selected_pos,
             order=order,
@@ -504,20 +510,12 @@ class DeRelayLProtocol(Protocol):
         opos, n_own = d["p_opos"], len(owners)
 
         dep_mo, lost_mo = d["p_dep_mo"], d["lost_mo"]
-        # the five per-owner sums in one bincount over (column, owner position): each sum
-        # is the same sequential sum as its own bincount (counts are sums of 1.0 and 0.0)
-        w = np.concatenate(
-            (
-                sel.astype(np.float64),
-                lost_mo / NANO,
-                dep_mo / NANO,
-                np.ones(len(opos)),
-                (dep_mo - lost_mo) / NANO,
-            )
-        )
-        flat = (np.arange(5, dtype=np.int64)[:, None] * n_own + opos).ravel()
-        sums = np.bincount(flat, weights=w, minlength=5 * n_own).reshape(5, n_own)
-        sel_o, cost_o, stake_o, count_o, returned_o = sums
+        # the per-owner sums by position in the owners array (counts: int, as floats)
+        sel_o = np.bincount(opos[sel], minlength=n_own).astype(np.float64)
+        cost_o = np.bincount(opos, weights=lost_mo / NANO, minlength=n_own)
+        stake_o = np.bincount(opos, weights=dep_mo / NANO, minlength=n_own)
+        count_o = np.bincount(opos, minlength=n_own).astype(np.float64)
+        returned_o = np.bincount(opos, weights=(dep_mo - lost_mo) / NANO, minlength=n_own)
         rev_o = sel_o * r_cited
         if red:
             rev_o += red * sel_o
@@ -551,15 +549,16 @@ class DeRelayLProtocol(Protocol):
             returned=(dep_t - d["lost_t"]) / NANO,
         )
         ebm = BLOCK_ROLE["EB"]
+        play_one = self.model.recorder.play_one
+        strategy = st.strategy
         for role, miner, reward, cost, items in d["acc"].pop("miners", []):
             extra = gap = 0.0
             if role == ebm:
                 extra = float(d["acc"].get("ebm_gain", 0.0))
                 gap = extra / self.p.coin
-            ctx.play(
+            play_one(
                 role,
-                [st.strategy[miner, ROLE_CODE[role]]],
-                [miner],
+                int(strategy[miner, ROLE_CODE[role]]),
                 reward + extra - cost,
                 reward + extra,
                 cost,
@@ -595,7 +594,11 @@ class DeRelayLProtocol(Protocol):
         role = BLOCK_ROLE[kind]
         ri = ROLE_CODE[role]
         miners = d["miners"]
-        valid = self._vec[f"valid_{role}"][st.strategy[miners, ri]]
+        vv = self._vec[f"valid_{role}"]
+        if self._all_valid[role]:  # every strategy of the role mines valid blocks
+            valid = self._true[: len(miners)]
+        else:
+            valid = vv[st.strategy[miners, ri]]
         res = self.chain.mine(kind, r_idx, miners, valid, build)
         if len(res.invalid_miners):
             inv = res.invalid_miners
@@ -910,6 +913,6 @@ class DeRelayModel(MechanismModel):
     def after_round(self, ctx: RoundContext) -> None:
         if self.datacollector is not None and self.round % self.cfg.record_every == 0:
             self.datacollector.collect(self)
-        if self.protocol._vec["has_hook"].any():
+        if self.protocol._any_hook:
             self.agents.shuffle_do("run_hook")
             self._shares = None

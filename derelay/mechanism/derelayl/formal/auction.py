@@ -46,6 +46,7 @@ from derelay.formal.symbolic import (
     FormalError,
     base_fractions,
     fmt_fraction,
+    fresh_context,
     limit,
     to_fraction,
     verdict,
@@ -111,6 +112,7 @@ def _truthful(point, gap) -> Fraction:
 
 def _encode(point, n: int, q: int, gaps, bids):
     """z3 terms: each bidder's deposit and selection under Algorithm 1 (stable sort)."""
+    ctx = gaps[0].ctx
     # rank_i = number of bidders ahead of i
     ahead = []
     for i in range(n):
@@ -118,15 +120,15 @@ def _encode(point, n: int, q: int, gaps, bids):
         for j in range(n):
             if j == i:
                 continue
-            before = z3.Or(bids[j] > bids[i], z3.And(bids[j] == bids[i], j < i))
+            before = z3.Or(bids[j] > bids[i], z3.And(bids[j] == bids[i], z3.BoolVal(j < i, ctx)))
             terms.append(z3.If(before, 1, 0))
-        ahead.append(z3.Sum(terms) if terms else z3.IntVal(0))
+        ahead.append(z3.Sum(terms) if terms else z3.IntVal(0, ctx))
     qq = min(q, n)
     deposits, selected = [], []
     for i in range(n):
         sel = ahead[i] < qq
         # next-ranked bidder's bid: the bidder with rank ahead[i] + 1
-        nxt = z3.RealVal(0)
+        nxt = z3.RealVal(0, ctx)
         for j in range(n):
             if j != i:
                 nxt = z3.If(ahead[j] == ahead[i] + 1, bids[j], nxt)
@@ -137,8 +139,8 @@ def _encode(point, n: int, q: int, gaps, bids):
 
 
 def _utility_terms(point, gap, deposit):
-    us = winner_utilities({k: zval(v) for k, v in point.items()}, z3.ToReal(gap), deposit)
-    return us
+    ctx = gap.ctx
+    return winner_utilities({k: zval(v, ctx) for k, v in point.items()}, z3.ToReal(gap), deposit)
 
 
 def _zmax(xs):
@@ -192,14 +194,17 @@ def auction_search(
         "deviant": deviant,
     }
     found: list[dict[str, Any]] = []
-    gaps = [z3.Int(f"gap_{i}") for i in range(bidders)]
-    coin = zval(point["coin"])
+    # the search's terms live in a context of its own (never z3's global one), and every
+    # solver below gets a translated copy in a further fresh context
+    ctx = fresh_context()
+    gaps = [z3.Int(f"gap_{i}", ctx) for i in range(bidders)]
+    coin = zval(point["coin"], ctx)
     truthful = [coin * z3.ToReal(g + 1) for g in gaps]
     base_cons = [z3.And(g >= 0, g <= max_gap) for g in gaps]
 
     # -- 1. profitable bid deviation of bidder 0 ------------------------------------
     dv = deviant
-    dev_bid = z3.Real(f"bid_{dv}")
+    dev_bid = z3.Real(f"bid_{dv}", ctx)
     bids_dev = [dev_bid if i == dv else truthful[i] for i in range(bidders)]
     sel_t, dep_t = _encode(point, bidders, slots, gaps, truthful)
     sel_d, dep_d = _encode(point, bidders, slots, gaps, bids_dev)
@@ -305,7 +310,7 @@ def _canonical_witness(point, cons, h, gaps, objective, slots, dv, max_gap, time
     for g in gaps:
         for v in range(max_gap + 1):
             f = _Fresh(z3.Solver, timeout)
-            f.add(*cons, *fixed, objective >= zval(target), g == v)
+            f.add(*cons, *fixed, objective >= zval(target, objective.ctx), g == v)
             if f.s.check() == z3.sat:
                 fixed.append(g == v)
                 break

@@ -51,6 +51,7 @@ from derelay.formal.symbolic import (
     FormalError,
     base_fractions,
     fmt_fraction,
+    fresh_context,
     make_solver,
     to_fraction,
     verdict,
@@ -79,7 +80,8 @@ def _in_domain(point: dict[str, Any]) -> bool:
 def _roots(expr: z3.ArithRef, x: z3.ArithRef, dom: list, timeout: float) -> list[Fraction] | None:
     """All real roots of ``expr(x) = 0`` within ``dom`` (None if unknown/too many)."""
     roots: list[Fraction] = []
-    s = make_solver(timeout)
+    ctx = x.ctx
+    s = make_solver(timeout, ctx)
     s.add(*dom, expr == 0)
     for _ in range(8):
         r = s.check()
@@ -89,7 +91,7 @@ def _roots(expr: z3.ArithRef, x: z3.ArithRef, dom: list, timeout: float) -> list
             return None
         v = to_fraction(s.model().eval(x, model_completion=True))
         roots.append(v)
-        s.add(x != zval(v))
+        s.add(x != zval(v, ctx))
     return None
 
 
@@ -110,8 +112,9 @@ def break_even(
     """
     mech = get_mechanism(mechanism)
     point = base_fractions(params)
-    x = z3.Real(key)
-    sym = ParamValues(**{k: (x if k == key else zval(v)) for k, v in point.items()})
+    ctx = fresh_context()  # one context per break-even query
+    x = z3.Real(key, ctx)
+    sym = ParamValues(**{k: (x if k == key else zval(v, ctx)) for k, v in point.items()})
     margin = z3.simplify(mech.ic_margin(role, deviation, sym))
     if not _mentions(margin, key):
         return None
@@ -137,11 +140,11 @@ def break_even(
         nearest = (min(side) if direction == "up" else max(side)) if side else None
         entry: dict[str, Any] = {"ties_at": None, "pays_beyond": False}
         # proof that nothing strictly between x0 and the tie (or the domain end) pays
-        s = make_solver(timeout)
+        s = make_solver(timeout, ctx)
         s.add(*dom, margin <= 0 if strict else margin < 0)
-        s.add(x > zval(x0) if direction == "up" else x < zval(x0))
+        s.add(x > zval(x0, ctx) if direction == "up" else x < zval(x0, ctx))
         if nearest is not None:
-            s.add(x < zval(nearest) if direction == "up" else x > zval(nearest))
+            s.add(x < zval(nearest, ctx) if direction == "up" else x > zval(nearest, ctx))
         r = s.check()
         entry["proof"] = verdict(r, "counterexample", "proved", "unknown")
         if nearest is not None:
@@ -164,15 +167,16 @@ def _beyond(
 ) -> Fraction | None:
     """A value just beyond ``root`` where the deviation pays strictly (margin < 0)."""
     scale = abs(root) or abs(x0) or Fraction(1)
+    ctx = x.ctx
     for k in (3, 2, 1, 0):
         step = scale * Fraction(1, 10**k)
         cand = root + step if direction == "up" else root - step
-        s = make_solver(timeout)
-        s.add(*dom, x == zval(cand), margin < 0)
+        s = make_solver(timeout, ctx)
+        s.add(*dom, x == zval(cand, ctx), margin < 0)
         if s.check() == z3.sat:
             return cand
-    s = make_solver(timeout)
-    s.add(*dom, margin < 0, x > zval(root) if direction == "up" else x < zval(root))
+    s = make_solver(timeout, ctx)
+    s.add(*dom, margin < 0, x > zval(root, ctx) if direction == "up" else x < zval(root, ctx))
     if s.check() == z3.sat:
         return to_fraction(s.model().eval(x, model_completion=True))
     return None
@@ -358,11 +362,12 @@ def lazy(
         deposits.append(entry)
         gain = Fraction(lazy_gain(exact, prob, citations))
         # z3: does a deposit b_t >= 0 meeting T7 exist at which laziness pays?
-        bt = z3.Real("b_t")
-        sym = ParamValues(**{k: (bt if k == "b_t" else zval(v)) for k, v in point.items()})
-        s = make_solver(timeout)
+        ctx = fresh_context()  # one context per query
+        bt = z3.Real("b_t", ctx)
+        sym = ParamValues(**{k: (bt if k == "b_t" else zval(v, ctx)) for k, v in point.items()})
+        s = make_solver(timeout, ctx)
         s.add(bt >= 0, get_mechanism().condition("T7").holds(sym))
-        s.add(lazy_gain(sym, zval(prob), citations) > 0)
+        s.add(lazy_gain(sym, zval(prob, ctx), citations) > 0)
         r = s.check()
         entry["pays_with_t7"] = verdict(r, True, False, None)
         if r == z3.sat:
@@ -494,12 +499,13 @@ def coalition(
         )
     summary["per_role_without_transfers"] = _per_role_q_star(exact, lp, citations)
     # z3 confirmation: no q >= q_star makes collusion pay; some q below does
-    q = z3.Real("q")
-    zp = ParamValues(**{k: zval(v) for k, v in point.items()})
-    g = coalition_gain(zp, q, zval(lp), citations)
+    ctx = fresh_context()  # one context per query
+    q = z3.Real("q", ctx)
+    zp = ParamValues(**{k: zval(v, ctx) for k, v in point.items()})
+    g = coalition_gain(zp, q, zval(lp, ctx), citations)
     if q_star is not None:
-        s = make_solver(timeout)
-        s.add(q >= zval(max(q_star, Fraction(0))), q <= 1, g > 0)
+        s = make_solver(timeout, ctx)
+        s.add(q >= zval(max(q_star, Fraction(0)), ctx), q <= 1, g > 0)
         summary["nothing_above_q_star_pays"] = verdict(
             s.check(), "counterexample", "proved", "unknown"
         )

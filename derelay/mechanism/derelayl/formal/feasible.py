@@ -53,6 +53,7 @@ from derelay.formal.symbolic import (
     affine_split,
     base_fractions,
     fmt_fraction,
+    fresh_context,
     infix,
     limit,
     substitute,
@@ -78,15 +79,13 @@ class LinearCondition:
     description: str
 
 
-_CACHE: dict[str, tuple[list[LinearCondition], dict[str, z3.ArithRef]]] = {}
-
-
-def linear_structure(mechanism: str = "derelayl"):
-    """Conditions and issuance as affine functions of the rewards (cached)."""
-    if mechanism in _CACHE:
-        return _CACHE[mechanism]
+def linear_structure(mechanism: str = "derelayl", ctx: z3.Context | None = None):
+    """Conditions and issuance as affine functions of the rewards, as z3 terms in ``ctx``
+    (a fresh context when omitted).  Not cached: z3 terms shared between queries would
+    carry one query's solver history into the next."""
     mech = get_mechanism(mechanism)
-    z = symbolic_point()
+    ctx = fresh_context() if ctx is None else ctx
+    z = symbolic_point(ctx=ctx)
     conds = []
     for c in mech.conditions:
 
@@ -102,7 +101,7 @@ def linear_structure(mechanism: str = "derelayl"):
             a, const = affine_split(margin, z, k)
             if not (z3.is_rational_value(a) and a.numerator_as_long() == 0):
                 coeffs[k] = a
-        zero = {k: z3.RealVal(0) for k in REWARD_KEYS}
+        zero = {k: z3.RealVal(0, ctx) for k in REWARD_KEYS}
         const = z3.simplify(
             z3.substitute(margin(z), *[(getattr(z, k), v) for k, v in zero.items()])
         )
@@ -111,7 +110,6 @@ def linear_structure(mechanism: str = "derelayl"):
     for k in REWARD_KEYS:
         a, _ = affine_split(mech.issuance, z, k)
         weights[k] = a
-    _CACHE[mechanism] = (conds, weights)
     return conds, weights
 
 
@@ -152,7 +150,8 @@ def feasible_rewards(
     t0 = time.perf_counter()
     eps = _parse_epsilon(epsilon)
     mech = get_mechanism(mechanism)
-    conds, weights = linear_structure(mechanism)
+    ctx = fresh_context()  # the whole design query lives in a context of its own
+    conds, weights = linear_structure(mechanism, ctx)
     params = params or Params()
     point = base_fractions(params)
     others = {k: v for k, v in point.items() if k not in REWARD_KEYS}
@@ -167,7 +166,7 @@ def feasible_rewards(
             raise FormalError(
                 f"parameter 'max_{k}' = {float(caps[k])!r} is out of range: allowed >= 0"
             )
-    r = {k: z3.Real(k) for k in REWARD_KEYS}
+    r = {k: z3.Real(k, ctx) for k in REWARD_KEYS}
     num_conds = []
     for c in conds:
         coeffs = {k: _num(a, others) for k, a in c.coeffs.items()}
@@ -184,33 +183,33 @@ def feasible_rewards(
             ) from None
         w = None
         notes.append(f"issuance undefined: {exc}")
-    s = limit(z3.Optimize(), timeout)
+    s = limit(z3.Optimize(ctx=ctx), timeout)
     tracked = {}
     for k in REWARD_KEYS:
-        lit = z3.Bool(f"nonneg_{k}")
+        lit = z3.Bool(f"nonneg_{k}", ctx)
         s.add(z3.Implies(lit, r[k] >= 0))
         tracked[str(lit)] = ("nonneg", k)
     for c, coeffs, const in num_conds:
-        expr = z3.Sum([zval(a) * r[k] for k, a in coeffs.items()] + [zval(const)])
-        rhs = zval(eps) if c.strict else z3.RealVal(0)
-        lit = z3.Bool(f"cond_{c.name}")
+        expr = z3.Sum([zval(a, ctx) * r[k] for k, a in coeffs.items()] + [zval(const, ctx)])
+        rhs = zval(eps, ctx) if c.strict else z3.RealVal(0, ctx)
+        lit = z3.Bool(f"cond_{c.name}", ctx)
         s.add(z3.Implies(lit, expr >= rhs))
         tracked[str(lit)] = ("cond", c.name)
     for k, cap in caps.items():
-        lit = z3.Bool(f"cap_{k}")
-        s.add(z3.Implies(lit, r[k] <= zval(cap)))
+        lit = z3.Bool(f"cap_{k}", ctx)
+        s.add(z3.Implies(lit, r[k] <= zval(cap, ctx)))
         tracked[str(lit)] = ("cap", k)
-    iss = z3.Sum([zval(w[k]) * r[k] for k in REWARD_KEYS]) if w is not None else None
+    iss = z3.Sum([zval(w[k], ctx) * r[k] for k in REWARD_KEYS]) if w is not None else None
     if max_issuance is not None:
         cap = to_fraction(max_issuance)
         if w is None:
             raise FormalError("max_issuance needs q_selected > 0 (issuance undefined)")
-        lit = z3.Bool("cap_issuance")
-        s.add(z3.Implies(lit, iss <= zval(cap)))
+        lit = z3.Bool("cap_issuance", ctx)
+        s.add(z3.Implies(lit, iss <= zval(cap, ctx)))
         tracked[str(lit)] = ("cap_issuance", cap)
-    lits = [z3.Bool(n) for n in tracked]
+    lits = [z3.Bool(n, ctx) for n in tracked]
     # feasibility with an unsat core first (Optimize supports assumptions)
-    check = limit(z3.Solver(), timeout)
+    check = limit(z3.Solver(ctx=ctx), timeout)
     check.set("core.minimize", True)
     for a in s.assertions():
         check.add(a)
@@ -565,7 +564,7 @@ def region_conditions(
         coeffs = {k: substitute(a, fixed) for k, a in c.coeffs.items()}
         if len(coeffs) == 1:
             ((k, a),) = coeffs.items()
-            target = zval(eps) if c.strict else z3.RealVal(0)
+            target = zval(eps, const.ctx) if c.strict else z3.RealVal(0, const.ctx)
             bound = z3.simplify((target - const) / a)
             out[c.name] = f"{k} >= {infix(bound)}" + (
                 f"   (margin {fmt_fraction(eps)} for the strict condition)" if c.strict else ""

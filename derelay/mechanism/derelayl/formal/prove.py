@@ -13,7 +13,14 @@ Answers
   exactly with :class:`~fractions.Fraction` arithmetic through the same formulas; the
   replay is part of the witness and a witness that does not replay is reported as
   ``unknown``;
-* ``unknown``: timeout or solver incompleteness.  Never reported as proved.
+* ``unknown``: the resource limit ran out or the solver is incomplete.  Never reported
+  as proved.
+
+Determinism: every claim, every condition's necessity entry and every domain check is
+built in a z3 context of its own (:func:`derelay.formal.symbolic.fresh_context`) and
+solved under a deterministic resource limit, so the output (``seconds`` aside) is a
+function of the inputs: the same in a fresh process, after any other query in the same
+process, and on an idle or a loaded machine.
 
 Readings (see :mod:`derelay.mechanism.derelayl`): IR is U_N >= 0; IC is U_N > U_dev
 strictly as every comparison of eqs. (85)-(99) is printed with ">"; the weak variant
@@ -33,13 +40,17 @@ import z3
 
 from derelay.formal.symbolic import (
     DEFAULT_TIMEOUT,
+    WALL_FACTOR,
     Outcome,
     affine_split,
     base_fractions,
     check_sat,
     domain,
     fmt_fraction,
+    fresh_context,
     infix,
+    limit,
+    make_solver,
     nice_model,
     prove,
     symbolic_point,
@@ -56,6 +67,23 @@ REPAIRS: tuple[tuple[str, Any], ...] = (
     ("c_mine > 0", lambda z: [z.c_mine > 0]),
     ("q_selected > 0 and b_mo > 0", lambda z: [z.q_selected > 0, z.b_mo > 0]),
     ("r_deposit > 0", lambda z: [z.r_deposit > 0]),
+)
+
+#: Order in which coordinates leave the base point when an unsat core offers several
+#: (readable witnesses): the design levers (rewards) first, then deposits and costs,
+#: then prices; any other parameter after these, in the point's key order.
+RELEASE_ORDER: tuple[str, ...] = (
+    *REWARD_KEYS,
+    "b_mo",
+    "b_t",
+    "c_mine",
+    "c_gen_fhe_key",
+    "c_unit_gen_td_case",
+    "c_unit_verify",
+    "p_comp",
+    "k_transmit",
+    "k_encrypt",
+    "k_expand",
 )
 
 #: Known slips in the paper's Appendix B, found while checking the proofs (declared by
@@ -100,9 +128,7 @@ def prove_claims(
 ) -> list[dict[str, Any]]:
     """Every (role, property, deviation) claim of Table II under T1-T8 and the domain."""
     mech = get_mechanism(mechanism)
-    z = symbolic_point()
     basef = base_fractions(base)
-    hyp = [*domain(z), *[c.holds(z) for c in mech.conditions]]
     claims: list[dict[str, Any]] = []
     for role in mech.roles:
         items: list[tuple[str, str | None]] = [("IR", None)]
@@ -110,6 +136,9 @@ def prove_claims(
             items.append(("IC", d.abbr))
             items.append(("IC_weak", d.abbr))
         for prop, dev in items:
+            # one query, one context: the answer cannot depend on earlier queries
+            z = symbolic_point(ctx=fresh_context())
+            hyp = [*domain(z), *[c.holds(z) for c in mech.conditions]]
             if prop == "IR":
                 phi = mech.ir(role.abbr, z)
                 eq = mech_ir_equation(mech, role.abbr)
@@ -117,7 +146,7 @@ def prove_claims(
                 strict = mech.role(role.abbr).strategy(dev).strict_ic if prop == "IC" else False
                 phi = mech.ic_against(role.abbr, dev, z, strict=strict)
                 eq = role.strategy(dev).ic_equation
-            out = nice_model([*hyp, z3.Not(phi)], z, basef, timeout)
+            out = nice_model([*hyp, z3.Not(phi)], z, basef, timeout, release=RELEASE_ORDER)
             claim: dict[str, Any] = {
                 "role": role.abbr,
                 "property": prop,
@@ -233,11 +262,11 @@ def necessity(
 ) -> dict[str, dict[str, Any]]:
     """For each T_i: is it necessary for what it protects, and what is exact?"""
     mech = get_mechanism(mechanism)
-    z = symbolic_point()
     basef = base_fractions(base)
-    dom = domain(z)
     out: dict[str, dict[str, Any]] = {}
     for cond in mech.conditions:
+        z = symbolic_point(ctx=fresh_context())  # one context per condition's entry
+        dom = domain(z)
         phi, margin_fn, rel = _protected(mech, cond, z)
         t0 = time.perf_counter()
         entry: dict[str, Any] = {
@@ -246,7 +275,9 @@ def necessity(
             "paper_exactness": cond.exactness,
         }
         # necessary?  look for a point where the condition fails but the property holds
-        res = nice_model([*dom, z3.Not(cond.holds(z)), phi], z, basef, timeout)
+        res = nice_model(
+            [*dom, z3.Not(cond.holds(z)), phi], z, basef, timeout, release=RELEASE_ORDER
+        )
         entry["necessary"] = {"sat": "counterexample", "unsat": "proved"}.get(res.status, "unknown")
         entry["witness"] = None
         if res.status == "sat":
@@ -316,20 +347,50 @@ def _numerals(e: z3.ExprRef) -> set[Fraction]:
     return out
 
 
-def _infimum(cond: z3.BoolRef, x: z3.ArithRef) -> tuple[Fraction, bool] | None:
+def _infimum(
+    cond: z3.BoolRef, x: z3.ArithRef, timeout: float = DEFAULT_TIMEOUT
+) -> tuple[Fraction, bool] | None:
     """Infimum of ``x`` over a quantifier-free linear condition in ``x`` alone, and
-    whether it is attained: it is one of the condition's numerals (the breakpoints)."""
+    whether it is attained: it is one of the condition's numerals (the breakpoints).
+    Every check is resource-limited; an unknown answer gives no infimum (None)."""
+    ctx = cond.ctx
     best = None
     for c in sorted(_numerals(cond)):
-        s = z3.Solver()
-        s.add(cond, x < zval(c))
-        if s.check() == z3.unsat:
+        s = make_solver(timeout, ctx)
+        s.add(cond, x < zval(c, ctx))
+        r = s.check()
+        if r == z3.unknown:
+            return None
+        if r == z3.unsat:
             best = c
     if best is None:
         return None
-    s = z3.Solver()
-    s.add(cond, x == zval(best))
-    return best, s.check() == z3.sat
+    s = make_solver(timeout, ctx)
+    s.add(cond, x == zval(best, ctx))
+    r = s.check()
+    if r == z3.unknown:
+        return None
+    return best, r == z3.sat
+
+
+#: The quantifier elimination of :func:`_qe_t7`: ``qe`` then a contextual simplification.
+_QE_TACTICS = ("qe", "ctx-solver-simplify")
+
+
+def _qe_goal(mech, basef: dict[str, Fraction], ctx: z3.Context):
+    """The T7 robustness formula at the point (b_t free), built in ``ctx``."""
+    z = symbolic_point(ctx=ctx)
+    fixed = {k: zval(v, ctx) for k, v in basef.items() if k not in ("b_t", "r_cited")}
+    p = ParamValues(**{k: fixed.get(k, getattr(z, k)) for k in z.as_dict()})
+    r = z.r_cited
+    t2 = mech.condition("T2").holds(p)
+    ic = mech.ic_against("T", "NTr", p)
+    phi = z3.ForAll([r], z3.Implies(z3.And(r >= 0, t2), ic))
+    return z, p, z3.And(phi, z.b_t >= 0)
+
+
+def _qe_tactic(ctx: z3.Context) -> z3.Tactic:
+    return z3.Then(*[z3.Tactic(t, ctx) for t in _QE_TACTICS], ctx=ctx)
 
 
 def _qe_t7(mech, base: Params | None, timeout: float) -> dict[str, Any]:
@@ -341,33 +402,42 @@ def _qe_t7(mech, base: Params | None, timeout: float) -> dict[str, Any]:
     (eq. 86 uses T2 and T7); the result shows how much weaker the exact requirement is.
     """
     basef = base_fractions(base)
-    z = symbolic_point()
-    fixed = {k: zval(v) for k, v in basef.items() if k not in ("b_t", "r_cited")}
-    p = ParamValues(**{k: fixed.get(k, getattr(z, k)) for k in z.as_dict()})
-    r = z.r_cited
-    t2 = mech.condition("T2").holds(p)
-    ic = mech.ic_against("T", "NTr", p)
-    phi = z3.ForAll([r], z3.Implies(z3.And(r >= 0, t2), ic))
-    g = z3.Goal()
-    g.add(z3.And(phi, z.b_t >= 0))
     t0 = time.perf_counter()
     try:
-        tac = z3.TryFor(
-            z3.Then(z3.Tactic("qe"), z3.Tactic("ctx-solver-simplify")), int(timeout * 1000)
+        # z3 applies a tactic with no resource limit (only a timer), so the deterministic
+        # budget is enforced first: the same tactics then "smt", as a solver under the
+        # rlimit, in a context of its own.  Only if they finish there is the elimination
+        # itself run (the same deterministic work), with the wall clock as an outer net.
+        guard_ctx = fresh_context()
+        _z, _p, goal_formula = _qe_goal(mech, basef, guard_ctx)
+        guard = limit(
+            z3.Then(_qe_tactic(guard_ctx), z3.Tactic("smt", guard_ctx), ctx=guard_ctx).solver(),
+            timeout,
         )
-        res = tac(g)
+        guard.add(goal_formula)
+        if guard.check() == z3.unknown:
+            return {
+                "status": "unknown",
+                "reason": f"resource limit: {guard.reason_unknown() or 'unknown'}",
+            }
+        ctx = fresh_context()
+        z, p, goal_formula = _qe_goal(mech, basef, ctx)
+        g = z3.Goal(ctx=ctx)
+        g.add(goal_formula)
+        net_ms = max(1, int(round(WALL_FACTOR * timeout * 1000)))
+        res = z3.TryFor(_qe_tactic(ctx), net_ms, ctx=ctx)(g)
         forms = [
-            z3.And(*sub) if len(sub) > 1 else (sub[0] if len(sub) else z3.BoolVal(True))
+            z3.And(*sub) if len(sub) > 1 else (sub[0] if len(sub) else z3.BoolVal(True, ctx))
             for sub in res
         ]
         cond = z3.simplify(z3.Or(*forms)) if len(forms) > 1 else z3.simplify(forms[0])
         t7_val = mech.condition("T7").paper_form(p)
         smallest = None
-        inf = _infimum(cond, z.b_t)
+        inf = _infimum(cond, z.b_t, timeout)
         if inf is not None:
             lo_f, attained = inf
             smallest = f"b_t {'>=' if attained else '>'} {fmt_fraction(lo_f)}"
-            bound = z.b_t >= zval(lo_f) if attained else z.b_t > zval(lo_f)
+            bound = z.b_t >= zval(lo_f, ctx) if attained else z.b_t > zval(lo_f, ctx)
             if prove(cond == bound, [], timeout).status == "unsat":
                 cond = bound
         return {
@@ -389,11 +459,11 @@ def _qe_t7(mech, base: Params | None, timeout: float) -> dict[str, Any]:
 def domain_problems(timeout: float = DEFAULT_TIMEOUT, mechanism: str = "derelayl") -> list[dict]:
     """Points where the paper's printed conditions are undefined or its domain loose."""
     mech = get_mechanism(mechanism)
-    z = symbolic_point()
-    dom = domain(z)
     out: list[dict] = []
     for cond in mech.conditions:
         for div in cond.divisors:
+            z = symbolic_point(ctx=fresh_context())  # one context per divisor's checks
+            dom = domain(z)
             if div in PARAM_INFO:
                 info = PARAM_INFO[div]
                 if info.domain.lower == 0 and not info.domain.lower_strict:
@@ -411,7 +481,7 @@ def domain_problems(timeout: float = DEFAULT_TIMEOUT, mechanism: str = "derelayl
                         )
                         continue
                     reduced = z3.simplify(
-                        z3.substitute(cond.holds(z), (getattr(z, div), z3.RealVal(0)))
+                        z3.substitute(cond.holds(z), (getattr(z, div), z3.RealVal(0, z.coin.ctx)))
                     )
                     sat = check_sat([*dom, zero, cond.holds(z)], timeout)
                     phi, _m, _r = _protected(mech, cond, z)
@@ -432,7 +502,8 @@ def domain_problems(timeout: float = DEFAULT_TIMEOUT, mechanism: str = "derelayl
                     )
     # beta at the appendix's closed ends
     for bval in (0, 1):
-        sub = (z.beta, z3.RealVal(bval))
+        z = symbolic_point(ctx=fresh_context())
+        sub = (z.beta, z3.RealVal(bval, z.beta.ctx))
         affected = [c.name for c in mech.conditions if any("beta" in d for d in c.divisors)]
         reduced = {
             c.name: infix(z3.substitute(c.holds(z), sub))
