@@ -12,21 +12,47 @@ concrete point replayed exactly with Fractions through the same formulas) or
   :func:`coalition_gain`, :func:`break_even` -- the building blocks.
 """
 
-from .auction import algorithm1, auction_search
-from .deviations import (
-    break_even,
-    coalition,
-    coalition_gain,
-    lazy,
-    lazy_gain,
-    lazy_utility,
-    search,
-    simulate_witness,
-    unilateral,
-)
-from .feasible import feasible_region, feasible_rewards, linear_structure, region_summary
-from .prove import domain_problems, necessity, prove_all, prove_claims
-from .symbolic import DEFAULT_TIMEOUT, FormalError, exact_point, symbolic_point
+# DeRelayL's analysis lives in its plug-in (derelay.mechanism.derelayl.formal) and imports
+# the generic helpers here (derelay.formal.symbolic); the names below are therefore
+# resolved on first use, so importing either side first never meets a half-initialised
+# module (no import cycle).
+_LAZY = {
+    "algorithm1": "auction",
+    "auction_search": "auction",
+    "break_even": "deviations",
+    "coalition": "deviations",
+    "coalition_gain": "deviations",
+    "lazy": "deviations",
+    "lazy_gain": "deviations",
+    "lazy_utility": "deviations",
+    "search": "deviations",
+    "simulate_witness": "deviations",
+    "unilateral": "deviations",
+    "feasible_region": "feasible",
+    "feasible_rewards": "feasible",
+    "linear_structure": "feasible",
+    "region_summary": "feasible",
+    "domain_problems": "prove",
+    "necessity": "prove",
+    "prove_all": "prove",
+    "prove_claims": "prove",
+    "DEFAULT_TIMEOUT": "symbolic",
+    "FormalError": "symbolic",
+    "exact_point": "symbolic",
+    "symbolic_point": "symbolic",
+}
+
+
+def __getattr__(name: str):
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'derelay.formal' has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(f"derelay.formal.{module}"), name)
+    globals()[name] = value
+    return value
+
 
 __all__ = [
     "DEFAULT_TIMEOUT",
@@ -53,3 +79,7 @@ __all__ = [
     "symbolic_point",
     "unilateral",
 ]
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))
