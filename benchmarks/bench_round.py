@@ -1,6 +1,7 @@
 """DeRelayL's round against a plain-numpy reference round, interleaved (issue 20).
 
     python benchmarks/bench_round.py [--sizes 256 100000] [--rounds 400 20] [--reps 5]
+    python benchmarks/bench_round.py --recording [--rounds 200]
 
 The reference (:func:`reference_round`, below) is the same round of the authors_code preset
 written as the fewest whole-array numpy operations, with no engine around it: role
@@ -15,6 +16,10 @@ reported and the ratio derelay / reference (the goal: <= 8 at 256 participants, 
 100,000).  The derelay side is ``DeRelayModel.run`` with the
 preset's own recording (above 20,000 participants the recorder samples 1,000 agents:
 ``derelay.engine.record.AUTO_SAMPLE``).
+
+``--recording`` measures that default instead: 100,000 participants (authors_code) with
+the default agents table, AUTO_SAMPLE = 1,000 (now) against 10,000 (before issue 20), each
+in a fresh interpreter (peak RSS), alternated; CPU time of the rounds and peak RSS.
 """
 
 from __future__ import annotations
@@ -118,12 +123,65 @@ def time_reference(n: int, rounds: int) -> float:
     return (time.process_time() - t) / (rounds * n)
 
 
+RECORDING_CHILD = r"""
+import json, resource, sys, time
+import derelay.engine.record as rec
+from derelay.model import DeRelayModel, SimConfig
+rec.AUTO_SAMPLE = int(sys.argv[1])
+cfg = SimConfig.from_preset("authors_code").with_updates(
+    params={"n_participants": 100_000, "n_miners": 50_000})
+m = DeRelayModel(cfg, seed=0)
+c = time.process_time()
+m.run(int(sys.argv[2]))
+cpu = time.process_time() - c
+rows = len(m.recorder.agents_frame())
+rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+print(json.dumps({"cpu": cpu, "rss_mb": rss, "agent_rows": rows}))
+"""
+
+
+def recording(rounds: int, reps: int) -> None:
+    import json
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = str(Path(__file__).resolve().parents[1])
+    env = {**os.environ, "PYTHONPATH": root, "OMP_NUM_THREADS": "1"}
+    out: dict[int, list[dict]] = {10_000: [], 1_000: []}
+    for _ in range(reps):
+        for size in out:
+            r = subprocess.run(
+                [sys.executable, "-c", RECORDING_CHILD, str(size), str(rounds)],
+                env=env,
+                capture_output=True,
+                text=True,
+                check=True,
+            )
+            out[size].append(json.loads(r.stdout.strip().splitlines()[-1]))
+    print(f"100,000 participants x {rounds} rounds, default agents table (medians of {reps})")
+    for size, runs in out.items():
+        cpu = statistics.median(x["cpu"] for x in runs)
+        rss = statistics.median(x["rss_mb"] for x in runs)
+        print(f"  AUTO_SAMPLE {size:>6,}: CPU {cpu:6.2f} s, peak RSS {rss:6.0f} MB, "
+              f"{runs[0]['agent_rows']:,} agent rows")  # fmt: skip
+    old, new = out[10_000], out[1_000]
+    c = statistics.median(x["cpu"] for x in new) / statistics.median(x["cpu"] for x in old)
+    r = statistics.median(x["rss_mb"] for x in new) / statistics.median(x["rss_mb"] for x in old)
+    print(f"  now / before: CPU {c:.3f}, peak RSS {r:.3f}")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--sizes", type=int, nargs="+", default=[256, 100_000])
     ap.add_argument("--rounds", type=int, nargs="+", default=[400, 20])
     ap.add_argument("--reps", type=int, default=5)
+    ap.add_argument("--recording", action="store_true", help="the default recording at 100,000")
     a = ap.parse_args()
+    if a.recording:
+        recording(a.rounds[0] if a.rounds != [400, 20] else 200, min(a.reps, 2))
+        return
     rounds = dict(zip(a.sizes, a.rounds + a.rounds[-1:] * len(a.sizes), strict=False))
     print(f"{'participants':>12} {'derelay ns/agent-round':>23} {'reference':>10} {'ratio':>6}")
     for n in a.sizes:
