@@ -65,7 +65,11 @@ from typing import Any
 import numpy as np
 
 from derelay.mechanism.derelayl.chain_rewards import MinerRewards
-from derelay.mechanism.derelayl.chain_rules import SyntheticWorkload, validate_payload
+from derelay.mechanism.derelayl.chain_rules import (
+    SyntheticWorkload,
+    contract_id,
+    validate_payload,
+)
 from derelay.network import Network
 
 from .blocks import KIND_ORDER, Block, BlockKind, BlockStore, make_block
@@ -809,6 +813,7 @@ class ChainSimulator:
         keep = [d for d in self.double_spends if rnd(d[2]) >= before_round]
         self._double_spends_pruned += len(self.double_spends) - len(keep)
         self.double_spends = keep
+        contract_id.cache_clear()  # ids of pruned rounds are never validated again
         return done
 
     def settled_ledger(self) -> Ledger:
