@@ -36,8 +36,10 @@ The paper (Sec. III-B) defines the four blocks and says forks let honest miners
    (``"honest"``).  The paper's assumption that dishonest blocks are always orphaned
    is *measured* (``dishonest_orphan_rate``), not imposed.
 4. *Deposits.*  Contracts are escrow locked by the DB and settled by the same
-   round's SB on the final chain; forfeited deposits go to a treasury account (the
-   paper only says they "will not be returned").  A contract packed on two branches
+   round's SB on the final chain; forfeited deposits go through the engine ledger's one
+   forfeit rule (``Ledger.forfeit``) to a destination that is a parameter: a treasury
+   account by default (the paper only says they "will not be returned"), burned, or
+   redistributed (the ABM passes its own ``SimConfig.forfeit``).  A contract packed on two branches
    is detected and never settled twice.  Amounts are non-negative integers: the
    paper's bid min(coins, V_latest - V_now + 1) (Sec. IV-A(2)) is 0 for a trainer
    without coins, so a zero deposit is proper (the ABM packs such contracts).

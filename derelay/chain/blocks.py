@@ -209,6 +209,9 @@ class Block:
     reward: int = -1  # coinbase in nano-coins set by the simulator; -1: ledger's flat reward
     #: SHA-256 of the payload, kept when the payload is pruned (:meth:`prune_payload`)
     payload_digest: str | None = None
+    #: the payload digest the hash committed to when the block was made (so freezing need
+    #: not re-encode the payload; :meth:`compute_hash` still re-digests a live payload)
+    committed_digest: str | None = field(default=None, repr=False)
 
     def prune_payload(self) -> None:
         """Drop the payload's contents and keep its digest: the header, hence the hash and
@@ -276,7 +279,9 @@ def make_block(
         parent_id=-1 if parent is None else parent.id,
         nonce=int(nonce),
     )
-    b.hash = b.compute_hash()
+    header = b.header()
+    b.committed_digest = header["payload_digest"]
+    b.hash = digest(header)
     return b
 
 
@@ -367,7 +372,7 @@ class BlockStore:
         if b is None:
             return False
         self._reserve(i + 1)
-        pd_hex = b.payload_digest if b.payload_digest is not None else digest(b.payload)
+        pd_hex = b.payload_digest or b.committed_digest or digest(b.payload)
         c = self._col
         c["round"][i] = b.round
         c["kind"][i] = -1 if b.kind is None else self._code[b.kind]

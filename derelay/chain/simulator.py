@@ -65,7 +65,11 @@ from typing import Any
 import numpy as np
 
 from derelay.mechanism.derelayl.chain_rewards import MinerRewards
-from derelay.mechanism.derelayl.chain_rules import SyntheticWorkload, validate_payload
+from derelay.mechanism.derelayl.chain_rules import (
+    SyntheticWorkload,
+    contract_id,
+    validate_payload,
+)
 from derelay.network import Network
 
 from .blocks import KIND_ORDER, Block, BlockKind, BlockStore, make_block
@@ -764,16 +768,20 @@ class ChainSimulator:
         return out
 
     def prune(self, before_round: int) -> int:
-        """Drop the payload contents of blocks of rounds before ``before_round`` that
-        finality makes unnecessary; returns how many were pruned.
+        """Freeze the blocks of rounds before ``before_round`` that finality makes
+        unnecessary; returns how many were frozen.
 
-        Pruned: blocks already applied to the settled ledger (on the final chain,
-        ``confirmation_depth`` deep; their undo records are compacted too), blocks off the
-        main chain, and the double-spend index of those rounds. Kept: genesis, every
-        header field, the hash and the payload's digest, so :meth:`Block.compute_hash`
-        and the parent links verify the whole chain; the numpy columns and the metrics.
-        A later reorganisation onto a pruned block raises (its payload reads raise).
-        Memory then stays constant in rounds (issue 20).
+        Frozen (:meth:`BlockStore.freeze`): blocks already applied to the settled ledger
+        (on the final chain, ``confirmation_depth`` deep; the ledger compacts them to their
+        hashes) and blocks off the main chain. A frozen block keeps only its header
+        (kind, round, height, parent, miner, nonce, timestamp, payload digest), its hash
+        and what the metrics read, as numpy columns; its object and payload go. So
+        :meth:`Block.compute_hash` and the parent links still verify the whole chain
+        (:meth:`BlockStore.verify`). Also dropped: the double-spend index of those rounds
+        (the detected conflicts are kept as a count) and the contract-id cache. A later
+        reorganisation onto a frozen block raises (its payload reads raise). Per block
+        about 200 bytes stay (header columns, simulator columns, the ledger's hash), so
+        memory grows by a few hundred kB per 1,000 rounds, not with the contents (issue 20).
         """
         led = self.settled_ledger()  # apply what is final before its contents go
         n = len(self.blocks)
@@ -809,6 +817,7 @@ class ChainSimulator:
         keep = [d for d in self.double_spends if rnd(d[2]) >= before_round]
         self._double_spends_pruned += len(self.double_spends) - len(keep)
         self.double_spends = keep
+        contract_id.cache_clear()  # ids of pruned rounds are never validated again
         return done
 
     def settled_ledger(self) -> Ledger:

@@ -50,6 +50,7 @@ whose public key carries a checksum so that well-formedness is checkable, and
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import math
 from collections.abc import Iterable, Mapping
@@ -72,30 +73,16 @@ _PK_PREFIX = "fhepk1:"
 
 
 # --------------------------------------------------------------------- builders
-#: contract ids of the most recent rounds (validation re-derives the ids the builder made):
-#: round -> {terms: id}; at most _ID_ROUNDS rounds are kept, so the memo is bounded by the
-#: contracts of a few rounds, never growing with the chain
-_IDS: dict[int, dict[tuple[int, int, int, int], str]] = {}
-_ID_ROUNDS = 4
-
-
+# validation re-derives the ids the builder made; the chain simulator clears the cache when
+# it prunes (ChainSimulator.prune), so it holds the contracts of a few recent rounds only
+@functools.lru_cache(maxsize=1 << 16)
 def contract_id(
     round_index: int, owner: int, trainer: int, owner_amount: int, trainer_amount: int
 ) -> str:
-    r = int(round_index)
-    memo = _IDS.get(r)
-    if memo is None:
-        while len(_IDS) >= _ID_ROUNDS:
-            del _IDS[min(_IDS)]
-        memo = _IDS[r] = {}
-    key = (int(owner), int(trainer), int(owner_amount), int(trainer_amount))
-    cid = memo.get(key)
-    if cid is None:
-        # the canonical JSON of the integer list [round, owner, trainer, owner_amount,
-        # trainer_amount], written directly (json's encoder costs ~4 us per contract)
-        o, t, a, b = key
-        cid = memo[key] = sha256_hex(f"[{r},{o},{t},{a},{b}]")[:24]
-    return cid
+    # the canonical JSON of the integer list [round, owner, trainer, owner_amount,
+    # trainer_amount], written directly (json's encoder costs ~4 us per contract)
+    r, o, t = int(round_index), int(owner), int(trainer)
+    return sha256_hex(f"[{r},{o},{t},{int(owner_amount)},{int(trainer_amount)}]")[:24]
 
 
 def deposit_contract(

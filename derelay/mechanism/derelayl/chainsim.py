@@ -130,10 +130,10 @@ class SimulatedChain:
     def round_payloads(self, round_index: int) -> RoundPayloads:
         """A builder of round ``round_index``'s block contents (one per round).
 
-        Every :data:`PRUNE_EVERY` rounds the contents of blocks older than
-        :data:`KEEP_ROUNDS` rounds that finality makes unnecessary are pruned
-        (:meth:`derelay.chain.ChainSimulator.prune`): memory stays constant in rounds and
-        the hash chain stays verifiable; results are unchanged.
+        Every :data:`PRUNE_EVERY` rounds the blocks older than :data:`KEEP_ROUNDS` rounds
+        that finality makes unnecessary are frozen to their headers
+        (:meth:`derelay.chain.ChainSimulator.prune`): the contents go, about 200 bytes per
+        block stay, the hash chain stays verifiable and results are unchanged.
         """
         if self.prune and round_index > 0 and round_index % PRUNE_EVERY == 0:
             self.sim.prune(round_index - KEEP_ROUNDS)
