@@ -318,12 +318,9 @@ def _gini(x: np.ndarray) -> float:
 
 def population_params(mech, n: int) -> dict[str, Any]:
     """The space values of ``mech`` that a population of ``n`` participants sets: its
-    ``population(n)`` hook where it declares one (parameters coupled to the population,
-    e.g. DeRelayL's miners), else the common space's population alone."""
-    hook = getattr(mech, "population", None)
-    if hook is not None:
-        return dict(hook(n))
-    return {"n_participants": n} if "n_participants" in mech.space else {}
+    ``population(n)`` (by default the common space's population alone; DeRelayL's also
+    couples its miners to it)."""
+    return dict(mech.population(n))
 
 
 def run_config(config: Mapping[str, Any]):

@@ -56,7 +56,12 @@ def prove_cmd(
         "The claims themselves are proved for every point of the domain.",
     ),
     json_out: bool = typer.Option(False, "--json", help="Print one JSON object."),
-    timeout: float = typer.Option(5.0, "--timeout", help="Per-query solver timeout (seconds)."),
+    timeout: float = typer.Option(
+        5.0,
+        "--timeout",
+        help="Per-query solver budget in seconds of z3 work: a deterministic resource limit "
+        "(seconds x 4e6 rlimit units) decides; the wall clock (20x) is only a safety net.",
+    ),
     mechanism: str = typer.Option(
         None, "--mechanism", "-m", help="Mechanism (default derelayl; see `derelay mechanisms`)."
     ),
@@ -215,7 +220,12 @@ def feasible_cmd(
     out: Path = typer.Option(
         None, "--out", help="With --region: write the region as CSV or Parquet (by suffix)."
     ),
-    timeout: float = typer.Option(5.0, "--timeout", help="Solver timeout (seconds)."),
+    timeout: float = typer.Option(
+        5.0,
+        "--timeout",
+        help="Solver budget in seconds of z3 work (deterministic rlimit, seconds x 4e6 units; "
+        "the wall clock, 20x, is only a safety net).",
+    ),
     mechanism: str = typer.Option(
         None, "--mechanism", "-m", help="Mechanism (default derelayl; see `derelay mechanisms`)."
     ),
@@ -449,7 +459,12 @@ def deviations_cmd(
     simulate: bool = typer.Option(
         False, "--simulate", help="Also replay lazy/coalition witnesses in the ABM if available."
     ),
-    timeout: float = typer.Option(5.0, "--timeout", help="Per-query solver timeout (seconds)."),
+    timeout: float = typer.Option(
+        5.0,
+        "--timeout",
+        help="Per-query solver budget in seconds of z3 work: a deterministic resource limit "
+        "(seconds x 4e6 rlimit units) decides; the wall clock (20x) is only a safety net.",
+    ),
     mechanism: str = typer.Option(
         None, "--mechanism", "-m", help="Mechanism (default derelayl; see `derelay mechanisms`)."
     ),

@@ -60,10 +60,14 @@ def mechanisms_cmd(
 ) -> None:
     """List every mechanism: roles with strategies and families, conditions, claims."""
     from derelay.mechanism import get_mechanism, mechanism_names
+    from derelay.mechanism.registry import BUILTINS
 
     entries = []
     for name in mechanism_names():
-        try:
+        if name in BUILTINS:  # derelay's own: an error here is a bug, never hidden
+            entries.append(get_mechanism(name).describe())
+            continue
+        try:  # a third-party plug-in that fails to load is listed with its error
             entries.append(get_mechanism(name).describe())
         except (ImportError, KeyError, TypeError, AttributeError) as exc:
             entries.append({"name": name, "error": f"{type(exc).__name__}: {exc}"})

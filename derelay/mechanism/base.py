@@ -244,6 +244,17 @@ class Mechanism:
         """Mechanism-specific objects added to ``derelay check --json`` at point ``p``."""
         return {}
 
+    def population(self, n_participants: int) -> dict[str, Any]:
+        """The space values a population of ``n_participants`` sets.  By default the
+        common space's ``n_participants`` alone; a mechanism whose parameters are coupled
+        to the population (DeRelayL's miners) overrides this."""
+        space = self.space
+        return (
+            {"n_participants": int(n_participants)}
+            if space is not None and ("n_participants" in space)
+            else {}
+        )
+
     def claim(self, name: str) -> Claim:
         for c in self.claims:
             if c.name == name:

@@ -15,7 +15,6 @@
 from __future__ import annotations
 
 import importlib
-import importlib.util
 from typing import Any
 
 from .base import Mechanism
@@ -38,14 +37,6 @@ _entry_points: dict[str, Any] | None = None
 class UnknownMechanism(KeyError):
     def __str__(self) -> str:  # KeyError quotes its argument; a message reads better
         return str(self.args[0])
-
-
-def _builtin_available(name: str) -> bool:
-    module = BUILTINS[name].partition(":")[0]
-    try:
-        return importlib.util.find_spec(module) is not None
-    except ModuleNotFoundError:
-        return False
 
 
 def _discover() -> dict[str, Any]:
@@ -75,7 +66,7 @@ def register_mechanism(mechanism: Mechanism) -> Mechanism:
 
 def mechanism_names() -> list[str]:
     """Every mechanism that can be loaded: built-ins, entry points, registered."""
-    names = [n for n in BUILTINS if n in MECHANISMS or _builtin_available(n)]
+    names = list(BUILTINS)
     for n in list(_discover()) + list(MECHANISMS):
         if n not in names:
             names.append(n)
@@ -85,7 +76,7 @@ def mechanism_names() -> list[str]:
 def get_mechanism(name: str = "derelayl") -> Mechanism:
     if name in MECHANISMS:
         return MECHANISMS[name]
-    if name in BUILTINS and _builtin_available(name):
+    if name in BUILTINS:
         module, _, attr = BUILTINS[name].partition(":")
         mech = _materialise(getattr(importlib.import_module(module), attr), name)
     elif name in _discover():

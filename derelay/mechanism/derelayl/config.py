@@ -155,8 +155,8 @@ class SimConfig(BaseModel):
     record_sample: int | None = Field(
         None,
         ge=1,
-        description="agents.parquet: sampled agents (None: all, but at most 10,000 sampled "
-        "once there are more than 20,000 participants)",
+        description="agents.parquet: sampled agents (None: all, but 1,000 sampled once there "
+        "are more than 20,000 participants: derelay.engine.record.AUTO_SAMPLE)",
     )
     mesa_agents: bool = Field(True, description="create one Mesa agent per participant")
     check_invariants: bool = Field(False, description="assert ledger conservation every round")
