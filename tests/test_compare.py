@@ -225,3 +225,43 @@ def test_torch_comparison_runs(tmp_path):
     assert s["failed_runs"] == 0 and not s["missing_mechanisms"]
     df = pd.read_parquet(tmp_path / "t" / "compare.parquet")
     assert df["accuracy_final"].between(0, 100).all()
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(4 * 3600)
+def test_the_documented_full_torch_comparison(tmp_path):
+    """The documented full comparison, exactly as README and docs/compare.md give it
+    (experiments/compare.toml with real learning: 1,040 runs of 50 rounds; its measured
+    duration is in docs/compare.md)."""
+    import subprocess
+
+    out = tmp_path / "full"
+    r = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "derelay",
+            "compare",
+            "--config",
+            str(ROOT / "experiments" / "compare.toml"),
+            "--learning",
+            "torch",
+            "--workers",
+            "2",
+            "--no-progress",
+            "--out",
+            str(out),
+        ],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+    )
+    assert r.returncode == 0, r.stderr[-2000:]
+    df = pd.read_parquet(out / "compare.parquet")
+    assert list(df.columns) == list(SCHEMA)
+    assert set(df["mechanism"]) == {"derelayl", "pot", "brain", "flchain", "deepchain"}
+    assert set(df["setting"]) == {"group", "unilateral", "accuracy"}
+    assert df.loc[df["setting"] != "accuracy", "accuracy_final"].between(0, 100).all()
+    report = (out / "report.md").read_text(encoding="utf-8")
+    assert "## Design: paper_defaults" in report and "## Design: min_feasible" in report
+    assert len(list((out / "figures").glob("*.png"))) >= 4
