@@ -626,9 +626,39 @@ def run_compare(
     summary["failed_runs"] = int(sum(getattr(r, "failed", 0) or 0 for r in results.values()))
     if figures:
         summary["figures"] = make_figures(df, out, cfg, names)
+    (out / "compare.toml").write_text(config_toml(cfg), encoding="utf-8")
     (out / "report.md").write_text(render_report(summary, cfg), encoding="utf-8")
     (out / "summary.json").write_text(json.dumps(_jsonable(summary), indent=2) + "\n")
     return summary
+
+
+def _toml_value(v: Any) -> str:
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, int | float):
+        if isinstance(v, float) and not math.isfinite(v):
+            raise ValueError(f"a comparison setting cannot be {v!r} in TOML")
+        return repr(v)
+    if isinstance(v, str):
+        return json.dumps(v)  # a JSON string is a TOML basic string
+    if isinstance(v, list | tuple):
+        return "[" + ", ".join(_toml_value(x) for x in v) + "]"
+    raise TypeError(f"cannot write {type(v).__name__} {v!r} as a comparison setting")
+
+
+def config_toml(cfg: CompareConfig) -> str:
+    """The comparison's *effective* settings (file, command-line options and ``--quick``
+    folded in) as a TOML file that ``derelay compare --config`` reads back to the same
+    :class:`CompareConfig`; written beside every report as ``compare.toml``."""
+    data = cfg.model_dump()
+    lines = ["# the effective settings of this comparison: derelay compare --config THIS"]
+    tables = {k: data.pop(k) for k in ("params", "options")}
+    lines += [f"{k} = {_toml_value(v)}" for k, v in data.items()]
+    for table, per_mech in tables.items():
+        for mech, values in per_mech.items():
+            lines += ["", f"[{table}.{mech}]"]
+            lines += [f"{k} = {_toml_value(v)}" for k, v in values.items()]
+    return "\n".join(lines) + "\n"
 
 
 # ---------------------------------------------------------------------------------------
@@ -1133,8 +1163,11 @@ def render_report(summary: Mapping[str, Any], cfg: CompareConfig) -> str:
     lines += [
         "## Reproduce",
         "",
+        "The effective settings of this report (configuration file, command-line options"
+        " and `--quick` folded in) are written beside it as `compare.toml`:",
+        "",
         "```",
-        "derelay compare --config experiments/compare.toml --out runs/compare",
+        "derelay compare --config compare.toml --out runs/compare",
         "```",
         "",
     ]

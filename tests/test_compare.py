@@ -116,6 +116,16 @@ def test_cli_quick_on_the_toy_with_figures(tmp_path):
         "outlay_vs_accuracy.png",
         "gini_over_rounds.png",
     }
+    # the report's Reproduce command names compare.toml, the effective settings
+    # (--quick and the options folded in): reading it back gives the same configuration
+    import json
+
+    from derelay.space import parse_table
+
+    assert "--config compare.toml" in (out / "report.md").read_text(encoding="utf-8")
+    back = CompareConfig(**dict(parse_table((out / "compare.toml").read_text(), "toml", "f")))
+    used = json.loads((out / "summary.json").read_text())["config"]
+    assert back.model_dump() == used and back.rounds == 4 and back.mechanisms == ["toy"]
     # a used directory is refused, --resume finishes it, bad input exits 2
     r = runner.invoke(app, ["compare", "--mechanisms", "toy", "--quick", "--out", str(out)])
     assert r.exit_code == 2 and "is not empty" in r.output
