@@ -169,3 +169,41 @@ def test_nodes_follow_the_population_unless_given():
     assert (
         _run(params={"n_participants": 30, "n_nodes": 25}, rounds=2).model.protocol.nodes.size == 25
     )
+
+
+def test_members_without_local_data_abstain_from_the_median():
+    """A committee member with no validation part (torch: NaN score, e.g. 128 agents on the
+    digits data) abstains; before, its NaN was sorted into the median, which then was NaN in
+    about a third of the requests and rejected honest suggestions (22 of 32 accepted here)."""
+    import math
+
+    from derelay.engine import build_model
+    from derelay.mechanisms.brain.rules import scored
+
+    nan = math.nan
+    assert scored([(0.5, 0.4), (nan, nan), (0.6, 0.4)], True) == ([0.5, 0.6], [0.4, 0.4])
+    sv, cv = scored([(0.5, nan), (nan, 0.1)], False)
+    assert sv == [0.5] and len(cv) == 1
+    assert scored([(nan, nan)], True) == ([], [])
+
+    def accepted(dataless: bool) -> tuple[int, int]:
+        m = build_model(RunConfig(mechanism="brain"), seed=0)
+        learn = m.protocol.learn
+        orig = learn.score_local
+
+        def score_local(ids, scorers, *a, **k):
+            out = np.array(orig(ids, scorers, *a, **k), dtype=float)
+            if dataless:
+                out[np.asarray(scorers) % 3 == 0] = np.nan  # every third node has no data
+            return out
+
+        learn.score_local = score_local
+        for _ in range(8):
+            m.step()
+        r = m.recorder.rounds_frame()
+        return int(r.n_accepted_honest.sum()), int(r.n_decided_honest.sum())
+
+    ok, dec = accepted(True)
+    ok0, dec0 = accepted(False)
+    assert dec == dec0 == 32
+    assert ok >= 0.85 * dec and abs(ok - ok0) <= 3

@@ -211,3 +211,40 @@ def test_rely_update_rule_proof_only():
     assert np.allclose(proto.rely[guilty], 0.75) and np.allclose(proto.rely[innocent], 1.0)
     outside = np.setdiff1d(np.arange(N), members)
     assert np.allclose(proto.rely[outside], 1.0)  # nodes and reporters are not remarked
+
+
+def test_same_data_as_the_other_mechanisms_and_sold_accuracy():
+    """Common random numbers (issue 16): FLChain's learning comes from the shared "data"
+    stream, so its shards and genesis are BRAIN's and DeepChain's for the same seed (it
+    used its own "learn" stream before and trained on other data).  ``sold_accuracy`` is
+    the accuracy of the FLMs sold at the latest lifetime end (NaN before the first sale);
+    ``accuracy`` restarts with the next lifetime's fresh FLMs (Alg. 2: each FLM from W_0)."""
+    pytest.importorskip("torch")
+    from derelay.engine import build_model
+
+    def backend(mech, attr, **params):
+        m = build_model(
+            RunConfig(
+                mechanism=mech,
+                params={"n_participants": 24, **params},
+                options={"learning": "torch"},
+                flows="off",
+                mesa_agents=False,
+            ),
+            seed=5,
+        )
+        return m, getattr(m.protocol, attr)
+
+    fm, fl = backend("flchain", "learning", flm_lifetime=3)  # two sales in 6 rounds
+    _, br = backend("brain", "learn")
+    _, dc = backend("deepchain", "learn")
+    g = [b.hashes([b.genesis()])[0] for b in (fl, br, dc)]
+    assert g[0] == g[1] == g[2]
+    assert all(np.array_equal(fl.data.shard(i), br.data.shard(i)) for i in range(24))
+    for _ in range(6):
+        fm.step()
+    r = fm.recorder.rounds_frame()
+    assert r.sold_accuracy.iloc[:2].isna().all()
+    assert r.sold_accuracy.iloc[2] == pytest.approx(r.accuracy.iloc[2])
+    assert (r.sold_accuracy.iloc[3:5] == r.sold_accuracy.iloc[2]).all()
+    assert r.sold_accuracy.iloc[5] == pytest.approx(r.accuracy.iloc[5])

@@ -27,7 +27,8 @@ set-up.  One round:
      valid reveal executes; with fewer than Q_R after T_R the fallback applies: ``b-I``
      decides on the revealed scores (none revealed: no decision), ``b-II`` pushes the
      request back with a new committee, at most ``max_requeue`` times.
-   * the median decides (:func:`rules.accept`).  Flows: R_S to an accepted proposer, P_S
+   * the median of the revealed scores decides (:func:`rules.accept`); a member without
+     local validation data (NaN score) abstains (:func:`rules.scored`).  Flows: R_S to an accepted proposer, P_S
      slashed from a rejected one; R_C per seated committer, R_R per valid reveal, R_U to
      the executor; P_R slashed from withholders, P_C from bad revealers.  Penalties are
      burned from the deposit escrow; rewards are paid from ``TREASURY``, which is funded
@@ -62,7 +63,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from derelay.engine import Protocol
 from derelay.engine.ledger import to_nano
 
-from .rules import WMA, Request, accept, commitment, median, next_seed, vrf_u
+from .rules import WMA, Request, accept, commitment, median, next_seed, scored, vrf_u
 
 
 class BrainOptions(BaseModel):
@@ -357,9 +358,9 @@ class BrainProtocol(Protocol):
             if req.executor is None:  # b-I: the last valid revealer executes
                 req.executor = int(req.order[max(req.order.index(j) for j in rv)])
             seat[req.executor][2] += self.pay(req.executor, nano["r_u"], "reward_update")
-            sv = [req.revealed[i][0] for i in rv]
-            cv = [req.revealed[i][1] for i in rv]
-            decision = (accept(sv, cv if relative else None, p), float(median(sv)))
+            sv, cv = scored([req.revealed[i] for i in rv], relative)
+            if sv:  # every revealer without a score (no local data): no decision
+                decision = (accept(sv, cv if relative else None, p), float(median(sv)))
         plays.extend(seat.values())
         h_next = req.h_c  # pipelining: the next request's (2)-a starts when this one's ends
         if decision is None:

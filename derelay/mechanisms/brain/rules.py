@@ -44,6 +44,19 @@ def accept(sugg_scores: Sequence[Any], cur_scores: Sequence[Any] | None, p: Any)
     return bool(med >= median(cur_scores) - p.epsilon)
 
 
+def scored(values: Sequence[tuple[Any, Any]], relative: bool) -> tuple[list, list]:
+    """The revealed (suggestion, current) scores the median is taken over: a member without
+    local validation data (the torch backend's score is NaN there) has no score to order,
+    so it abstains (derelay's reading; the paper assumes every member can evaluate).  In
+    relative mode a member counts only when both of its scores are numbers."""
+
+    def num(x: Any) -> bool:
+        return x == x  # False only for NaN (floats, numpy floats; Fractions are numbers)
+
+    keep = [v for v in values if num(v[0]) and (not relative or num(v[1]))]
+    return [v[0] for v in keep], [v[1] for v in keep]
+
+
 class WMA:
     """Alg. 1 (aggregator-free federated learning): the weight of each accepted update.
 

@@ -152,11 +152,16 @@ class FLChainProtocol(Protocol):
             if self.learning is None:
                 from derelay.learning import make_learning
 
+                # the data (and the learning noise) from the shared "data" stream: the same
+                # shards, held-out set and genesis for every mechanism run with this seed
+                # (common random numbers, docs/ENGINE.md sec. 6); the protocol's own "learn"
+                # stream depends on its stream list and gave FLChain other data
+                data_seed = int(m.streams.shared("data").integers(0, 2**63))
                 self.learning = make_learning(
                     o.learning,
                     o.learning_config or None,
                     n_participants=n,
-                    seed_seq=m.streams.seed_seq("learn"),
+                    seed_seq=np.random.SeedSequence(data_seed),
                 )
         self.deposit = np.zeros(n, dtype=np.int64)  # each agent's frozen deposit (escrow)
         self.totals = {
@@ -606,6 +611,10 @@ class FLChainProtocol(Protocol):
             return
         p, m = self.p, self.model
         nn = self.nano
+        acc = getattr(self, "last_accuracy", None)
+        sold = [f for f in range(len(self.feds)) if not self.fed_halted[f] and not self.failed[f]]
+        if acc is not None and len(acc) and sold:
+            self.sold_accuracy = float(np.mean(acc[sold]))
         for f, g in enumerate(self.feds):
             n = g.size
             if not self.fed_halted[f] and not self.failed[f]:
@@ -677,6 +686,7 @@ class FLChainProtocol(Protocol):
         acc = getattr(self, "last_accuracy", None)
         ok = acc is not None and len(acc) > 0
         ctx.metric("accuracy", float(np.mean(acc)) if ok else np.nan)
+        ctx.metric("sold_accuracy", float(getattr(self, "sold_accuracy", np.nan)))
         honest = np.flatnonzero((self.fed_of >= 0) & (self.model.types.family == 0))
         ctx.metric(
             "honest_accuracy",
