@@ -339,6 +339,9 @@ def run_config(config: Mapping[str, Any]):
     if mech.name == "derelayl":
         options.setdefault("chain", "simulated" if config.get("forks") else "draw")
         options.setdefault("learning", config.get("learning", "abstract"))
+        # its standalone runs keep their historical learning stream; here the data are
+        # the engine's shared ones, as for every other mechanism
+        options.setdefault("data_stream", "shared")
     params = dict(config.get("mech_params") or {})
     for key, value in population_params(mech, int(config["n_participants"])).items():
         params.setdefault(key, value)

@@ -275,3 +275,40 @@ def test_the_documented_full_torch_comparison(tmp_path):
     report = (out / "report.md").read_text(encoding="utf-8")
     assert "## Design: paper_defaults" in report and "## Design: min_feasible" in report
     assert len(list((out / "figures").glob("*.png"))) >= 4
+
+
+def test_every_mechanism_learns_from_the_same_data_in_the_comparison():
+    """Common random numbers (issue 16): in a comparison run every mechanism's learning
+    comes from the engine's shared "data" stream, so for one seed all five start from the
+    same model and hold the same shards (DeRelayL and PoT used their own "learn" stream
+    once; DeRelayL's standalone runs still do, data_stream = "learn", for its golden files)."""
+    pytest.importorskip("torch")
+    import numpy as np
+
+    from derelay.engine import build_model
+    from experiments.compare import run_config
+
+    base = {
+        "learning": "torch",
+        "compute": "equal",
+        "trainers_per_round": 8,
+        "n_participants": 128,
+        "family": "honest",
+        "share": 0.0,
+    }
+    attr = {
+        "derelayl": "backend",
+        "pot": "learning",
+        "brain": "learn",
+        "flchain": "learning",
+        "deepchain": "learn",
+    }
+    backends = {}
+    for mech, name in attr.items():
+        model = build_model(run_config({**base, "mechanism": mech}), seed=11)
+        backends[mech] = getattr(model.protocol, name)
+    genesis = {m: b.hashes([b.genesis()])[0] for m, b in backends.items()}
+    assert len(set(genesis.values())) == 1, genesis
+    ref = backends["brain"].data
+    for mech, b in backends.items():
+        assert all(np.array_equal(b.data.shard(i), ref.shard(i)) for i in range(0, 128, 17)), mech

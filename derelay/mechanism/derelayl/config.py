@@ -119,6 +119,13 @@ class SimConfig(BaseModel):
     )
     learning: Literal["abstract", "torch"] = "abstract"
     learning_config: dict[str, Any] = Field(default_factory=dict)
+    data_stream: Literal["learn", "shared"] = Field(
+        "learn",
+        description="where the learning data and noise come from: DeRelayL's own 'learn' "
+        "stream ('learn': its historical runs, the golden files) or the engine's shared "
+        "'data' stream, the same for every mechanism run with the same seed ('shared': "
+        "derelay compare's common random numbers, docs/ENGINE.md sec. 6)",
+    )
 
     # --- strategies and dynamics ---------------------------------------------------------
     types: dict[str, float] = Field(

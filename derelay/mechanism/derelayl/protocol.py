@@ -127,7 +127,11 @@ class DeRelayLProtocol(Protocol):
         self.lineage = Lineage(capacity=4096, keep_all=cfg.keep_lineage)
         streams = m.streams
         self.rng = streams.rng("model")
-        self.backend = self._backend_override or make_backend(cfg, n, streams.seed_seq("learn"))
+        if cfg.data_stream == "shared":  # the same data as every mechanism with this seed
+            data_ss = np.random.SeedSequence(int(streams.shared("data").integers(0, 2**63)))
+        else:
+            data_ss = streams.seed_seq("learn")
+        self.backend = self._backend_override or make_backend(cfg, n, data_ss)
         g_backend = int(self.backend.genesis())
         self.genesis_owner = int(cfg.genesis_owner)
         self.genesis_node = int(

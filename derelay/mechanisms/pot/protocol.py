@@ -160,9 +160,11 @@ class PoTProtocol(Protocol):
             self.options = o = PoTOptions()
         from derelay.learning import make_learning
 
+        # data (and the learning noise) from the shared "data" stream: the same for every
+        # mechanism run with the same seed (common random numbers, docs/ENGINE.md sec. 6)
+        data_ss = np.random.SeedSequence(int(m.streams.shared("data").integers(0, 2**63)))
         self.learning = make_learning(
-            o.learning, dict(o.learning_config) or None, n_participants=m.n,
-            seed_seq=m.streams.seed_seq("learn"),
+            o.learning, dict(o.learning_config) or None, n_participants=m.n, seed_seq=data_ss
         )
         self.start = int(self.learning.genesis())
         self.client = lg.account("CLIENT")
