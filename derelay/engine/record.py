@@ -57,6 +57,8 @@ class Recorder:
         self.n_buckets = off
         self.bucket_names = [(r, a) for r in model.roles for a in model.role_strats[r]]
         self.util_rows: list[np.ndarray] = []
+        # bin offsets of the stats in :meth:`play`'s one bincount (stat j -> j * buckets)
+        self._offsets = np.arange(self.n_stats, dtype=np.int64) * self.n_buckets
         self._cur: np.ndarray | None = None
 
     # --- per round ---------------------------------------------------------------------
@@ -84,17 +86,29 @@ class Recorder:
         u = np.asarray(utility, dtype=np.float64)
         rev = u if revenue is None else np.asarray(revenue, np.float64)
         c = (rev - u) if cost is None else np.asarray(cost, np.float64)
-        cols = [(1, u), (2, rev), (3, c), (4, u * u)]
-        cols += [(idx[name], v) for name, v in stats.items()]
-        for k, col in cols:
-            if type(col) is np.ndarray and col.ndim == 1:
-                cur[k] += np.bincount(b, weights=col, minlength=nb)
-            elif np.ndim(col) == 0:
-                v = float(col)
+        # the array columns in one bincount over (stat, bucket): each bin still sums its
+        # column's entries in order, so the sums equal one bincount per column
+        rows: list[int] = []
+        cols: list[np.ndarray] = []
+        pairs = [(1, u), (2, rev), (3, c), (4, u * u)]
+        pairs += [(idx[name], v) for name, v in stats.items()]
+        for j, v in pairs:
+            if type(v) is np.ndarray and v.ndim == 1:
+                rows.append(j)
+                cols.append(v)
+            elif np.ndim(v) == 0:
+                v = float(v)
                 if v != 0.0:
-                    cur[k] += v * counts
+                    cur[j] += v * counts
             else:
-                cur[k] += np.bincount(b, weights=col, minlength=nb)
+                rows.append(j)
+                cols.append(np.asarray(v, dtype=np.float64).reshape(-1))
+        k = len(rows)
+        if not k:
+            return
+        key = self._offsets[:k, None] + b  # (k, m): bin of stat j, bucket b[i]
+        sums = np.bincount(key.ravel(), weights=np.concatenate(cols), minlength=k * nb)
+        cur[rows] += sums.reshape(k, nb)
 
     def play_one(self, role: str, code: int, utility, revenue=None, cost=None, **stats) -> None:
         """:meth:`play` of one player with strategy ``code`` (scalar arithmetic)."""

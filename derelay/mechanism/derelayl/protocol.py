@@ -232,8 +232,7 @@ class DeRelayLProtocol(Protocol):
         d["pair_t"] = mt.trainer
         d["pair_dep_mo"] = d["mo_dep"][mt.owner_pos]
         d["pair_dep_t"] = mt.t_deposit
-        lg.lock(d["pair_owner"], d["pair_dep_mo"])
-        lg.lock(d["pair_t"], d["pair_dep_t"])
+        lg.lock_parts(((d["pair_owner"], d["pair_dep_mo"]), (d["pair_t"], d["pair_dep_t"])))
         d["acc"]["n_matched"] = len(mt.trainer)
 
     def stage_deposit_block(self, ctx: RoundContext) -> None:
@@ -275,8 +274,12 @@ class DeRelayLProtocol(Protocol):
         # unpacked contracts are not on chain: refund, no training
         if n_packed < n_pairs:
             up = ~packed
-            lg.release(d["pair_owner"][up], d["pair_dep_mo"][up])
-            lg.release(d["pair_t"][up], d["pair_dep_t"][up])
+            lg.release_parts(
+                (
+                    (d["pair_owner"][up], d["pair_dep_mo"][up]),
+                    (d["pair_t"][up], d["pair_dep_t"][up]),
+                )
+            )
         pk = np.flatnonzero(packed)
         d["p_owner"], d["p_opos"], d["p_t"] = (
             d["pair_owner"][pk],
@@ -429,8 +432,7 @@ class DeRelayLProtocol(Protocol):
             ret_t = np.ones(npk, dtype=bool)
             ret_mo = np.ones(npk, dtype=bool)
         p_dep_t, p_dep_mo = d["p_dep_t"], d["p_dep_mo"]
-        lg.release(p_t[ret_t], p_dep_t[ret_t])
-        lg.release(p_owner[ret_mo], p_dep_mo[ret_mo])
+        lg.release_parts(((p_t[ret_t], p_dep_t[ret_t]), (p_owner[ret_mo], p_dep_mo[ret_mo])))
         lost_t = np.where(ret_t, 0, p_dep_t)
         lost_mo = np.where(ret_mo, 0, p_dep_mo)
         lost = int(lost_t.sum() + lost_mo.sum())
