@@ -470,7 +470,7 @@ class Ledger:
         self.balances[: self.n] += a
         self.minted += total
         if self.flow_mode == "full":
-            nz = np.flatnonzero(a)
+            nz = a.nonzero()[0]
             if nz.size:
                 self._log(reason, MINT, nz, a[nz])
         elif total:

@@ -373,7 +373,8 @@ class AbstractBackend:
         true = parent_val + gain
         measured = true + self.eval_sigma * z_eval
         exists = succeeded
-        ids = np.full(n, -1, dtype=np.int64)
+        ids = np.empty(n, dtype=np.int64)
+        ids.fill(-1)
         if exists.any():
             ids[exists] = self._add(true[exists])
         perf = np.where(exists, measured, np.nan)

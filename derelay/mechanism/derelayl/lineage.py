@@ -169,7 +169,7 @@ class CitationEngine:
             return out
         depth = lin.col("depth", sel)
         d = int(depth[0])
-        if np.any(depth != d):
+        if (depth != d).any():
             raise ValueError("selected models of one round must share one depth")
         if self.mode == "dense":
             return self._dense(sel)
@@ -199,7 +199,7 @@ class CitationEngine:
             span = int(parents.max()) - lo + 1
             if span <= 8 * parents.size:
                 merged = np.bincount(parents - lo, weights=cnt, minlength=span)
-                nz = np.flatnonzero(merged)
+                nz = merged.nonzero()[0]
                 nodes = nz.astype(np.int64) + lo
                 cnt = merged[nz].astype(np.int64)
             else:
@@ -269,7 +269,8 @@ class CitationEngine:
         leaves = self.leaves
         parents = lin.col("parent", sel)
         lo = int(leaves.min())
-        where = np.full(int(leaves.max()) - lo + 1, -1, dtype=np.int64)
+        where = np.empty(int(leaves.max()) - lo + 1, dtype=np.int64)
+        where.fill(-1)
         where[leaves - lo] = np.arange(len(leaves), dtype=np.int64)
         rel = parents - lo
         if int(rel.min()) < 0 or int(rel.max()) >= len(where):

@@ -57,8 +57,8 @@ def _desc_order(keys: np.ndarray, rng: np.random.Generator, top: int | None = No
     v = np.partition(neg, top - 1)[top - 1]
     if v != v:  # NaN at the cut: keep the full sort's NaN placement
         return perm[np.argsort(neg, kind="stable")[:top]]
-    less = np.flatnonzero(neg < v)
-    ties = np.flatnonzero(neg == v)[: top - len(less)]
+    less = (neg < v).nonzero()[0]
+    ties = (neg == v).nonzero()[0][: top - len(less)]
     cand = np.concatenate((less, ties))
     cand.sort()  # by permutation position, so that the stable sort below breaks ties alike
     return perm[cand[np.argsort(neg[cand], kind="stable")]]

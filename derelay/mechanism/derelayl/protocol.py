@@ -175,8 +175,7 @@ class DeRelayLProtocol(Protocol):
 
     # --- stages ----------------------------------------------------------------------------
     def stage_roles(self, ctx: RoundContext) -> None:
-        m, st, d = self.model, self.model.state, ctx.data
-        n = m.n
+        st, d = self.model.state, ctx.data
         d["burned0"], d["forfeited0"], d["minted0"] = (
             self.ledger.burned,
             self.ledger.slashed,
@@ -185,9 +184,9 @@ class DeRelayLProtocol(Protocol):
         d["acc"] = {}
         owners = self.owners
         st.role[owners] = ROLE_CODE[MO]
-        free = np.ones(n, dtype=bool)  # neither owner nor (below) candidate
+        free = self._true.copy()  # neither owner nor (below) candidate
         free[owners] = False
-        non_owner = np.flatnonzero(free)
+        non_owner = free.nonzero()[0]
         n_cand = int(max(0, min(self.n_mot - len(owners), len(non_owner))))
         cand = (
             np.sort(self.rng.choice(non_owner, size=n_cand, replace=False))
@@ -196,7 +195,7 @@ class DeRelayLProtocol(Protocol):
         )
         free[cand] = False
         d["owners"], d["cand"] = owners, cand
-        d["miners"] = np.flatnonzero(free)
+        d["miners"] = free.nonzero()[0]
         d["acc"]["n_candidates"] = n_cand
 
     def stage_bidding(self, ctx: RoundContext) -> None:
@@ -208,7 +207,7 @@ class DeRelayLProtocol(Protocol):
         gap = (v_latest - np.maximum(v_bid[cand], 0) + 1).astype(np.int64)
         want = gap * self.coin_nano
         bf = self._vec["bid_factor"][st.strategy[cand, ROLE_CODE[T]]]
-        if np.any(bf != 1.0):
+        if (bf != 1.0).any():
             want = np.floor(want * bf).astype(np.int64)
         d["bids"] = np.minimum(coins[cand], want)
         d["mo_dep"] = np.minimum(coins[owners], self.budget_nano) // self.limit
@@ -280,7 +279,7 @@ class DeRelayLProtocol(Protocol):
                     (d["pair_t"][up], d["pair_dep_t"][up]),
                 )
             )
-        pk = np.flatnonzero(packed)
+        pk = packed.nonzero()[0]
         d["p_owner"], d["p_opos"], d["p_t"] = (
             d["pair_owner"][pk],
             d["pair_owner_pos"][pk],
@@ -325,7 +324,7 @@ class DeRelayLProtocol(Protocol):
         sent = np.bincount(p_opos[transmitted], minlength=n_own) > 0  # per owner position
         st.cost[d["owners"][sent]] += c["transmit"]
         # lineage nodes for the submitted models
-        sub_pos = np.flatnonzero(submitted)
+        sub_pos = submitted.nonzero()[0]
         nodes = self.lineage.add(
             parent=parent_nodes[sub_pos],
             recipient=p_owner[sub_pos],
@@ -337,7 +336,8 @@ class DeRelayLProtocol(Protocol):
             lazy=~trains[sub_pos],
             pays=True,
         )
-        node_of = np.full(npk, -1, dtype=np.int64)
+        node_of = np.empty(npk, dtype=np.int64)
+        node_of.fill(-1)
         node_of[sub_pos] = nodes
         d.update(
             transmitted=transmitted,
@@ -384,7 +384,7 @@ class DeRelayLProtocol(Protocol):
         if rp is not None and tb is not None and tb.miner >= 0:
             n_enc = len(tb.payload["encrypted"])
             perf, submitted = d["perf"], d["submitted"]
-            rk = np.flatnonzero(submitted & np.isfinite(perf))
+            rk = (submitted & np.isfinite(perf)).nonzero()[0]
             rp.set_performances(p_t[rk], perf[rk], S.top_k(len(rk)))
 
             def sb_build(who: int, honest: bool) -> dict:
@@ -429,8 +429,8 @@ class DeRelayLProtocol(Protocol):
             ret_t = sel_mask | ~d["transmitted"]
             ret_mo = sel_mask
         else:  # the round is void: every packed deposit goes back
-            ret_t = np.ones(npk, dtype=bool)
-            ret_mo = np.ones(npk, dtype=bool)
+            ret_t = self._true[:npk].copy()
+            ret_mo = self._true[:npk].copy()
         p_dep_t, p_dep_mo = d["p_dep_t"], d["p_dep_mo"]
         lg.release_parts(((p_t[ret_t], p_dep_t[ret_t]), (p_owner[ret_mo], p_dep_mo[ret_mo])))
         lost_t = np.where(ret_t, 0, p_dep_t)
@@ -719,7 +719,7 @@ class DeRelayLProtocol(Protocol):
         out["wasted_jobs"] = int(np.count_nonzero(trained & ~sel))
         # deviant actions: every play this round of a non-Normal strategy; detected: the
         # ones penalised (a forfeited deposit, or a block forked away)
-        idx = np.flatnonzero(st.role != m.idle)
+        idx = (st.role != m.idle).nonzero()[0]
         codes = st.strategy[idx, st.role[idx].astype(np.int64)]
         dev = codes != 0
         out["deviant_actions"] = int(np.count_nonzero(dev))
