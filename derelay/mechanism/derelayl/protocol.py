@@ -445,17 +445,21 @@ class DeRelayLProtocol(Protocol):
             if to is not None and len(to):
                 share = lost // len(to)
                 np.add.at(st.revenue, to, share / NANO)
-        st.cost[p_t] += lost_t / NANO + d["t_cost"]  # each trainer appears once per round
+        cost_t = lost_t / NANO + d["t_cost"]
+        st.cost[p_t] += cost_t  # each trainer appears once per round
         # the owners' forfeits, summed per owner position (the owners are distinct, so
         # adding them at the owners equals adding the participant-sized bincount)
         owners = d["owners"]
-        st.cost[owners] += np.bincount(d["p_opos"], weights=lost_mo / NANO, minlength=len(owners))
+        lost_o = np.bincount(d["p_opos"], weights=lost_mo / NANO, minlength=len(owners))
+        st.cost[owners] += lost_o
         d.update(
             selected_pos=selected_pos,
             order=order,
             sel_mask=sel_mask,
             lost_t=lost_t,
             lost_mo=lost_mo,
+            cost_t=cost_t,
+            lost_o=lost_o,
             redistributed_share=share,
         )
 
@@ -512,16 +516,16 @@ class DeRelayLProtocol(Protocol):
         opos, n_own = d["p_opos"], len(owners)
 
         dep_mo, lost_mo = d["p_dep_mo"], d["lost_mo"]
-        # the per-owner sums by position in the owners array (counts: int, as floats)
-        sel_o = np.bincount(opos[sel], minlength=n_own).astype(np.float64)
-        cost_o = np.bincount(opos, weights=lost_mo / NANO, minlength=n_own)
+        # the per-owner sums by position in the owners array (counts: int; the recorder
+        # adds them as floats, the same values); the forfeits per owner are settlement's
+        sel_o = np.bincount(opos[sel], minlength=n_own)
         stake_o = np.bincount(opos, weights=dep_mo / NANO, minlength=n_own)
-        count_o = np.bincount(opos, minlength=n_own).astype(np.float64)
+        count_o = np.bincount(opos, minlength=n_own)
         returned_o = np.bincount(opos, weights=(dep_mo - lost_mo) / NANO, minlength=n_own)
         rev_o = sel_o * r_cited
         if red:
             rev_o += red * sel_o
-        cost_o += d["sent"] * S.cost["transmit"]
+        cost_o = d["lost_o"] + d["sent"] * S.cost["transmit"]
         ctx.play(
             MO,
             st.strategy[owners, ROLE_CODE[MO]],
@@ -534,8 +538,8 @@ class DeRelayLProtocol(Protocol):
             selected=sel_o,
             returned=returned_o,
         )
-        rev_t = d["v_gain_t"] + np.where(sel, red, 0.0)
-        cost_t = d["lost_t"] / NANO + d["t_cost"]
+        rev_t = d["v_gain_t"] + np.where(sel, red, 0.0) if red else d["v_gain_t"] + 0.0
+        cost_t = d["cost_t"]  # forfeits + operating costs (settlement's)
         dep_t = d["p_dep_t"]
         ctx.play(
             T,
@@ -545,9 +549,9 @@ class DeRelayLProtocol(Protocol):
             rev_t,
             cost_t,
             stake=dep_t / NANO,
-            gap=d["gap_t"].astype(np.float64),
-            count=d["submitted"].astype(np.float64),
-            selected=sel.astype(np.float64),
+            gap=d["gap_t"],  # ints and flags: the recorder sums them as floats
+            count=d["submitted"],
+            selected=sel,
             returned=(dep_t - d["lost_t"]) / NANO,
         )
         ebm = BLOCK_ROLE["EB"]
@@ -664,7 +668,8 @@ class DeRelayLProtocol(Protocol):
         row["share_older"] = int(counts[N_LATEST + 1]) / n
         row["share_none"] = 1.0 - int(counts.sum()) / n  # counts covers every holder once
         coins = lg.coins
-        row["mean_coins"] = float(coins.mean()) / NANO
+        # = coins.mean(): numpy's float64 sum over the count, without its wrapper
+        row["mean_coins"] = float(np.add.reduce(coins, dtype=np.float64) / coins.size) / NANO
         row["min_coins"] = int(coins.min()) / NANO
         row["max_coins"] = int(coins.max()) / NANO
         row["total_coins_nano"] = total
@@ -674,7 +679,8 @@ class DeRelayLProtocol(Protocol):
         res, sel, sub = d["res"], d["sel_mask"], d["submitted"]
         n_sel = len(d["selected_pos"])  # sel has exactly the selected positions set
         if n_sel:
-            row["mean_gain"] = float(np.asarray(res.gain, dtype=np.float64)[sel].mean())
+            g = np.asarray(res.gain, dtype=np.float64)[sel]
+            row["mean_gain"] = float(np.add.reduce(g) / g.size)  # = g.mean()
         else:
             row["mean_gain"] = np.nan
         lz = ~d["trains"] & sub
