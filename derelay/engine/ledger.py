@@ -465,14 +465,18 @@ class Ledger:
             raise ValueError(f"mint_dense needs {self.n} amounts, got shape {a.shape}")
         if a.size and a.min() < 0:
             raise LedgerError("a flow amount is negative")
-        total = exact_sum(a)
+        # the amounts are >= 0: their maximum is the magnitude bound of exact_sum
+        total = exact_sum(a, int(a.max()) if a.size > 1 else None)
         self._room(None, a, total, 1)
         self.balances[: self.n] += a
         self.minted += total
         if self.flow_mode == "full":
             nz = a.nonzero()[0]
-            if nz.size:
-                self._log(reason, MINT, nz, a[nz])
+            if nz.size:  # nz and a[nz] are fresh arrays: logged without copies
+                code = self._reasons.get(reason)
+                if code is None:
+                    code = self._reasons[reason] = len(self._reasons)
+                self._chunks.append((self.round, code, MINT, nz, a[nz]))
         elif total:
             self._log(reason, MINT, MANY, _pieces(total))
         return total

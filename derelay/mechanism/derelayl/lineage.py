@@ -164,9 +164,8 @@ class CitationEngine:
         """
         lin = self.lin
         sel = np.asarray(selected, dtype=np.int64)
-        out = np.zeros(self.n, dtype=self.trunk.dtype)
         if sel.size == 0:
-            return out
+            return np.zeros(self.n, dtype=self.trunk.dtype)
         depth = lin.col("depth", sel)
         d = int(depth[0])
         if (depth != d).any():
@@ -175,6 +174,7 @@ class CitationEngine:
             return self._dense(sel)
         if self.mode == "interval":
             return self._interval(sel, d)
+        out = np.zeros(self.n, dtype=self.trunk.dtype)
         nodes = np.unique(sel)
         cnt = np.bincount(np.searchsorted(nodes, sel), minlength=nodes.size).astype(np.int64)
         total = int(sel.size)
