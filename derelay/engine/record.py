@@ -60,6 +60,7 @@ class Recorder:
         # bin offsets of the stats in :meth:`play`'s one bincount (stat j -> j * buckets)
         self._offsets = np.arange(self.n_stats, dtype=np.int64) * self.n_buckets
         self._cur: np.ndarray | None = None
+        self._all_ids: np.ndarray | None = None  # arange(n), read-only (full agents table)
 
     # --- per round ---------------------------------------------------------------------
     def begin_round(self) -> None:
@@ -142,24 +143,40 @@ class Recorder:
         if m.round % self.record_every != 0:
             return
         st = m.state
-        idx = self.sample if self.sample is not None else np.arange(m.n)
-        role = st.role[idx]
+        if self.sample is not None:
+            idx = self.sample
+
+            def take(a: np.ndarray) -> np.ndarray:
+                return a[idx]  # a fresh copy
+
+        else:  # every agent: plain copies (the same values as indexing by arange(n))
+            idx = self._all_ids
+            if idx is None or len(idx) != m.n:
+                idx = self._all_ids = np.arange(m.n, dtype=np.int64)
+                idx.setflags(write=False)  # shared by the chunks (concatenated on output)
+
+            def take(a: np.ndarray) -> np.ndarray:
+                return a[: len(idx)].copy()
+
+        role = take(st.role)
         idle = m.idle
         rc = np.minimum(role, len(m.roles) - 1).astype(np.int64)
-        strat = st.strategy[idx, rc].astype(np.int16)
-        strat = np.where(role == idle, -1, strat)
+        strat = st.strategy[idx, rc].astype(np.int16, copy=False)
+        strat = np.where(role == idle, np.int16(-1), strat).astype(np.int16, copy=False)
+        rnd = np.empty(len(idx), dtype=np.int64)
+        rnd.fill(m.round)
         chunk = {
-            "round": np.full(len(idx), m.round, dtype=np.int64),
-            "agent_id": idx.astype(np.int64),
-            "role_code": role.astype(np.int8),
-            "strategy_code": strat.astype(np.int16),
-            "coins_nano": st.coins[idx].copy(),
+            "round": rnd,
+            "agent_id": idx if idx.dtype == np.int64 else idx.astype(np.int64),
+            "role_code": role.astype(np.int8, copy=False),
+            "strategy_code": strat,
+            "coins_nano": take(st.coins),
         }
         for name in m.protocol.agent_columns:
             chunk[name] = m.protocol.agent_column(name, idx)
-        chunk["utility"] = st.utility[idx].copy()
-        chunk["revenue"] = st.revenue[idx].copy()
-        chunk["cost"] = st.cost[idx].copy()
+        chunk["utility"] = take(st.utility)
+        chunk["revenue"] = take(st.revenue)
+        chunk["cost"] = take(st.cost)
         self.agent_chunks.append(chunk)
 
     # --- tables ---------------------------------------------------------------------------
