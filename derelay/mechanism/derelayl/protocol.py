@@ -300,7 +300,7 @@ class DeRelayLProtocol(Protocol):
         broadcasts = self._vec["broadcasts"][ts]
         parent_nodes = self.owner_nodes[p_opos]
         parent_depth = self.lineage.col("depth", parent_nodes)
-        d["v_before_t"] = st.version[p_t].copy()
+        d["v_before_t"] = st.version[p_t]  # a gather: already a copy
         succ = transmitted & (~trains | (self.rng.random(npk) < self.p.p_train_success))
         res = self.backend.train_round(
             ctx.round, self.owner_backend[p_opos], p_t, ~trains, succ & transmitted
@@ -312,8 +312,9 @@ class DeRelayLProtocol(Protocol):
         if cfg.failed_keeps_received:
             tr = p_t[transmitted]
             st.version_own[tr] = np.maximum(st.version_own[tr], parent_depth[transmitted])
-        th = p_t[has_model & trains]
-        st.version_own[th] = np.maximum(st.version_own[th], parent_depth[has_model & trains] + 1)
+        hm_tr = has_model & trains
+        th = p_t[hm_tr]
+        st.version_own[th] = np.maximum(st.version_own[th], parent_depth[hm_tr] + 1)
         st.last_perf[p_t[has_model]] = perf[has_model]
         # trainers' operating costs (Table II, eqs. 31-38)
         c = S.cost
