@@ -121,6 +121,7 @@ class DeRelayLProtocol(Protocol):
         st.cited = np.zeros(n, dtype=np.int64)  # citation rewards received (nano)
         self._vec = self._behaviour_vectors()
         self._any_hook = bool(self._vec["has_hook"].any())
+        self._bid_factor_one = bool((self._vec["bid_factor"] == 1.0).all())
         self._all_valid = {r: bool(self._vec[f"valid_{r}"].all()) for r in BLOCK_ROLE.values()}
         self._true = np.ones(n, dtype=bool)  # read-only: sliced as "all valid" masks
         self._true.setflags(write=False)
@@ -204,11 +205,12 @@ class DeRelayLProtocol(Protocol):
         coins = self.ledger.coins
         v_latest = int(self.lineage.col("depth", self.owner_nodes[:1])[0])
         v_bid = st.version if cfg.bid_counts_ebm_copies else st.version_own
-        gap = (v_latest - np.maximum(v_bid[cand], 0) + 1).astype(np.int64)
+        gap = (v_latest - np.maximum(v_bid[cand], 0) + 1).astype(np.int64, copy=False)
         want = gap * self.coin_nano
-        bf = self._vec["bid_factor"][st.strategy[cand, ROLE_CODE[T]]]
-        if (bf != 1.0).any():
-            want = np.floor(want * bf).astype(np.int64)
+        if not self._bid_factor_one:  # some trainer strategy scales its bid
+            bf = self._vec["bid_factor"][st.strategy[cand, ROLE_CODE[T]]]
+            if (bf != 1.0).any():
+                want = np.floor(want * bf).astype(np.int64)
         d["bids"] = np.minimum(coins[cand], want)
         d["mo_dep"] = np.minimum(coins[owners], self.budget_nano) // self.limit
 
@@ -257,7 +259,7 @@ class DeRelayLProtocol(Protocol):
         packed = np.zeros(n_pairs, dtype=bool)
         if db.miner >= 0 and rp is not None:
             packed = rp.packed(db.payload)  # the contracts the main-chain DB packs
-            n_packed = int(packed.sum())
+            n_packed = int(np.count_nonzero(packed))
             self._pay_block(db.miner, "DB", n_packed, d)
         elif db.miner >= 0:
             frac = float(self._vec["pack"][st.strategy[db.miner, ROLE_CODE[dbm]]])
@@ -266,7 +268,7 @@ class DeRelayLProtocol(Protocol):
             else:
                 k = int(math.floor(frac * n_pairs))
                 packed[self.rng.permutation(n_pairs)[:k]] = True
-            n_packed = int(packed.sum())
+            n_packed = int(np.count_nonzero(packed))
             self._pay_block(db.miner, "DB", n_packed, d)
         else:
             n_packed = 0
@@ -638,8 +640,8 @@ class DeRelayLProtocol(Protocol):
         n = m.n
         v = st.version
         latest = int(v.max())
-        has = v >= 0
-        counts = np.bincount(np.minimum(latest - v[has], N_LATEST + 1), minlength=N_LATEST + 2)
+        held = v[v >= 0]
+        counts = np.bincount(np.minimum(latest - held, N_LATEST + 1), minlength=N_LATEST + 2)
         total = lg.total()
         minted, burned, escrow, slashed = lg.minted, lg.burned, lg.escrow, lg.slashed
         row = {
@@ -667,7 +669,7 @@ class DeRelayLProtocol(Protocol):
         for k, c in enumerate(counts[: N_LATEST + 1].tolist()):
             row[f"share_latest_{k}"] = c / n
         row["share_older"] = int(counts[N_LATEST + 1]) / n
-        row["share_none"] = 1.0 - int(counts.sum()) / n  # counts covers every holder once
+        row["share_none"] = 1.0 - held.size / n  # counts covers every holder once
         coins = lg.coins
         # = coins.mean(): numpy's float64 sum over the count, without its wrapper
         row["mean_coins"] = float(np.add.reduce(coins, dtype=np.float64) / coins.size) / NANO
