@@ -521,7 +521,7 @@ class Ledger:
         who, a = self._aligned(who, amounts)
         if a.size == 0:
             return 0
-        total = exact_sum(a)
+        total = exact_sum(a, int(a.max()) if a.size > 1 else None)  # a >= 0 (_aligned)
         if total > self.escrow:
             raise LedgerError(f"release of {total} exceeds the escrow {self.escrow}")
         self._credit(who, a, total)
@@ -549,7 +549,7 @@ class Ledger:
         who, a = self._joined(parts)
         if a.size == 0:
             return 0
-        total = exact_sum(a)
+        total = exact_sum(a, int(a.max()) if a.size > 1 else None)  # a >= 0 (_aligned)
         if total > self.escrow:
             raise LedgerError(f"release of {total} exceeds the escrow {self.escrow}")
         self._credit(who, a, total)
