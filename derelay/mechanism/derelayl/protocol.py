@@ -281,15 +281,17 @@ class DeRelayLProtocol(Protocol):
                     (d["pair_t"][up], d["pair_dep_t"][up]),
                 )
             )
-        pk = packed.nonzero()[0]
-        d["p_owner"], d["p_opos"], d["p_t"] = (
-            d["pair_owner"][pk],
-            d["pair_owner_pos"][pk],
-            d["pair_t"][pk],
-        )
-        d["p_dep_mo"], d["p_dep_t"] = d["pair_dep_mo"][pk], d["pair_dep_t"][pk]
+        keys = ("owner", "opos", "t", "dep_mo", "dep_t")
+        cols = ("pair_owner", "pair_owner_pos", "pair_t", "pair_dep_mo", "pair_dep_t")
+        if n_packed == n_pairs:  # every contract packed: the pair arrays themselves
+            for k, c in zip(keys, cols, strict=True):
+                d["p_" + k] = d[c]
+        else:
+            pk = packed.nonzero()[0]
+            for k, c in zip(keys, cols, strict=True):
+                d["p_" + k] = d[c][pk]
         st.role[d["p_t"]] = ROLE_CODE[T]
-        d["acc"]["n_trainers"] = len(pk)
+        d["acc"]["n_trainers"] = n_packed
 
     def stage_training(self, ctx: RoundContext) -> None:
         st, d, cfg, S = self.model.state, ctx.data, self.model.cfg, self.settlement
