@@ -505,10 +505,11 @@ class DeRelayLProtocol(Protocol):
         np.maximum(st.version, st.version_own, out=st.version)
         # model value the trainers gained (Table II: (V_RecM - V_Now^T [+1]) (c))
         p_t, v_before_t = d["p_t"], d["v_before_t"]
-        v_gain_t = np.maximum(st.version[p_t] - np.maximum(v_before_t, -1), 0) * coin_f
+        v_held = np.maximum(v_before_t, -1)
+        v_gain_t = np.maximum(st.version[p_t] - v_held, 0) * coin_f
         st.revenue[p_t] += v_gain_t
         d["v_gain_t"] = v_gain_t
-        d["gap_t"] = np.where(d["transmitted"], parent_depth - np.maximum(v_before_t, -1), 0)
+        d["gap_t"] = np.where(d["transmitted"], parent_depth - v_held, 0)
 
     def stage_accounting(self, ctx: RoundContext) -> None:
         """Realised utility per (role, strategy): owners, trainers, valid-block miners."""
@@ -580,9 +581,12 @@ class DeRelayLProtocol(Protocol):
     def stage_next_owners(self, ctx: RoundContext) -> None:
         d, cfg = ctx.data, self.model.cfg
         res, selected_pos = d["res"], d["selected_pos"]
-        stale_models = res.model_ids[d["has_model"] & ~d["sel_mask"]]
+        forget = hasattr(self.backend, "forget_before")
+        # the models no longer needed (only a backend without forget_before is told)
+        stale_models = None if forget else res.model_ids[d["has_model"] & ~d["sel_mask"]]
         if len(selected_pos):
-            stale_models = np.concatenate([stale_models, self.owner_backend])
+            if not forget:
+                stale_models = np.concatenate([stale_models, self.owner_backend])
             self.owners = d["p_t"][selected_pos]
             self.owner_nodes = d["sel_nodes"]
             self.owner_backend = res.model_ids[selected_pos]
@@ -590,7 +594,7 @@ class DeRelayLProtocol(Protocol):
         elif d["chain_ok"] and cfg.on_no_selection == "halt":
             self.halted = True
         # else: the owners stay owners
-        if hasattr(self.backend, "forget_before"):
+        if forget:
             self.backend.forget_before(int(self.owner_backend.min()))
         else:
             keep = np.isin(stale_models, self.owner_backend, invert=True)
