@@ -109,7 +109,10 @@ class Recorder:
             return
         key = self._offsets[:k, None] + b  # (k, m): bin of stat j, bucket b[i]
         sums = np.bincount(key.ravel(), weights=np.concatenate(cols), minlength=k * nb)
-        cur[rows] += sums.reshape(k, nb)
+        if rows[-1] - rows[0] == k - 1 and rows == list(range(rows[0], rows[0] + k)):
+            cur[rows[0] : rows[0] + k] += sums.reshape(k, nb)  # consecutive stats: a view
+        else:
+            cur[rows] += sums.reshape(k, nb)
 
     def play_one(self, role: str, code: int, utility, revenue=None, cost=None, **stats) -> None:
         """:meth:`play` of one player with strategy ``code`` (scalar arithmetic)."""
