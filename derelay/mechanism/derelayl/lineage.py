@@ -324,7 +324,7 @@ class CitationEngine:
             else:
                 np.add.at(self.trunk, t_rec[fp], 1)
             self.top_depth = new_top
-        self.tree = tree[:, keep]
+        self.tree = tree.take(keep.nonzero()[0], axis=1)  # = tree[:, keep], C-ordered
         self.leaves = new_leaves
         self.tree_size = self.tree.shape[1]
         self.lin.compact(int(new_leaves.min()))
