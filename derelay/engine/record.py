@@ -114,6 +114,68 @@ class Recorder:
         else:
             cur[rows] += sums.reshape(k, nb)
 
+    def play_many(self, plays) -> None:
+        """:meth:`play` of several roles at once: ``plays`` holds ``(role, codes, utility,
+        revenue, cost, stats)`` tuples.  Distinct roles have disjoint buckets, so one
+        bincount over all of them gives every bin the same sum, in the same order, as one
+        :meth:`play` per role (plays that share a role are recorded one by one)."""
+        if len({p[0] for p in plays}) != len(plays):
+            for role, codes, utility, revenue, cost, stats in plays:
+                self.play(role, codes, utility, revenue, cost, **stats)
+            return
+        cur, idx, off, nb = self._cur, self._stat_index, self._offsets, self.n_buckets
+        bs: list[np.ndarray] = []
+        keys: list[np.ndarray] = []
+        ws: list[np.ndarray] = []
+        for role, codes, utility, revenue, cost, stats in plays:
+            if type(codes) is not np.ndarray or codes.dtype != np.int64 or codes.ndim != 1:
+                codes = np.asarray(codes, dtype=np.int64).reshape(-1)
+            m = codes.size
+            if m == 0:
+                continue
+            if m == 1:
+                self.play_one(role, int(codes[0]), utility, revenue, cost, **stats)
+                continue
+            base = self.bucket_base[role]
+            b = codes + base if base else codes
+            u = np.asarray(utility, dtype=np.float64)
+            rev = u if revenue is None else np.asarray(revenue, np.float64)
+            c = (rev - u) if cost is None else np.asarray(cost, np.float64)
+            rows: list[int] = []
+            pairs = [(1, u), (2, rev), (3, c), (4, u * u)]
+            pairs += [(idx[name], v) for name, v in stats.items()]
+            counts = None
+            for j, v in pairs:
+                if type(v) is np.ndarray and v.ndim == 1:
+                    rows.append(j)
+                    ws.append(v)
+                elif np.ndim(v) == 0:
+                    v = float(v)
+                    if v != 0.0:
+                        if counts is None:
+                            counts = np.bincount(b, minlength=nb)
+                        cur[j] += v * counts
+                else:
+                    rows.append(j)
+                    ws.append(np.asarray(v, dtype=np.float64).reshape(-1))
+            bs.append(b)
+            if rows:
+                k = len(rows)
+                if rows[-1] - rows[0] == k - 1 and rows == list(range(rows[0], rows[0] + k)):
+                    key = off[rows[0] : rows[0] + k, None] + b
+                else:
+                    key = off[rows][:, None] + b
+                keys.append(key.ravel())
+        if not bs:
+            return
+        cur[0] += np.bincount(bs[0] if len(bs) == 1 else np.concatenate(bs), minlength=nb)
+        if keys:
+            w = np.concatenate(ws)
+            key = keys[0] if len(keys) == 1 else np.concatenate(keys)
+            cur += np.bincount(key, weights=w, minlength=self.n_stats * nb).reshape(
+                self.n_stats, nb
+            )
+
     def play_one(self, role: str, code: int, utility, revenue=None, cost=None, **stats) -> None:
         """:meth:`play` of one player with strategy ``code`` (scalar arithmetic)."""
         j = self.bucket_base[role] + code

@@ -532,33 +532,24 @@ class DeRelayLProtocol(Protocol):
         if red:
             rev_o += red * sel_o
         cost_o = d["lost_o"] + d["sent"] * S.cost["transmit"]
-        ctx.play(
-            MO,
-            st.strategy[owners, ROLE_CODE[MO]],
-            owners,
-            rev_o - cost_o,
-            rev_o,
-            cost_o,
-            stake=stake_o,
-            count=count_o,
-            selected=sel_o,
-            returned=returned_o,
-        )
         rev_t = d["v_gain_t"] + np.where(sel, red, 0.0) if red else d["v_gain_t"] + 0.0
         cost_t = d["cost_t"]  # forfeits + operating costs (settlement's)
         dep_t = d["p_dep_t"]
-        ctx.play(
-            T,
-            st.strategy[p_t, ROLE_CODE[T]],
-            p_t,
-            rev_t - cost_t,
-            rev_t,
-            cost_t,
-            stake=dep_t / NANO,
-            gap=d["gap_t"],  # ints and flags: the recorder sums them as floats
-            count=d["submitted"],
-            selected=sel,
-            returned=(dep_t - d["lost_t"]) / NANO,
+        # owners' and trainers' plays in one recorder call (ints and flags are summed as
+        # floats: the same values)
+        mo_stats = {"stake": stake_o, "count": count_o, "selected": sel_o, "returned": returned_o}
+        t_stats = {
+            "stake": dep_t / NANO,
+            "gap": d["gap_t"],
+            "count": d["submitted"],
+            "selected": sel,
+            "returned": (dep_t - d["lost_t"]) / NANO,
+        }
+        self.model.recorder.play_many(
+            (
+                (MO, st.strategy[owners, ROLE_CODE[MO]], rev_o - cost_o, rev_o, cost_o, mo_stats),
+                (T, st.strategy[p_t, ROLE_CODE[T]], rev_t - cost_t, rev_t, cost_t, t_stats),
+            )
         )
         ebm = BLOCK_ROLE["EB"]
         play_one = self.model.recorder.play_one
