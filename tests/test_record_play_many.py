@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from derelay.engine import record
 from derelay.model import DeRelayModel, SimConfig
 
 
@@ -30,8 +31,11 @@ def _plays(rng, recorder, roles):
     return out
 
 
+@pytest.mark.parametrize("fuse_max", [2048, 2])
 @pytest.mark.parametrize("roles", [("MO", "T"), ("T", "MO", "DBM"), ("T", "T"), ("MO",)])
-def test_play_many_equals_plays(recorder, roles):
+def test_play_many_equals_plays(recorder, roles, fuse_max, monkeypatch):
+    """Also with fusing off (FUSE_MAX = 2: one bincount per column)."""
+    monkeypatch.setattr(record, "FUSE_MAX", fuse_max)
     rng = np.random.default_rng(len(roles))
     for _ in range(20):
         plays = _plays(rng, recorder, roles)
@@ -44,3 +48,22 @@ def test_play_many_equals_plays(recorder, roles):
         recorder._cur = start.copy()
         recorder.play_many(plays)
         assert np.array_equal(recorder._cur, one_by_one)
+
+
+def test_fused_and_per_column_sums_equal(recorder, monkeypatch):
+    rng = np.random.default_rng(7)
+    plays = _plays(rng, recorder, ("MO", "T", "DBM"))
+    out = []
+    for fuse_max in (2048, 0):
+        monkeypatch.setattr(record, "FUSE_MAX", fuse_max)
+        recorder.begin_round()
+        for role, codes, u, rev, c, stats in plays:
+            recorder.play(role, codes, u, rev, c, **stats)
+        out.append(recorder._cur.copy())
+    assert np.array_equal(out[0], out[1])
+
+
+def test_misaligned_column_is_refused(recorder):
+    recorder.begin_round()
+    with pytest.raises(ValueError, match="expected"):
+        recorder.play("T", np.array([0, 1, 0]), np.ones(3), stake=np.ones(2))

@@ -28,6 +28,9 @@ from .ledger import NANO
 AUTO_SAMPLE_ABOVE = 20_000
 AUTO_SAMPLE = 1_000
 BASE_STATS = ("n", "utility", "revenue", "cost", "utility_sq")
+#: Plays of at most this many players are summed in one bincount over (stat, bucket);
+#: longer ones with one bincount per column (the same sums: no (stats, plays) key array)
+FUSE_MAX = 2048
 
 
 class Recorder:
@@ -107,6 +110,15 @@ class Recorder:
         k = len(rows)
         if not k:
             return
+        if m > FUSE_MAX:  # long columns: one bincount each (no (k, m) key to build)
+            for j, col in zip(rows, cols, strict=True):
+                if col.shape != (m,):
+                    raise ValueError(f"a play column has shape {col.shape}, expected ({m},)")
+                cur[j] += np.bincount(b, weights=col, minlength=nb)
+            return
+        for col in cols:
+            if col.shape != (m,):
+                raise ValueError(f"a play column has shape {col.shape}, expected ({m},)")
         key = self._offsets[:k, None] + b  # (k, m): bin of stat j, bucket b[i]
         sums = np.bincount(key.ravel(), weights=np.concatenate(cols), minlength=k * nb)
         if rows[-1] - rows[0] == k - 1 and rows == list(range(rows[0], rows[0] + k)):
@@ -119,7 +131,7 @@ class Recorder:
         revenue, cost, stats)`` tuples.  Distinct roles have disjoint buckets, so one
         bincount over all of them gives every bin the same sum, in the same order, as one
         :meth:`play` per role (plays that share a role are recorded one by one)."""
-        if len({p[0] for p in plays}) != len(plays):
+        if len({p[0] for p in plays}) != len(plays) or sum(np.size(p[1]) for p in plays) > FUSE_MAX:
             for role, codes, utility, revenue, cost, stats in plays:
                 self.play(role, codes, utility, revenue, cost, **stats)
             return
@@ -146,18 +158,19 @@ class Recorder:
             pairs += [(idx[name], v) for name, v in stats.items()]
             counts = None
             for j, v in pairs:
-                if type(v) is np.ndarray and v.ndim == 1:
-                    rows.append(j)
-                    ws.append(v)
-                elif np.ndim(v) == 0:
-                    v = float(v)
-                    if v != 0.0:
-                        if counts is None:
-                            counts = np.bincount(b, minlength=nb)
-                        cur[j] += v * counts
-                else:
-                    rows.append(j)
-                    ws.append(np.asarray(v, dtype=np.float64).reshape(-1))
+                if not (type(v) is np.ndarray and v.ndim == 1):
+                    if np.ndim(v) == 0:
+                        v = float(v)
+                        if v != 0.0:
+                            if counts is None:
+                                counts = np.bincount(b, minlength=nb)
+                            cur[j] += v * counts
+                        continue
+                    v = np.asarray(v, dtype=np.float64).reshape(-1)
+                if v.shape[0] != m:
+                    raise ValueError(f"a play column has {v.shape[0]} entries, expected {m}")
+                rows.append(j)
+                ws.append(v)
             bs.append(b)
             if rows:
                 k = len(rows)
