@@ -34,7 +34,8 @@ def _rank_weights(n: int) -> np.ndarray:
 
 def gini(values: np.ndarray) -> float:
     """Gini coefficient of non-negative values (0: equal; -> 1: one holds everything)."""
-    a = np.sort(np.asarray(values, dtype=np.float64))
+    a = np.array(values, dtype=np.float64)  # a copy, sorted in place
+    a.sort()
     n = a.size
     total = a.sum()
     if n == 0 or total <= 0:
@@ -59,9 +60,13 @@ def standard_columns(model) -> dict[str, float]:
     """The columns above for ``model`` at the end of its current round."""
     n = model.n
     out: dict[str, float] = {}
-    out["gini_coins"] = (
-        gini(np.maximum(model.ledger.coins[:n], 0)) if gini_due(n, model.round) else float("nan")
-    )
+    lg = model.ledger
+    if gini_due(n, model.round):
+        coins = lg.coins[:n]
+        # without overdrafts no balance is negative: the clip would be the identity
+        out["gini_coins"] = gini(np.maximum(coins, 0) if lg.allow_overdraft else coins)
+    else:
+        out["gini_coins"] = float("nan")
     # the normal shares change only when the strategy shares do (a cached dict per
     # profile): computed once per profile, not once per round
     shares = model.strategy_shares()

@@ -28,6 +28,9 @@ from .ledger import NANO
 AUTO_SAMPLE_ABOVE = 20_000
 AUTO_SAMPLE = 1_000
 BASE_STATS = ("n", "utility", "revenue", "cost", "utility_sq")
+#: Plays of at most this many players are summed in one bincount over (stat, bucket);
+#: longer ones with one bincount per column (the same sums: no (stats, plays) key array)
+FUSE_MAX = 2048
 
 
 class Recorder:
@@ -57,7 +60,10 @@ class Recorder:
         self.n_buckets = off
         self.bucket_names = [(r, a) for r in model.roles for a in model.role_strats[r]]
         self.util_rows: list[np.ndarray] = []
+        # bin offsets of the stats in :meth:`play`'s one bincount (stat j -> j * buckets)
+        self._offsets = np.arange(self.n_stats, dtype=np.int64) * self.n_buckets
         self._cur: np.ndarray | None = None
+        self._all_ids: np.ndarray | None = None  # arange(n), read-only (full agents table)
 
     # --- per round ---------------------------------------------------------------------
     def begin_round(self) -> None:
@@ -84,17 +90,104 @@ class Recorder:
         u = np.asarray(utility, dtype=np.float64)
         rev = u if revenue is None else np.asarray(revenue, np.float64)
         c = (rev - u) if cost is None else np.asarray(cost, np.float64)
-        cols = [(1, u), (2, rev), (3, c), (4, u * u)]
-        cols += [(idx[name], v) for name, v in stats.items()]
-        for k, col in cols:
-            if type(col) is np.ndarray and col.ndim == 1:
-                cur[k] += np.bincount(b, weights=col, minlength=nb)
-            elif np.ndim(col) == 0:
-                v = float(col)
+        # the array columns in one bincount over (stat, bucket): each bin still sums its
+        # column's entries in order, so the sums equal one bincount per column
+        rows: list[int] = []
+        cols: list[np.ndarray] = []
+        pairs = [(1, u), (2, rev), (3, c), (4, u * u)]
+        pairs += [(idx[name], v) for name, v in stats.items()]
+        for j, v in pairs:
+            if type(v) is np.ndarray and v.ndim == 1:
+                rows.append(j)
+                cols.append(v)
+            elif np.ndim(v) == 0:
+                v = float(v)
                 if v != 0.0:
-                    cur[k] += v * counts
+                    cur[j] += v * counts
             else:
-                cur[k] += np.bincount(b, weights=col, minlength=nb)
+                rows.append(j)
+                cols.append(np.asarray(v, dtype=np.float64).reshape(-1))
+        k = len(rows)
+        if not k:
+            return
+        if m > FUSE_MAX:  # long columns: one bincount each (no (k, m) key to build)
+            for j, col in zip(rows, cols, strict=True):
+                if col.shape != (m,):
+                    raise ValueError(f"a play column has shape {col.shape}, expected ({m},)")
+                cur[j] += np.bincount(b, weights=col, minlength=nb)
+            return
+        for col in cols:
+            if col.shape != (m,):
+                raise ValueError(f"a play column has shape {col.shape}, expected ({m},)")
+        key = self._offsets[:k, None] + b  # (k, m): bin of stat j, bucket b[i]
+        sums = np.bincount(key.ravel(), weights=np.concatenate(cols), minlength=k * nb)
+        if rows[-1] - rows[0] == k - 1 and rows == list(range(rows[0], rows[0] + k)):
+            cur[rows[0] : rows[0] + k] += sums.reshape(k, nb)  # consecutive stats: a view
+        else:
+            cur[rows] += sums.reshape(k, nb)
+
+    def play_many(self, plays) -> None:
+        """:meth:`play` of several roles at once: ``plays`` holds ``(role, codes, utility,
+        revenue, cost, stats)`` tuples.  Distinct roles have disjoint buckets, so one
+        bincount over all of them gives every bin the same sum, in the same order, as one
+        :meth:`play` per role (plays that share a role are recorded one by one)."""
+        if len({p[0] for p in plays}) != len(plays) or sum(np.size(p[1]) for p in plays) > FUSE_MAX:
+            for role, codes, utility, revenue, cost, stats in plays:
+                self.play(role, codes, utility, revenue, cost, **stats)
+            return
+        cur, idx, off, nb = self._cur, self._stat_index, self._offsets, self.n_buckets
+        bs: list[np.ndarray] = []
+        keys: list[np.ndarray] = []
+        ws: list[np.ndarray] = []
+        for role, codes, utility, revenue, cost, stats in plays:
+            if type(codes) is not np.ndarray or codes.dtype != np.int64 or codes.ndim != 1:
+                codes = np.asarray(codes, dtype=np.int64).reshape(-1)
+            m = codes.size
+            if m == 0:
+                continue
+            if m == 1:
+                self.play_one(role, int(codes[0]), utility, revenue, cost, **stats)
+                continue
+            base = self.bucket_base[role]
+            b = codes + base if base else codes
+            u = np.asarray(utility, dtype=np.float64)
+            rev = u if revenue is None else np.asarray(revenue, np.float64)
+            c = (rev - u) if cost is None else np.asarray(cost, np.float64)
+            rows: list[int] = []
+            pairs = [(1, u), (2, rev), (3, c), (4, u * u)]
+            pairs += [(idx[name], v) for name, v in stats.items()]
+            counts = None
+            for j, v in pairs:
+                if not (type(v) is np.ndarray and v.ndim == 1):
+                    if np.ndim(v) == 0:
+                        v = float(v)
+                        if v != 0.0:
+                            if counts is None:
+                                counts = np.bincount(b, minlength=nb)
+                            cur[j] += v * counts
+                        continue
+                    v = np.asarray(v, dtype=np.float64).reshape(-1)
+                if v.shape[0] != m:
+                    raise ValueError(f"a play column has {v.shape[0]} entries, expected {m}")
+                rows.append(j)
+                ws.append(v)
+            bs.append(b)
+            if rows:
+                k = len(rows)
+                if rows[-1] - rows[0] == k - 1 and rows == list(range(rows[0], rows[0] + k)):
+                    key = off[rows[0] : rows[0] + k, None] + b
+                else:
+                    key = off[rows][:, None] + b
+                keys.append(key.ravel())
+        if not bs:
+            return
+        cur[0] += np.bincount(bs[0] if len(bs) == 1 else np.concatenate(bs), minlength=nb)
+        if keys:
+            w = np.concatenate(ws)
+            key = keys[0] if len(keys) == 1 else np.concatenate(keys)
+            cur += np.bincount(key, weights=w, minlength=self.n_stats * nb).reshape(
+                self.n_stats, nb
+            )
 
     def play_one(self, role: str, code: int, utility, revenue=None, cost=None, **stats) -> None:
         """:meth:`play` of one player with strategy ``code`` (scalar arithmetic)."""
@@ -128,24 +221,40 @@ class Recorder:
         if m.round % self.record_every != 0:
             return
         st = m.state
-        idx = self.sample if self.sample is not None else np.arange(m.n)
-        role = st.role[idx]
+        if self.sample is not None:
+            idx = self.sample
+
+            def take(a: np.ndarray) -> np.ndarray:
+                return a[idx]  # a fresh copy
+
+        else:  # every agent: plain copies (the same values as indexing by arange(n))
+            idx = self._all_ids
+            if idx is None or len(idx) != m.n:
+                idx = self._all_ids = np.arange(m.n, dtype=np.int64)
+                idx.setflags(write=False)  # shared by the chunks (concatenated on output)
+
+            def take(a: np.ndarray) -> np.ndarray:
+                return a[: len(idx)].copy()
+
+        role = take(st.role)
         idle = m.idle
         rc = np.minimum(role, len(m.roles) - 1).astype(np.int64)
-        strat = st.strategy[idx, rc].astype(np.int16)
-        strat = np.where(role == idle, -1, strat)
+        strat = st.strategy[idx, rc].astype(np.int16, copy=False)
+        strat = np.where(role == idle, np.int16(-1), strat).astype(np.int16, copy=False)
+        rnd = np.empty(len(idx), dtype=np.int64)
+        rnd.fill(m.round)
         chunk = {
-            "round": np.full(len(idx), m.round, dtype=np.int64),
-            "agent_id": idx.astype(np.int64),
-            "role_code": role.astype(np.int8),
-            "strategy_code": strat.astype(np.int16),
-            "coins_nano": st.coins[idx].copy(),
+            "round": rnd,
+            "agent_id": idx if idx.dtype == np.int64 else idx.astype(np.int64),
+            "role_code": role.astype(np.int8, copy=False),
+            "strategy_code": strat,
+            "coins_nano": take(st.coins),
         }
         for name in m.protocol.agent_columns:
             chunk[name] = m.protocol.agent_column(name, idx)
-        chunk["utility"] = st.utility[idx].copy()
-        chunk["revenue"] = st.revenue[idx].copy()
-        chunk["cost"] = st.cost[idx].copy()
+        chunk["utility"] = take(st.utility)
+        chunk["revenue"] = take(st.revenue)
+        chunk["cost"] = take(st.cost)
         self.agent_chunks.append(chunk)
 
     # --- tables ---------------------------------------------------------------------------

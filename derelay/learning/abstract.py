@@ -363,15 +363,18 @@ class AbstractBackend:
         z_gain = self.rng.standard_normal(n)
         z_eval = self.rng.standard_normal(n)
         parent_val = self.value(parent_ids) if n else np.zeros(0)
-        gain = np.empty(n, dtype=np.float64)
-        gain[~lazy] = self._train_gain(
-            z_gain[~lazy], np.ones(int((~lazy).sum())), ["own"] * int((~lazy).sum())
-        )
-        gain[lazy] = self._perturb_gain(z_gain[lazy], None)
+        # _train_gain at f = 1 on own data (drift mu, noise sigma z) and _perturb_gain
+        # (lazy), elementwise: the same values, without per-trainer lists or masks
+        if self.mode == "cumulative":
+            trained = self.mu + self.sigma * z_gain
+            gain = np.where(lazy, self.lazy_mu + self.lazy_sigma * z_gain, trained)
+        else:
+            gain = np.where(lazy, float(self.lazy_mu), float(self.mu))
         true = parent_val + gain
         measured = true + self.eval_sigma * z_eval
         exists = succeeded
-        ids = np.full(n, -1, dtype=np.int64)
+        ids = np.empty(n, dtype=np.int64)
+        ids.fill(-1)
         if exists.any():
             ids[exists] = self._add(true[exists])
         perf = np.where(exists, measured, np.nan)

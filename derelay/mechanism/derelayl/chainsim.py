@@ -76,7 +76,7 @@ class DrawChain:
         m = len(miners)
         if m == 0:
             return StageResult(-1)
-        n_valid = int(valid.sum())
+        n_valid = int(np.count_nonzero(valid))
         if n_valid == m:
             return StageResult(int(miners[self.rng.integers(m)]))
         bad = miners[~valid]

@@ -164,17 +164,17 @@ class CitationEngine:
         """
         lin = self.lin
         sel = np.asarray(selected, dtype=np.int64)
-        out = np.zeros(self.n, dtype=self.trunk.dtype)
         if sel.size == 0:
-            return out
+            return np.zeros(self.n, dtype=self.trunk.dtype)
         depth = lin.col("depth", sel)
         d = int(depth[0])
-        if np.any(depth != d):
+        if (depth != d).any():
             raise ValueError("selected models of one round must share one depth")
         if self.mode == "dense":
             return self._dense(sel)
         if self.mode == "interval":
             return self._interval(sel, d)
+        out = np.zeros(self.n, dtype=self.trunk.dtype)
         nodes = np.unique(sel)
         cnt = np.bincount(np.searchsorted(nodes, sel), minlength=nodes.size).astype(np.int64)
         total = int(sel.size)
@@ -199,7 +199,7 @@ class CitationEngine:
             span = int(parents.max()) - lo + 1
             if span <= 8 * parents.size:
                 merged = np.bincount(parents - lo, weights=cnt, minlength=span)
-                nz = np.flatnonzero(merged)
+                nz = merged.nonzero()[0]
                 nodes = nz.astype(np.int64) + lo
                 cnt = merged[nz].astype(np.int64)
             else:
@@ -269,7 +269,8 @@ class CitationEngine:
         leaves = self.leaves
         parents = lin.col("parent", sel)
         lo = int(leaves.min())
-        where = np.full(int(leaves.max()) - lo + 1, -1, dtype=np.int64)
+        where = np.empty(int(leaves.max()) - lo + 1, dtype=np.int64)
+        where.fill(-1)
         where[leaves - lo] = np.arange(len(leaves), dtype=np.int64)
         rel = parents - lo
         if int(rel.min()) < 0 or int(rel.max()) >= len(where):
@@ -323,7 +324,7 @@ class CitationEngine:
             else:
                 np.add.at(self.trunk, t_rec[fp], 1)
             self.top_depth = new_top
-        self.tree = tree[:, keep]
+        self.tree = tree.take(keep.nonzero()[0], axis=1)  # = tree[:, keep], C-ordered
         self.leaves = new_leaves
         self.tree_size = self.tree.shape[1]
         self.lin.compact(int(new_leaves.min()))

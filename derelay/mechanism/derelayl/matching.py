@@ -57,8 +57,8 @@ def _desc_order(keys: np.ndarray, rng: np.random.Generator, top: int | None = No
     v = np.partition(neg, top - 1)[top - 1]
     if v != v:  # NaN at the cut: keep the full sort's NaN placement
         return perm[np.argsort(neg, kind="stable")[:top]]
-    less = np.flatnonzero(neg < v)
-    ties = np.flatnonzero(neg == v)[: top - len(less)]
+    less = (neg < v).nonzero()[0]
+    ties = (neg == v).nonzero()[0][: top - len(less)]
     cand = np.concatenate((less, ties))
     cand.sort()  # by permutation position, so that the stable sort below breaks ties alike
     return perm[cand[np.argsort(neg[cand], kind="stable")]]
@@ -108,7 +108,9 @@ def match(
         raise ValueError(f"unknown matching rule {rule!r}")
     q_in_order = q[o_order]
     ends = np.minimum(np.cumsum(q_in_order), len(trainers))
-    starts = np.concatenate(([0], ends[:-1]))
+    starts = np.empty_like(ends)
+    starts[:1] = 0
+    starts[1:] = ends[:-1]
     taken = ends - starts
     n_pairs = int(ends[-1]) if n_o else 0
     owner_pos = np.repeat(o_order, taken)
@@ -122,8 +124,8 @@ def match(
         dep_t = pair_bids.copy()
         if n_pairs > 1:
             dep_t[:-1] = pair_bids[1:]
-            last = np.zeros(n_pairs, dtype=bool)
-            last[np.cumsum(taken[taken > 0]) - 1] = True
+            # the last pair of each non-empty block: its end - 1 (ends = cumsum(taken))
+            last = ends[taken > 0] - 1
             dep_t[last] = pair_bids[last]
     else:
         # within each owner's block, sort by bid (descending) and shift by one
@@ -143,4 +145,9 @@ def match(
         dep_t[o] = nxt
     q_sel = np.zeros(n_o, dtype=np.int64)
     q_sel[o_order] = taken
-    return Matching(owner_pos.astype(np.int64), trainers[t_idx], dep_t.astype(np.int64), q_sel)
+    return Matching(
+        owner_pos.astype(np.int64, copy=False),
+        trainers[t_idx],
+        dep_t.astype(np.int64, copy=False),
+        q_sel,
+    )

@@ -121,6 +121,7 @@ class DeRelayLProtocol(Protocol):
         st.cited = np.zeros(n, dtype=np.int64)  # citation rewards received (nano)
         self._vec = self._behaviour_vectors()
         self._any_hook = bool(self._vec["has_hook"].any())
+        self._bid_factor_one = bool((self._vec["bid_factor"] == 1.0).all())
         self._all_valid = {r: bool(self._vec[f"valid_{r}"].all()) for r in BLOCK_ROLE.values()}
         self._true = np.ones(n, dtype=bool)  # read-only: sliced as "all valid" masks
         self._true.setflags(write=False)
@@ -179,8 +180,7 @@ class DeRelayLProtocol(Protocol):
 
     # --- stages ----------------------------------------------------------------------------
     def stage_roles(self, ctx: RoundContext) -> None:
-        m, st, d = self.model, self.model.state, ctx.data
-        n = m.n
+        st, d = self.model.state, ctx.data
         d["burned0"], d["forfeited0"], d["minted0"] = (
             self.ledger.burned,
             self.ledger.slashed,
@@ -189,9 +189,9 @@ class DeRelayLProtocol(Protocol):
         d["acc"] = {}
         owners = self.owners
         st.role[owners] = ROLE_CODE[MO]
-        free = np.ones(n, dtype=bool)  # neither owner nor (below) candidate
+        free = self._true.copy()  # neither owner nor (below) candidate
         free[owners] = False
-        non_owner = np.flatnonzero(free)
+        non_owner = free.nonzero()[0]
         n_cand = int(max(0, min(self.n_mot - len(owners), len(non_owner))))
         cand = (
             np.sort(self.rng.choice(non_owner, size=n_cand, replace=False))
@@ -200,7 +200,7 @@ class DeRelayLProtocol(Protocol):
         )
         free[cand] = False
         d["owners"], d["cand"] = owners, cand
-        d["miners"] = np.flatnonzero(free)
+        d["miners"] = free.nonzero()[0]
         d["acc"]["n_candidates"] = n_cand
 
     def stage_bidding(self, ctx: RoundContext) -> None:
@@ -209,11 +209,12 @@ class DeRelayLProtocol(Protocol):
         coins = self.ledger.coins
         v_latest = int(self.lineage.col("depth", self.owner_nodes[:1])[0])
         v_bid = st.version if cfg.bid_counts_ebm_copies else st.version_own
-        gap = (v_latest - np.maximum(v_bid[cand], 0) + 1).astype(np.int64)
+        gap = (v_latest - np.maximum(v_bid[cand], 0) + 1).astype(np.int64, copy=False)
         want = gap * self.coin_nano
-        bf = self._vec["bid_factor"][st.strategy[cand, ROLE_CODE[T]]]
-        if np.any(bf != 1.0):
-            want = np.floor(want * bf).astype(np.int64)
+        if not self._bid_factor_one:  # some trainer strategy scales its bid
+            bf = self._vec["bid_factor"][st.strategy[cand, ROLE_CODE[T]]]
+            if (bf != 1.0).any():
+                want = np.floor(want * bf).astype(np.int64)
         d["bids"] = np.minimum(coins[cand], want)
         d["mo_dep"] = np.minimum(coins[owners], self.budget_nano) // self.limit
 
@@ -236,8 +237,7 @@ class DeRelayLProtocol(Protocol):
         d["pair_t"] = mt.trainer
         d["pair_dep_mo"] = d["mo_dep"][mt.owner_pos]
         d["pair_dep_t"] = mt.t_deposit
-        lg.lock(d["pair_owner"], d["pair_dep_mo"])
-        lg.lock(d["pair_t"], d["pair_dep_t"])
+        lg.lock_parts(((d["pair_owner"], d["pair_dep_mo"]), (d["pair_t"], d["pair_dep_t"])))
         d["acc"]["n_matched"] = len(mt.trainer)
 
     def stage_deposit_block(self, ctx: RoundContext) -> None:
@@ -263,7 +263,7 @@ class DeRelayLProtocol(Protocol):
         packed = np.zeros(n_pairs, dtype=bool)
         if db.miner >= 0 and rp is not None:
             packed = rp.packed(db.payload)  # the contracts the main-chain DB packs
-            n_packed = int(packed.sum())
+            n_packed = int(np.count_nonzero(packed))
             self._pay_block(db.miner, "DB", n_packed, d)
         elif db.miner >= 0:
             frac = float(self._vec["pack"][st.strategy[db.miner, ROLE_CODE[dbm]]])
@@ -272,24 +272,30 @@ class DeRelayLProtocol(Protocol):
             else:
                 k = int(math.floor(frac * n_pairs))
                 packed[self.rng.permutation(n_pairs)[:k]] = True
-            n_packed = int(packed.sum())
+            n_packed = int(np.count_nonzero(packed))
             self._pay_block(db.miner, "DB", n_packed, d)
         else:
             n_packed = 0
         # unpacked contracts are not on chain: refund, no training
         if n_packed < n_pairs:
             up = ~packed
-            lg.release(d["pair_owner"][up], d["pair_dep_mo"][up])
-            lg.release(d["pair_t"][up], d["pair_dep_t"][up])
-        pk = np.flatnonzero(packed)
-        d["p_owner"], d["p_opos"], d["p_t"] = (
-            d["pair_owner"][pk],
-            d["pair_owner_pos"][pk],
-            d["pair_t"][pk],
-        )
-        d["p_dep_mo"], d["p_dep_t"] = d["pair_dep_mo"][pk], d["pair_dep_t"][pk]
+            lg.release_parts(
+                (
+                    (d["pair_owner"][up], d["pair_dep_mo"][up]),
+                    (d["pair_t"][up], d["pair_dep_t"][up]),
+                )
+            )
+        keys = ("owner", "opos", "t", "dep_mo", "dep_t")
+        cols = ("pair_owner", "pair_owner_pos", "pair_t", "pair_dep_mo", "pair_dep_t")
+        if n_packed == n_pairs:  # every contract packed: the pair arrays themselves
+            for k, c in zip(keys, cols, strict=True):
+                d["p_" + k] = d[c]
+        else:
+            pk = packed.nonzero()[0]
+            for k, c in zip(keys, cols, strict=True):
+                d["p_" + k] = d[c][pk]
         st.role[d["p_t"]] = ROLE_CODE[T]
-        d["acc"]["n_trainers"] = len(pk)
+        d["acc"]["n_trainers"] = n_packed
 
     def stage_training(self, ctx: RoundContext) -> None:
         st, d, cfg, S = self.model.state, ctx.data, self.model.cfg, self.settlement
@@ -302,7 +308,7 @@ class DeRelayLProtocol(Protocol):
         broadcasts = self._vec["broadcasts"][ts]
         parent_nodes = self.owner_nodes[p_opos]
         parent_depth = self.lineage.col("depth", parent_nodes)
-        d["v_before_t"] = st.version[p_t].copy()
+        d["v_before_t"] = st.version[p_t]  # a gather: already a copy
         succ = transmitted & (~trains | (self.rng.random(npk) < self.p.p_train_success))
         res = self.backend.train_round(
             ctx.round, self.owner_backend[p_opos], p_t, ~trains, succ & transmitted
@@ -314,8 +320,9 @@ class DeRelayLProtocol(Protocol):
         if cfg.failed_keeps_received:
             tr = p_t[transmitted]
             st.version_own[tr] = np.maximum(st.version_own[tr], parent_depth[transmitted])
-        th = p_t[has_model & trains]
-        st.version_own[th] = np.maximum(st.version_own[th], parent_depth[has_model & trains] + 1)
+        hm_tr = has_model & trains
+        th = p_t[hm_tr]
+        st.version_own[th] = np.maximum(st.version_own[th], parent_depth[hm_tr] + 1)
         st.last_perf[p_t[has_model]] = perf[has_model]
         # trainers' operating costs (Table II, eqs. 31-38)
         c = S.cost
@@ -326,7 +333,7 @@ class DeRelayLProtocol(Protocol):
         sent = np.bincount(p_opos[transmitted], minlength=n_own) > 0  # per owner position
         st.cost[d["owners"][sent]] += c["transmit"]
         # lineage nodes for the submitted models
-        sub_pos = np.flatnonzero(submitted)
+        sub_pos = submitted.nonzero()[0]
         nodes = self.lineage.add(
             parent=parent_nodes[sub_pos],
             recipient=p_owner[sub_pos],
@@ -338,7 +345,8 @@ class DeRelayLProtocol(Protocol):
             lazy=~trains[sub_pos],
             pays=True,
         )
-        node_of = np.full(npk, -1, dtype=np.int64)
+        node_of = np.empty(npk, dtype=np.int64)
+        node_of.fill(-1)
         node_of[sub_pos] = nodes
         d.update(
             transmitted=transmitted,
@@ -385,7 +393,7 @@ class DeRelayLProtocol(Protocol):
         if rp is not None and tb is not None and tb.miner >= 0:
             n_enc = len(tb.payload["encrypted"])
             perf, submitted = d["perf"], d["submitted"]
-            rk = np.flatnonzero(submitted & np.isfinite(perf))
+            rk = (submitted & np.isfinite(perf)).nonzero()[0]
             rp.set_performances(p_t[rk], perf[rk], S.top_k(len(rk)))
 
             def sb_build(who: int, honest: bool) -> dict:
@@ -430,11 +438,10 @@ class DeRelayLProtocol(Protocol):
             ret_t = sel_mask | ~d["transmitted"]
             ret_mo = sel_mask
         else:  # the round is void: every packed deposit goes back
-            ret_t = np.ones(npk, dtype=bool)
-            ret_mo = np.ones(npk, dtype=bool)
+            ret_t = self._true[:npk].copy()
+            ret_mo = self._true[:npk].copy()
         p_dep_t, p_dep_mo = d["p_dep_t"], d["p_dep_mo"]
-        lg.release(p_t[ret_t], p_dep_t[ret_t])
-        lg.release(p_owner[ret_mo], p_dep_mo[ret_mo])
+        lg.release_parts(((p_t[ret_t], p_dep_t[ret_t]), (p_owner[ret_mo], p_dep_mo[ret_mo])))
         lost_t = np.where(ret_t, 0, p_dep_t)
         lost_mo = np.where(ret_mo, 0, p_dep_mo)
         lost = int(lost_t.sum() + lost_mo.sum())
@@ -447,17 +454,21 @@ class DeRelayLProtocol(Protocol):
             if to is not None and len(to):
                 share = lost // len(to)
                 np.add.at(st.revenue, to, share / NANO)
-        st.cost[p_t] += lost_t / NANO + d["t_cost"]  # each trainer appears once per round
+        cost_t = lost_t / NANO + d["t_cost"]
+        st.cost[p_t] += cost_t  # each trainer appears once per round
         # the owners' forfeits, summed per owner position (the owners are distinct, so
         # adding them at the owners equals adding the participant-sized bincount)
         owners = d["owners"]
-        st.cost[owners] += np.bincount(d["p_opos"], weights=lost_mo / NANO, minlength=len(owners))
+        lost_o = np.bincount(d["p_opos"], weights=lost_mo / NANO, minlength=len(owners))
+        st.cost[owners] += lost_o
         d.update(
             selected_pos=selected_pos,
             order=order,
             sel_mask=sel_mask,
             lost_t=lost_t,
             lost_mo=lost_mo,
+            cost_t=cost_t,
+            lost_o=lost_o,
             redistributed_share=share,
         )
 
@@ -498,10 +509,11 @@ class DeRelayLProtocol(Protocol):
         np.maximum(st.version, st.version_own, out=st.version)
         # model value the trainers gained (Table II: (V_RecM - V_Now^T [+1]) (c))
         p_t, v_before_t = d["p_t"], d["v_before_t"]
-        v_gain_t = np.maximum(st.version[p_t] - np.maximum(v_before_t, -1), 0) * coin_f
+        v_held = np.maximum(v_before_t, -1)
+        v_gain_t = np.maximum(st.version[p_t] - v_held, 0) * coin_f
         st.revenue[p_t] += v_gain_t
         d["v_gain_t"] = v_gain_t
-        d["gap_t"] = np.where(d["transmitted"], parent_depth - np.maximum(v_before_t, -1), 0)
+        d["gap_t"] = np.where(d["transmitted"], parent_depth - v_held, 0)
 
     def stage_accounting(self, ctx: RoundContext) -> None:
         """Realised utility per (role, strategy): owners, trainers, valid-block miners."""
@@ -514,43 +526,34 @@ class DeRelayLProtocol(Protocol):
         opos, n_own = d["p_opos"], len(owners)
 
         dep_mo, lost_mo = d["p_dep_mo"], d["lost_mo"]
-        # the per-owner sums by position in the owners array (counts: int, as floats)
-        sel_o = np.bincount(opos[sel], minlength=n_own).astype(np.float64)
-        cost_o = np.bincount(opos, weights=lost_mo / NANO, minlength=n_own)
+        # the per-owner sums by position in the owners array (counts: int; the recorder
+        # adds them as floats, the same values); the forfeits per owner are settlement's
+        sel_o = np.bincount(opos[sel], minlength=n_own)
         stake_o = np.bincount(opos, weights=dep_mo / NANO, minlength=n_own)
-        count_o = np.bincount(opos, minlength=n_own).astype(np.float64)
+        count_o = np.bincount(opos, minlength=n_own)
         returned_o = np.bincount(opos, weights=(dep_mo - lost_mo) / NANO, minlength=n_own)
         rev_o = sel_o * r_cited
         if red:
             rev_o += red * sel_o
-        cost_o += d["sent"] * S.cost["transmit"]
-        ctx.play(
-            MO,
-            st.strategy[owners, ROLE_CODE[MO]],
-            owners,
-            rev_o - cost_o,
-            rev_o,
-            cost_o,
-            stake=stake_o,
-            count=count_o,
-            selected=sel_o,
-            returned=returned_o,
-        )
-        rev_t = d["v_gain_t"] + np.where(sel, red, 0.0)
-        cost_t = d["lost_t"] / NANO + d["t_cost"]
+        cost_o = d["lost_o"] + d["sent"] * S.cost["transmit"]
+        rev_t = d["v_gain_t"] + np.where(sel, red, 0.0) if red else d["v_gain_t"] + 0.0
+        cost_t = d["cost_t"]  # forfeits + operating costs (settlement's)
         dep_t = d["p_dep_t"]
-        ctx.play(
-            T,
-            st.strategy[p_t, ROLE_CODE[T]],
-            p_t,
-            rev_t - cost_t,
-            rev_t,
-            cost_t,
-            stake=dep_t / NANO,
-            gap=d["gap_t"].astype(np.float64),
-            count=d["submitted"].astype(np.float64),
-            selected=sel.astype(np.float64),
-            returned=(dep_t - d["lost_t"]) / NANO,
+        # owners' and trainers' plays in one recorder call (ints and flags are summed as
+        # floats: the same values)
+        mo_stats = {"stake": stake_o, "count": count_o, "selected": sel_o, "returned": returned_o}
+        t_stats = {
+            "stake": dep_t / NANO,
+            "gap": d["gap_t"],
+            "count": d["submitted"],
+            "selected": sel,
+            "returned": (dep_t - d["lost_t"]) / NANO,
+        }
+        self.model.recorder.play_many(
+            (
+                (MO, st.strategy[owners, ROLE_CODE[MO]], rev_o - cost_o, rev_o, cost_o, mo_stats),
+                (T, st.strategy[p_t, ROLE_CODE[T]], rev_t - cost_t, rev_t, cost_t, t_stats),
+            )
         )
         ebm = BLOCK_ROLE["EB"]
         play_one = self.model.recorder.play_one
@@ -573,9 +576,12 @@ class DeRelayLProtocol(Protocol):
     def stage_next_owners(self, ctx: RoundContext) -> None:
         d, cfg = ctx.data, self.model.cfg
         res, selected_pos = d["res"], d["selected_pos"]
-        stale_models = res.model_ids[d["has_model"] & ~d["sel_mask"]]
+        forget = hasattr(self.backend, "forget_before")
+        # the models no longer needed (only a backend without forget_before is told)
+        stale_models = None if forget else res.model_ids[d["has_model"] & ~d["sel_mask"]]
         if len(selected_pos):
-            stale_models = np.concatenate([stale_models, self.owner_backend])
+            if not forget:
+                stale_models = np.concatenate([stale_models, self.owner_backend])
             self.owners = d["p_t"][selected_pos]
             self.owner_nodes = d["sel_nodes"]
             self.owner_backend = res.model_ids[selected_pos]
@@ -583,7 +589,7 @@ class DeRelayLProtocol(Protocol):
         elif d["chain_ok"] and cfg.on_no_selection == "halt":
             self.halted = True
         # else: the owners stay owners
-        if hasattr(self.backend, "forget_before"):
+        if forget:
             self.backend.forget_before(int(self.owner_backend.min()))
         else:
             keep = np.isin(stale_models, self.owner_backend, invert=True)
@@ -635,8 +641,8 @@ class DeRelayLProtocol(Protocol):
         n = m.n
         v = st.version
         latest = int(v.max())
-        has = v >= 0
-        counts = np.bincount(np.minimum(latest - v[has], N_LATEST + 1), minlength=N_LATEST + 2)
+        held = v[v >= 0]
+        counts = np.bincount(np.minimum(latest - held, N_LATEST + 1), minlength=N_LATEST + 2)
         total = lg.total()
         minted, burned, escrow, slashed = lg.minted, lg.burned, lg.escrow, lg.slashed
         row = {
@@ -664,9 +670,10 @@ class DeRelayLProtocol(Protocol):
         for k, c in enumerate(counts[: N_LATEST + 1].tolist()):
             row[f"share_latest_{k}"] = c / n
         row["share_older"] = int(counts[N_LATEST + 1]) / n
-        row["share_none"] = 1.0 - int(counts.sum()) / n  # counts covers every holder once
+        row["share_none"] = 1.0 - held.size / n  # counts covers every holder once
         coins = lg.coins
-        row["mean_coins"] = float(coins.mean()) / NANO
+        # = coins.mean(): numpy's float64 sum over the count, without its wrapper
+        row["mean_coins"] = float(np.add.reduce(coins, dtype=np.float64) / coins.size) / NANO
         row["min_coins"] = int(coins.min()) / NANO
         row["max_coins"] = int(coins.max()) / NANO
         row["total_coins_nano"] = total
@@ -676,7 +683,8 @@ class DeRelayLProtocol(Protocol):
         res, sel, sub = d["res"], d["sel_mask"], d["submitted"]
         n_sel = len(d["selected_pos"])  # sel has exactly the selected positions set
         if n_sel:
-            row["mean_gain"] = float(np.asarray(res.gain, dtype=np.float64)[sel].mean())
+            g = np.asarray(res.gain, dtype=np.float64)[sel]
+            row["mean_gain"] = float(np.add.reduce(g) / g.size)  # = g.mean()
         else:
             row["mean_gain"] = np.nan
         lz = ~d["trains"] & sub
@@ -721,7 +729,7 @@ class DeRelayLProtocol(Protocol):
         out["wasted_jobs"] = int(np.count_nonzero(trained & ~sel))
         # deviant actions: every play this round of a non-Normal strategy; detected: the
         # ones penalised (a forfeited deposit, or a block forked away)
-        idx = np.flatnonzero(st.role != m.idle)
+        idx = (st.role != m.idle).nonzero()[0]
         codes = st.strategy[idx, st.role[idx].astype(np.int64)]
         dev = codes != 0
         out["deviant_actions"] = int(np.count_nonzero(dev))

@@ -119,7 +119,7 @@ class DeRelayLSettlement:
         the selected top k (one partial sort, :func:`.matching._desc_order`: the same
         permutation, the same top k in the same order) and returns them as the order.
         """
-        pos = np.flatnonzero(eligible)
+        pos = np.asarray(eligible).reshape(-1).nonzero()[0]
         k = self.top_k(len(pos))
         if not full_order:
             top = pos[_desc_order(perf[pos], rng, top=k)]

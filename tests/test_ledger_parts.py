@@ -1,0 +1,49 @@
+"""Ledger.lock_parts / release_parts equal one lock / release per part (issue 20)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from derelay.engine.ledger import Ledger
+
+
+def _state(lg: Ledger):
+    return (lg.balances.copy(), lg.escrow, lg.released, lg.total(), lg.flows_frame())
+
+
+@pytest.mark.parametrize("mode", ["full", "aggregate", "off"])
+def test_parts_equal_separate_calls(mode):
+    a = np.array([0, 2, 4], dtype=np.int64)
+    b = np.array([1, 3], dtype=np.int64)
+    da = np.array([5, 0, 7], dtype=np.int64)
+    db = np.array([9, 11], dtype=np.int64)
+    empty = np.zeros(0, dtype=np.int64)
+    out = []
+    for joined in (False, True):
+        lg = Ledger(6, flows=mode)
+        lg.mint(np.arange(6, dtype=np.int64), np.full(6, 100, dtype=np.int64))
+        if joined:
+            lg.lock_parts(((a, da), (b, db), (empty, empty)))
+            lg.release_parts(((b, db), (a[:1], da[:1])))
+        else:
+            lg.lock(a, da)
+            lg.lock(b, db)
+            lg.release(b, db)
+            lg.release(a[:1], da[:1])
+        out.append(_state(lg))
+    for x, y in zip(out[0][:4], out[1][:4], strict=True):
+        assert np.array_equal(x, y)
+    pd.testing.assert_frame_equal(out[0][4], out[1][4], check_exact=True)
+
+
+def test_parts_overdraft_and_escrow_checks():
+    lg = Ledger(2)
+    lg.mint(np.arange(2, dtype=np.int64), np.array([5, 5], dtype=np.int64))
+    one = np.array([0], dtype=np.int64)
+    with pytest.raises(AssertionError):
+        lg.lock_parts(((one, np.array([3], dtype=np.int64)), (one, np.array([3], dtype=np.int64))))
+    assert lg.balances[0] == 5 and lg.escrow == 0
+    with pytest.raises(AssertionError):
+        lg.release_parts(((one, np.array([1], dtype=np.int64)),))
