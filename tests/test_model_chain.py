@@ -46,16 +46,22 @@ class _Spy:
         self.locks: list[tuple[np.ndarray, np.ndarray]] = []
         self.learn = None
         lock, train = model.ledger.lock, model.backend.train_round
+        lock_parts = model.ledger.lock_parts
 
         def spy_lock(idx, amounts):
             self.locks.append((np.array(idx), np.array(amounts)))
             return lock(idx, amounts)
+
+        def spy_lock_parts(parts, *a, **k):  # one call locking several parts, in order
+            self.locks.extend((np.array(i), np.array(x)) for i, x in parts)
+            return lock_parts(parts, *a, **k)
 
         def spy_train(*a, **k):
             self.learn = train(*a, **k)
             return self.learn
 
         model.ledger.lock = spy_lock
+        model.ledger.lock_parts = spy_lock_parts
         model.backend.train_round = spy_train
 
     def reset(self) -> None:
