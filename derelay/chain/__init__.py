@@ -53,8 +53,7 @@ hashing of :mod:`derelay.chain.blocks` without an import cycle.
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from derelay._lazy import lazy_exports
 
 _LAZY = {
     "KIND_ORDER": "blocks",
@@ -93,14 +92,4 @@ _LAZY = {
 __all__ = sorted(_LAZY)
 
 
-def __getattr__(name: str) -> Any:
-    mod = _LAZY.get(name)
-    if mod is None:
-        raise AttributeError(f"module 'derelay.chain' has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"{__name__}.{mod}"), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted({*globals(), *_LAZY})
+__getattr__, __dir__ = lazy_exports(__name__, _LAZY)

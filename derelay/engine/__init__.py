@@ -19,8 +19,7 @@ pandas).
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from derelay._lazy import lazy_exports
 
 _EXPORTS = {
     "Ledger": "ledger",
@@ -41,8 +40,4 @@ _EXPORTS = {
 __all__ = sorted(_EXPORTS)
 
 
-def __getattr__(name: str) -> Any:
-    mod = _EXPORTS.get(name)
-    if mod is None:
-        raise AttributeError(f"module 'derelay.engine' has no attribute {name!r}")
-    return getattr(importlib.import_module(f".{mod}", __name__), name)
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

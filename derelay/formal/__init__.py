@@ -12,6 +12,8 @@ concrete point replayed exactly with Fractions through the same formulas) or
   :func:`coalition_gain`, :func:`break_even` -- the building blocks.
 """
 
+from derelay._lazy import lazy_exports
+
 # DeRelayL's analysis lives in its plug-in (derelay.mechanism.derelayl.formal) and imports
 # the generic helpers here (derelay.formal.symbolic); the names below are therefore
 # resolved on first use, so importing either side first never meets a half-initialised
@@ -43,43 +45,4 @@ _LAZY = {
 }
 
 
-def __getattr__(name: str):
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'derelay.formal' has no attribute {name!r}")
-    import importlib
-
-    value = getattr(importlib.import_module(f"derelay.formal.{module}"), name)
-    globals()[name] = value
-    return value
-
-
-__all__ = [
-    "DEFAULT_TIMEOUT",
-    "FormalError",
-    "algorithm1",
-    "auction_search",
-    "break_even",
-    "coalition",
-    "coalition_gain",
-    "domain_problems",
-    "exact_point",
-    "feasible_region",
-    "feasible_rewards",
-    "lazy",
-    "lazy_gain",
-    "lazy_utility",
-    "linear_structure",
-    "necessity",
-    "prove_all",
-    "prove_claims",
-    "region_summary",
-    "search",
-    "simulate_witness",
-    "symbolic_point",
-    "unilateral",
-]
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_LAZY))
+__getattr__, __dir__ = lazy_exports(__name__, _LAZY)

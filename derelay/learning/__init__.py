@@ -31,8 +31,7 @@ Public API
 * ``derelay learn`` (:mod:`derelay.cli.learn`) runs all of it from the command line.
 """
 
-import importlib
-from typing import Any
+from derelay._lazy import lazy_exports
 
 # Lazy exports (PEP 562): importing derelay.learning (e.g. for the abstract backend or
 # the factory) does not import torch; the torch-backed names load on first use.
@@ -72,14 +71,4 @@ _EXPORTS = {
 __all__ = sorted(_EXPORTS)
 
 
-def __getattr__(name: str) -> Any:
-    mod = _EXPORTS.get(name)
-    if mod is None:
-        raise AttributeError(f"module 'derelay.learning' has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"{__name__}.{mod}"), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_EXPORTS))
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
