@@ -521,12 +521,7 @@ class Ledger:
         who, a = self._aligned(who, amounts)
         if a.size == 0:
             return 0
-        total = exact_sum(a, int(a.max()) if a.size > 1 else None)  # a >= 0 (_aligned)
-        if total > self.escrow:
-            raise LedgerError(f"release of {total} exceeds the escrow {self.escrow}")
-        self._credit(who, a, total)
-        self.escrow -= total
-        self.released += total
+        total = self._from_escrow(who, a)
         self._log(reason, ESCROW, who, a)
         return total
 
@@ -549,13 +544,18 @@ class Ledger:
         who, a = self._joined(parts)
         if a.size == 0:
             return 0
+        total = self._from_escrow(who, a)
+        self._log_parts(reason, parts, who, a, False)
+        return total
+
+    def _from_escrow(self, who: np.ndarray, a: np.ndarray) -> int:
+        """Credit ``a`` (>= 0, aligned, non-empty) to ``who`` out of the escrow; the total."""
         total = exact_sum(a, int(a.max()) if a.size > 1 else None)  # a >= 0 (_aligned)
         if total > self.escrow:
             raise LedgerError(f"release of {total} exceeds the escrow {self.escrow}")
         self._credit(who, a, total)
         self.escrow -= total
         self.released += total
-        self._log_parts(reason, parts, who, a, False)
         return total
 
     def _joined(self, parts) -> tuple[np.ndarray, np.ndarray]:
