@@ -210,32 +210,27 @@ def auction_search(
     sel_d, dep_d = _encode(point, bidders, slots, gaps, bids_dev)
     u_t = z3.If(sel_t[dv], _zmax(list(_utility_terms(point, gaps[dv], dep_t[dv]).values())), 0)
     u_d = z3.If(sel_d[dv], _zmax(list(_utility_terms(point, gaps[dv], dep_d[dv]).values())), 0)
-    cons = [*base_cons, dev_bid >= 0, u_d > u_t]
-    f = _Fresh(z3.Optimize, timeout)
-    f.add(*cons)
-    h = f.s.maximize(f.t(u_d - u_t))
-    r = f.s.check()
-    info["bid_deviation_search"] = verdict(r, "found", "none", "unknown")
-    if r == z3.sat:
-        g, b_dev, sup = _canonical_witness(point, cons, h, gaps, u_d - u_t, slots, dv,
-                                           max_gap, timeout)  # fmt: skip
-        e = _bid_entry(point, g, b_dev, slots, dv)
-        e.update(sup)
-        found.append(e)
-    # -- 1b. bid shading by a bidder who wins either way (pays less) ----------------
-    cons1 = [*base_cons, dev_bid >= 0, sel_t[dv], sel_d[dv], u_d > u_t]
-    f1 = _Fresh(z3.Optimize, timeout)
-    f1.add(*cons1)
-    h1 = f1.s.maximize(f1.t(u_d - u_t))
-    r1 = f1.s.check()
-    info["bid_shading_search"] = verdict(r1, "found", "none", "unknown")
-    if r1 == z3.sat:
-        g, b_dev, sup = _canonical_witness(point, cons1, h1, gaps, u_d - u_t, slots, dv,
-                                           max_gap, timeout)  # fmt: skip
-        e = _bid_entry(point, g, b_dev, slots, dv)
-        e.update(sup)
-        e["witness"]["search"] = "bid shading (wins either way, deposits less)"
-        found.append(e)
+    # ... and 1b. bid shading by a bidder who wins either way (pays less)
+    searches = (
+        ("bid_deviation_search", [], None),
+        ("bid_shading_search", [sel_t[dv], sel_d[dv]],
+         "bid shading (wins either way, deposits less)"),
+    )  # fmt: skip
+    for key, wins, label in searches:
+        cons = [*base_cons, dev_bid >= 0, *wins, u_d > u_t]
+        f = _Fresh(z3.Optimize, timeout)
+        f.add(*cons)
+        h = f.s.maximize(f.t(u_d - u_t))
+        r = f.s.check()
+        info[key] = verdict(r, "found", "none", "unknown")
+        if r == z3.sat:
+            g, b_dev, sup = _canonical_witness(point, cons, h, gaps, u_d - u_t, slots, dv,
+                                               max_gap, timeout)  # fmt: skip
+            e = _bid_entry(point, g, b_dev, slots, dv)
+            e.update(sup)
+            if label is not None:
+                e["witness"]["search"] = label
+            found.append(e)
     # -- 2. T7 broken by the deposit a winner pays (truthful bids) --------------------
     f2 = _Fresh(z3.Solver, timeout)
     s2 = f2.s
