@@ -67,3 +67,27 @@ def test_misaligned_column_is_refused(recorder):
     recorder.begin_round()
     with pytest.raises(ValueError, match="expected"):
         recorder.play("T", np.array([0, 1, 0]), np.ones(3), stake=np.ones(2))
+
+
+def test_one_player_plays_equal_play_one(recorder):
+    """One-player plays given as (role, int code, scalars) - the miners' - fused with
+    array plays equal play() for the arrays and play_one() for each player."""
+    rng = np.random.default_rng(11)
+    for _ in range(20):
+        plays = _plays(rng, recorder, ("MO", "T"))
+        for role in ("DBM", "EBM", "SBM"):
+            u, c = float(rng.normal() * 50), float(rng.random())
+            stats = {"count": float(rng.integers(0, 9)), "gap": float(rng.random() > 0.5)}
+            plays.append((role, int(rng.integers(0, 2)), u, u + c, c, stats))
+        recorder.begin_round()
+        recorder._cur += rng.random(recorder._cur.shape)
+        start = recorder._cur.copy()
+        for role, codes, u, rev, c, stats in plays:
+            if type(codes) is int:
+                recorder.play_one(role, codes, u, rev, c, **stats)
+            else:
+                recorder.play(role, codes, u, rev, c, **stats)
+        one_by_one = recorder._cur.copy()
+        recorder._cur = start.copy()
+        recorder.play_many(plays)
+        assert np.array_equal(recorder._cur, one_by_one)

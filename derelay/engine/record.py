@@ -128,40 +128,63 @@ class Recorder:
 
     def play_many(self, plays) -> None:
         """:meth:`play` of several roles at once: ``plays`` holds ``(role, codes, utility,
-        revenue, cost, stats)`` tuples.  Distinct roles have disjoint buckets, so one
-        bincount over all of them gives every bin the same sum, in the same order, as one
-        :meth:`play` per role (plays that share a role are recorded one by one)."""
-        if len({p[0] for p in plays}) != len(plays) or sum(np.size(p[1]) for p in plays) > FUSE_MAX:
+        revenue, cost, stats)`` tuples (``codes`` an array, or one int for one player whose
+        values are scalars).  Distinct roles have disjoint buckets, so one bincount over all
+        of them gives every bin the same sum, in the same order, as one :meth:`play` per
+        role (plays that share a role are recorded one by one).
+
+        The plays' columns fill one dense ``(stats, players)`` weight matrix, a stat a play
+        does not give holding 0.0: a bin's sum starts at +0.0 and adding +0.0 or -0.0 to it
+        changes nothing, so the sums equal the per-column ones bit for bit.  A scalar stat
+        of a multi-player play is added as ``value * count`` (as :meth:`play` does)."""
+        roles = [p[0] for p in plays]
+        size = 0
+        for p in plays:
+            size += 1 if type(p[1]) is int else len(p[1])
+        if len(set(roles)) != len(roles) or size > FUSE_MAX:
             for role, codes, utility, revenue, cost, stats in plays:
                 self.play(role, codes, utility, revenue, cost, **stats)
             return
-        cur, idx, off, nb = self._cur, self._stat_index, self._offsets, self.n_buckets
-        bs: list[np.ndarray] = []
-        keys: list[np.ndarray] = []
-        ws: list[np.ndarray] = []
+        cur, idx, nb, ns = self._cur, self._stat_index, self.n_buckets, self.n_stats
+        bs: list[np.ndarray] = []  # the multi-player plays' buckets, in order
+        blocks: list[list] = []  # their stat rows 1.. (arrays of their length)
+        one_b: list[int] = []  # the one-player plays' buckets ...
+        one_rows: list[list] = []  # ... and their stat rows 1..
         for role, codes, utility, revenue, cost, stats in plays:
-            if type(codes) is not np.ndarray or codes.dtype != np.int64 or codes.ndim != 1:
-                codes = np.asarray(codes, dtype=np.int64).reshape(-1)
+            base = self.bucket_base[role]
+            if type(codes) is int:  # one player, scalar values
+                rev = utility if revenue is None else revenue
+                row = [utility, rev, rev - utility if cost is None else cost, utility * utility]
+                row += [0.0] * (ns - 5)
+                for name, v in stats.items():
+                    row[idx[name] - 1] = v
+                one_b.append(base + codes)
+                one_rows.append(row)
+                continue
+            if type(codes) is not np.ndarray or codes.ndim != 1:
+                codes = np.asarray(codes).reshape(-1)
             m = codes.size
             if m == 0:
                 continue
-            if m == 1:
-                self.play_one(role, int(codes[0]), utility, revenue, cost, **stats)
-                continue
-            base = self.bucket_base[role]
-            b = codes + base if base else codes
+            b = np.add(codes, base, dtype=np.int64)  # int64 buckets, whatever the codes' type
             u = np.asarray(utility, dtype=np.float64)
             rev = u if revenue is None else np.asarray(revenue, np.float64)
             c = (rev - u) if cost is None else np.asarray(cost, np.float64)
-            rows: list[int] = []
-            pairs = [(1, u), (2, rev), (3, c), (4, u * u)]
-            pairs += [(idx[name], v) for name, v in stats.items()]
+            shape = (m,)
+            rows: list = [np.zeros(m)] * (ns - 1)
+            cols = [(1, u), (2, rev), (3, c), (4, u * u)]
+            cols += [(idx[k], v) for k, v in stats.items()]
             counts = None
-            for j, v in pairs:
+            for j, v in cols:
+                if type(v) is np.ndarray and v.shape == shape:
+                    rows[j - 1] = v
+                    continue
                 if not (type(v) is np.ndarray and v.ndim == 1):
                     if np.ndim(v) == 0:
                         v = float(v)
-                        if v != 0.0:
+                        if m == 1:
+                            rows[j - 1] = np.full(1, v)
+                        elif v != 0.0:  # value * count, as play() adds it
                             if counts is None:
                                 counts = np.bincount(b, minlength=nb)
                             cur[j] += v * counts
@@ -169,25 +192,25 @@ class Recorder:
                     v = np.asarray(v, dtype=np.float64).reshape(-1)
                 if v.shape[0] != m:
                     raise ValueError(f"a play column has {v.shape[0]} entries, expected {m}")
-                rows.append(j)
-                ws.append(v)
+                rows[j - 1] = v
             bs.append(b)
-            if rows:
-                k = len(rows)
-                if rows[-1] - rows[0] == k - 1 and rows == list(range(rows[0], rows[0] + k)):
-                    key = off[rows[0] : rows[0] + k, None] + b
-                else:
-                    key = off[rows][:, None] + b
-                keys.append(key.ravel())
+            blocks.append(rows)
+        if one_b:
+            bs.append(np.array(one_b, dtype=np.int64))
         if not bs:
             return
-        cur[0] += np.bincount(bs[0] if len(bs) == 1 else np.concatenate(bs), minlength=nb)
-        if keys:
-            w = np.concatenate(ws)
-            key = keys[0] if len(keys) == 1 else np.concatenate(keys)
-            cur += np.bincount(key, weights=w, minlength=self.n_stats * nb).reshape(
-                self.n_stats, nb
-            )
+        b_all = np.concatenate(bs) if len(bs) > 1 else bs[0]
+        w = np.empty((ns, b_all.size))
+        w[0] = 1.0
+        pos = 0
+        for rows in blocks:
+            m = rows[0].size
+            w[1:, pos : pos + m] = rows
+            pos += m
+        if one_b:
+            w[1:, pos:] = np.array(one_rows, dtype=np.float64).T
+        key = self._offsets[:, None] + b_all
+        cur += np.bincount(key.ravel(), weights=w.ravel(), minlength=ns * nb).reshape(ns, nb)
 
     def play_one(self, role: str, code: int, utility, revenue=None, cost=None, **stats) -> None:
         """:meth:`play` of one player with strategy ``code`` (scalar arithmetic)."""

@@ -539,8 +539,9 @@ class DeRelayLProtocol(Protocol):
         rev_t = d["v_gain_t"] + np.where(sel, red, 0.0) if red else d["v_gain_t"] + 0.0
         cost_t = d["cost_t"]  # forfeits + operating costs (settlement's)
         dep_t = d["p_dep_t"]
-        # owners' and trainers' plays in one recorder call (ints and flags are summed as
-        # floats: the same values)
+        # owners', trainers' and the valid blocks' miners' plays in one recorder call
+        # (ints and flags are summed as floats: the same values; each miner role mines one
+        # block a round, so the roles are distinct)
         mo_stats = {"stake": stake_o, "count": count_o, "selected": sel_o, "returned": returned_o}
         t_stats = {
             "stake": dep_t / NANO,
@@ -549,29 +550,21 @@ class DeRelayLProtocol(Protocol):
             "selected": sel,
             "returned": (dep_t - d["lost_t"]) / NANO,
         }
-        self.model.recorder.play_many(
-            (
-                (MO, st.strategy[owners, ROLE_CODE[MO]], rev_o - cost_o, rev_o, cost_o, mo_stats),
-                (T, st.strategy[p_t, ROLE_CODE[T]], rev_t - cost_t, rev_t, cost_t, t_stats),
-            )
-        )
-        ebm = BLOCK_ROLE["EB"]
-        play_one = self.model.recorder.play_one
         strategy = st.strategy
+        plays = [
+            (MO, strategy[owners, ROLE_CODE[MO]], rev_o - cost_o, rev_o, cost_o, mo_stats),
+            (T, strategy[p_t, ROLE_CODE[T]], rev_t - cost_t, rev_t, cost_t, t_stats),
+        ]
+        ebm = BLOCK_ROLE["EB"]
         for role, miner, reward, cost, items in d["acc"].pop("miners", []):
             extra = gap = 0.0
             if role == ebm:
                 extra = float(d["acc"].get("ebm_gain", 0.0))
                 gap = extra / self.p.coin
-            play_one(
-                role,
-                int(strategy[miner, ROLE_CODE[role]]),
-                reward + extra - cost,
-                reward + extra,
-                cost,
-                gap=gap,
-                count=float(items),
-            )
+            code = int(strategy[miner, ROLE_CODE[role]])
+            rev = reward + extra
+            plays.append((role, code, rev - cost, rev, cost, {"gap": gap, "count": float(items)}))
+        self.model.recorder.play_many(plays)
 
     def stage_next_owners(self, ctx: RoundContext) -> None:
         d, cfg = ctx.data, self.model.cfg
