@@ -54,6 +54,37 @@ def test_ledger_flows_are_exact_and_checked():
         lg2.check()
 
 
+def test_interval_citations_with_compaction_match_naive_walk():
+    """keep_all=False: the lineage compacts whenever its storage half fills (interval
+    mode), and the weights still equal the naive walk over the full history."""
+    rng = np.random.default_rng(5)
+    n_part = 20
+    full, g, par, rec, pays, rounds = _random_relay(rng, 200, 12, n_part, True)
+    lin = Lineage(capacity=16, keep_all=False)
+    lin.add(parent=-1, recipient=0, trainer=0, depth=0, pays=True)
+    eng = CitationEngine(lin, n_part, g, mode="interval")
+    done = 1
+    for d, sel in enumerate(rounds, start=1):
+        ids = np.arange(done, done + int((full.col("depth", np.arange(full.n)) == d).sum()))
+        lin.add(**{k: full.col(k, ids) for k in ("parent", "recipient", "trainer", "depth")},
+                pays=True)  # fmt: skip
+        done += len(ids)
+        assert np.array_equal(eng.weights(sel), naive_citations(par, rec, pays, sel, n_part))
+    assert lin.base > 0 and lin.n < 64  # compacted, bounded
+
+
+def test_interval_citations_refuse_a_parent_that_is_not_live():
+    lin = Lineage(capacity=16)
+    g = int(lin.add(parent=-1, recipient=0, trainer=0, depth=0, pays=True)[0])
+    eng = CitationEngine(lin, 4, g, mode="interval")
+    a = lin.add(parent=g, recipient=np.array([1, 2]), trainer=1, depth=1, pays=True)
+    eng.weights(a[:1])  # a[1] is not selected: not live from here on
+    for parent in (int(a[1]), g, int(a[1]) + 5):  # dead, an ancestor, beyond every id
+        child = lin.add(parent=parent, recipient=3, trainer=3, depth=2, pays=True)
+        with pytest.raises(ValueError, match="not live"):
+            eng.weights(child)
+
+
 @pytest.mark.parametrize("preset", ["paper_text", "authors_code"])
 @pytest.mark.parametrize("forfeit", ["burn", "redistribute"])
 def test_conservation_every_round_with_deviants(preset, forfeit):

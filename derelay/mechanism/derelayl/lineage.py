@@ -269,18 +269,18 @@ class CitationEngine:
         leaves = self.leaves
         parents = lin.col("parent", sel)
         lo = int(leaves.min())
-        where = np.empty(int(leaves.max()) - lo + 1, dtype=np.int64)
-        where.fill(-1)
+        where = np.full(int(leaves.max()) - lo + 1, -1, dtype=np.int64)
         where[leaves - lo] = np.arange(len(leaves), dtype=np.int64)
-        rel = parents - lo
-        if int(rel.min()) < 0 or int(rel.max()) >= len(where):
+        try:
+            pi = where[parents - lo]  # DFS position of each selected model's parent
+        except IndexError:
+            pi = None
+        # a parent below lo wraps around, one that is no live model maps to -1: either way
+        # the leaf at its position is not the parent
+        if pi is None or not (leaves[pi] == parents).all():
             raise ValueError("interval citation mode: a selected model's parent is not live")
-        pi = where[rel]  # DFS position of each selected model's parent
-        if int(pi.min()) < 0:
-            raise ValueError("interval citation mode: a selected model's parent is not live")
-        c = np.bincount(pi, minlength=len(leaves))
-        f = np.zeros(len(leaves) + 1, dtype=np.int64)
-        np.cumsum(c, out=f[1:])
+        # f[i]: the selected children of the live models before position i
+        f = np.bincount(pi + 1, minlength=len(leaves) + 1).cumsum()
         # stable counting order by parent position (radix sort for small keys)
         key = pi.astype(np.uint16) if len(leaves) <= 65535 else pi
         o = np.argsort(key, kind="stable")
@@ -327,7 +327,8 @@ class CitationEngine:
         self.tree = tree.take(keep.nonzero()[0], axis=1)  # = tree[:, keep], C-ordered
         self.leaves = new_leaves
         self.tree_size = self.tree.shape[1]
-        self.lin.compact(int(new_leaves.min()))
+        if lin.n * 2 >= lin.capacity:  # compact only when the storage half fills
+            lin.compact(int(new_leaves.min()))
         return out
 
     def _dense(self, sel: np.ndarray) -> np.ndarray:
