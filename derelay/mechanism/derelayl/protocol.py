@@ -33,6 +33,7 @@ backend), in the order of the stages.
 from __future__ import annotations
 
 import math
+from types import SimpleNamespace
 
 import numpy as np
 
@@ -125,6 +126,9 @@ class DeRelayLProtocol(Protocol):
         self._all_valid = {r: bool(self._vec[f"valid_{r}"].all()) for r in BLOCK_ROLE.values()}
         self._true = np.ones(n, dtype=bool)  # read-only: sliced as "all valid" masks
         self._true.setflags(write=False)
+        self._prof_key = self._prof = None  # see _profile
+        # types are fixed for a run: are all of them honest or per-role (family <= 0)?
+        self._types_honest = bool((m.types.family <= 0).all())
         self.lineage = Lineage(capacity=4096, keep_all=cfg.keep_lineage)
         streams = m.streams
         self.rng = streams.rng("model")
@@ -177,6 +181,30 @@ class DeRelayLProtocol(Protocol):
             "pack": np.array([npa if x.pack_fraction is None else x.pack_fraction for x in b[dbm]]),
             "has_hook": np.array([any(x.hook is not None for x in b[r]) for r in ROLES]),
         }
+
+    def _profile(self) -> SimpleNamespace:
+        """What the present strategy profile does, for the round's shortcuts: whether
+        every present owner strategy transmits, every present trainer strategy trains and
+        broadcasts, every present miner strategy of a role mines valid blocks, and whether
+        every agent plays Normal in every role.  Cached per strategy-shares dict (the model
+        renews it whenever a strategy changes), so it is recomputed only then."""
+        shares = self.model.strategy_shares()
+        if self._prof_key is shares:
+            return self._prof
+        strats = self.model.role_strats
+        present = {
+            r: [i for i, a in enumerate(strats[r]) if shares[f"share_{r}_{a}"] > 0] for r in ROLES
+        }
+        v = self._vec
+        self._prof = SimpleNamespace(
+            all_transmit=all(v["transmits"][i] for i in present[MO]),
+            all_train=all(v["trains"][i] for i in present[T]),
+            all_broadcast=all(v["broadcasts"][i] for i in present[T]),
+            all_valid={r: all(v[f"valid_{r}"][i] for i in present[r]) for r in BLOCK_ROLE.values()},
+            all_normal=all(present[r] == [0] for r in ROLES),
+        )
+        self._prof_key = shares
+        return self._prof
 
     # --- stages ----------------------------------------------------------------------------
     def stage_roles(self, ctx: RoundContext) -> None:
@@ -302,35 +330,55 @@ class DeRelayLProtocol(Protocol):
         p_owner, p_opos, p_t = d["p_owner"], d["p_opos"], d["p_t"]
         npk = len(p_t)
         n_own = len(d["owners"])
-        transmitted = self._vec["transmits"][st.strategy[p_owner, ROLE_CODE[MO]]]
-        ts = st.strategy[p_t, ROLE_CODE[T]]
-        trains = self._vec["trains"][ts]
-        broadcasts = self._vec["broadcasts"][ts]
+        prof = self._profile()
+        d["prof"] = prof
+        every = self._true[:npk]  # read-only "all" mask
+        if prof.all_transmit:  # no present owner strategy withholds the model
+            transmitted = every
+        else:
+            transmitted = self._vec["transmits"][st.strategy[p_owner, ROLE_CODE[MO]]]
+        ts = None if prof.all_train and prof.all_broadcast else st.strategy[p_t, ROLE_CODE[T]]
+        trains = every if prof.all_train else self._vec["trains"][ts]
+        broadcasts = every if prof.all_broadcast else self._vec["broadcasts"][ts]
         parent_nodes = self.owner_nodes[p_opos]
         parent_depth = self.lineage.col("depth", parent_nodes)
         d["v_before_t"] = st.version[p_t]  # a gather: already a copy
-        succ = transmitted & (~trains | (self.rng.random(npk) < self.p.p_train_success))
-        res = self.backend.train_round(
-            ctx.round, self.owner_backend[p_opos], p_t, ~trains, succ & transmitted
-        )
+        draw = self.rng.random(npk) < self.p.p_train_success
+        if prof.all_transmit and prof.all_train:  # the same masks, without the no-ops
+            lazy, ok = np.zeros(npk, dtype=bool), draw
+        else:
+            lazy = ~trains
+            ok = transmitted & (lazy | draw)  # = succ & transmitted
+        res = self.backend.train_round(ctx.round, self.owner_backend[p_opos], p_t, lazy, ok)
         has_model = res.model_ids >= 0
-        submitted = has_model & broadcasts & np.asarray(res.hash_changed, dtype=bool)
+        changed = np.asarray(res.hash_changed, dtype=bool)
+        submitted = has_model & changed if prof.all_broadcast else has_model & broadcasts & changed
         perf = np.asarray(res.performance, dtype=np.float64)
         # what the trainers now hold
         if cfg.failed_keeps_received:
-            tr = p_t[transmitted]
-            st.version_own[tr] = np.maximum(st.version_own[tr], parent_depth[transmitted])
-        hm_tr = has_model & trains
+            if prof.all_transmit:
+                st.version_own[p_t] = np.maximum(st.version_own[p_t], parent_depth)
+            else:
+                tr = p_t[transmitted]
+                st.version_own[tr] = np.maximum(st.version_own[tr], parent_depth[transmitted])
+        hm_tr = has_model if prof.all_train else has_model & trains
         th = p_t[hm_tr]
         st.version_own[th] = np.maximum(st.version_own[th], parent_depth[hm_tr] + 1)
         st.last_perf[p_t[has_model]] = perf[has_model]
         # trainers' operating costs (Table II, eqs. 31-38)
         c = S.cost
-        t_cost = np.where(transmitted, c["transmit"], 0.0)
-        t_cost += np.where(transmitted & trains, c["train"], 0.0)
-        t_cost += np.where(has_model & broadcasts, c["encrypt"] + c["broadcast"], 0.0)
+        if prof.all_transmit and prof.all_train and prof.all_broadcast:
+            # (transmit + train) + (encrypt + broadcast) where a model is held, else
+            # (transmit + train) + 0.0: the sums of the general branch, term by term
+            tt = c["transmit"] + c["train"]
+            t_cost = np.where(has_model, tt + (c["encrypt"] + c["broadcast"]), tt + 0.0)
+        else:
+            t_cost = np.where(transmitted, c["transmit"], 0.0)
+            t_cost += np.where(transmitted & trains, c["train"], 0.0)
+            t_cost += np.where(has_model & broadcasts, c["encrypt"] + c["broadcast"], 0.0)
         # owners' transmission cost, once per transmitting owner (eq. 24)
-        sent = np.bincount(p_opos[transmitted], minlength=n_own) > 0  # per owner position
+        sent_pos = p_opos if prof.all_transmit else p_opos[transmitted]
+        sent = np.bincount(sent_pos, minlength=n_own) > 0  # per owner position
         st.cost[d["owners"][sent]] += c["transmit"]
         # lineage nodes for the submitted models
         sub_pos = submitted.nonzero()[0]
@@ -342,7 +390,7 @@ class DeRelayLProtocol(Protocol):
             round=ctx.round + 1,
             perf=perf[sub_pos],
             backend_id=res.model_ids[sub_pos],
-            lazy=~trains[sub_pos],
+            lazy=False if prof.all_train else ~trains[sub_pos],
             pays=True,
         )
         node_of = np.empty(npk, dtype=np.int64)
@@ -435,7 +483,7 @@ class DeRelayLProtocol(Protocol):
         # deposits: returned for selected pairs; NTm owners' trainers get theirs back;
         # everything else is forfeited (Step 11 part 3; eqs. 28, 35, 38)
         if d["chain_ok"]:
-            ret_t = sel_mask | ~d["transmitted"]
+            ret_t = sel_mask if d["prof"].all_transmit else sel_mask | ~d["transmitted"]
             ret_mo = sel_mask
         else:  # the round is void: every packed deposit goes back
             ret_t = self._true[:npk].copy()
@@ -513,7 +561,10 @@ class DeRelayLProtocol(Protocol):
         v_gain_t = np.maximum(st.version[p_t] - v_held, 0) * coin_f
         st.revenue[p_t] += v_gain_t
         d["v_gain_t"] = v_gain_t
-        d["gap_t"] = np.where(d["transmitted"], parent_depth - v_held, 0)
+        if d["prof"].all_transmit:
+            d["gap_t"] = parent_depth - v_held
+        else:
+            d["gap_t"] = np.where(d["transmitted"], parent_depth - v_held, 0)
 
     def stage_accounting(self, ctx: RoundContext) -> None:
         """Realised utility per (role, strategy): owners, trainers, valid-block miners."""
@@ -598,7 +649,8 @@ class DeRelayLProtocol(Protocol):
         ri = ROLE_CODE[role]
         miners = d["miners"]
         vv = self._vec[f"valid_{role}"]
-        if self._all_valid[role]:  # every strategy of the role mines valid blocks
+        if self._all_valid[role] or self._profile().all_valid[role]:
+            # every strategy (or every present strategy) of the role mines valid blocks
             valid = self._true[: len(miners)]
         else:
             valid = vv[st.strategy[miners, ri]]
@@ -680,9 +732,12 @@ class DeRelayLProtocol(Protocol):
             row["mean_gain"] = float(np.add.reduce(g) / g.size)  # = g.mean()
         else:
             row["mean_gain"] = np.nan
-        lz = ~d["trains"] & sub
-        n_lz = int(np.count_nonzero(lz))
-        row["lazy_top_s_rate"] = float(np.count_nonzero(sel & lz) / n_lz) if n_lz else np.nan
+        if d["prof"].all_train:  # no lazy model
+            row["lazy_top_s_rate"] = np.nan
+        else:
+            lz = ~d["trains"] & sub
+            n_lz = int(np.count_nonzero(lz))
+            row["lazy_top_s_rate"] = float(np.count_nonzero(sel & lz) / n_lz) if n_lz else np.nan
         row["best_performance"] = (
             float(np.fmax.reduce(d["perf"][sub])) if len(d["sub_pos"]) else np.nan
         )  # the same value as nanmax (which is fmax.reduce), without its checks
@@ -705,9 +760,9 @@ class DeRelayLProtocol(Protocol):
         if len(ids):
             ev = np.asarray(self.backend.eval_accuracy(ids), dtype=np.float64)
             out["accuracy"] = float(np.fmax.reduce(ev))  # = nanmax
-            honest = m.types.family[self.owners] <= 0
-            if np.count_nonzero(honest):
-                evh = ev[honest]
+            honest = None if self._types_honest else m.types.family[self.owners] <= 0
+            if honest is None or np.count_nonzero(honest):
+                evh = ev if honest is None else ev[honest]
                 if np.isnan(evh).any():
                     out["honest_accuracy"] = float(np.nanmean(evh))
                 else:  # nanmean without NaNs: the same sum / count
@@ -717,15 +772,23 @@ class DeRelayLProtocol(Protocol):
         else:
             out["accuracy"] = np.nan
             out["honest_accuracy"] = np.nan
-        trained = d["trains"] & d["transmitted"]
-        out["training_jobs"] = int(np.count_nonzero(trained))
-        out["wasted_jobs"] = int(np.count_nonzero(trained & ~sel))
+        prof = d["prof"]
+        if prof.all_transmit and prof.all_train:  # every packed pair trained
+            out["training_jobs"] = len(sel)
+            out["wasted_jobs"] = len(sel) - len(d["selected_pos"])  # sel: those set
+        else:
+            trained = d["trains"] & d["transmitted"]
+            out["training_jobs"] = int(np.count_nonzero(trained))
+            out["wasted_jobs"] = int(np.count_nonzero(trained & ~sel))
         # deviant actions: every play this round of a non-Normal strategy; detected: the
         # ones penalised (a forfeited deposit, or a block forked away)
-        idx = (st.role != m.idle).nonzero()[0]
-        codes = st.strategy[idx, st.role[idx].astype(np.int64)]
-        dev = codes != 0
-        out["deviant_actions"] = int(np.count_nonzero(dev))
+        if prof.all_normal:  # every strategy code is 0
+            out["deviant_actions"] = 0
+        else:
+            idx = (st.role != m.idle).nonzero()[0]
+            codes = st.strategy[idx, st.role[idx].astype(np.int64)]
+            dev = codes != 0
+            out["deviant_actions"] = int(np.count_nonzero(dev))
         n_det = 0
         if out["deviant_actions"]:
             lost = np.zeros(m.n, dtype=bool)
