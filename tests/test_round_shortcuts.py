@@ -1,0 +1,67 @@
+"""DeRelayL's round shortcuts from the present strategy profile change nothing (issue 20).
+
+``DeRelayLProtocol._profile`` lets a round skip behaviour gathers and mask no-ops when, for
+example, every present owner strategy transmits.  Each run here is repeated with the
+shortcuts off (every flag False: the general code path) and every output table must be
+identical, including runs whose profile changes mid-run (adaptation: the cache must follow).
+"""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import pandas as pd
+import pytest
+
+from derelay.mechanism.derelayl import protocol as proto
+from derelay.model import SimConfig, run_simulation
+
+SMALL = {"n_participants": 64, "n_miners": 32}
+SOME_DEVIANTS = {"T": {"N": 0.8, "NTr": 0.2}, "DBM": {"N": 0.9, "PI": 0.1}}
+
+
+def _general(self):
+    roles = proto.BLOCK_ROLE.values()
+    return SimpleNamespace(
+        all_transmit=False,
+        all_train=False,
+        all_broadcast=False,
+        all_valid=dict.fromkeys(roles, False),
+        all_normal=False,
+    )
+
+
+CASES = {
+    "authors_all_normal": ("authors_code", {}),
+    "paper_all_normal": ("paper_text", {}),
+    "some_deviants": ("paper_text", {"strategies": SOME_DEVIANTS}),
+    "imitation": (
+        "authors_code",
+        {"strategies": SOME_DEVIANTS, "adaptation": "imitation", "adaptation_rate": 0.5},
+    ),
+    "simulated_chain": ("paper_text", {"chain": "simulated"}),
+}
+
+
+@pytest.mark.parametrize("case", list(CASES))
+def test_shortcuts_equal_the_general_round(case, monkeypatch):
+    preset, upd = CASES[case]
+    cfg = SimConfig.from_preset(preset).with_updates(params=SMALL, **upd)
+    rounds = 8 if case == "simulated_chain" else 30
+    fast = run_simulation(cfg, rounds=rounds, seed=3)
+    monkeypatch.setattr(proto.DeRelayLProtocol, "_profile", _general)
+    slow = run_simulation(cfg, rounds=rounds, seed=3)
+    for name in ("rounds", "agents", "utilities"):
+        pd.testing.assert_frame_equal(getattr(fast, name), getattr(slow, name), check_exact=True)
+
+
+def test_the_profile_follows_strategy_changes():
+    from derelay.model import DeRelayModel
+
+    cfg = SimConfig.from_preset("authors_code").with_updates(params=SMALL)
+    m = DeRelayModel(cfg, seed=0)
+    m.run(2)
+    assert m.protocol._profile().all_train and m.protocol._profile().all_normal
+    m.set_strategy(5, "T", "NTr")
+    prof = m.protocol._profile()
+    assert not prof.all_train and not prof.all_normal and prof.all_broadcast
