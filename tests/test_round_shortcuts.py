@@ -65,3 +65,26 @@ def test_the_profile_follows_strategy_changes():
     m.set_strategy(5, "T", "NTr")
     prof = m.protocol._profile()
     assert not prof.all_train and not prof.all_normal and prof.all_broadcast
+
+
+@pytest.mark.parametrize("m", [1, 2, 7, 128, 50_000, 2**33])
+def test_draw_chain_winners_equal_one_mine_call_per_block(m):
+    """One vectorised draw of k winners = k mine() calls, value by value and in the
+    generator's state afterwards (so the rest of the run is unchanged)."""
+    import numpy as np
+
+    from derelay.mechanism.derelayl.chainsim import DrawChain
+
+    miners = np.arange(m, dtype=np.int64) * 3 if m < 10**6 else None
+    a, b = DrawChain(np.random.default_rng(9)), DrawChain(np.random.default_rng(9))
+    for _ in range(5):
+        if miners is None:  # a range beyond 32 bits: the generator's other branch
+            one = [int(a.rng.integers(m)) for _ in range(4)]
+            many = b.rng.integers(m, size=4).tolist()
+        else:
+            valid = np.ones(m, dtype=bool)
+            one = [a.mine(k, 0, miners, valid).miner for k in ("DB", "EB", "TB", "SB")]
+            many = b.winners(miners, 4).tolist()
+        assert one == many
+        a.rng.random(3), b.rng.random(3)  # whatever comes next
+    assert a.rng.bit_generator.state == b.rng.bit_generator.state

@@ -280,7 +280,7 @@ class MechanismModel(mesa.Model):
         self.recorder.begin_round()
         proto.run_round(ctx)
         np.subtract(st.revenue, st.cost, out=st.utility)
-        self.ledger.check_conserved()
+        ctx.ledger_total = self.ledger.check_conserved()
         m_ = float(getattr(self.cfg, "utility_memory", 0.1))
         st.ewma_utility *= 1.0 - m_
         st.ewma_utility += m_ * st.utility

@@ -32,7 +32,7 @@ import numpy as np
 class RoundContext:
     """What a stage sees of the round in progress."""
 
-    __slots__ = ("model", "round", "ledger", "metrics", "data")
+    __slots__ = ("model", "round", "ledger", "metrics", "data", "ledger_total")
 
     def __init__(self, model, round_index: int) -> None:
         self.model = model
@@ -40,6 +40,9 @@ class RoundContext:
         self.ledger = model.ledger
         self.metrics: dict[str, Any] = {}
         self.data: dict[str, Any] = {}  # scratch space shared by the round's stages
+        #: ``ledger.total()`` after the round's stages (set by the engine before
+        #: ``round_row``; None until then)
+        self.ledger_total: int | None = None
 
     def rng(self, name: str) -> np.random.Generator:
         return self.model.streams.rng(name)
@@ -97,15 +100,16 @@ class Protocol:
     def round_row(self, ctx: RoundContext) -> dict[str, Any]:
         """The rounds.parquet row (default: round, metrics, ledger totals, shares)."""
         m, lg = self.model, self.ledger
+        total = lg.total() if ctx.ledger_total is None else ctx.ledger_total
         row: dict[str, Any] = {"round": m.round}
         row.update(self.round_metrics(ctx))
         row.update(
-            total_coins=lg.total() / m.nano,
+            total_coins=total / m.nano,
             minted=lg.minted / m.nano,
             external=lg.external_in / m.nano,
             burned=lg.burned / m.nano,
             escrow=lg.escrow / m.nano,
-            total_coins_nano=lg.total(),
+            total_coins_nano=total,
             minted_nano=lg.minted,
             external_nano=lg.external_in,
             burned_nano=lg.burned,

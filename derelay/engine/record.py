@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from .ledger import NANO
+from .protocol import Protocol
 
 #: Without ``record_sample``, populations above this size record a sample of AUTO_SAMPLE
 #: agents (every ``record_every``-th round).  1,000 agents (was 10,000 before issue 20,
@@ -38,7 +39,7 @@ class Recorder:
         self.m = model
         cfg = model.cfg
         self.rows: list[dict] = []
-        self.agent_chunks: list[dict[str, np.ndarray]] = []
+        self.agent_chunks: list[dict] = []  # per recorded round: "round" and the columns
         n = model.n
         size = getattr(cfg, "record_sample", None)
         if size is None and n > AUTO_SAMPLE_ABOVE:
@@ -259,22 +260,22 @@ class Recorder:
             def take(a: np.ndarray) -> np.ndarray:
                 return a[: len(idx)].copy()
 
-        role = take(st.role)
-        idle = m.idle
-        rc = np.minimum(role, len(m.roles) - 1).astype(np.int64)
-        strat = st.strategy[idx, rc].astype(np.int16, copy=False)
-        strat = np.where(role == idle, np.int16(-1), strat).astype(np.int16, copy=False)
-        rnd = np.empty(len(idx), dtype=np.int64)
-        rnd.fill(m.round)
+        role = take(st.role).astype(np.int8, copy=False)
+        # each agent's strategy in its role (the idle ones: -1)
+        strat = st.strategy[idx, np.minimum(role, len(m.roles) - 1)].astype(np.int16, copy=False)
+        strat[role == m.idle] = -1
         chunk = {
-            "round": rnd,
+            "round": m.round,  # one value per chunk (expanded by agents_frame)
             "agent_id": idx if idx.dtype == np.int64 else idx.astype(np.int64),
-            "role_code": role.astype(np.int8, copy=False),
+            "role_code": role,
             "strategy_code": strat,
             "coins_nano": take(st.coins),
         }
-        for name in m.protocol.agent_columns:
-            chunk[name] = m.protocol.agent_column(name, idx)
+        proto = m.protocol
+        own_column = type(proto).agent_column is not Protocol.agent_column
+        for name in proto.agent_columns:
+            # the default column is the state's array: a plain copy of the recorded agents
+            chunk[name] = proto.agent_column(name, idx) if own_column else take(getattr(st, name))
         chunk["utility"] = take(st.utility)
         chunk["revenue"] = take(st.revenue)
         chunk["cost"] = take(st.cost)
@@ -298,7 +299,12 @@ class Recorder:
         if not self.agent_chunks:
             cols = ["round", "agent_id", "role", "strategy", "coins", *extra]
             return pd.DataFrame({c: [] for c in cols})
-        data = {k: np.concatenate([c[k] for c in self.agent_chunks]) for k in self.agent_chunks[0]}
+        chunks = self.agent_chunks
+        data = {k: np.concatenate([c[k] for c in chunks]) for k in chunks[0] if k != "round"}
+        data["round"] = np.repeat(
+            np.array([c["round"] for c in chunks], dtype=np.int64),
+            [len(c["agent_id"]) for c in chunks],
+        )
         role_names = np.array(m.role_names, dtype=object)
         width = max((len(v) for v in m.role_strats.values()), default=0)
         lut = np.full((len(m.role_names), width + 1), "", dtype=object)

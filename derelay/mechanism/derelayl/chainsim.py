@@ -88,6 +88,13 @@ class DrawChain:
         good = miners[valid]
         return StageResult(int(good[self.rng.integers(n_valid)]), inv)
 
+    def winners(self, miners: np.ndarray, k: int) -> np.ndarray:
+        """The miners of ``k`` consecutive blocks when every miner is valid: what ``k``
+        :meth:`mine` calls would return, in one draw.  ``Generator.integers(m, size=k)``
+        gives the same values, and leaves the generator in the same state, as ``k``
+        calls of ``integers(m)`` (tested)."""
+        return miners[self.rng.integers(len(miners), size=k)]
+
     def metrics(self) -> dict:
         return {}
 

@@ -44,7 +44,7 @@ from derelay.engine.protocol import Protocol, RoundContext
 
 from . import core as dr
 from .behaviour import strategy_table
-from .chainsim import make_chain
+from .chainsim import DrawChain, StageResult, make_chain
 from .config import SimConfig
 from .learning import make_backend
 from .lineage import Lineage
@@ -59,6 +59,8 @@ ROLE_NAMES = (*ROLES, "idle")
 MO, T = dr.MO.abbr, dr.T.abbr
 BLOCK_ROLE = {kind: role for role, kind in dr.MINER_BLOCK.items()}
 N_LATEST = 10
+#: the rounds-table columns of the version-lag histogram (lag 0..N_LATEST, then older)
+SHARE_LATEST_KEYS = (*(f"share_latest_{k}" for k in range(N_LATEST + 1)), "share_older")
 
 
 class DeRelayLProtocol(Protocol):
@@ -154,6 +156,7 @@ class DeRelayLProtocol(Protocol):
         )
         self.settlement = make_settlement(cfg, self.lineage, self.genesis_node)
         self.chain = make_chain(cfg, streams.rng("chain"))
+        self._draw_chain = type(self.chain) is DrawChain
         st.version[self.genesis_owner] = 0
         st.version_own[self.genesis_owner] = 0
         self.owners = np.array([self.genesis_owner], dtype=np.int64)
@@ -455,12 +458,15 @@ class DeRelayLProtocol(Protocol):
                 d["forks"] += stage.forks
                 d["stale"] += stage.stale
         d["chain_ok"] = d["db"].miner >= 0 and sb is not None and sb.miner >= 0
+        paid = []
         if eb.miner >= 0:
-            self._pay_block(eb.miner, "EB", n_hash, d)
+            paid.append((eb.miner, "EB", n_hash))
         if tb is not None and tb.miner >= 0:
-            self._pay_block(tb.miner, "TB", n_enc, d)
+            paid.append((tb.miner, "TB", n_enc))
         if sb is not None and sb.miner >= 0:
-            self._pay_block(sb.miner, "SB", n_ver, d)
+            paid.append((sb.miner, "SB", n_ver))
+        if paid:
+            self._pay_blocks(paid, d)
         d["eb"], d["sb"] = eb, sb
 
     def stage_settlement(self, ctx: RoundContext) -> None:
@@ -644,16 +650,24 @@ class DeRelayLProtocol(Protocol):
         """Mine one block; ``build(participant, honest)`` gives its contents (simulated
         chain; ``honest`` is False for a PI/NG/IT/IRa miner, whose payload the chain's
         rules reject)."""
+        miners = d["miners"]
+        if kind == "DB" and self._draw_chain and len(miners):
+            # every present miner strategy of every block role mines valid blocks: the
+            # round's four draws at once (DrawChain.winners: the same draws and state)
+            pv = self._profile().all_valid
+            if all(self._all_valid[r] or pv[r] for r in BLOCK_ROLE.values()):
+                d["winners"] = self.chain.winners(miners, len(BLOCK_ROLE)).tolist()
+        winners = d.get("winners")
+        if winners:
+            return StageResult(winners.pop(0))
         st = self.model.state
         role = BLOCK_ROLE[kind]
         ri = ROLE_CODE[role]
-        miners = d["miners"]
-        vv = self._vec[f"valid_{role}"]
         if self._all_valid[role] or self._profile().all_valid[role]:
             # every strategy (or every present strategy) of the role mines valid blocks
             valid = self._true[: len(miners)]
         else:
-            valid = vv[st.strategy[miners, ri]]
+            valid = self._vec[f"valid_{role}"][st.strategy[miners, ri]]
         res = self.chain.mine(kind, r_idx, miners, valid, build)
         if len(res.invalid_miners):
             inv = res.invalid_miners
@@ -667,16 +681,26 @@ class DeRelayLProtocol(Protocol):
         return res
 
     def _pay_block(self, miner: int, kind: str, n_items: int, d: dict) -> None:
-        st = self.model.state
-        role = BLOCK_ROLE[kind]
-        amount = self.settlement.block_reward(kind, n_items)
-        self.ledger.mint(miner, amount, "block_reward")
-        cost = self.settlement.block_cost(kind, n_items, True)
-        st.revenue[miner] += amount / NANO
-        st.cost[miner] += cost
-        st.role[miner] = ROLE_CODE[role]
-        d["acc"].setdefault("miners", []).append((role, miner, amount / NANO, cost, n_items))
-        self.blocks.append((self.model.round + 1, kind, int(miner), True, int(n_items), amount))
+        self._pay_blocks(((miner, kind, n_items),), d)
+
+    def _pay_blocks(self, blocks, d: dict) -> None:
+        """Pay the miners of valid main-chain blocks, ``(miner, kind, items)`` in order:
+        the rewards in one :meth:`Ledger.mint_each` (the same ledger and flow log as one
+        mint per block), revenue, cost and role in block order."""
+        st, S = self.model.state, self.settlement
+        amounts = [S.block_reward(kind, n) for _, kind, n in blocks]
+        self.ledger.mint_each([int(b[0]) for b in blocks], amounts, "block_reward")
+        rnd = self.model.round + 1
+        miners_acc = d["acc"].setdefault("miners", [])
+        for (miner, kind, n_items), amount in zip(blocks, amounts, strict=True):
+            role = BLOCK_ROLE[kind]
+            cost = S.block_cost(kind, n_items, True)
+            rev = amount / NANO
+            st.revenue[miner] += rev
+            st.cost[miner] += cost
+            st.role[miner] = ROLE_CODE[role]
+            miners_acc.append((role, miner, rev, cost, n_items))
+            self.blocks.append((rnd, kind, int(miner), True, int(n_items), amount))
 
     # --- recording -------------------------------------------------------------------------
     def round_row(self, ctx: RoundContext) -> dict:
@@ -688,7 +712,7 @@ class DeRelayLProtocol(Protocol):
         latest = int(v.max())
         held = v[v >= 0]
         counts = np.bincount(np.minimum(latest - held, N_LATEST + 1), minlength=N_LATEST + 2)
-        total = lg.total()
+        total = lg.total() if ctx.ledger_total is None else ctx.ledger_total
         minted, burned, escrow, slashed = lg.minted, lg.burned, lg.escrow, lg.slashed
         row = {
             "round": m.round,
@@ -712,9 +736,9 @@ class DeRelayLProtocol(Protocol):
             "forks": d["forks"],
             "stale_blocks": d["stale"],
         }
-        for k, c in enumerate(counts[: N_LATEST + 1].tolist()):
-            row[f"share_latest_{k}"] = c / n
-        row["share_older"] = int(counts[N_LATEST + 1]) / n
+        cl = counts.tolist()
+        for k, c in zip(SHARE_LATEST_KEYS, cl, strict=True):
+            row[k] = c / n
         row["share_none"] = 1.0 - held.size / n  # counts covers every holder once
         coins = lg.coins
         # = coins.mean(): numpy's float64 sum over the count, without its wrapper
