@@ -601,11 +601,18 @@ class Ledger:
     def _joined(self, parts) -> tuple[np.ndarray, np.ndarray]:
         if len(parts) == 1:
             return self._aligned(*parts[0])
+        whos, amts = [], []
         for who, amounts in parts:
-            if np.shape(who) != np.shape(amounts):
+            sw = who.shape if type(who) is np.ndarray else np.shape(who)
+            sa = amounts.shape if type(amounts) is np.ndarray else np.shape(amounts)
+            if sw != sa:
                 raise ValueError("lock_parts/release_parts: each part needs aligned arrays")
-        who = np.concatenate([p[0] for p in parts]).astype(np.int64, copy=False)
-        return self._aligned(who, np.concatenate([p[1] for p in parts]))
+            whos.append(who)
+            amts.append(amounts)
+        who = np.concatenate(whos)
+        if who.dtype != np.int64:
+            who = who.astype(np.int64)
+        return self._aligned(who, np.concatenate(amts))
 
     def _log_parts(self, reason: str, parts, who, a, to_escrow: bool) -> None:
         mode = self.flow_mode

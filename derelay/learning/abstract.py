@@ -365,19 +365,29 @@ class AbstractBackend:
         parent_val = self.value(parent_ids) if n else np.zeros(0)
         # _train_gain at f = 1 on own data (drift mu, noise sigma z) and _perturb_gain
         # (lazy), elementwise: the same values, without per-trainer lists or masks
+        any_lazy = bool(lazy.any())
         if self.mode == "cumulative":
             trained = self.mu + self.sigma * z_gain
-            gain = np.where(lazy, self.lazy_mu + self.lazy_sigma * z_gain, trained)
+            if any_lazy:
+                gain = np.where(lazy, self.lazy_mu + self.lazy_sigma * z_gain, trained)
+            else:
+                gain = trained
         else:
             gain = np.where(lazy, float(self.lazy_mu), float(self.mu))
         true = parent_val + gain
         measured = true + self.eval_sigma * z_eval
         exists = succeeded
-        ids = np.empty(n, dtype=np.int64)
-        ids.fill(-1)
-        if exists.any():
-            ids[exists] = self._add(true[exists])
-        perf = np.where(exists, measured, np.nan)
+        n_exist = int(np.count_nonzero(exists))
+        if n_exist == n:  # every model exists: no masks
+            ids = self._add(true)
+            perf = measured
+            gain_out = measured - parent_val
+        else:
+            ids = np.full(n, -1, dtype=np.int64)
+            if n_exist:
+                ids[exists] = self._add(true[exists])
+            perf = np.where(exists, measured, np.nan)
+            gain_out = np.where(exists, measured - parent_val, np.nan)
         hashes: list = [None] * n
         parent_hashes: list = [None] * n
         if self.hash_models:
@@ -396,7 +406,7 @@ class AbstractBackend:
             succeeded=succeeded,
             model_ids=ids,
             performance=perf,
-            gain=np.where(exists, measured - parent_val, np.nan),
+            gain=gain_out,
             hash_changed=exists.copy(),
             hashes=hashes,
             parent_hashes=parent_hashes,

@@ -44,6 +44,8 @@ class Lineage:
         ("pays", np.bool_),
     )
 
+    _ATTRS = tuple((name, "_" + name) for name, _ in FIELDS)
+
     def __init__(self, capacity: int = 1024, keep_all: bool = False) -> None:
         self.capacity = max(16, int(capacity))
         self.base = 0  # id of the first stored node
@@ -56,17 +58,19 @@ class Lineage:
     def next_id(self) -> int:
         return self.base + self.n
 
-    def add(self, **cols) -> np.ndarray:
-        """Append nodes (all columns broadcast to one length); returns their ids."""
-        k = -1
-        for v in cols.values():
-            if type(v) is np.ndarray:
-                if v.ndim:
-                    k = max(k, v.size)
-            elif not isinstance(v, int | float | np.generic) and np.ndim(v) > 0:
-                k = max(k, np.size(v))
-        if k < 0:  # every column a scalar: one node
-            k = 1
+    def add(self, size: int | None = None, **cols) -> np.ndarray:
+        """Append nodes (all columns broadcast to one length, ``size`` if given); returns
+        their ids."""
+        k = -1 if size is None else int(size)
+        if size is None:
+            for v in cols.values():
+                if type(v) is np.ndarray:
+                    if v.ndim:
+                        k = max(k, v.size)
+                elif not isinstance(v, int | float | np.generic) and np.ndim(v) > 0:
+                    k = max(k, np.size(v))
+            if k < 0:  # every column a scalar: one node
+                k = 1
         if k == 0:
             return np.zeros(0, dtype=np.int64)
         if self.n + k > self.capacity:
@@ -76,12 +80,14 @@ class Lineage:
                 arr[: self.n] = getattr(self, "_" + name)[: self.n]
                 setattr(self, "_" + name, arr)
             self.capacity = new
-        sl = slice(self.n, self.n + k)
-        for name, _ in self.FIELDS:
-            getattr(self, "_" + name)[sl] = cols.get(name, 0)
-        ids = np.arange(self.next_id, self.next_id + k, dtype=np.int64)
-        self.n += k
-        return ids
+        n0 = self.n
+        sl = slice(n0, n0 + k)
+        d = self.__dict__
+        for name, attr in self._ATTRS:
+            d[attr][sl] = cols.get(name, 0)
+        self.n = n0 + k
+        b = self.base + n0
+        return np.arange(b, b + k, dtype=np.int64)
 
     def col(self, name: str, ids) -> np.ndarray:
         if type(ids) is not np.ndarray or ids.dtype != np.int64:

@@ -22,6 +22,7 @@ broken at random (as the authors' ``sort_bid_T`` shuffles equal bids).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -32,7 +33,14 @@ class Matching:
     owner_pos: np.ndarray  # index into the owners array, per pair
     trainer: np.ndarray  # participant id, per pair
     t_deposit: np.ndarray  # trainer deposit (nano), per pair
-    q_selected: np.ndarray  # trainers taken by each owner (aligned with owners)
+    _q_selected: np.ndarray | Callable[[], np.ndarray]
+
+    @property
+    def q_selected(self) -> np.ndarray:
+        """Trainers taken by each owner (aligned with owners; computed on first use)."""
+        if callable(self._q_selected):
+            self._q_selected = self._q_selected()
+        return self._q_selected
 
 
 def _desc_order(keys: np.ndarray, rng: np.random.Generator, top: int | None = None) -> np.ndarray:
@@ -106,14 +114,21 @@ def match(
         q = np.full(n_o, limit, dtype=np.int64)
     else:
         raise ValueError(f"unknown matching rule {rule!r}")
-    q_in_order = q[o_order]
-    ends = np.minimum(np.cumsum(q_in_order), len(trainers))
-    starts = np.empty_like(ends)
-    starts[:1] = 0
-    starts[1:] = ends[:-1]
-    taken = ends - starts
-    n_pairs = int(ends[-1]) if n_o else 0
-    owner_pos = np.repeat(o_order, taken)
+    if rule == "algorithm1":
+        ends = np.minimum(np.cumsum(q[o_order]), len(trainers))
+        taken = np.diff(ends, prepend=0)
+        n_pairs = int(ends[-1]) if n_o else 0
+        owner_pos = np.repeat(o_order, taken)
+    else:  # every owner takes ``limit``: blocks of ``limit``, the last one cut short
+        n_pairs = min(len(o_order) * int(limit), len(trainers))
+        owner_pos = np.repeat(o_order, limit)[:n_pairs]
+        taken = None  # min(limit, what is left) per block in order, when needed
+
+    def taken_per_block() -> np.ndarray:
+        if taken is not None:
+            return taken
+        return np.clip(n_pairs - np.arange(len(o_order)) * int(limit), 0, int(limit))
+
     t_idx = t_order[:n_pairs]
     pair_bids = bids[t_idx]
     if price == "first":
@@ -125,11 +140,16 @@ def match(
         if n_pairs > 1:
             dep_t[:-1] = pair_bids[1:]
             # the last pair of each non-empty block: its end - 1 (ends = cumsum(taken))
-            last = ends[taken > 0] - 1
+            if taken is not None:
+                last = ends[taken > 0] - 1
+            else:  # limit - 1, 2 limit - 1, ... and the last pair
+                last = np.arange(int(limit) - 1, n_pairs, int(limit))
+                if not len(last) or last[-1] != n_pairs - 1:
+                    last = np.append(last, n_pairs - 1)
             dep_t[last] = pair_bids[last]
     else:
         # within each owner's block, sort by bid (descending) and shift by one
-        block = np.repeat(np.arange(n_o), taken)
+        block = np.repeat(np.arange(n_o), taken_per_block())
         tie = rng.random(n_pairs)
         o = np.lexsort((tie, -pair_bids.astype(np.float64), block))
         sorted_bids = pair_bids[o]
@@ -143,11 +163,14 @@ def match(
             nxt[last] = sorted_bids[last]
         dep_t = np.empty_like(pair_bids)
         dep_t[o] = nxt
-    q_sel = np.zeros(n_o, dtype=np.int64)
-    q_sel[o_order] = taken
+    def q_selected() -> np.ndarray:
+        q_sel = np.zeros(n_o, dtype=np.int64)
+        q_sel[o_order] = taken_per_block()
+        return q_sel
+
     return Matching(
         owner_pos.astype(np.int64, copy=False),
         trainers[t_idx],
         dep_t.astype(np.int64, copy=False),
-        q_sel,
+        q_selected,
     )

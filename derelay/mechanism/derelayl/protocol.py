@@ -163,6 +163,9 @@ class DeRelayLProtocol(Protocol):
         self.owner_nodes = np.array([self.genesis_node], dtype=np.int64)
         self.owner_backend = np.array([g_backend], dtype=np.int64)
         self.owner_perf = np.zeros(1)
+        # every owner model has one depth (the round's selected models are children of
+        # models of one depth): V_latest, kept here instead of read from the lineage
+        self.owner_depth = 0
         self.coin_nano = to_nano(p.coin)
         self.budget_nano = to_nano(p.mo_budget)
         self.limit = int(p.selection_limit)
@@ -238,7 +241,7 @@ class DeRelayLProtocol(Protocol):
         st, d, cfg = self.model.state, ctx.data, self.model.cfg
         cand, owners = d["cand"], d["owners"]
         coins = self.ledger.coins
-        v_latest = int(self.lineage.col("depth", self.owner_nodes[:1])[0])
+        v_latest = d["v_latest"] = self.owner_depth
         v_bid = st.version if cfg.bid_counts_ebm_copies else st.version_own
         gap = (v_latest - np.maximum(v_bid[cand], 0) + 1).astype(np.int64, copy=False)
         want = gap * self.coin_nano
@@ -291,7 +294,7 @@ class DeRelayLProtocol(Protocol):
 
         db = self._mine("DB", r_idx, d, db_build)
         d["db"] = db
-        packed = np.zeros(n_pairs, dtype=bool)
+        packed = None  # None: every contract packed
         if db.miner >= 0 and rp is not None:
             packed = rp.packed(db.payload)  # the contracts the main-chain DB packs
             n_packed = int(np.count_nonzero(packed))
@@ -299,13 +302,15 @@ class DeRelayLProtocol(Protocol):
         elif db.miner >= 0:
             frac = float(self._vec["pack"][st.strategy[db.miner, ROLE_CODE[dbm]]])
             if frac >= 1.0:
-                packed[:] = True
+                n_packed = n_pairs
             else:
                 k = int(math.floor(frac * n_pairs))
+                packed = np.zeros(n_pairs, dtype=bool)
                 packed[self.rng.permutation(n_pairs)[:k]] = True
-            n_packed = int(np.count_nonzero(packed))
+                n_packed = int(np.count_nonzero(packed))
             self._pay_block(db.miner, "DB", n_packed, d)
         else:
+            packed = np.zeros(n_pairs, dtype=bool)
             n_packed = 0
         # unpacked contracts are not on chain: refund, no training
         if n_packed < n_pairs:
@@ -344,7 +349,7 @@ class DeRelayLProtocol(Protocol):
         trains = every if prof.all_train else self._vec["trains"][ts]
         broadcasts = every if prof.all_broadcast else self._vec["broadcasts"][ts]
         parent_nodes = self.owner_nodes[p_opos]
-        parent_depth = self.lineage.col("depth", parent_nodes)
+        v_latest = d["v_latest"]  # the depth of every parent (owner) model
         d["v_before_t"] = st.version[p_t]  # a gather: already a copy
         draw = self.rng.random(npk) < self.p.p_train_success
         if prof.all_transmit and prof.all_train:  # the same masks, without the no-ops
@@ -360,14 +365,14 @@ class DeRelayLProtocol(Protocol):
         # what the trainers now hold
         if cfg.failed_keeps_received:
             if prof.all_transmit:
-                st.version_own[p_t] = np.maximum(st.version_own[p_t], parent_depth)
+                st.version_own[p_t] = np.maximum(st.version_own[p_t], v_latest)
             else:
                 tr = p_t[transmitted]
-                st.version_own[tr] = np.maximum(st.version_own[tr], parent_depth[transmitted])
-        hm_tr = has_model if prof.all_train else has_model & trains
-        th = p_t[hm_tr]
-        st.version_own[th] = np.maximum(st.version_own[th], parent_depth[hm_tr] + 1)
-        st.last_perf[p_t[has_model]] = perf[has_model]
+                st.version_own[tr] = np.maximum(st.version_own[tr], v_latest)
+        t_hm = p_t[has_model]
+        th = t_hm if prof.all_train else p_t[has_model & trains]
+        st.version_own[th] = np.maximum(st.version_own[th], v_latest + 1)
+        st.last_perf[t_hm] = perf[has_model]
         # trainers' operating costs (Table II, eqs. 31-38)
         c = S.cost
         if prof.all_transmit and prof.all_train and prof.all_broadcast:
@@ -386,10 +391,11 @@ class DeRelayLProtocol(Protocol):
         # lineage nodes for the submitted models
         sub_pos = submitted.nonzero()[0]
         nodes = self.lineage.add(
+            len(sub_pos),
             parent=parent_nodes[sub_pos],
             recipient=p_owner[sub_pos],
             trainer=p_t[sub_pos],
-            depth=parent_depth[sub_pos] + 1,
+            depth=v_latest + 1,
             round=ctx.round + 1,
             perf=perf[sub_pos],
             backend_id=res.model_ids[sub_pos],
@@ -402,7 +408,6 @@ class DeRelayLProtocol(Protocol):
         d.update(
             transmitted=transmitted,
             trains=trains,
-            parent_depth=parent_depth,
             res=res,
             has_model=has_model,
             submitted=submitted,
@@ -538,12 +543,13 @@ class DeRelayLProtocol(Protocol):
             # "now" revenue; the rest goes to predecessor owners, whatever their role
             d["acc"]["citation_minted"] = total_cite
             d["acc"]["cite_pred"] = (total_cite - len(d["selected_pos"]) * S.r_cited) / NANO
-        self.lineage.set("selected", sel_nodes, True)
+        if self.model.cfg.keep_lineage:  # the column only lineage.parquet reads
+            self.lineage.set("selected", sel_nodes, True)
         d["sel_nodes"], d["cited"] = sel_nodes, cite is not None
 
     def stage_versions(self, ctx: RoundContext) -> None:
         st, d, cfg = self.model.state, ctx.data, self.model.cfg
-        eb, parent_depth = d["eb"], d["parent_depth"]
+        eb, v_latest = d["eb"], d["v_latest"]
         coin_f = self.p.coin
         if (
             d["chain_ok"]
@@ -551,10 +557,9 @@ class DeRelayLProtocol(Protocol):
             and cfg.ebm_receives != "none"
             and eb.miner >= 0
         ):
-            if cfg.ebm_receives == "best":
-                best_depth = int(parent_depth[d["order"][0]] + 1)
-            else:
-                best_depth = int((parent_depth[d["sub_pos"]] + 1).max())
+            # "best" (the best model's) and "max" (the deepest submitted): every model of
+            # the round has depth V_latest + 1
+            best_depth = v_latest + 1
             v0 = int(st.version[eb.miner])
             if best_depth > v0:
                 d["acc"]["ebm_gain"] = (best_depth - max(v0, -1)) * coin_f
@@ -568,9 +573,9 @@ class DeRelayLProtocol(Protocol):
         st.revenue[p_t] += v_gain_t
         d["v_gain_t"] = v_gain_t
         if d["prof"].all_transmit:
-            d["gap_t"] = parent_depth - v_held
+            d["gap_t"] = v_latest - v_held
         else:
-            d["gap_t"] = np.where(d["transmitted"], parent_depth - v_held, 0)
+            d["gap_t"] = np.where(d["transmitted"], v_latest - v_held, 0)
 
     def stage_accounting(self, ctx: RoundContext) -> None:
         """Realised utility per (role, strategy): owners, trainers, valid-block miners."""
@@ -634,6 +639,10 @@ class DeRelayLProtocol(Protocol):
                 stale_models = np.concatenate([stale_models, self.owner_backend])
             self.owners = d["p_t"][selected_pos]
             self.owner_nodes = d["sel_nodes"]
+            self.owner_depth = d["v_latest"] + 1
+            if cfg.check_invariants:
+                depth = self.lineage.col("depth", self.owner_nodes)
+                assert (depth == self.owner_depth).all(), "owner models of different depths"
             self.owner_backend = res.model_ids[selected_pos]
             self.owner_perf = d["perf"][selected_pos]
         elif d["chain_ok"] and cfg.on_no_selection == "halt":
@@ -787,10 +796,11 @@ class DeRelayLProtocol(Protocol):
             honest = None if self._types_honest else m.types.family[self.owners] <= 0
             if honest is None or np.count_nonzero(honest):
                 evh = ev if honest is None else ev[honest]
-                if np.isnan(evh).any():
+                total = float(evh.sum())
+                if total == total:  # no NaN: nanmean's own sum / count
+                    out["honest_accuracy"] = total / evh.size
+                else:  # a NaN (or inf - inf, where nanmean is NaN too)
                     out["honest_accuracy"] = float(np.nanmean(evh))
-                else:  # nanmean without NaNs: the same sum / count
-                    out["honest_accuracy"] = float(evh.sum() / evh.size)
             else:
                 out["honest_accuracy"] = np.nan
         else:
