@@ -103,10 +103,10 @@ def exact_sum(a: np.ndarray, bound: int | None = None) -> int:
     if n == 1:
         return int(a.reshape(-1)[0])
     if bound is None:
-        lo, hi = int(a.min()), int(a.max())
+        lo, hi = int(np.minimum.reduce(a, axis=None)), int(np.maximum.reduce(a, axis=None))
         bound = max(hi, -lo)
     if bound * n <= MAX_NANO:
-        return int(a.sum())
+        return int(np.add.reduce(a, axis=None))
     a = np.asarray(a, dtype=np.int64)
     return (int((a >> 32).sum()) << 32) + int((a & 0xFFFFFFFF).sum())
 
@@ -188,7 +188,11 @@ class Ledger:
         """Rescan the balances for the magnitude bound (after direct writes to
         :attr:`coins`); returns it."""
         b = self.balances
-        self._mag = max(int(b.max()), -int(b.min())) if b.size else 0
+        self._mag = (
+            max(int(np.maximum.reduce(b, axis=None)), -int(np.minimum.reduce(b, axis=None)))
+            if b.size
+            else 0
+        )
         return self._mag
 
     def _room(self, idx: np.ndarray, a: np.ndarray, total: int, sign: int) -> None:
@@ -367,7 +371,7 @@ class Ledger:
             and ids.ndim == 1
             and amounts.shape == ids.shape
         ):  # the common case: aligned int64 arrays (no conversion needed)
-            if amounts.size and amounts.min() < 0:
+            if amounts.size and np.minimum.reduce(amounts, axis=None) < 0:
                 raise LedgerError("a flow amount is negative")
             return ids, amounts
         ids = np.asarray(ids, dtype=np.int64)
@@ -383,7 +387,7 @@ class Ledger:
                     ids = np.full(a.size, ids[0], dtype=np.int64)
                 else:
                     raise ValueError(f"{ids.size} accounts but {a.size} amounts")
-        if a.size and a.min() < 0:
+        if a.size and np.minimum.reduce(a, axis=None) < 0:
             raise LedgerError("a flow amount is negative")
         return ids, a
 
@@ -413,7 +417,7 @@ class Ledger:
             b[frm[0]] -= v
             return v
         np.subtract.at(b, frm, a)
-        if b[frm].min() < 0:
+        if np.minimum.reduce(b[frm], axis=None) < 0:
             bad = int(frm[np.argmax(b[frm] < 0)])
             np.add.at(b, frm, a)  # undo: all or nothing
             raise LedgerError(f"account {bad} would go negative")
@@ -503,10 +507,10 @@ class Ledger:
         a = _amounts(amounts)
         if a.shape != (self.n,):
             raise ValueError(f"mint_dense needs {self.n} amounts, got shape {a.shape}")
-        if a.size and a.min() < 0:
+        if a.size and np.minimum.reduce(a, axis=None) < 0:
             raise LedgerError("a flow amount is negative")
         # the amounts are >= 0: their maximum is the magnitude bound of exact_sum
-        total = exact_sum(a, int(a.max()) if a.size > 1 else None)
+        total = exact_sum(a, int(np.maximum.reduce(a, axis=None)) if a.size > 1 else None)
         self._room(None, a, total, 1)
         self.balances[: self.n] += a
         self.minted += total
@@ -590,7 +594,9 @@ class Ledger:
 
     def _from_escrow(self, who: np.ndarray, a: np.ndarray) -> int:
         """Credit ``a`` (>= 0, aligned, non-empty) to ``who`` out of the escrow; the total."""
-        total = exact_sum(a, int(a.max()) if a.size > 1 else None)  # a >= 0 (_aligned)
+        total = exact_sum(
+            a, int(np.maximum.reduce(a, axis=None)) if a.size > 1 else None
+        )  # a >= 0 (_aligned)
         if total > self.escrow:
             raise LedgerError(f"release of {total} exceeds the escrow {self.escrow}")
         self._credit(who, a, total)
@@ -656,7 +662,7 @@ class Ledger:
                 if w.size != to.size or wsum <= 0 or w.min() < 0:
                     raise LedgerError("slash: shares must be non-negative weights aligned with to")
                 pay = np.array([int(x) * amount // wsum for x in w.tolist()], dtype=np.int64)
-            if pay.any():
+            if np.logical_or.reduce(pay, axis=None):
                 paid = self._credit(to, pay)
                 self._log(reason, ESCROW, to, pay)
             self.redistributed += paid

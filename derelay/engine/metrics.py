@@ -37,10 +37,10 @@ def gini(values: np.ndarray) -> float:
     a = np.array(values, dtype=np.float64)  # a copy, sorted in place
     a.sort()
     n = a.size
-    total = a.sum()
+    total = np.add.reduce(a, axis=None)
     if n == 0 or total <= 0:
         return 0.0
-    return float((_rank_weights(n) * a).sum() / (n * total))
+    return float(np.add.reduce(_rank_weights(n) * a, axis=None) / (n * total))
 
 
 def gini_due(n: int, round_: int) -> bool:

@@ -168,7 +168,10 @@ class AbstractBackend:
     def value(self, model_ids) -> np.ndarray:
         """True (noise-free) value of models, in (c)."""
         ids = np.asarray(model_ids, dtype=np.int64)
-        if ids.size and (ids.min() < self._base or ids.max() >= self._base + self._n):
+        if ids.size and (
+            np.minimum.reduce(ids, axis=None) < self._base
+            or np.maximum.reduce(ids, axis=None) >= self._base + self._n
+        ):
             raise KeyError(
                 f"model ids outside the live range [{self._base}, {self._base + self._n})"
             )
@@ -365,7 +368,7 @@ class AbstractBackend:
         parent_val = self.value(parent_ids) if n else np.zeros(0)
         # _train_gain at f = 1 on own data (drift mu, noise sigma z) and _perturb_gain
         # (lazy), elementwise: the same values, without per-trainer lists or masks
-        any_lazy = bool(lazy.any())
+        any_lazy = bool(np.logical_or.reduce(lazy, axis=None))
         if self.mode == "cumulative":
             trained = self.mu + self.sigma * z_gain
             if any_lazy:

@@ -40,10 +40,15 @@ KEEP_ROUNDS = 8
 PayloadBuilder = Callable[[int, bool], dict]
 
 
+#: no invalid miners (shared, read-only)
+_NO_MINERS = np.zeros(0, dtype=np.int64)
+_NO_MINERS.setflags(write=False)
+
+
 @dataclass
 class StageResult:
     miner: int  # participant id of the main-chain block's miner (-1: stage failed)
-    invalid_miners: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    invalid_miners: np.ndarray = field(default_factory=_NO_MINERS.view)
     stale: int = 0
     reorg_depth: int = 0
     payload: dict | None = None  # contents of the main-chain block (simulated chain only)

@@ -174,7 +174,7 @@ class CitationEngine:
             return np.zeros(self.n, dtype=self.trunk.dtype)
         depth = lin.col("depth", sel)
         d = int(depth[0])
-        if (depth != d).any():
+        if np.logical_or.reduce(depth != d, axis=None):
             raise ValueError("selected models of one round must share one depth")
         if self.mode == "dense":
             return self._dense(sel)
@@ -274,8 +274,8 @@ class CitationEngine:
         lin = self.lin
         leaves = self.leaves
         parents = lin.col("parent", sel)
-        lo = int(leaves.min())
-        where = np.full(int(leaves.max()) - lo + 1, -1, dtype=np.int64)
+        lo = int(np.minimum.reduce(leaves, axis=None))
+        where = np.full(int(np.maximum.reduce(leaves, axis=None)) - lo + 1, -1, dtype=np.int64)
         where[leaves - lo] = np.arange(len(leaves), dtype=np.int64)
         try:
             pi = where[parents - lo]  # DFS position of each selected model's parent
@@ -283,13 +283,13 @@ class CitationEngine:
             pi = None
         # a parent below lo wraps around, one that is no live model maps to -1: either way
         # the leaf at its position is not the parent
-        if pi is None or not (leaves[pi] == parents).all():
+        if pi is None or not np.logical_and.reduce(leaves[pi] == parents, axis=None):
             raise ValueError("interval citation mode: a selected model's parent is not live")
         # f[i]: the selected children of the live models before position i
         f = np.bincount(pi + 1, minlength=len(leaves) + 1).cumsum()
         # stable counting order by parent position (radix sort for small keys)
         key = pi.astype(np.uint16) if len(leaves) <= 65535 else pi
-        o = np.argsort(key, kind="stable")
+        o = key.argsort(kind="stable")
         new_leaves = sel[o]
         n_s = len(new_leaves)
         # remap the tree's intervals, add the new leaves
@@ -317,9 +317,9 @@ class CitationEngine:
         # prune dead nodes, move common ancestors to the trunk
         full = w == n_s
         keep = (w > 0) & ~full
-        if full.any():
+        if np.logical_or.reduce(full, axis=None):
             fp = full & (t_pays != 0)
-            new_top = int(t_depth[full].max())
+            new_top = int(np.maximum.reduce(t_depth[full], axis=None))
             if self.discounted:
                 self.trunk *= self.beta ** (new_top - self.top_depth)
                 np.add.at(
@@ -334,7 +334,7 @@ class CitationEngine:
         self.leaves = new_leaves
         self.tree_size = self.tree.shape[1]
         if lin.n * 2 >= lin.capacity:  # compact only when the storage half fills
-            lin.compact(int(new_leaves.min()))
+            lin.compact(int(np.minimum.reduce(new_leaves, axis=None)))
         return out
 
     def _dense(self, sel: np.ndarray) -> np.ndarray:

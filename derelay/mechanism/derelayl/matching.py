@@ -58,7 +58,7 @@ def _desc_order(keys: np.ndarray, rng: np.random.Generator, top: int | None = No
     k = np.asarray(keys)[perm]
     neg = -k if k.dtype.kind == "f" else -(k.astype(np.int64))
     if top is None or top >= n or n <= 512:
-        order = np.argsort(neg, kind="stable")
+        order = neg.argsort(kind="stable")
         return perm[order] if top is None else perm[order[:top]]
     if top <= 0:
         return perm[:0]
@@ -121,7 +121,7 @@ def match(
         owner_pos = np.repeat(o_order, taken)
     else:  # every owner takes ``limit``: blocks of ``limit``, the last one cut short
         n_pairs = min(len(o_order) * int(limit), len(trainers))
-        owner_pos = np.repeat(o_order, limit)[:n_pairs]
+        owner_pos = o_order.repeat(limit)[:n_pairs]
         taken = None  # min(limit, what is left) per block in order, when needed
 
     def taken_per_block() -> np.ndarray:

@@ -503,7 +503,7 @@ class DeRelayLProtocol(Protocol):
         lg.release_parts(((p_t[ret_t], p_dep_t[ret_t]), (p_owner[ret_mo], p_dep_mo[ret_mo])))
         lost_t = np.where(ret_t, 0, p_dep_t)
         lost_mo = np.where(ret_mo, 0, p_dep_mo)
-        lost = int(lost_t.sum() + lost_mo.sum())
+        lost = int(np.add.reduce(lost_t, axis=None) + np.add.reduce(lost_mo, axis=None))
         to = None
         if cfg.forfeit == "redistribute":
             to = np.concatenate([p_t[sel_mask], p_owner[sel_mask]])
@@ -649,7 +649,7 @@ class DeRelayLProtocol(Protocol):
             self.halted = True
         # else: the owners stay owners
         if forget:
-            self.backend.forget_before(int(self.owner_backend.min()))
+            self.backend.forget_before(int(np.minimum.reduce(self.owner_backend, axis=None)))
         else:
             keep = np.isin(stale_models, self.owner_backend, invert=True)
             self.backend.release(stale_models[keep & (stale_models >= 0)])
@@ -718,7 +718,7 @@ class DeRelayLProtocol(Protocol):
         st = m.state
         n = m.n
         v = st.version
-        latest = int(v.max())
+        latest = int(np.maximum.reduce(v, axis=None))
         held = v[v >= 0]
         counts = np.bincount(np.minimum(latest - held, N_LATEST + 1), minlength=N_LATEST + 2)
         total = lg.total() if ctx.ledger_total is None else ctx.ledger_total
@@ -752,8 +752,8 @@ class DeRelayLProtocol(Protocol):
         coins = lg.coins
         # = coins.mean(): numpy's float64 sum over the count, without its wrapper
         row["mean_coins"] = float(np.add.reduce(coins, dtype=np.float64) / coins.size) / NANO
-        row["min_coins"] = int(coins.min()) / NANO
-        row["max_coins"] = int(coins.max()) / NANO
+        row["min_coins"] = int(np.minimum.reduce(coins, axis=None)) / NANO
+        row["max_coins"] = int(np.maximum.reduce(coins, axis=None)) / NANO
         row["total_coins_nano"] = total
         row["minted_nano"] = minted
         row["burned_nano"] = burned
@@ -796,7 +796,7 @@ class DeRelayLProtocol(Protocol):
             honest = None if self._types_honest else m.types.family[self.owners] <= 0
             if honest is None or np.count_nonzero(honest):
                 evh = ev if honest is None else ev[honest]
-                total = float(evh.sum())
+                total = float(np.add.reduce(evh, axis=None))
                 if total == total:  # no NaN: nanmean's own sum / count
                     out["honest_accuracy"] = total / evh.size
                 else:  # a NaN (or inf - inf, where nanmean is NaN too)
