@@ -448,3 +448,15 @@ def test_abstract_backend_and_factory_import_without_torch():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_abstract_values_refuse_ids_outside_the_live_range():
+    b = _abstract(mode="version", mu=1.0, lazy_mu=0.0)
+    g = b.genesis()
+    kids = b.train([g] * 6, [1, 2, 3, 4, 5, 6])
+    b.forget_before(int(kids[3]))  # drops the genesis and the first kids
+    live = b.eval_accuracy(kids[3:])
+    assert list(live) == [1.0, 1.0, 1.0]
+    for bad in ([g], [int(kids[-1]) + 1], [int(kids[3]), -1]):
+        with pytest.raises(KeyError, match="live range"):
+            b.value(bad)

@@ -359,10 +359,15 @@ class Ledger:
         )
 
     # --- flows -------------------------------------------------------------------------
-    @staticmethod
-    def _aligned(ids, amounts) -> tuple[np.ndarray, np.ndarray]:
+    @classmethod
+    def _aligned(cls, ids, amounts) -> tuple[np.ndarray, np.ndarray]:
         """Account ids and amounts as aligned 1-d int64 arrays (a scalar amount is each
         account's)."""
+        return cls._aligned_max(ids, amounts)[:2]
+
+    @staticmethod
+    def _aligned_max(ids, amounts) -> tuple[np.ndarray, np.ndarray, int]:
+        """:meth:`_aligned`, and the largest amount (0 if none; one pass checks both)."""
         if (
             type(ids) is np.ndarray
             and type(amounts) is np.ndarray
@@ -371,9 +376,7 @@ class Ledger:
             and ids.ndim == 1
             and amounts.shape == ids.shape
         ):  # the common case: aligned int64 arrays (no conversion needed)
-            if amounts.size and np.minimum.reduce(amounts, axis=None) < 0:
-                raise LedgerError("a flow amount is negative")
-            return ids, amounts
+            return ids, amounts, _nonneg_max(amounts)
         ids = np.asarray(ids, dtype=np.int64)
         if ids.ndim != 1:
             ids = ids.reshape(-1)
@@ -387,9 +390,7 @@ class Ledger:
                     ids = np.full(a.size, ids[0], dtype=np.int64)
                 else:
                     raise ValueError(f"{ids.size} accounts but {a.size} amounts")
-        if a.size and np.minimum.reduce(a, axis=None) < 0:
-            raise LedgerError("a flow amount is negative")
-        return ids, a
+        return ids, a, _nonneg_max(a)
 
     def _credit(self, to: np.ndarray, a: np.ndarray, total: int | None = None) -> int:
         if to.size == 1:
@@ -507,10 +508,10 @@ class Ledger:
         a = _amounts(amounts)
         if a.shape != (self.n,):
             raise ValueError(f"mint_dense needs {self.n} amounts, got shape {a.shape}")
-        if a.size and np.minimum.reduce(a, axis=None) < 0:
+        # the amounts are >= 0 (checked): their maximum is the magnitude bound of exact_sum
+        total = exact_sum(a, _nonneg_max(a) if a.size > 1 else None)
+        if a.size == 1 and a[0] < 0:
             raise LedgerError("a flow amount is negative")
-        # the amounts are >= 0: their maximum is the magnitude bound of exact_sum
-        total = exact_sum(a, int(np.maximum.reduce(a, axis=None)) if a.size > 1 else None)
         self._room(None, a, total, 1)
         self.balances[: self.n] += a
         self.minted += total
@@ -574,7 +575,7 @@ class Ledger:
         debit: the same balances, aggregates and flow log (one row per entry in order in
         ``"full"`` mode, one row per non-empty part in ``"aggregate"`` mode) as one
         :meth:`lock` per part."""
-        who, a = self._joined(parts)
+        who, a, _ = self._joined(parts)
         if a.size == 0:
             return 0
         total = self._debit(who, a)
@@ -585,18 +586,19 @@ class Ledger:
     def release_parts(self, parts, reason: str = "release") -> int:
         """:meth:`release` of several ``(who, amounts)`` parts in one credit (see
         :meth:`lock_parts`)."""
-        who, a = self._joined(parts)
+        who, a, mx = self._joined(parts)
         if a.size == 0:
             return 0
-        total = self._from_escrow(who, a)
+        total = self._from_escrow(who, a, mx)
         self._log_parts(reason, parts, who, a, False)
         return total
 
-    def _from_escrow(self, who: np.ndarray, a: np.ndarray) -> int:
-        """Credit ``a`` (>= 0, aligned, non-empty) to ``who`` out of the escrow; the total."""
-        total = exact_sum(
-            a, int(np.maximum.reduce(a, axis=None)) if a.size > 1 else None
-        )  # a >= 0 (_aligned)
+    def _from_escrow(self, who: np.ndarray, a: np.ndarray, mx: int | None = None) -> int:
+        """Credit ``a`` (>= 0, aligned, non-empty; ``mx`` its maximum if known) to ``who``
+        out of the escrow; the total."""
+        if mx is None:
+            mx = int(np.maximum.reduce(a, axis=None)) if a.size > 1 else None  # a >= 0
+        total = exact_sum(a, mx)
         if total > self.escrow:
             raise LedgerError(f"release of {total} exceeds the escrow {self.escrow}")
         self._credit(who, a, total)
@@ -604,9 +606,9 @@ class Ledger:
         self.released += total
         return total
 
-    def _joined(self, parts) -> tuple[np.ndarray, np.ndarray]:
+    def _joined(self, parts) -> tuple[np.ndarray, np.ndarray, int]:
         if len(parts) == 1:
-            return self._aligned(*parts[0])
+            return self._aligned_max(*parts[0])
         whos, amts = [], []
         for who, amounts in parts:
             sw = who.shape if type(who) is np.ndarray else np.shape(who)
@@ -618,7 +620,7 @@ class Ledger:
         who = np.concatenate(whos)
         if who.dtype != np.int64:
             who = who.astype(np.int64)
-        return self._aligned(who, np.concatenate(amts))
+        return self._aligned_max(who, np.concatenate(amts))
 
     def _log_parts(self, reason: str, parts, who, a, to_escrow: bool) -> None:
         mode = self.flow_mode
@@ -739,6 +741,17 @@ def _pieces(total: int):
     sign = 1 if total > 0 else -1
     parts = [MAX_NANO] * k + ([rest] if rest else [])
     return np.array(parts, dtype=np.int64) * sign
+
+
+def _nonneg_max(a: np.ndarray) -> int:
+    """The largest entry of an int64 array (0 if empty), refusing a negative one: one pass,
+    over the array as uint64 (where a negative entry is at least 2^63 > MAX_NANO)."""
+    if not a.size:
+        return 0
+    mx = int(np.maximum.reduce(a.view(np.uint64), axis=None))
+    if mx > MAX_NANO:
+        raise LedgerError("a flow amount is negative")
+    return mx
 
 
 def _amounts(amounts) -> np.ndarray:

@@ -260,9 +260,13 @@ class Recorder:
             def take(a: np.ndarray) -> np.ndarray:
                 return a[: len(idx)].copy()
 
-        role = take(st.role).astype(np.int8, copy=False)
+        role = take(st.role)
+        if role.dtype != np.int8:
+            role = role.astype(np.int8)
         # each agent's strategy in its role (the idle ones: -1)
-        strat = st.strategy[idx, np.minimum(role, len(m.roles) - 1)].astype(np.int16, copy=False)
+        strat = st.strategy[idx, np.minimum(role, len(m.roles) - 1)]
+        if strat.dtype != np.int16:
+            strat = strat.astype(np.int16)
         strat[role == m.idle] = -1
         chunk = {
             "round": m.round,  # one value per chunk (expanded by agents_frame)

@@ -167,15 +167,13 @@ class AbstractBackend:
 
     def value(self, model_ids) -> np.ndarray:
         """True (noise-free) value of models, in (c)."""
-        ids = np.asarray(model_ids, dtype=np.int64)
-        if ids.size and (
-            np.minimum.reduce(ids, axis=None) < self._base
-            or np.maximum.reduce(ids, axis=None) >= self._base + self._n
-        ):
+        rel = np.asarray(model_ids, dtype=np.int64) - self._base
+        # one pass checks both ends: as uint64 an id below the base is >= 2^63
+        if rel.size and np.maximum.reduce(rel.view(np.uint64), axis=None) >= self._n:
             raise KeyError(
                 f"model ids outside the live range [{self._base}, {self._base + self._n})"
             )
-        return self._value[ids - self._base]
+        return self._value[rel]
 
     def genesis(self) -> int:
         gid = int(self._add(np.zeros(1))[0])

@@ -221,6 +221,7 @@ class DeRelayLProtocol(Protocol):
             self.ledger.minted,
         )
         d["acc"] = {}
+        d["prof"] = self._profile()  # the round's strategy profile (fixed within a round)
         owners = self.owners
         st.role[owners] = ROLE_CODE[MO]
         free = self._true.copy()  # neither owner nor (below) candidate
@@ -338,8 +339,7 @@ class DeRelayLProtocol(Protocol):
         p_owner, p_opos, p_t = d["p_owner"], d["p_opos"], d["p_t"]
         npk = len(p_t)
         n_own = len(d["owners"])
-        prof = self._profile()
-        d["prof"] = prof
+        prof = d["prof"]
         every = self._true[:npk]  # read-only "all" mask
         if prof.all_transmit:  # no present owner strategy withholds the model
             transmitted = every
@@ -458,10 +458,11 @@ class DeRelayLProtocol(Protocol):
         sb = self._mine("SB", r_idx, d, sb_build) if tb is not None and tb.miner >= 0 else None
         if rp is not None and sb is not None and sb.miner >= 0:
             n_ver = len(sb.payload["performances"])
-        for stage in (d["db"], eb, tb, sb):
-            if stage is not None:
-                d["forks"] += stage.forks
-                d["stale"] += stage.stale
+        if "winners" not in d:  # drawn winners: no forks, no stale blocks
+            for stage in (d["db"], eb, tb, sb):
+                if stage is not None:
+                    d["forks"] += stage.forks
+                    d["stale"] += stage.stale
         d["chain_ok"] = d["db"].miner >= 0 and sb is not None and sb.miner >= 0
         paid = []
         if eb.miner >= 0:
@@ -663,7 +664,7 @@ class DeRelayLProtocol(Protocol):
         if kind == "DB" and self._draw_chain and len(miners):
             # every present miner strategy of every block role mines valid blocks: the
             # round's four draws at once (DrawChain.winners: the same draws and state)
-            pv = self._profile().all_valid
+            pv = d["prof"].all_valid
             if all(self._all_valid[r] or pv[r] for r in BLOCK_ROLE.values()):
                 d["winners"] = self.chain.winners(miners, len(BLOCK_ROLE)).tolist()
         winners = d.get("winners")
@@ -672,7 +673,7 @@ class DeRelayLProtocol(Protocol):
         st = self.model.state
         role = BLOCK_ROLE[kind]
         ri = ROLE_CODE[role]
-        if self._all_valid[role] or self._profile().all_valid[role]:
+        if self._all_valid[role] or d["prof"].all_valid[role]:
             # every strategy (or every present strategy) of the role mines valid blocks
             valid = self._true[: len(miners)]
         else:
@@ -745,9 +746,8 @@ class DeRelayLProtocol(Protocol):
             "forks": d["forks"],
             "stale_blocks": d["stale"],
         }
-        cl = counts.tolist()
-        for k, c in zip(SHARE_LATEST_KEYS, cl, strict=True):
-            row[k] = c / n
+        # count / n, each correctly rounded (numpy's float division of the exact counts)
+        row.update(zip(SHARE_LATEST_KEYS, (counts / n).tolist(), strict=True))
         row["share_none"] = 1.0 - held.size / n  # counts covers every holder once
         coins = lg.coins
         # = coins.mean(): numpy's float64 sum over the count, without its wrapper
