@@ -251,6 +251,20 @@ class MechanismModel(mesa.Model):
         self._shares = out
         return out
 
+    def all_codes_zero(self) -> bool:
+        """Whether every agent plays strategy code 0 (Normal) in every role (cached with
+        :meth:`strategy_shares`)."""
+        shares = self.strategy_shares()
+        cached = self.__dict__.get("_zero_codes")
+        if cached is None or cached[0] is not shares:
+            zero = all(
+                shares[f"share_{r}_{a}"] == 0
+                for r in self.roles
+                for a in self.role_strats[r][1:]
+            )
+            cached = self._zero_codes = (shares, zero)
+        return cached[1]
+
     # --- Mesa agents ------------------------------------------------------------------
     def create_agents(self) -> None:
         if self._agents_created:
@@ -311,6 +325,14 @@ class MechanismModel(mesa.Model):
                     self.step()
                     bar.advance(task)
         else:
-            for _ in range(rounds):
-                self.step()
+            # Mesa's step wrapper (Model._wrapped_step) counts the step and formats a log
+            # message each call: count here and call the round itself
+            step = getattr(self, "_user_step", None)
+            if step is None:
+                for _ in range(rounds):
+                    self.step()
+            else:
+                for _ in range(rounds):
+                    self.steps += 1
+                    step()
         self.timings["rounds_s"] = self.timings.get("rounds_s", 0.0) + time.perf_counter() - t0

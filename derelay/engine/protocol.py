@@ -91,8 +91,12 @@ class Protocol:
         """Called once after the engine built the population, ledger and streams."""
 
     def run_round(self, ctx: RoundContext) -> None:
-        for stage in self.stages:
-            getattr(self, f"stage_{stage}")(ctx)
+        cached = self.__dict__.get("_stage_fns")
+        if cached is None or cached[0] is not self.stages:  # the bound methods, once
+            fns = [getattr(self, f"stage_{s}") for s in self.stages]
+            cached = self._stage_fns = (self.stages, fns)
+        for fn in cached[1]:
+            fn(ctx)
 
     def round_metrics(self, ctx: RoundContext) -> dict[str, Any]:
         return dict(ctx.metrics)

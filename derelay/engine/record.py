@@ -264,9 +264,12 @@ class Recorder:
         if role.dtype != np.int8:
             role = role.astype(np.int8)
         # each agent's strategy in its role (the idle ones: -1)
-        strat = st.strategy[idx, np.minimum(role, len(m.roles) - 1)]
-        if strat.dtype != np.int16:
-            strat = strat.astype(np.int16)
+        if m.all_codes_zero():  # every strategy code 0: no gather
+            strat = np.zeros(len(idx), dtype=np.int16)
+        else:
+            strat = st.strategy[idx, np.minimum(role, len(m.roles) - 1)]
+            if strat.dtype != np.int16:
+                strat = strat.astype(np.int16)
         strat[role == m.idle] = -1
         chunk = {
             "round": m.round,  # one value per chunk (expanded by agents_frame)

@@ -128,6 +128,8 @@ class DeRelayLProtocol(Protocol):
         self._all_valid = {r: bool(self._vec[f"valid_{r}"].all()) for r in BLOCK_ROLE.values()}
         self._true = np.ones(n, dtype=bool)  # read-only: sliced as "all valid" masks
         self._true.setflags(write=False)
+        self._zero_codes = np.zeros(n, dtype=np.int16)  # read-only: sliced as "all code 0"
+        self._zero_codes.setflags(write=False)
         self._prof_key = self._prof = None  # see _profile
         # types are fixed for a run: are all of them honest or per-role (family <= 0)?
         self._types_honest = bool((m.types.family <= 0).all())
@@ -207,7 +209,7 @@ class DeRelayLProtocol(Protocol):
             all_train=all(v["trains"][i] for i in present[T]),
             all_broadcast=all(v["broadcasts"][i] for i in present[T]),
             all_valid={r: all(v[f"valid_{r}"][i] for i in present[r]) for r in BLOCK_ROLE.values()},
-            all_normal=all(present[r] == [0] for r in ROLES),
+            all_normal=self.model.all_codes_zero(),
         )
         self._prof_key = shares
         return self._prof
@@ -614,9 +616,13 @@ class DeRelayLProtocol(Protocol):
             "returned": (dep_t - d["lost_t"]) / NANO,
         }
         strategy = st.strategy
+        if d["prof"].all_normal:  # every code 0: no gathers
+            codes_o, codes_t = self._zero_codes[: len(owners)], self._zero_codes[: len(p_t)]
+        else:
+            codes_o, codes_t = strategy[owners, ROLE_CODE[MO]], strategy[p_t, ROLE_CODE[T]]
         plays = [
-            (MO, strategy[owners, ROLE_CODE[MO]], rev_o - cost_o, rev_o, cost_o, mo_stats),
-            (T, strategy[p_t, ROLE_CODE[T]], rev_t - cost_t, rev_t, cost_t, t_stats),
+            (MO, codes_o, rev_o - cost_o, rev_o, cost_o, mo_stats),
+            (T, codes_t, rev_t - cost_t, rev_t, cost_t, t_stats),
         ]
         ebm = BLOCK_ROLE["EB"]
         for role, miner, reward, cost, items in d["acc"].pop("miners", []):
@@ -624,7 +630,7 @@ class DeRelayLProtocol(Protocol):
             if role == ebm:
                 extra = float(d["acc"].get("ebm_gain", 0.0))
                 gap = extra / self.p.coin
-            code = int(strategy[miner, ROLE_CODE[role]])
+            code = 0 if d["prof"].all_normal else int(strategy[miner, ROLE_CODE[role]])
             rev = reward + extra
             plays.append((role, code, rev - cost, rev, cost, {"gap": gap, "count": float(items)}))
         self.model.recorder.play_many(plays)
