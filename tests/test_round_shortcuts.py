@@ -13,6 +13,7 @@ from types import SimpleNamespace
 import pandas as pd
 import pytest
 
+from derelay.engine.model import MechanismModel
 from derelay.mechanism.derelayl import protocol as proto
 from derelay.model import SimConfig, run_simulation
 
@@ -50,6 +51,7 @@ def test_shortcuts_equal_the_general_round(case, monkeypatch):
     rounds = 8 if case == "simulated_chain" else 30
     fast = run_simulation(cfg, rounds=rounds, seed=3)
     monkeypatch.setattr(proto.DeRelayLProtocol, "_profile", _general)
+    monkeypatch.setattr(MechanismModel, "all_codes_zero", lambda self: False)
     slow = run_simulation(cfg, rounds=rounds, seed=3)
     for name in ("rounds", "agents", "utilities"):
         pd.testing.assert_frame_equal(getattr(fast, name), getattr(slow, name), check_exact=True)
@@ -65,6 +67,9 @@ def test_the_profile_follows_strategy_changes():
     m.set_strategy(5, "T", "NTr")
     prof = m.protocol._profile()
     assert not prof.all_train and not prof.all_normal and prof.all_broadcast
+    assert not m.all_codes_zero()
+    m.set_strategy(5, "T", "N")
+    assert m.all_codes_zero() and m.protocol._profile().all_normal
 
 
 @pytest.mark.parametrize("m", [1, 2, 7, 128, 50_000, 2**33])
