@@ -91,3 +91,26 @@ def test_one_player_plays_equal_play_one(recorder):
         recorder._cur = start.copy()
         recorder.play_many(plays)
         assert np.array_equal(recorder._cur, one_by_one)
+
+
+def test_play_many_refuses_a_misaligned_column(recorder):
+    recorder.begin_round()
+    plays = [("T", np.array([0, 1, 0]), np.ones(3), np.ones(3), None, {"stake": np.ones(2)})]
+    with pytest.raises(ValueError, match=r"shape \(2,\), expected \(3,\)"):
+        recorder.play_many(plays)
+    plays = [("T", np.array([0, 1, 0]), np.ones(3), np.ones(2), None, {})]
+    with pytest.raises(ValueError):
+        recorder.play_many(plays)
+
+
+def test_play_many_with_scalar_utilities_equals_play(recorder):
+    rng = np.random.default_rng(4)
+    plays = [("MO", np.array([0, 1, 1]), 2.5, 3.0, None, {"stake": rng.random(3)}),
+             ("T", rng.integers(0, 2, 4), rng.random(4), None, None, {"gap": 1.5})]  # fmt: skip
+    recorder.begin_round()
+    for role, codes, u, rev, c, stats in plays:
+        recorder.play(role, codes, u, rev, c, **stats)
+    one = recorder._cur.copy()
+    recorder.begin_round()
+    recorder.play_many(plays)
+    assert np.array_equal(recorder._cur, one)

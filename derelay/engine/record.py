@@ -65,6 +65,7 @@ class Recorder:
         self._offsets = np.arange(self.n_stats, dtype=np.int64) * self.n_buckets
         self._cur: np.ndarray | None = None
         self._all_ids: np.ndarray | None = None  # arange(n), read-only (full agents table)
+        self._zero_buf = np.zeros(0)  # play_many's shared zeros (read-only)
 
     # --- per round ---------------------------------------------------------------------
     def begin_round(self) -> None:
@@ -138,15 +139,17 @@ class Recorder:
         does not give holding 0.0: a bin's sum starts at +0.0 and adding +0.0 or -0.0 to it
         changes nothing, so the sums equal the per-column ones bit for bit.  A scalar stat
         of a multi-player play is added as ``value * count`` (as :meth:`play` does)."""
-        roles = [p[0] for p in plays]
         size = 0
+        roles = set()
         for p in plays:
             size += 1 if type(p[1]) is int else len(p[1])
-        if len(set(roles)) != len(roles) or size > FUSE_MAX:
+            roles.add(p[0])
+        if len(roles) != len(plays) or size > FUSE_MAX:
             for role, codes, utility, revenue, cost, stats in plays:
                 self.play(role, codes, utility, revenue, cost, **stats)
             return
         cur, idx, nb, ns = self._cur, self._stat_index, self.n_buckets, self.n_stats
+        f64 = np.float64
         bs: list[np.ndarray] = []  # the multi-player plays' buckets, in order
         blocks: list[list] = []  # their stat rows 1.. (arrays of their length)
         one_b: list[int] = []  # the one-player plays' buckets ...
@@ -167,34 +170,29 @@ class Recorder:
             m = codes.size
             if m == 0:
                 continue
-            b = np.add(codes, base, dtype=np.int64)  # int64 buckets, whatever the codes' type
-            u = np.asarray(utility, dtype=np.float64)
-            rev = u if revenue is None else np.asarray(revenue, np.float64)
-            c = (rev - u) if cost is None else np.asarray(cost, np.float64)
-            shape = (m,)
-            rows: list = [np.zeros(m)] * (ns - 1)
-            cols = [(1, u), (2, rev), (3, c), (4, u * u)]
-            cols += [(idx[k], v) for k, v in stats.items()]
+            u = np.asarray(utility, dtype=f64)
+            rev = u if revenue is None else np.asarray(revenue, f64)
+            c = (rev - u) if cost is None else np.asarray(cost, f64)
+            if u.ndim != 1 or rev.ndim != 1 or c.ndim != 1:  # scalar utilities: as play()
+                self.play(role, codes, utility, revenue, cost, **stats)
+                continue
+            rows: list = [u, rev, c, u * u] + [self._zeros(m)] * (ns - 5)
             counts = None
-            for j, v in cols:
-                if type(v) is np.ndarray and v.shape == shape:
-                    rows[j - 1] = v
+            for name, v in stats.items():
+                if type(v) is np.ndarray and v.ndim == 1:
+                    rows[idx[name] - 1] = v  # its length is checked when w is filled
                     continue
-                if not (type(v) is np.ndarray and v.ndim == 1):
-                    if np.ndim(v) == 0:
-                        v = float(v)
-                        if m == 1:
-                            rows[j - 1] = np.full(1, v)
-                        elif v != 0.0:  # value * count, as play() adds it
-                            if counts is None:
-                                counts = np.bincount(b, minlength=nb)
-                            cur[j] += v * counts
-                        continue
-                    v = np.asarray(v, dtype=np.float64).reshape(-1)
-                if v.shape[0] != m:
-                    raise ValueError(f"a play column has {v.shape[0]} entries, expected {m}")
-                rows[j - 1] = v
-            bs.append(b)
+                if np.ndim(v) == 0:
+                    v = float(v)
+                    if m == 1:
+                        rows[idx[name] - 1] = np.full(1, v)
+                    elif v != 0.0:  # value * count, as play() adds it
+                        if counts is None:
+                            counts = np.bincount(np.add(codes, base, dtype=np.int64), minlength=nb)
+                        cur[idx[name]] += v * counts
+                    continue
+                rows[idx[name] - 1] = np.asarray(v, dtype=f64).reshape(-1)
+            bs.append(np.add(codes, base, dtype=np.int64))  # int64 buckets, whatever the codes
             blocks.append(rows)
         if one_b:
             bs.append(np.array(one_b, dtype=np.int64))
@@ -206,12 +204,24 @@ class Recorder:
         pos = 0
         for rows in blocks:
             m = rows[0].size
-            w[1:, pos : pos + m] = rows
+            try:
+                w[1:, pos : pos + m] = rows
+            except ValueError:
+                bad = next(r.shape for r in rows if r.shape != (m,))
+                raise ValueError(f"a play column has shape {bad}, expected ({m},)") from None
             pos += m
         if one_b:
-            w[1:, pos:] = np.array(one_rows, dtype=np.float64).T
+            w[1:, pos:] = np.array(one_rows, dtype=f64).T
         key = self._offsets[:, None] + b_all
         cur += np.bincount(key.ravel(), weights=w.ravel(), minlength=ns * nb).reshape(ns, nb)
+
+    def _zeros(self, m: int) -> np.ndarray:
+        """A read-only run of m zeros (one shared buffer)."""
+        z = self._zero_buf
+        if z.size < m:
+            z = self._zero_buf = np.zeros(max(m, 2 * z.size))
+            z.setflags(write=False)
+        return z[:m]
 
     def play_one(self, role: str, code: int, utility, revenue=None, cost=None, **stats) -> None:
         """:meth:`play` of one player with strategy ``code`` (scalar arithmetic)."""
