@@ -243,14 +243,18 @@ class Recorder:
     def end_round(self, row: dict) -> None:
         self.rows.append(row)
         self.util_rows.append(self._cur)
-        self.record_agents()
+        # the engine has just set utility = revenue - cost: derived again on output
+        self.record_agents(utility_derived=True)
 
     def end_halted(self, row: dict) -> None:
         self.rows.append(row)
         self.util_rows.append(np.zeros((self.n_stats, self.n_buckets)))
         self.record_agents()
 
-    def record_agents(self) -> None:
+    def record_agents(self, utility_derived: bool = False) -> None:
+        """Record the agents table's rows of this round.  ``utility_derived``: utility
+        is revenue - cost, elementwise (the engine's own subtraction), so the column is
+        not stored but recomputed exactly by :meth:`agents_frame`."""
         m = self.m
         if m.round % self.record_every != 0:
             return
@@ -293,7 +297,7 @@ class Recorder:
         for name in proto.agent_columns:
             # the default column is the state's array: a plain copy of the recorded agents
             chunk[name] = proto.agent_column(name, idx) if own_column else take(getattr(st, name))
-        chunk["utility"] = take(st.utility)
+        chunk["utility"] = None if utility_derived else take(st.utility)
         chunk["revenue"] = take(st.revenue)
         chunk["cost"] = take(st.cost)
         self.agent_chunks.append(chunk)
@@ -317,7 +321,15 @@ class Recorder:
             cols = ["round", "agent_id", "role", "strategy", "coins", *extra]
             return pd.DataFrame({c: [] for c in cols})
         chunks = self.agent_chunks
-        data = {k: np.concatenate([c[k] for c in chunks]) for k in chunks[0] if k != "round"}
+        skip = ("round", "utility")
+        data = {k: np.concatenate([c[k] for c in chunks]) for k in chunks[0] if k not in skip}
+        # utility: revenue - cost where the chunk did not store it (the same subtraction)
+        data["utility"] = np.concatenate(
+            [
+                np.subtract(c["revenue"], c["cost"]) if c["utility"] is None else c["utility"]
+                for c in chunks
+            ]
+        )
         data["round"] = np.repeat(
             np.array([c["round"] for c in chunks], dtype=np.int64),
             [len(c["agent_id"]) for c in chunks],
