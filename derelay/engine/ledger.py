@@ -463,46 +463,6 @@ class Ledger:
                 self._chunks.append((self.round, code, MINT, to, _pieces(v)))
         return v
 
-    def mint_each(self, to: Sequence[int], amounts: Sequence[int], reason: str = "mint") -> int:
-        """:meth:`mint` of ``amounts[i]`` (ints) to account ``to[i]`` for each i, in one
-        step: the same balances, aggregates and flow log (``"full"``: the entries in
-        order; ``"aggregate"``: one row per non-zero entry) as one :meth:`mint` each.
-        Returns the total."""
-        if len(to) != len(amounts):
-            raise ValueError(f"{len(to)} accounts but {len(amounts)} amounts")
-        ints = []
-        for t, v in zip(to, amounts, strict=True):
-            if not isinstance(v, int | np.integer) or isinstance(v, bool) or not 0 <= v <= MAX_NANO:
-                raise LedgerError(f"a mint amount must be an int in [0, {MAX_NANO}], got {v!r}")
-            if not 0 <= t < self.balances.size:
-                raise IndexError(f"account {t} outside [0, {self.balances.size})")
-            ints.append(int(v))
-        if not ints:
-            return 0
-        amounts = ints
-        total = sum(amounts)
-        if total > MAX_NANO:  # one at a time: the per-entry checks of mint
-            for t, v in zip(to, amounts, strict=True):
-                self._mint_one(int(t), v, reason)
-            return total
-        idx = np.array(to, dtype=np.int64)
-        a = np.array(amounts, dtype=np.int64)
-        self._room(idx, a, total, 1)
-        np.add.at(self.balances, idx, a)
-        self.minted += total
-        mode = self.flow_mode
-        if mode != "off":
-            code = self._reasons.get(reason)
-            if code is None:
-                code = self._reasons[reason] = len(self._reasons)
-            if mode == "full":
-                self._chunks.append((self.round, code, MINT, idx, a))
-            else:
-                for t, v in zip(to, amounts, strict=True):
-                    if v:
-                        self._chunks.append((self.round, code, MINT, int(t), _pieces(v)))
-        return total
-
     def mint_dense(self, amounts, reason: str = "mint") -> int:
         """Mint a full per-participant vector (length ``n``); returns the total."""
         a = _amounts(amounts)

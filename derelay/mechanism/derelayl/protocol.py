@@ -404,8 +404,7 @@ class DeRelayLProtocol(Protocol):
             lazy=False if prof.all_train else ~trains[sub_pos],
             pays=True,
         )
-        node_of = np.empty(npk, dtype=np.int64)
-        node_of.fill(-1)
+        node_of = np.full(npk, -1, dtype=np.int64)
         node_of[sub_pos] = nodes
         d.update(
             transmitted=transmitted,
@@ -601,7 +600,8 @@ class DeRelayLProtocol(Protocol):
         if red:
             rev_o += red * sel_o
         cost_o = d["lost_o"] + d["sent"] * S.cost["transmit"]
-        rev_t = d["v_gain_t"] + np.where(sel, red, 0.0) if red else d["v_gain_t"] + 0.0
+        # (v_gain_t >= +0.0 elementwise: adding 0.0 would only copy it)
+        rev_t = d["v_gain_t"] + np.where(sel, red, 0.0) if red else d["v_gain_t"]
         cost_t = d["cost_t"]  # forfeits + operating costs (settlement's)
         dep_t = d["p_dep_t"]
         # owners', trainers' and the valid blocks' miners' plays in one recorder call
@@ -701,14 +701,13 @@ class DeRelayLProtocol(Protocol):
 
     def _pay_blocks(self, blocks, d: dict) -> None:
         """Pay the miners of valid main-chain blocks, ``(miner, kind, items)`` in order:
-        the rewards in one :meth:`Ledger.mint_each` (the same ledger and flow log as one
-        mint per block), revenue, cost and role in block order."""
-        st, S = self.model.state, self.settlement
-        amounts = [S.block_reward(kind, n) for _, kind, n in blocks]
-        self.ledger.mint_each([int(b[0]) for b in blocks], amounts, "block_reward")
+        reward, revenue, cost and role, block by block."""
+        st, S, mint = self.model.state, self.settlement, self.ledger.mint
         rnd = self.model.round + 1
         miners_acc = d["acc"].setdefault("miners", [])
-        for (miner, kind, n_items), amount in zip(blocks, amounts, strict=True):
+        for miner, kind, n_items in blocks:
+            amount = S.block_reward(kind, n_items)
+            mint(miner, amount, "block_reward")
             role = BLOCK_ROLE[kind]
             cost = S.block_cost(kind, n_items, True)
             rev = amount / NANO
