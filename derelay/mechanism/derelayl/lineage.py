@@ -159,6 +159,7 @@ class CitationEngine:
         # interval start s, interval end e (one concatenation and one filter per round)
         self.tree = np.zeros((5, 0), dtype=np.int64)
         self.tree_size = 0
+        self._ar = np.zeros(0, dtype=np.int64)  # see _arange
         # dense mode: one per-participant path vector per live model (rows of A)
         self.live = np.array([int(genesis)], dtype=np.int64)
         self.A = self.trunk[None, :].copy()
@@ -302,8 +303,9 @@ class CitationEngine:
         tree[0, m0:] = lin._recipient[i]
         tree[1, m0:] = d
         tree[2, m0:] = lin._pays[i]
-        tree[3, m0:] = np.arange(n_s, dtype=np.int64)
-        tree[4, m0:] = tree[3, m0:] + 1
+        ar = self._arange(n_s + 1)  # the new leaves' intervals [j, j + 1)
+        tree[3, m0:] = ar[:n_s]
+        tree[4, m0:] = ar[1:]
         t_rec, t_depth, t_pays = tree[0], tree[1], tree[2]
         w = tree[4] - tree[3]
         # weights of this round (before moving common ancestors to the trunk)
@@ -315,9 +317,9 @@ class CitationEngine:
             out = np.bincount(t_rec, weights=w * t_pays, minlength=self.n).astype(np.int64)
             out += n_s * self.trunk
         # prune dead nodes, move common ancestors to the trunk
-        full = w == n_s
-        keep = (w > 0) & ~full
-        if np.logical_or.reduce(full, axis=None):
+        keep = (w > 0) & (w < n_s)  # w <= n_s: w == n_s covers every selected model
+        if m0 + n_s and np.maximum.reduce(w, axis=None) == n_s:
+            full = w == n_s
             fp = full & (t_pays != 0)
             new_top = int(np.maximum.reduce(t_depth[full], axis=None))
             if self.discounted:
@@ -336,6 +338,14 @@ class CitationEngine:
         if lin.n * 2 >= lin.capacity:  # compact only when the storage half fills
             lin.compact(int(np.minimum.reduce(new_leaves, axis=None)))
         return out
+
+    def _arange(self, k: int) -> np.ndarray:
+        """0, 1, ..., k - 1 (a view of one cached, read-only arange)."""
+        a = self._ar
+        if a.size < k:
+            a = self._ar = np.arange(max(k, 2 * a.size), dtype=np.int64)
+            a.setflags(write=False)
+        return a[:k]
 
     def _dense(self, sel: np.ndarray) -> np.ndarray:
         """Small populations: A[m] = beta * A[parent] + e_recipient(m), O(|S| * n)."""
