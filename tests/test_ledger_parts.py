@@ -47,3 +47,22 @@ def test_parts_overdraft_and_escrow_checks():
     assert lg.balances[0] == 5 and lg.escrow == 0
     with pytest.raises(AssertionError):
         lg.release_parts(((one, np.array([1], dtype=np.int64)),))
+
+
+@pytest.mark.parametrize("density", [0.0, 0.1, 0.5, 0.9, 1.0])
+def test_dense_mints_log_the_flows_of_one_mint_per_account(density):
+    """mint_dense logs a mostly non-zero vector whole (its zeros dropped by flows_frame)
+    and a sparse one by its non-zero entries: either way the flows of one mint of each
+    non-zero entry, in account order; later writes to the caller's vector change nothing."""
+    rng = np.random.default_rng(int(density * 10))
+    n = 40
+    a = np.where(rng.random(n) < density, rng.integers(1, 10**12, n), 0).astype(np.int64)
+    dense, one = Ledger(n), Ledger(n)
+    dense.round = one.round = 3
+    dense.mint_dense(a, "citation")
+    a_copy = a.copy()
+    a[:] = 7  # the caller reuses its array
+    for i in np.flatnonzero(a_copy).tolist():
+        one.mint(i, int(a_copy[i]), "citation")
+    assert np.array_equal(dense.balances, one.balances) and dense.minted == one.minted
+    pd.testing.assert_frame_equal(dense.flows_frame(), one.flows_frame(), check_exact=True)

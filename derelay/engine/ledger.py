@@ -457,8 +457,8 @@ class Ledger:
             code = self._reasons.get(reason)
             if code is None:
                 code = self._reasons[reason] = len(self._reasons)
-            if mode == "full":
-                self._chunks.append((self.round, code, MINT, to, np.array([v], dtype=np.int64)))
+            if mode == "full":  # one flow: the amount as an int (flows_frame takes scalars)
+                self._chunks.append((self.round, code, MINT, to, v))
             elif v:
                 self._chunks.append((self.round, code, MINT, to, _pieces(v)))
         return v
@@ -476,15 +476,28 @@ class Ledger:
         self.balances[: self.n] += a
         self.minted += total
         if self.flow_mode == "full":
-            nz = a.nonzero()[0]
-            if nz.size:  # nz and a[nz] are fresh arrays: logged without copies
+            k = int(np.count_nonzero(a))
+            if k:
                 code = self._reasons.get(reason)
                 if code is None:
                     code = self._reasons[reason] = len(self._reasons)
-                self._chunks.append((self.round, code, MINT, nz, a[nz]))
+                if 2 * k >= a.size:  # mostly non-zero: the vector itself (flows_frame drops
+                    # the zeros; the same rows in the same order as the non-zero entries)
+                    self._chunks.append((self.round, code, MINT, self._participants(), a.copy()))
+                else:  # nz and a[nz] are fresh arrays: logged without copies
+                    nz = a.nonzero()[0]
+                    self._chunks.append((self.round, code, MINT, nz, a[nz]))
         elif total:
             self._log(reason, MINT, MANY, _pieces(total))
         return total
+
+    def _participants(self) -> np.ndarray:
+        """0..n-1 as one shared read-only array (the accounts of dense flow-log rows)."""
+        ids = self.__dict__.get("_all_ids")
+        if ids is None:
+            ids = self._all_ids = np.arange(self.n, dtype=np.int64)
+            ids.setflags(write=False)
+        return ids
 
     def external(self, to, amounts, reason: str = "external") -> int:
         """Money paid in from outside (``EXTERNAL``) to ``to``; returns the total."""
