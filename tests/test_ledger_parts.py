@@ -66,3 +66,16 @@ def test_dense_mints_log_the_flows_of_one_mint_per_account(density):
         one.mint(i, int(a_copy[i]), "citation")
     assert np.array_equal(dense.balances, one.balances) and dense.minted == one.minted
     pd.testing.assert_frame_equal(dense.flows_frame(), one.flows_frame(), check_exact=True)
+
+
+def test_long_debit_refuses_an_overdraft_and_ignores_other_negative_accounts():
+    lg = Ledger(4)
+    lg.mint(np.arange(4, dtype=np.int64), np.array([10, 10, 10, 10], dtype=np.int64))
+    before = lg.balances.copy()
+    with pytest.raises(Exception, match="account 2 would go negative"):
+        lg.lock(np.array([0, 1, 2], dtype=np.int64), np.array([5, 5, 11], dtype=np.int64))
+    assert np.array_equal(lg.balances, before) and lg.escrow == 0  # all or nothing
+    lg.coins[3] = -1  # a direct write elsewhere is not this debit's overdraft
+    lg.rebound()
+    assert lg.lock(np.array([0, 1, 2], dtype=np.int64), np.array([5, 5, 10], dtype=np.int64))
+    assert list(lg.coins) == [5, 5, 0, -1]

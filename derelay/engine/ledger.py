@@ -418,6 +418,11 @@ class Ledger:
             b[frm[0]] -= v
             return v
         np.subtract.at(b, frm, a)
+        # for long debits one scan of all balances is cheaper than gathering frm's; only
+        # if it finds a negative balance are frm's looked at (another account may be
+        # negative through a direct write, which is not this debit's overdraft)
+        if 2 * frm.size >= b.size and np.minimum.reduce(b, axis=None) >= 0:
+            return exact_sum(a, self._mag)
         if np.minimum.reduce(b[frm], axis=None) < 0:
             bad = int(frm[np.argmax(b[frm] < 0)])
             np.add.at(b, frm, a)  # undo: all or nothing

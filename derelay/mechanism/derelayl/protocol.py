@@ -246,7 +246,7 @@ class DeRelayLProtocol(Protocol):
         coins = self.ledger.coins
         v_latest = d["v_latest"] = self.owner_depth
         v_bid = st.version if cfg.bid_counts_ebm_copies else st.version_own
-        gap = (v_latest - np.maximum(v_bid[cand], 0) + 1).astype(np.int64, copy=False)
+        gap = v_latest - np.maximum(v_bid[cand], 0) + 1  # int64 (versions are int64)
         want = gap * self.coin_nano
         if not self._bid_factor_one:  # some trainer strategy scales its bid
             bf = self._vec["bid_factor"][st.strategy[cand, ROLE_CODE[T]]]
@@ -570,7 +570,7 @@ class DeRelayLProtocol(Protocol):
         np.maximum(st.version, st.version_own, out=st.version)
         # model value the trainers gained (Table II: (V_RecM - V_Now^T [+1]) (c))
         p_t, v_before_t = d["p_t"], d["v_before_t"]
-        v_held = np.maximum(v_before_t, -1)
+        v_held = v_before_t  # versions are >= -1 (held: -1 means none)
         v_gain_t = np.maximum(st.version[p_t] - v_held, 0) * coin_f
         st.revenue[p_t] += v_gain_t
         d["v_gain_t"] = v_gain_t
