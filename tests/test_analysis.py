@@ -175,3 +175,15 @@ def test_dynamics_agree_with_closed_form_region(tmp_path):
     both = dyn.merge(cf, on=["beta", "s"])
     assert len(both) == 9 and 0 < both["value"].mean() < 1
     assert ((both["share_N_min"] >= 0.5) == (both["value"] > 0.5)).all()
+
+
+def test_gini_of_presorted_integer_balances_is_bit_identical():
+    """standard_columns passes balances sorted as integers: their float conversion is in
+    ascending order too, so gini(..., is_sorted=True) is the same float, even beyond
+    2^53 where conversion merges neighbours."""
+    from derelay.engine.metrics import gini
+
+    rng = np.random.default_rng(2)
+    for scale in (10**3, 10**12, 2**60):
+        a = rng.integers(0, scale, size=257, dtype=np.int64)
+        assert gini(np.sort(a), is_sorted=True) == gini(a)

@@ -32,10 +32,13 @@ def _rank_weights(n: int) -> np.ndarray:
     return w
 
 
-def gini(values: np.ndarray) -> float:
-    """Gini coefficient of non-negative values (0: equal; -> 1: one holds everything)."""
+def gini(values: np.ndarray, is_sorted: bool = False) -> float:
+    """Gini coefficient of non-negative values (0: equal; -> 1: one holds everything).
+    ``is_sorted``: ``values`` are in ascending order already (e.g. integer balances
+    sorted before their conversion: the same floats in the same order)."""
     a = np.array(values, dtype=np.float64)  # a copy, sorted in place
-    a.sort()
+    if not is_sorted:
+        a.sort()
     n = a.size
     total = np.add.reduce(a, axis=None)
     if n == 0 or total <= 0:
@@ -56,15 +59,21 @@ def normal_shares(shares: dict[str, float], normals: dict[str, str]) -> dict[str
     return {"share_N": float(np.mean(vals)), "share_N_min": mn, "share_normal": mn}
 
 
-def standard_columns(model) -> dict[str, float]:
-    """The columns above for ``model`` at the end of its current round."""
+def standard_columns(model, sorted_coins: np.ndarray | None = None) -> dict[str, float]:
+    """The columns above for ``model`` at the end of its current round.
+    ``sorted_coins``: the participants' balances in ascending order, if the caller has
+    them (no second sort)."""
     n = model.n
     out: dict[str, float] = {}
     lg = model.ledger
     if gini_due(n, model.round):
-        coins = lg.coins[:n]
         # without overdrafts no balance is negative: the clip would be the identity
-        out["gini_coins"] = gini(np.maximum(coins, 0) if lg.allow_overdraft else coins)
+        if lg.allow_overdraft:
+            out["gini_coins"] = gini(np.maximum(lg.coins[:n], 0))
+        elif sorted_coins is not None:
+            out["gini_coins"] = gini(sorted_coins, is_sorted=True)
+        else:
+            out["gini_coins"] = gini(lg.coins[:n])
     else:
         out["gini_coins"] = float("nan")
     # the normal shares change only when the strategy shares do (a cached dict per

@@ -757,8 +757,14 @@ class DeRelayLProtocol(Protocol):
         coins = lg.coins
         # = coins.mean(): numpy's float64 sum over the count, without its wrapper
         row["mean_coins"] = float(np.add.reduce(coins, dtype=np.float64) / coins.size) / NANO
-        row["min_coins"] = int(np.minimum.reduce(coins, axis=None)) / NANO
-        row["max_coins"] = int(np.maximum.reduce(coins, axis=None)) / NANO
+        # one integer sort gives the extremes and (standard_columns) the Gini coefficient
+        srt = None if lg.allow_overdraft else np.sort(coins)
+        if srt is not None and srt.size:
+            row["min_coins"] = int(srt[0]) / NANO
+            row["max_coins"] = int(srt[-1]) / NANO
+        else:
+            row["min_coins"] = int(np.minimum.reduce(coins, axis=None)) / NANO
+            row["max_coins"] = int(np.maximum.reduce(coins, axis=None)) / NANO
         row["total_coins_nano"] = total
         row["minted_nano"] = minted
         row["burned_nano"] = burned
@@ -786,14 +792,14 @@ class DeRelayLProtocol(Protocol):
             row.update({k: out[k] for k in ("best_accuracy", "mean_gain", "lazy_top_s_rate")})
         row.update(m.strategy_shares())
         row["halted"] = False
-        row.update(self._comparison_columns(d, res, sel, sub))
+        row.update(self._comparison_columns(d, res, sel, sub, srt))
         return row
 
-    def _comparison_columns(self, d: dict, res, sel, sub) -> dict:
+    def _comparison_columns(self, d: dict, res, sel, sub, sorted_coins=None) -> dict:
         """The columns every mechanism reports (docs/ENGINE.md section 6) and the
         standard ones (:mod:`derelay.engine.metrics`), after DeRelayL's own."""
         m, st = self.model, self.model.state
-        out = standard_columns(m)
+        out = standard_columns(m, sorted_coins)
         ids = self.owner_backend
         if len(ids):
             ev = np.asarray(self.backend.eval_accuracy(ids), dtype=np.float64)
