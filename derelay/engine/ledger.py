@@ -70,6 +70,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from derelay import _fastnp as fnp
+
 NANO = 10**9
 #: the largest balance of one account, in nano-coins (int64)
 MAX_NANO = 2**63 - 1
@@ -180,7 +182,7 @@ class Ledger:
             self.system = (*self.system, name)
             if i >= len(self.balances):  # amortised doubling; unused slots hold 0
                 grow = np.zeros(max(8, len(self.balances)), dtype=np.int64)
-                self.balances = np.concatenate([self.balances, grow])
+                self.balances = fnp.concatenate([self.balances, grow])
         return i
 
     # --- overflow guard -----------------------------------------------------------------
@@ -334,19 +336,19 @@ class Ledger:
         sizes = np.array([np.size(c[4]) for c in chunks], dtype=np.int64)
         rounds = np.repeat(np.array([c[0] for c in chunks], dtype=np.int64), sizes)
         reasons = np.repeat(np.array([c[1] for c in chunks], dtype=np.int64), sizes)
-        src = np.concatenate(
+        src = fnp.concatenate(
             [
                 np.broadcast_to(np.int64(c[2]) if np.ndim(c[2]) == 0 else c[2], s)
                 for c, s in zip(chunks, sizes, strict=True)
             ]
         )
-        dst = np.concatenate(
+        dst = fnp.concatenate(
             [
                 np.broadcast_to(np.int64(c[3]) if np.ndim(c[3]) == 0 else c[3], s)
                 for c, s in zip(chunks, sizes, strict=True)
             ]
         )
-        amount = np.concatenate([np.atleast_1d(np.asarray(c[4], dtype=np.int64)) for c in chunks])
+        amount = fnp.concatenate([np.atleast_1d(np.asarray(c[4], dtype=np.int64)) for c in chunks])
         keep = amount != 0  # zero amounts are no flows
         return pd.DataFrame(
             {
@@ -595,10 +597,10 @@ class Ledger:
                 raise ValueError("lock_parts/release_parts: each part needs aligned arrays")
             whos.append(who)
             amts.append(amounts)
-        who = np.concatenate(whos)
+        who = fnp.concatenate(whos)
         if who.dtype != np.int64:
             who = who.astype(np.int64)
-        return self._aligned_max(who, np.concatenate(amts))
+        return self._aligned_max(who, fnp.concatenate(amts))
 
     def _log_parts(self, reason: str, parts, who, a, to_escrow: bool) -> None:
         mode = self.flow_mode

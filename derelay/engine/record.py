@@ -17,6 +17,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from derelay import _fastnp as fnp
+
 from .ledger import NANO
 from .protocol import Protocol
 
@@ -87,7 +89,7 @@ class Recorder:
             return
         b = codes + base if base else codes
         nb = self.n_buckets
-        counts = np.bincount(b, minlength=nb)
+        counts = fnp.bincount(b, minlength=nb)
         cur[0] += counts
         u = np.asarray(utility, dtype=np.float64)
         rev = u if revenue is None else np.asarray(revenue, np.float64)
@@ -116,13 +118,13 @@ class Recorder:
             for j, col in zip(rows, cols, strict=True):
                 if col.shape != (m,):
                     raise ValueError(f"a play column has shape {col.shape}, expected ({m},)")
-                cur[j] += np.bincount(b, weights=col, minlength=nb)
+                cur[j] += fnp.bincount(b, weights=col, minlength=nb)
             return
         for col in cols:
             if col.shape != (m,):
                 raise ValueError(f"a play column has shape {col.shape}, expected ({m},)")
         key = self._offsets[:k, None] + b  # (k, m): bin of stat j, bucket b[i]
-        sums = np.bincount(key.ravel(), weights=np.concatenate(cols), minlength=k * nb)
+        sums = fnp.bincount(key.ravel(), weights=fnp.concatenate(cols), minlength=k * nb)
         if rows[-1] - rows[0] == k - 1 and rows == list(range(rows[0], rows[0] + k)):
             cur[rows[0] : rows[0] + k] += sums.reshape(k, nb)  # consecutive stats: a view
         else:
@@ -188,7 +190,7 @@ class Recorder:
                         rows[idx[name] - 1] = np.full(1, v)
                     elif v != 0.0:  # value * count, as play() adds it
                         if counts is None:
-                            counts = np.bincount(np.add(codes, base, dtype=np.int64), minlength=nb)
+                            counts = fnp.bincount(np.add(codes, base, dtype=np.int64), minlength=nb)
                         cur[idx[name]] += v * counts
                     continue
                 rows[idx[name] - 1] = np.asarray(v, dtype=f64).reshape(-1)
@@ -198,7 +200,7 @@ class Recorder:
             bs.append(np.array(one_b, dtype=np.int64))
         if not bs:
             return
-        b_all = np.concatenate(bs) if len(bs) > 1 else bs[0]
+        b_all = fnp.concatenate(bs) if len(bs) > 1 else bs[0]
         w = np.empty((ns, b_all.size))
         w[0] = 1.0
         pos = 0
@@ -213,7 +215,7 @@ class Recorder:
         if one_b:
             w[1:, pos:] = np.array(one_rows, dtype=f64).T
         key = self._offsets[:, None] + b_all
-        cur += np.bincount(key.ravel(), weights=w.ravel(), minlength=ns * nb).reshape(ns, nb)
+        cur += fnp.bincount(key.ravel(), weights=w.ravel(), minlength=ns * nb).reshape(ns, nb)
 
     def _zeros(self, m: int) -> np.ndarray:
         """A read-only run of m zeros (one shared buffer)."""
@@ -322,9 +324,9 @@ class Recorder:
             return pd.DataFrame({c: [] for c in cols})
         chunks = self.agent_chunks
         skip = ("round", "utility")
-        data = {k: np.concatenate([c[k] for c in chunks]) for k in chunks[0] if k not in skip}
+        data = {k: fnp.concatenate([c[k] for c in chunks]) for k in chunks[0] if k not in skip}
         # utility: revenue - cost where the chunk did not store it (the same subtraction)
-        data["utility"] = np.concatenate(
+        data["utility"] = fnp.concatenate(
             [
                 np.subtract(c["revenue"], c["cost"]) if c["utility"] is None else c["utility"]
                 for c in chunks
@@ -342,7 +344,7 @@ class Recorder:
                 lut[ri, si] = a
         rc = data.pop("role_code").astype(np.int64)
         sc = data.pop("strategy_code").astype(np.int64)
-        sc = np.where(sc < 0, width, sc)
+        sc = fnp.where(sc < 0, width, sc)
         out = {
             "round": data["round"],
             "agent_id": data["agent_id"],

@@ -67,6 +67,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from derelay import _fastnp as fnp
+
 #: Training data modes of ``train`` (both backends).
 DATA_MODES = ("own", "label_flip", "random_labels")
 
@@ -370,11 +372,11 @@ class AbstractBackend:
         if self.mode == "cumulative":
             trained = self.mu + self.sigma * z_gain
             if any_lazy:
-                gain = np.where(lazy, self.lazy_mu + self.lazy_sigma * z_gain, trained)
+                gain = fnp.where(lazy, self.lazy_mu + self.lazy_sigma * z_gain, trained)
             else:
                 gain = trained
         else:
-            gain = np.where(lazy, float(self.lazy_mu), float(self.mu))
+            gain = fnp.where(lazy, float(self.lazy_mu), float(self.mu))
         true = parent_val + gain
         measured = true + self.eval_sigma * z_eval
         exists = succeeded
@@ -387,8 +389,8 @@ class AbstractBackend:
             ids = np.full(n, -1, dtype=np.int64)
             if n_exist:
                 ids[exists] = self._add(true[exists])
-            perf = np.where(exists, measured, np.nan)
-            gain_out = np.where(exists, measured - parent_val, np.nan)
+            perf = fnp.where(exists, measured, np.nan)
+            gain_out = fnp.where(exists, measured - parent_val, np.nan)
         hashes: list = [None] * n
         parent_hashes: list = [None] * n
         if self.hash_models:

@@ -27,6 +27,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from derelay import _fastnp as fnp
+
 
 class Lineage:
     """Growable struct-of-arrays of models; node ids are global and increasing."""
@@ -183,7 +185,7 @@ class CitationEngine:
             return self._interval(sel, d)
         out = np.zeros(self.n, dtype=self.trunk.dtype)
         nodes = np.unique(sel)
-        cnt = np.bincount(np.searchsorted(nodes, sel), minlength=nodes.size).astype(np.int64)
+        cnt = fnp.bincount(np.searchsorted(nodes, sel), minlength=nodes.size).astype(np.int64)
         total = int(sel.size)
         k = 0
         recs: list[np.ndarray] = []
@@ -205,13 +207,13 @@ class CitationEngine:
             lo = int(parents.min())
             span = int(parents.max()) - lo + 1
             if span <= 8 * parents.size:
-                merged = np.bincount(parents - lo, weights=cnt, minlength=span)
+                merged = fnp.bincount(parents - lo, weights=cnt, minlength=span)
                 nz = merged.nonzero()[0]
                 nodes = nz.astype(np.int64) + lo
                 cnt = merged[nz].astype(np.int64)
             else:
                 nodes, inv = np.unique(parents, return_inverse=True)
-                cnt = np.bincount(inv, weights=cnt, minlength=nodes.size).astype(np.int64)
+                cnt = fnp.bincount(inv, weights=cnt, minlength=nodes.size).astype(np.int64)
             k += 1
             self.levels_walked += 1
         # the few lineages that remain coalesce slowly: plain Python is cheaper per level
@@ -248,12 +250,12 @@ class CitationEngine:
         mrca = int(nodes[0])
         self._advance(mrca)
         if recs:
-            r = np.concatenate(recs)
-            w = np.concatenate(ws)
+            r = fnp.concatenate(recs)
+            w = fnp.concatenate(ws)
             if self.discounted:
-                out += np.bincount(r, weights=w, minlength=self.n)
+                out += fnp.bincount(r, weights=w, minlength=self.n)
             else:
-                out += np.bincount(r, weights=w, minlength=self.n).astype(np.int64)
+                out += fnp.bincount(r, weights=w, minlength=self.n).astype(np.int64)
         if self.discounted:
             out += total * (self.beta ** (d - self.top_depth)) * self.trunk
         else:
@@ -276,7 +278,8 @@ class CitationEngine:
         leaves = self.leaves
         parents = lin.col("parent", sel)
         lo = int(np.minimum.reduce(leaves, axis=None))
-        where = np.full(int(np.maximum.reduce(leaves, axis=None)) - lo + 1, -1, dtype=np.int64)
+        where = np.empty(int(np.maximum.reduce(leaves, axis=None)) - lo + 1, dtype=np.int64)
+        where.fill(-1)
         where[leaves - lo] = np.arange(len(leaves), dtype=np.int64)
         try:
             pi = where[parents - lo]  # DFS position of each selected model's parent
@@ -287,7 +290,7 @@ class CitationEngine:
         if pi is None or not np.logical_and.reduce(leaves[pi] == parents, axis=None):
             raise ValueError("interval citation mode: a selected model's parent is not live")
         # f[i]: the selected children of the live models before position i
-        f = np.bincount(pi + 1, minlength=len(leaves) + 1).cumsum()
+        f = fnp.bincount(pi + 1, minlength=len(leaves) + 1).cumsum()
         # stable counting order by parent position (radix sort for small keys)
         key = pi.astype(np.uint16) if len(leaves) <= 65535 else pi
         o = key.argsort(kind="stable")
@@ -310,11 +313,11 @@ class CitationEngine:
         w = tree[4] - tree[3]
         # weights of this round (before moving common ancestors to the trunk)
         if self.discounted:
-            ww = np.where(t_pays != 0, w * self.beta ** (d - t_depth).astype(np.float64), 0.0)
-            out = np.bincount(t_rec, weights=ww, minlength=self.n)
+            ww = fnp.where(t_pays != 0, w * self.beta ** (d - t_depth).astype(np.float64), 0.0)
+            out = fnp.bincount(t_rec, weights=ww, minlength=self.n)
             out += n_s * (self.beta ** (d - self.top_depth)) * self.trunk
         else:
-            out = np.bincount(t_rec, weights=w * t_pays, minlength=self.n).astype(np.int64)
+            out = fnp.bincount(t_rec, weights=w * t_pays, minlength=self.n).astype(np.int64)
             out += n_s * self.trunk
         # prune dead nodes, move common ancestors to the trunk
         keep = (w > 0) & (w < n_s)  # w <= n_s: w == n_s covers every selected model
@@ -368,7 +371,7 @@ class CitationEngine:
         self.lin.compact(int(nodes[0]))
         if len(nodes) == len(sel):
             return A.sum(axis=0)
-        cnt = np.bincount(np.searchsorted(nodes, sel), minlength=nodes.size)
+        cnt = fnp.bincount(np.searchsorted(nodes, sel), minlength=nodes.size)
         return (A * cnt[:, None]).sum(axis=0).astype(A.dtype)
 
     def _advance(self, mrca: int) -> None:

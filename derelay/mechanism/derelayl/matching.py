@@ -27,6 +27,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from derelay import _fastnp as fnp
+
 
 @dataclass
 class Matching:
@@ -67,7 +69,7 @@ def _desc_order(keys: np.ndarray, rng: np.random.Generator, top: int | None = No
         return perm[np.argsort(neg, kind="stable")[:top]]
     less = (neg < v).nonzero()[0]
     ties = (neg == v).nonzero()[0][: top - len(less)]
-    cand = np.concatenate((less, ties))
+    cand = fnp.concatenate((less, ties))
     cand.sort()  # by permutation position, so that the stable sort below breaks ties alike
     return perm[cand[np.argsort(neg[cand], kind="stable")]]
 
@@ -93,7 +95,7 @@ def match(
     if rule == "algorithm1":
         dep = np.asarray(owner_deposit, dtype=np.int64)
         with np.errstate(divide="ignore"):
-            q = np.where(dep > 0, budget // np.maximum(dep, 1), limit)
+            q = fnp.where(dep > 0, budget // np.maximum(dep, 1), limit)
         q = np.minimum(q, limit).astype(np.int64)
         o_order = _desc_order(owner_perf, rng)
         # only the first sum(q) trainers of the order are ever taken
@@ -105,13 +107,11 @@ def match(
         need = -(-len(trainers) // int(limit)) if limit > 0 else n_o
         o_order = _desc_order(owner_perf, rng, top=min(n_o, need))
         t_order = _desc_order(bids, rng, top=int(limit) * n_o)
-        q = np.full(n_o, limit, dtype=np.int64)
     elif rule == "sec4_text":
         o_order = _desc_order(owner_deposit, rng)
-        tp = np.where(np.isfinite(trainer_perf), trainer_perf, -np.inf)
+        tp = fnp.where(np.isfinite(trainer_perf), trainer_perf, -np.inf)
         tie = rng.random(len(trainers))
         t_order = np.lexsort((tie, -np.asarray(bids, np.float64), -tp))
-        q = np.full(n_o, limit, dtype=np.int64)
     else:
         raise ValueError(f"unknown matching rule {rule!r}")
     if rule == "algorithm1":

@@ -37,6 +37,7 @@ from types import SimpleNamespace
 
 import numpy as np
 
+from derelay import _fastnp as fnp
 from derelay.engine.ledger import NANO, to_nano
 from derelay.engine.metrics import standard_columns
 from derelay.engine.model import MechanismModel
@@ -231,7 +232,7 @@ class DeRelayLProtocol(Protocol):
         non_owner = free.nonzero()[0]
         n_cand = int(max(0, min(self.n_mot - len(owners), len(non_owner))))
         cand = (
-            np.sort(self.rng.choice(non_owner, size=n_cand, replace=False))
+            _sorted(self.rng.choice(non_owner, size=n_cand, replace=False))
             if n_cand
             else non_owner[:0]
         )
@@ -381,14 +382,14 @@ class DeRelayLProtocol(Protocol):
             # (transmit + train) + (encrypt + broadcast) where a model is held, else
             # (transmit + train) + 0.0: the sums of the general branch, term by term
             tt = c["transmit"] + c["train"]
-            t_cost = np.where(has_model, tt + (c["encrypt"] + c["broadcast"]), tt + 0.0)
+            t_cost = fnp.where(has_model, tt + (c["encrypt"] + c["broadcast"]), tt + 0.0)
         else:
-            t_cost = np.where(transmitted, c["transmit"], 0.0)
-            t_cost += np.where(transmitted & trains, c["train"], 0.0)
-            t_cost += np.where(has_model & broadcasts, c["encrypt"] + c["broadcast"], 0.0)
+            t_cost = fnp.where(transmitted, c["transmit"], 0.0)
+            t_cost += fnp.where(transmitted & trains, c["train"], 0.0)
+            t_cost += fnp.where(has_model & broadcasts, c["encrypt"] + c["broadcast"], 0.0)
         # owners' transmission cost, once per transmitting owner (eq. 24)
         sent_pos = p_opos if prof.all_transmit else p_opos[transmitted]
-        sent = np.bincount(sent_pos, minlength=n_own) > 0  # per owner position
+        sent = fnp.bincount(sent_pos, minlength=n_own) > 0  # per owner position
         st.cost[d["owners"][sent]] += c["transmit"]
         # lineage nodes for the submitted models
         sub_pos = submitted.nonzero()[0]
@@ -404,7 +405,8 @@ class DeRelayLProtocol(Protocol):
             lazy=False if prof.all_train else ~trains[sub_pos],
             pays=True,
         )
-        node_of = np.full(npk, -1, dtype=np.int64)
+        node_of = np.empty(npk, dtype=np.int64)
+        node_of.fill(-1)
         node_of[sub_pos] = nodes
         d.update(
             transmitted=transmitted,
@@ -503,12 +505,12 @@ class DeRelayLProtocol(Protocol):
             ret_mo = self._true[:npk].copy()
         p_dep_t, p_dep_mo = d["p_dep_t"], d["p_dep_mo"]
         lg.release_parts(((p_t[ret_t], p_dep_t[ret_t]), (p_owner[ret_mo], p_dep_mo[ret_mo])))
-        lost_t = np.where(ret_t, 0, p_dep_t)
-        lost_mo = np.where(ret_mo, 0, p_dep_mo)
+        lost_t = fnp.where(ret_t, 0, p_dep_t)
+        lost_mo = fnp.where(ret_mo, 0, p_dep_mo)
         lost = int(np.add.reduce(lost_t, axis=None) + np.add.reduce(lost_mo, axis=None))
         to = None
         if cfg.forfeit == "redistribute":
-            to = np.concatenate([p_t[sel_mask], p_owner[sel_mask]])
+            to = fnp.concatenate([p_t[sel_mask], p_owner[sel_mask]])
         share = 0
         if lost:
             lg.slash(lost, to, "forfeit")
@@ -520,7 +522,7 @@ class DeRelayLProtocol(Protocol):
         # the owners' forfeits, summed per owner position (the owners are distinct, so
         # adding them at the owners equals adding the participant-sized bincount)
         owners = d["owners"]
-        lost_o = np.bincount(d["p_opos"], weights=lost_mo / NANO, minlength=len(owners))
+        lost_o = fnp.bincount(d["p_opos"], weights=lost_mo / NANO, minlength=len(owners))
         st.cost[owners] += lost_o
         d.update(
             selected_pos=selected_pos,
@@ -577,7 +579,7 @@ class DeRelayLProtocol(Protocol):
         if d["prof"].all_transmit:
             d["gap_t"] = v_latest - v_held
         else:
-            d["gap_t"] = np.where(d["transmitted"], v_latest - v_held, 0)
+            d["gap_t"] = fnp.where(d["transmitted"], v_latest - v_held, 0)
 
     def stage_accounting(self, ctx: RoundContext) -> None:
         """Realised utility per (role, strategy): owners, trainers, valid-block miners."""
@@ -592,16 +594,16 @@ class DeRelayLProtocol(Protocol):
         dep_mo, lost_mo = d["p_dep_mo"], d["lost_mo"]
         # the per-owner sums by position in the owners array (counts: int; the recorder
         # adds them as floats, the same values); the forfeits per owner are settlement's
-        sel_o = np.bincount(opos[sel], minlength=n_own)
-        stake_o = np.bincount(opos, weights=dep_mo / NANO, minlength=n_own)
-        count_o = np.bincount(opos, minlength=n_own)
-        returned_o = np.bincount(opos, weights=(dep_mo - lost_mo) / NANO, minlength=n_own)
+        sel_o = fnp.bincount(opos[sel], minlength=n_own)
+        stake_o = fnp.bincount(opos, weights=dep_mo / NANO, minlength=n_own)
+        count_o = fnp.bincount(opos, minlength=n_own)
+        returned_o = fnp.bincount(opos, weights=(dep_mo - lost_mo) / NANO, minlength=n_own)
         rev_o = sel_o * r_cited
         if red:
             rev_o += red * sel_o
         cost_o = d["lost_o"] + d["sent"] * S.cost["transmit"]
         # (v_gain_t >= +0.0 elementwise: adding 0.0 would only copy it)
-        rev_t = d["v_gain_t"] + np.where(sel, red, 0.0) if red else d["v_gain_t"]
+        rev_t = d["v_gain_t"] + fnp.where(sel, red, 0.0) if red else d["v_gain_t"]
         cost_t = d["cost_t"]  # forfeits + operating costs (settlement's)
         dep_t = d["p_dep_t"]
         # owners', trainers' and the valid blocks' miners' plays in one recorder call
@@ -643,7 +645,7 @@ class DeRelayLProtocol(Protocol):
         stale_models = None if forget else res.model_ids[d["has_model"] & ~d["sel_mask"]]
         if len(selected_pos):
             if not forget:
-                stale_models = np.concatenate([stale_models, self.owner_backend])
+                stale_models = fnp.concatenate([stale_models, self.owner_backend])
             self.owners = d["p_t"][selected_pos]
             self.owner_nodes = d["sel_nodes"]
             self.owner_depth = d["v_latest"] + 1
@@ -726,7 +728,7 @@ class DeRelayLProtocol(Protocol):
         v = st.version
         latest = int(np.maximum.reduce(v, axis=None))
         held = v[v >= 0]
-        counts = np.bincount(np.minimum(latest - held, N_LATEST + 1), minlength=N_LATEST + 2)
+        counts = fnp.bincount(np.minimum(latest - held, N_LATEST + 1), minlength=N_LATEST + 2)
         total = lg.total() if ctx.ledger_total is None else ctx.ledger_total
         minted, burned, escrow, slashed = lg.minted, lg.burned, lg.escrow, lg.slashed
         row = {
@@ -758,7 +760,7 @@ class DeRelayLProtocol(Protocol):
         # = coins.mean(): numpy's float64 sum over the count, without its wrapper
         row["mean_coins"] = float(np.add.reduce(coins, dtype=np.float64) / coins.size) / NANO
         # one integer sort gives the extremes and (standard_columns) the Gini coefficient
-        srt = None if lg.allow_overdraft else np.sort(coins)
+        srt = None if lg.allow_overdraft else _sorted(coins.copy())
         if srt is not None and srt.size:
             row["min_coins"] = int(srt[0]) / NANO
             row["max_coins"] = int(srt[-1]) / NANO
@@ -915,6 +917,12 @@ class DeRelayLProtocol(Protocol):
             "chain_metrics": self.chain.metrics(),
             "citation_tree_size": self.settlement.engine.tree_size,
         }
+
+
+def _sorted(a: np.ndarray) -> np.ndarray:
+    """``a`` sorted in place (a fresh array: np.sort without its wrapper and copy)."""
+    a.sort()
+    return a
 
 
 def own_state_values(model, idx: np.ndarray):
