@@ -13,7 +13,8 @@ tables, no lineage and no chain: it is the bound a vectorised engine can approac
 replacement.  Both sides run in this process, alternated (derelay, reference, derelay, ...),
 the median CPU time (``time.process_time``: the machine is shared) per agent-round is
 reported and the ratio derelay / reference (the goal: <= 8 at 256 participants, <= 2 at
-100,000).  The derelay side is ``DeRelayModel.run`` with the
+100,000); ``paired`` is the median of the per-pair ratios (each derelay run against the
+reference run right after it), the steadier figure on a shared machine.  The derelay side is ``DeRelayModel.run`` with the
 preset's own recording (above 20,000 participants the recorder samples 1,000 agents:
 ``derelay.engine.record.AUTO_SAMPLE``).
 
@@ -183,14 +184,21 @@ def main() -> None:
         recording(a.rounds[0] if a.rounds != [400, 20] else 200, min(a.reps, 2))
         return
     rounds = dict(zip(a.sizes, a.rounds + a.rounds[-1:] * len(a.sizes), strict=False))
-    print(f"{'participants':>12} {'derelay ns/agent-round':>23} {'reference':>10} {'ratio':>6}")
+    # ratio: of the two medians; paired: the median of each interleaved pair's own ratio
+    # (robust when the machine's speed drifts during the run: both sides of a pair ran
+    # within a second of each other)
+    print(
+        f"{'participants':>12} {'derelay ns/agent-round':>23} {'reference':>10} {'ratio':>6}"
+        f" {'paired':>7}"
+    )
     for n in a.sizes:
         d, r = [], []
         for _ in range(a.reps):
             d.append(time_derelay(n, rounds[n]))
             r.append(time_reference(n, rounds[n]))
         dm, rm = statistics.median(d), statistics.median(r)
-        print(f"{n:>12} {dm * 1e9:>23.0f} {rm * 1e9:>10.0f} {dm / rm:>6.1f}")
+        paired = statistics.median(x / y for x, y in zip(d, r, strict=True))
+        print(f"{n:>12} {dm * 1e9:>23.0f} {rm * 1e9:>10.0f} {dm / rm:>6.1f} {paired:>7.2f}")
 
 
 if __name__ == "__main__":

@@ -504,7 +504,12 @@ class DeRelayLProtocol(Protocol):
             ret_t = self._true[:npk].copy()
             ret_mo = self._true[:npk].copy()
         p_dep_t, p_dep_mo = d["p_dep_t"], d["p_dep_mo"]
-        lg.release_parts(((p_t[ret_t], p_dep_t[ret_t]), (p_owner[ret_mo], p_dep_mo[ret_mo])))
+        if ret_t is ret_mo:  # one mask: its positions once (ascending, as the mask's)
+            back = ret_t.nonzero()[0]
+            parts = ((p_t[back], p_dep_t[back]), (p_owner[back], p_dep_mo[back]))
+        else:
+            parts = ((p_t[ret_t], p_dep_t[ret_t]), (p_owner[ret_mo], p_dep_mo[ret_mo]))
+        lg.release_parts(parts)
         lost_t = fnp.where(ret_t, 0, p_dep_t)
         lost_mo = fnp.where(ret_mo, 0, p_dep_mo)
         lost = int(np.add.reduce(lost_t, axis=None) + np.add.reduce(lost_mo, axis=None))
