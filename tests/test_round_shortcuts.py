@@ -28,6 +28,7 @@ def _general(self):
         all_train=False,
         all_broadcast=False,
         all_valid=dict.fromkeys(roles, False),
+        all_blocks_valid=False,
         all_normal=False,
     )
 

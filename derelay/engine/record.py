@@ -68,6 +68,7 @@ class Recorder:
         self._cur: np.ndarray | None = None
         self._all_ids: np.ndarray | None = None  # arange(n), read-only (full agents table)
         self._zero_buf = np.zeros(0)  # play_many's shared zeros (read-only)
+        self._idle_lut: np.ndarray | None = None  # role code -> strategy code 0 / idle -1
 
     # --- per round ---------------------------------------------------------------------
     def begin_round(self) -> None:
@@ -280,13 +281,17 @@ class Recorder:
         if role.dtype != np.int8:
             role = role.astype(np.int8)
         # each agent's strategy in its role (the idle ones: -1)
-        if m.all_codes_zero():  # every strategy code 0: no gather
-            strat = np.zeros(len(idx), dtype=np.int16)
+        if m.all_codes_zero():  # every strategy code 0: -1 for idle, else 0, by lookup
+            lut = self._idle_lut
+            if lut is None or lut.size != m.idle + 1:
+                lut = self._idle_lut = np.zeros(m.idle + 1, dtype=np.int16)
+                lut[m.idle] = -1
+            strat = lut[role]
         else:
             strat = st.strategy[idx, np.minimum(role, len(m.roles) - 1)]
             if strat.dtype != np.int16:
                 strat = strat.astype(np.int16)
-        strat[role == m.idle] = -1
+            strat[role == m.idle] = -1
         chunk = {
             "round": m.round,  # one value per chunk (expanded by agents_frame)
             "agent_id": idx if idx.dtype == np.int64 else idx.astype(np.int64),

@@ -209,9 +209,13 @@ class DeRelayLProtocol(Protocol):
             all_transmit=all(v["transmits"][i] for i in present[MO]),
             all_train=all(v["trains"][i] for i in present[T]),
             all_broadcast=all(v["broadcasts"][i] for i in present[T]),
-            all_valid={r: all(v[f"valid_{r}"][i] for i in present[r]) for r in BLOCK_ROLE.values()},
+            all_valid={
+                r: self._all_valid[r] or all(v[f"valid_{r}"][i] for i in present[r])
+                for r in BLOCK_ROLE.values()
+            },
             all_normal=self.model.all_codes_zero(),
         )
+        self._prof.all_blocks_valid = all(self._prof.all_valid.values())
         self._prof_key = shares
         return self._prof
 
@@ -677,8 +681,7 @@ class DeRelayLProtocol(Protocol):
         if kind == "DB" and self._draw_chain and len(miners):
             # every present miner strategy of every block role mines valid blocks: the
             # round's four draws at once (DrawChain.winners: the same draws and state)
-            pv = d["prof"].all_valid
-            if all(self._all_valid[r] or pv[r] for r in BLOCK_ROLE.values()):
+            if d["prof"].all_blocks_valid:
                 d["winners"] = self.chain.winners(miners, len(BLOCK_ROLE)).tolist()
         winners = d.get("winners")
         if winners:
