@@ -526,12 +526,17 @@ class DeRelayLProtocol(Protocol):
             if to is not None and len(to):
                 share = lost // len(to)
                 np.add.at(st.revenue, to, share / NANO)
-        cost_t = lost_t / NANO + d["t_cost"]
+        # deposits in coins; a pair's deposit is either returned whole or lost whole, so
+        # lost / NANO and (deposit - lost) / NANO are the coin deposit or 0.0, exactly
+        stake_t, stake_mo = p_dep_t / NANO, p_dep_mo / NANO
+        cost_t = fnp.where(ret_t, 0.0, stake_t) + d["t_cost"]
         st.cost[p_t] += cost_t  # each trainer appears once per round
         # the owners' forfeits, summed per owner position (the owners are distinct, so
         # adding them at the owners equals adding the participant-sized bincount)
         owners = d["owners"]
-        lost_o = fnp.bincount(d["p_opos"], weights=lost_mo / NANO, minlength=len(owners))
+        lost_o = fnp.bincount(
+            d["p_opos"], weights=fnp.where(ret_mo, 0.0, stake_mo), minlength=len(owners)
+        )
         st.cost[owners] += lost_o
         d.update(
             selected_pos=selected_pos,
@@ -539,6 +544,10 @@ class DeRelayLProtocol(Protocol):
             sel_mask=sel_mask,
             lost_t=lost_t,
             lost_mo=lost_mo,
+            ret_t=ret_t,
+            ret_mo=ret_mo,
+            stake_t=stake_t,
+            stake_mo=stake_mo,
             cost_t=cost_t,
             lost_o=lost_o,
             redistributed_share=share,
@@ -582,7 +591,10 @@ class DeRelayLProtocol(Protocol):
         # model value the trainers gained (Table II: (V_RecM - V_Now^T [+1]) (c))
         p_t, v_before_t = d["p_t"], d["v_before_t"]
         v_held = v_before_t  # versions are >= -1 (held: -1 means none)
-        v_gain_t = np.maximum(st.version[p_t] - v_held, 0) * coin_f
+        # versions never fall (np.maximum above; trainers are not the EBM): the gain >= 0
+        v_gain_t = (st.version[p_t] - v_held) * coin_f
+        if cfg.check_invariants:
+            assert (st.version[p_t] >= v_held).all(), "a trainer's version fell"
         st.revenue[p_t] += v_gain_t
         d["v_gain_t"] = v_gain_t
         if d["prof"].all_transmit:
@@ -599,14 +611,15 @@ class DeRelayLProtocol(Protocol):
         # model owners: citations as owner (k = 0) - forfeited deposits - transmission;
         # per-owner sums by position in the owners array (no participant-sized arrays)
         opos, n_own = d["p_opos"], len(owners)
-
-        dep_mo, lost_mo = d["p_dep_mo"], d["lost_mo"]
         # the per-owner sums by position in the owners array (counts: int; the recorder
         # adds them as floats, the same values); the forfeits per owner are settlement's
-        sel_o = fnp.bincount(opos[sel], minlength=n_own)
-        stake_o = fnp.bincount(opos, weights=dep_mo / NANO, minlength=n_own)
+        sel_o = fnp.bincount(opos, weights=sel, minlength=n_own)  # counts, as floats
+        stake_mo = d["stake_mo"]
+        stake_o = fnp.bincount(opos, weights=stake_mo, minlength=n_own)
         count_o = fnp.bincount(opos, minlength=n_own)
-        returned_o = fnp.bincount(opos, weights=(dep_mo - lost_mo) / NANO, minlength=n_own)
+        returned_o = fnp.bincount(
+            opos, weights=fnp.where(d["ret_mo"], stake_mo, 0.0), minlength=n_own
+        )
         rev_o = sel_o * r_cited
         if red:
             rev_o += red * sel_o
@@ -614,17 +627,16 @@ class DeRelayLProtocol(Protocol):
         # (v_gain_t >= +0.0 elementwise: adding 0.0 would only copy it)
         rev_t = d["v_gain_t"] + fnp.where(sel, red, 0.0) if red else d["v_gain_t"]
         cost_t = d["cost_t"]  # forfeits + operating costs (settlement's)
-        dep_t = d["p_dep_t"]
         # owners', trainers' and the valid blocks' miners' plays in one recorder call
         # (ints and flags are summed as floats: the same values; each miner role mines one
         # block a round, so the roles are distinct)
         mo_stats = {"stake": stake_o, "count": count_o, "selected": sel_o, "returned": returned_o}
         t_stats = {
-            "stake": dep_t / NANO,
+            "stake": d["stake_t"],
             "gap": d["gap_t"],
             "count": d["submitted"],
             "selected": sel,
-            "returned": (dep_t - d["lost_t"]) / NANO,
+            "returned": fnp.where(d["ret_t"], d["stake_t"], 0.0),
         }
         strategy = st.strategy
         if d["prof"].all_normal:  # every code 0: no gathers
