@@ -487,16 +487,17 @@ class DeRelayLProtocol(Protocol):
         p_t, p_owner = d["p_t"], d["p_owner"]
         npk = len(p_t)
         selected_pos = np.zeros(0, dtype=np.int64)
-        order = np.zeros(0, dtype=np.int64)
+        # (the ranking beyond the selected is not needed: the EBM's model is the round's
+        # depth, V_latest + 1, whichever selected model it copies)
         if d["chain_ok"] and d["rp"] is not None:  # the ranking and top_k of the main-chain SB
-            selected_pos, order = d["rp"].selection(d["sb"].payload, p_t)
+            selected_pos, _ = d["rp"].selection(d["sb"].payload, p_t)
         elif d["chain_ok"]:
             S = self.settlement
             if type(S).select is DeRelayLSettlement.select:
-                # only the selected top k are ranked (the order is used for its head only)
-                selected_pos, order = S.select(d["perf"], d["submitted"], self.rng, False)
+                # only the selected top k are ranked (one partial sort)
+                selected_pos, _ = S.select(d["perf"], d["submitted"], self.rng, False)
             else:  # a registered settlement's own select
-                selected_pos, order = S.select(d["perf"], d["submitted"], self.rng)
+                selected_pos, _ = S.select(d["perf"], d["submitted"], self.rng)
         sel_mask = np.zeros(npk, dtype=bool)
         sel_mask[selected_pos] = True
         # deposits: returned for selected pairs; NTm owners' trainers get theirs back;
@@ -540,7 +541,6 @@ class DeRelayLProtocol(Protocol):
         st.cost[owners] += lost_o
         d.update(
             selected_pos=selected_pos,
-            order=order,
             sel_mask=sel_mask,
             lost_t=lost_t,
             lost_mo=lost_mo,
