@@ -245,6 +245,13 @@ def test_shipped_specs_are_valid(path):
         assert len(design_spec(spec).runs()) > 0
 
 
+def _default_sigint() -> None:
+    """In the child: SIGINT as in a user's shell.  A child inherits an ignored SIGINT
+    (Python then never raises KeyboardInterrupt), and the pytest worker running this test
+    may have one from an earlier test in the same process."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def test_ctrl_c_exits_130_and_resume_completes(tmp_path):
     spec = tmp_path / "slow.toml"
     spec.write_text(
@@ -256,6 +263,7 @@ def test_ctrl_c_exits_130_and_resume_completes(tmp_path):
         [sys.executable, "-c", "from derelay.cli import main; main()",
          "sweep", str(spec), "--out", str(out), "--workers", "1", "--no-progress"],
         cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        preexec_fn=_default_sigint,
     )  # fmt: skip
     deadline = time.time() + 30
     while time.time() < deadline:
@@ -354,7 +362,7 @@ def _start_cli_sweep(spec, out, workers=2):
         [sys.executable, "-c", "from derelay.cli import main; main()",
          "sweep", str(spec), "--out", str(out), "--workers", str(workers), "--no-progress"],
         cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-        start_new_session=True,
+        start_new_session=True, preexec_fn=_default_sigint,
     )  # fmt: skip
 
 
