@@ -247,8 +247,8 @@ def test_shipped_specs_are_valid(path):
 
 def _default_sigint() -> None:
     """In the child: SIGINT as in a user's shell.  A child inherits an ignored SIGINT
-    (Python then never raises KeyboardInterrupt), and the pytest worker running this test
-    may have one from an earlier test in the same process."""
+    (Python then never raises KeyboardInterrupt), and the suite may run with one, e.g. when
+    started as a background job of a non-interactive shell."""
     signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
