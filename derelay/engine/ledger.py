@@ -476,9 +476,7 @@ class Ledger:
         if a.shape != (self.n,):
             raise ValueError(f"mint_dense needs {self.n} amounts, got shape {a.shape}")
         # the amounts are >= 0 (checked): their maximum is the magnitude bound of exact_sum
-        total = exact_sum(a, _nonneg_max(a) if a.size > 1 else None)
-        if a.size == 1 and a[0] < 0:
-            raise LedgerError("a flow amount is negative")
+        total = exact_sum(a, _nonneg_max(a))
         self._room(None, a, total, 1)
         self.balances[: self.n] += a
         self.minted += total

@@ -179,6 +179,7 @@ class Recorder:
             if u.ndim != 1 or rev.ndim != 1 or c.ndim != 1:  # scalar utilities: as play()
                 self.play(role, codes, utility, revenue, cost, **stats)
                 continue
+            b = np.add(codes, base, dtype=np.int64)  # int64 buckets, whatever the codes
             rows: list = [u, rev, c, u * u] + [self._zeros(m)] * (ns - 5)
             counts = None
             for name, v in stats.items():
@@ -191,11 +192,11 @@ class Recorder:
                         rows[idx[name] - 1] = np.full(1, v)
                     elif v != 0.0:  # value * count, as play() adds it
                         if counts is None:
-                            counts = fnp.bincount(np.add(codes, base, dtype=np.int64), minlength=nb)
+                            counts = fnp.bincount(b, minlength=nb)
                         cur[idx[name]] += v * counts
                     continue
                 rows[idx[name] - 1] = np.asarray(v, dtype=f64).reshape(-1)
-            bs.append(np.add(codes, base, dtype=np.int64))  # int64 buckets, whatever the codes
+            bs.append(b)
             blocks.append(rows)
         if one_b:
             bs.append(np.array(one_b, dtype=np.int64))

@@ -505,9 +505,8 @@ class DeRelayLProtocol(Protocol):
         if d["chain_ok"]:
             ret_t = sel_mask if d["prof"].all_transmit else sel_mask | ~d["transmitted"]
             ret_mo = sel_mask
-        else:  # the round is void: every packed deposit goes back
-            ret_t = self._true[:npk].copy()
-            ret_mo = self._true[:npk].copy()
+        else:  # the round is void: every packed deposit goes back (a read-only mask)
+            ret_t = ret_mo = self._true[:npk]
         p_dep_t, p_dep_mo = d["p_dep_t"], d["p_dep_mo"]
         if ret_t is ret_mo:  # one mask: its positions once (ascending, as the mask's)
             back = ret_t.nonzero()[0]
@@ -590,17 +589,16 @@ class DeRelayLProtocol(Protocol):
         np.maximum(st.version, st.version_own, out=st.version)
         # model value the trainers gained (Table II: (V_RecM - V_Now^T [+1]) (c))
         p_t, v_before_t = d["p_t"], d["v_before_t"]
-        v_held = v_before_t  # versions are >= -1 (held: -1 means none)
         # versions never fall (np.maximum above; trainers are not the EBM): the gain >= 0
-        v_gain_t = (st.version[p_t] - v_held) * coin_f
+        v_gain_t = (st.version[p_t] - v_before_t) * coin_f
         if cfg.check_invariants:
-            assert (st.version[p_t] >= v_held).all(), "a trainer's version fell"
+            assert (st.version[p_t] >= v_before_t).all(), "a trainer's version fell"
         st.revenue[p_t] += v_gain_t
         d["v_gain_t"] = v_gain_t
         if d["prof"].all_transmit:
-            d["gap_t"] = v_latest - v_held
+            d["gap_t"] = v_latest - v_before_t  # versions are >= -1 (-1: none held)
         else:
-            d["gap_t"] = fnp.where(d["transmitted"], v_latest - v_held, 0)
+            d["gap_t"] = fnp.where(d["transmitted"], v_latest - v_before_t, 0)
 
     def stage_accounting(self, ctx: RoundContext) -> None:
         """Realised utility per (role, strategy): owners, trainers, valid-block miners."""
